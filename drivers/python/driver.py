@@ -1,0 +1,368 @@
+# The bond driver for Python: speaks the protocol of docs/protocol.md with the host over the
+# process's original stdin/stdout. The host sends this file over the pipe at start-up and runs it
+# with exec() in a namespace of its own: user code runs in __main__'s globals and never sees it.
+# Only the standard library is used.
+import base64
+import json
+import keyword
+import os
+import platform
+import select
+import sys
+import threading
+
+import __main__
+
+PROTOCOL_VERSION = 1
+STDERR_READY_MARK = b"\n__bond_driver_ready__\n"
+
+_user_globals = __main__.__dict__
+_trans_except = False
+_next_request_id = 0
+
+
+class BondError(RuntimeError):
+    """An error of the host: an exported C++ function threw, or it was called wrongly."""
+
+
+# --- The protocol's channels -------------------------------------------------------------------
+# The protocol moves to private copies of fd 0 and 1. fd 0 becomes /dev/null, so user code that
+# reads stdin cannot eat protocol bytes; fd 1 and 2 become pipes that this driver reads, so the
+# output of child processes (os.system) reaches the host as output messages instead of corrupting
+# the protocol. The copies are not inherited by child processes (os.dup's default).
+_protocol_in = os.fdopen(os.dup(0), "rb", buffering=1 << 16)
+_protocol_out = os.dup(1)
+_original_stderr = os.dup(2)
+
+
+def _redirect(fd, target):
+    os.dup2(target, fd)
+    os.close(target)
+
+
+_redirect(0, os.open(os.devnull, os.O_RDONLY))
+_stdout_read, _stdout_write = os.pipe()
+_stderr_read, _stderr_write = os.pipe()
+_redirect(1, _stdout_write)
+_redirect(2, _stderr_write)
+os.set_blocking(_stdout_read, False)
+os.set_blocking(_stderr_read, False)
+_output_pipes = {_stdout_read: "stdout", _stderr_read: "stderr"}
+
+# Every write of a protocol line holds this lock, and drains the output pipes first: output
+# written before a reply was sent (even by a child process) reaches the host before the reply.
+_write_lock = threading.Lock()
+
+
+def _encode_value(value):
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+    raise TypeError("cannot serialize a value of type %s: %r" % (type(value).__name__, value))
+
+
+def _decode_object(obj):
+    if len(obj) == 1 and "$bytes" in obj and isinstance(obj["$bytes"], str):
+        return base64.b64decode(obj["$bytes"], validate=True)
+    return obj
+
+
+_encoder = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_encode_value
+)
+_decoder = json.JSONDecoder(object_hook=_decode_object)
+
+
+def _dumps(message):
+    """One protocol line; raises TypeError/ValueError for what JSON cannot carry."""
+    return _encoder.encode(message).encode("utf-8") + b"\n"
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _output_line(channel, data):
+    try:
+        payload = data.decode("utf-8")
+    except UnicodeDecodeError:
+        payload = {"$bytes": base64.b64encode(data).decode("ascii")}
+    return _dumps(
+        {"jsonrpc": "2.0", "method": "output", "params": {"channel": channel, "data": payload}}
+    )
+
+
+def _drain_output_pipes():
+    """Forwards what the fd-level pipes hold; the caller holds _write_lock."""
+    if not _output_pipes:
+        return
+    readable, _, _ = select.select(list(_output_pipes), [], [], 0)
+    for fd in readable:
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:  # user code closed every writer: stop watching
+                del _output_pipes[fd]
+                break
+            _write_all(_protocol_out, _output_line(_output_pipes[fd], chunk))
+
+
+def _send_line(line):
+    with _write_lock:
+        _sys_stdout.flush_buffer()
+        _sys_stderr.flush_buffer()
+        _drain_output_pipes()
+        _write_all(_protocol_out, line)
+
+
+def _pump_output_pipes():
+    """Forwards child processes' output while a call runs, so that a full pipe never blocks them."""
+    while _output_pipes:
+        select.select(list(_output_pipes), [], [])
+        with _write_lock:
+            _drain_output_pipes()
+
+
+class _ProtocolStream:
+    """sys.stdout / sys.stderr: text goes to the host as output messages, whole lines at a time."""
+
+    def __init__(self, channel, fd):
+        self.channel, self._fd, self._pending, self.encoding = channel, fd, [], "utf-8"
+        self.errors = "surrogateescape"
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str, not %s" % type(text).__name__)
+        other = _sys_stderr if self is _sys_stdout else _sys_stdout
+        with _write_lock:
+            other.flush_buffer()  # keeps stdout and stderr in the order they were written
+            self._pending.append(text)
+            if "\n" in text or sum(map(len, self._pending)) > 8192:
+                self.flush_buffer()
+        return len(text)
+
+    def flush_buffer(self):
+        """Sends what is pending; the caller holds _write_lock."""
+        if self._pending:
+            text, self._pending = "".join(self._pending), []
+            _drain_output_pipes()
+            _write_all(_protocol_out, _output_line(self.channel, text.encode("utf-8", "surrogateescape")))
+
+    def flush(self):
+        with _write_lock:
+            self.flush_buffer()
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def fileno(self):
+        return self._fd
+
+    def isatty(self):
+        return False
+
+    def writable(self):
+        return True
+
+    def readable(self):
+        return False
+
+    @property
+    def buffer(self):
+        return _BinaryView(self)
+
+    closed = False
+
+
+class _BinaryView:
+    """sys.stdout.buffer: bytes written here join the same ordered stream."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, data):
+        self._stream.write(bytes(data).decode("utf-8", "surrogateescape"))
+        return len(data)
+
+    def flush(self):
+        self._stream.flush()
+
+
+_sys_stdout = _ProtocolStream("stdout", 1)
+_sys_stderr = _ProtocolStream("stderr", 2)
+sys.stdout = sys.__stdout__ = _sys_stdout
+sys.stderr = sys.__stderr__ = _sys_stderr
+
+
+# --- Requests of the host ----------------------------------------------------------------------
+class _InvalidParams(Exception):
+    pass
+
+
+def _code(params, key="code"):
+    code = params.get(key)
+    if not isinstance(code, str):
+        raise _InvalidParams('"%s" must be a string' % key)
+    return code
+
+
+def _eval(params):
+    return eval(compile(_code(params), "<bond>", "eval"), _user_globals)
+
+
+def _eval_block(params):
+    exec(compile(_code(params), "<bond>", "exec"), _user_globals)
+
+
+def _call(params):
+    function = eval(compile(_code(params, "name"), "<bond>", "eval"), _user_globals)
+    args = params.get("args", [])
+    for position in params.get("code_args", ()):
+        args[position] = eval(compile(args[position], "<bond>", "eval"), _user_globals)
+    return function(*args)
+
+
+def _make_export(name):
+    def exported(*args):
+        return _request("call", {"name": name, "args": list(args)})
+
+    exported.__name__ = exported.__qualname__ = name
+    return exported
+
+
+def _export(params):
+    name = params.get("name")
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise _InvalidParams("%r is not a valid Python function name" % (name,))
+    _user_globals[name] = _make_export(name)
+
+
+def _configure(params):
+    global _trans_except
+    _trans_except = bool(params.get("trans_except", _trans_except))
+
+
+_METHODS = {
+    "eval": _eval,
+    "eval_block": _eval_block,
+    "call": _call,
+    "export": _export,
+    "configure": _configure,
+}
+
+
+def _describe(error):
+    text = str(error)
+    return "%s: %s" % (type(error).__name__, text) if text else type(error).__name__
+
+
+def _error_data(error):
+    data = {"type": type(error).__name__}
+    if _trans_except:
+        exception = {"type": type(error).__name__, "module": type(error).__module__,
+                     "message": str(error), "args": list(error.args)}
+        try:
+            _encoder.encode(exception)
+        except (TypeError, ValueError):
+            exception["args"] = [repr(arg) for arg in error.args]
+        data["exception"] = exception
+    return data
+
+
+def _reply_error(request_id, code, message, data=None):
+    error = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    _send_line(_dumps({"jsonrpc": "2.0", "id": request_id, "error": error}))
+
+
+def _handle_request(message):
+    request_id, method = message.get("id"), message.get("method")
+    params = message.get("params") or {}
+    handler = _METHODS.get(method)
+    if handler is None:
+        return _reply_error(request_id, -32601, "unknown method %r" % (method,))
+    try:
+        result = handler(params)
+    except _InvalidParams as error:
+        return _reply_error(request_id, -32602, str(error))
+    except SystemExit as error:  # exit() in user code ends the interpreter, as it would anywhere
+        _exit(error.code if isinstance(error.code, int) else 1)
+    except BaseException as error:
+        return _reply_error(request_id, -32000, _describe(error), _error_data(error))
+    if request_id is None:
+        return
+    try:
+        line = _dumps({"jsonrpc": "2.0", "id": request_id, "result": result})
+    except (TypeError, ValueError) as error:  # ValueError: NaN, lone surrogates
+        return _reply_error(request_id, -32001, "cannot serialize the result: %s" % error)
+    _send_line(line)
+
+
+def _request(method, params):
+    """Sends a request to the host and serves the host's requests until its reply comes."""
+    global _next_request_id
+    _next_request_id += 1
+    request_id = _next_request_id
+    try:
+        line = _dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+    except (TypeError, ValueError) as error:
+        raise TypeError("cannot serialize the arguments of %s(): %s" % (params.get("name"), error))
+    _send_line(line)
+    return _serve(request_id)
+
+
+def _serve(awaited_id=None):
+    while True:
+        line = _protocol_in.readline()
+        if not line:
+            _exit(0)  # the host closed the bond
+        try:
+            message = _decoder.decode(line.decode("utf-8"))
+        except ValueError as error:
+            _reply_error(None, -32700, "parse error: %s" % error)
+            continue
+        if not isinstance(message, dict):
+            _reply_error(None, -32600, "a message must be a JSON object")
+        elif "method" in message:
+            _handle_request(message)
+        elif message.get("id") == awaited_id and awaited_id is not None:
+            if "error" in message:
+                raise BondError(message["error"].get("message", "error in the host"))
+            return message.get("result")
+        else:
+            _fail("a reply to a request never sent: %r" % (line[:200],))
+
+
+def _exit(status):
+    with _write_lock:
+        _sys_stdout.flush_buffer()
+        _sys_stderr.flush_buffer()
+        _drain_output_pipes()
+    os._exit(status)
+
+
+def _fail(reason):
+    _write_all(_original_stderr, ("bond driver: %s\n" % reason).encode("utf-8", "replace"))
+    os._exit(70)
+
+
+def main():
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
+    threading.Thread(target=_pump_output_pipes, name="bond-output", daemon=True).start()
+    _write_all(_original_stderr, STDERR_READY_MARK)
+    ready = {"protocol": PROTOCOL_VERSION, "lang": "Python",
+             "version": platform.python_version(), "pid": os.getpid()}
+    _send_line(b"\n" + _dumps({"jsonrpc": "2.0", "method": "ready", "params": ready}))
+    try:
+        _serve()
+    except BaseException as error:  # a reply outside any request, or a bug of this driver
+        import traceback
+        _fail("".join(traceback.format_exception(error)))
+
+
+main()

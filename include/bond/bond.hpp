@@ -1,0 +1,147 @@
+// bond: call functions of another language's interpreter (Python, ...) as if they were C++ ones.
+// A Bond owns one co-process, started by make_bond(), driven over its stdin/stdout with the
+// protocol of docs/protocol.md. A Bond is used from one thread at a time; different bonds run in
+// parallel from different threads.
+#pragma once
+
+#include <bond/detail/arguments.hpp>
+#include <bond/errors.hpp>
+#include <bond/options.hpp>
+#include <bond/value.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bond {
+
+namespace detail {
+class Session;
+Value call_on(const std::shared_ptr<Session>& session, std::string_view name,
+              CallArguments arguments);
+// Converts a call's result to R; a failure is a local SerializationException.
+template <class R>
+R convert_result(const std::shared_ptr<Session>& session, std::string_view name,
+                 const Value& result);
+[[noreturn]] void throw_result_conversion(const std::shared_ptr<Session>& session,
+                                          std::string_view name, const Value& result,
+                                          const char* reason);
+}  // namespace detail
+
+// A remote callable expression as a C++ function object: f(args...) is bond.call(name, args...).
+class Function {
+  public:
+    template <class... A>
+    Value operator()(A&&... arguments) const {
+        return detail::call_on(session_, name_,
+                               detail::make_arguments(std::forward<A>(arguments)...));
+    }
+    const std::string& name() const noexcept { return name_; }
+
+  private:
+    friend class Bond;
+    Function(std::shared_ptr<detail::Session> session, std::string name)
+        : session_(std::move(session)), name_(std::move(name)) {}
+    std::shared_ptr<detail::Session> session_;
+    std::string name_;
+};
+
+class Bond {
+  public:
+    Bond(Bond&&) noexcept;
+    Bond& operator=(Bond&&) noexcept;
+    Bond(const Bond&) = delete;
+    Bond& operator=(const Bond&) = delete;
+    ~Bond();  // closes
+
+    // The value of one expression.
+    Value eval(std::string_view code);
+    Value eval(const Ref& code);
+    // Runs statements at the top level of the interpreter; definitions persist.
+    void eval_block(std::string_view code);
+    void eval_block(const Ref& code);
+
+    // Calls `name`, any callable expression of the language, with the arguments converted by
+    // to_json; a Ref argument is passed as code evaluated remotely.
+    template <class... A>
+    Value call(std::string_view name, A&&... arguments) {
+        return call_with(name, detail::make_arguments(std::forward<A>(arguments)...));
+    }
+    Value call_with(std::string_view name, detail::CallArguments arguments);
+
+    Function callable(std::string_view name);
+
+    // A typed callable: arguments converted in, the result converted out with get<R>().
+    template <class Sig>
+    std::function<Sig> function(std::string_view name);
+
+    // Makes `name` a native function of the remote code that runs `function` here. `function` is
+    // Value(const Value& args_array) or any callable with typed parameters. Exporting a name again
+    // replaces it.
+    template <class F>
+    void export_function(std::string_view name, F&& function) {
+        export_raw(name, detail::adapt_export(std::forward<F>(function)));
+    }
+    void export_raw(std::string_view name, ExportedFunction function);
+    // The names exported so far, sorted.
+    std::vector<std::string> exports() const;
+
+    // Makes `name` of this bond callable in `other` as `remote` (default: `name`).
+    void proxy(std::string_view name, Bond& other, std::string_view remote = {});
+
+    // Code of this bond's language, evaluated remotely where it is used.
+    Ref ref(std::string_view code);
+
+    void close();
+    const std::string& lang() const;
+    bool alive() const;
+    // How many requests of this host are waiting for the remote right now: 0 when idle, 1 inside
+    // an exported function called by a top-level call, and so on.
+    std::size_t depth() const;
+
+  private:
+    friend Bond make_bond(std::string_view lang, Options options);
+    explicit Bond(std::shared_ptr<detail::Session> session);
+    const std::shared_ptr<detail::Session>& session() const;
+    std::shared_ptr<detail::Session> session_;
+};
+
+// Starts an interpreter of `lang` (Python, PHP, Perl, JavaScript, case-insensitive, or an alias
+// such as python3, js, node) and injects its driver. Unknown names throw BondException.
+Bond make_bond(std::string_view lang, Options options = {});
+// The canonical names of the languages this build can bond with.
+std::vector<std::string> list_drivers();
+
+template <class R>
+R detail::convert_result(const std::shared_ptr<Session>& session, std::string_view name,
+                         const Value& result) {
+    try {
+        return result.template get<R>();
+    } catch (const nlohmann::json::exception& error) {
+        throw_result_conversion(session, name, result, error.what());
+    }
+}
+
+namespace detail {
+template <class Sig>
+struct typed_function;
+template <class R, class... A>
+struct typed_function<R(A...)> {
+    static std::function<R(A...)> make(std::shared_ptr<Session> session, std::string name) {
+        return [session = std::move(session), name = std::move(name)](A... arguments) -> R {
+            Value result = call_on(session, name, make_arguments(std::forward<A>(arguments)...));
+            if constexpr (!std::is_void_v<R>) return convert_result<R>(session, name, result);
+        };
+    }
+};
+}  // namespace detail
+
+template <class Sig>
+std::function<Sig> Bond::function(std::string_view name) {
+    return detail::typed_function<Sig>::make(session(), std::string(name));
+}
+
+}  // namespace bond

@@ -1,0 +1,43 @@
+// How a bond is started and where its output goes: a plain aggregate, filled with designated
+// initializers, e.g. bond::Options{.command = "ssh host python3", .timeout = 5s}.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bond {
+
+// Which stream of the remote process a piece of output came from.
+enum class Channel { Stdout, Stderr };
+
+struct Options {
+    // Empty: the driver's default interpreter (python3, ...). Otherwise words split as a POSIX
+    // shell splits them ('...', "...", backslash) but run without a shell.
+    std::string command;
+    // Appended after the command and the driver's default arguments.
+    std::vector<std::string> args;
+    std::optional<std::filesystem::path> cwd;
+    // The co-process's whole environment; unset: inherit the host's.
+    std::optional<std::map<std::string, std::string>> env;
+    // False drops the driver's default interpreter arguments (Python: -u -i -q).
+    bool def_args = true;
+    // Forward exceptions as serialized objects in RemoteException::data(); default false.
+    std::optional<bool> trans_except;
+    // The longest the host waits for any one reply of the co-process.
+    std::chrono::milliseconds timeout{60000};
+    // Remote stdout/stderr as it arrives; default: the host's std::cout / std::cerr.
+    std::function<void(Channel, std::string_view)> on_output;
+    // When set, every protocol line both ways is copied here, prefixed "-> " (sent) or "<- ".
+    std::ostream* logfile = nullptr;
+    // The longest protocol message accepted from the co-process; a longer one closes the bond.
+    std::size_t max_message_size = std::size_t{256} << 20;
+};
+
+}  // namespace bond

@@ -1,0 +1,146 @@
+// The public Bond API: thin forwarding to the Session that does the work.
+#include "driver_registry.hpp"
+#include "session.hpp"
+
+#include <csignal>
+
+namespace bond {
+namespace {
+
+// Writing to a pipe whose reader died raises SIGPIPE, whose default action would kill the host.
+// The error is then seen as EPIPE and reported as TerminatedException instead. A program that
+// installed its own handler keeps it.
+void ignore_sigpipe_once() {
+    static const bool done = [] {
+        struct sigaction current {};
+        if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
+            std::signal(SIGPIPE, SIG_IGN);
+        return true;
+    }();
+    (void)done;
+}
+
+const std::string no_language;
+
+}  // namespace
+
+namespace detail {
+
+Value call_on(const std::shared_ptr<Session>& session, std::string_view name,
+              CallArguments arguments) {
+    if (!session) throw BondException("", "this bond was moved from");
+    return session->call(name, std::move(arguments));
+}
+
+void throw_result_conversion(const std::shared_ptr<Session>& session, std::string_view name,
+                             const Value& result, const char* reason) {
+    throw SerializationException(session ? session->lang() : no_language, "local",
+                                 "cannot convert the result of " + std::string(name) + "() (" +
+                                     result.type_name() + ") to the requested type: " + reason);
+}
+
+}  // namespace detail
+
+Bond::Bond(std::shared_ptr<detail::Session> session) : session_(std::move(session)) {}
+Bond::Bond(Bond&&) noexcept = default;
+Bond& Bond::operator=(Bond&& other) noexcept {
+    if (this != &other) {
+        if (session_) session_->close();
+        session_ = std::move(other.session_);
+    }
+    return *this;
+}
+Bond::~Bond() {
+    if (session_) session_->close();
+}
+
+const std::shared_ptr<detail::Session>& Bond::session() const {
+    if (!session_) throw BondException("", "this bond was moved from");
+    return session_;
+}
+
+Value Bond::eval(std::string_view code) {
+    return session()->request("eval", {{"code", code}});
+}
+
+Value Bond::eval(const Ref& code) {
+    session()->check_ref_owner(code.owner());
+    return eval(code.code());
+}
+
+void Bond::eval_block(std::string_view code) {
+    session()->request("eval_block", {{"code", code}});
+}
+
+void Bond::eval_block(const Ref& code) {
+    session()->check_ref_owner(code.owner());
+    eval_block(code.code());
+}
+
+Value Bond::call_with(std::string_view name, detail::CallArguments arguments) {
+    return detail::call_on(session(), name, std::move(arguments));
+}
+
+Function Bond::callable(std::string_view name) {
+    return Function(session(), std::string(name));
+}
+
+void Bond::export_raw(std::string_view name, ExportedFunction function) {
+    session()->export_function(name, std::move(function));
+}
+
+std::vector<std::string> Bond::exports() const {
+    return session()->exports();
+}
+
+void Bond::proxy(std::string_view name, Bond& other, std::string_view remote) {
+    // A weak reference: the proxy must not keep this bond's interpreter running.
+    std::weak_ptr<detail::Session> source = session();
+    std::string lang = source.lock()->lang();
+    other.export_raw(remote.empty() ? name : remote,
+                     [source, lang, target = std::string(name)](const Value& args) -> Value {
+                         auto session = source.lock();
+                         if (!session || !session->alive())
+                             throw TerminatedException(lang, "the proxied bond is closed");
+                         detail::CallArguments arguments;
+                         arguments.values = args;
+                         return session->call(target, std::move(arguments));
+                     });
+}
+
+Ref Bond::ref(std::string_view code) {
+    return Ref(std::string(code), session()->id());
+}
+
+void Bond::close() {
+    if (session_) session_->close();
+}
+
+const std::string& Bond::lang() const {
+    return session_ ? session_->lang() : no_language;
+}
+bool Bond::alive() const {
+    return session_ && session_->alive();
+}
+std::size_t Bond::depth() const {
+    return session_ ? session_->depth() : 0;
+}
+
+Bond make_bond(std::string_view lang, Options options) {
+    const detail::DriverSpec* driver = detail::find_driver(lang);
+    if (!driver) {
+        std::string known;
+        for (const auto& name : list_drivers()) known += (known.empty() ? "" : ", ") + name;
+        throw BondException("", "unknown language '" + std::string(lang) + "'; known: " + known);
+    }
+    ignore_sigpipe_once();
+    return Bond(std::make_shared<detail::Session>(*driver, std::move(options)));
+}
+
+std::vector<std::string> list_drivers() {
+    std::vector<std::string> names;
+    for (const auto& driver : detail::all_drivers()) names.push_back(driver.name);
+    return names;
+}
+
+}  // namespace bond

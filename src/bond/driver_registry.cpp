@@ -1,0 +1,48 @@
+#include "driver_registry.hpp"
+
+#include "../protocol/base64.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace bond::detail {
+namespace {
+
+// Python runs with -i: its interactive loop reads one line from stdin, which holds the whole
+// driver in base64, so no quoting of any shell between here and the interpreter matters.
+std::string python_bootstrap(std::string_view source) {
+    return "import base64;exec(compile(base64.b64decode('" + base64_encode(source) +
+           "'),'<bond-driver>','exec'),{'__name__':'__bond_driver__'})\n";
+}
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) ==
+               std::tolower(static_cast<unsigned char>(y));
+    });
+}
+
+}  // namespace
+
+const std::vector<DriverSpec>& all_drivers() {
+    static const std::vector<DriverSpec> drivers = {
+        {"Python",
+         {"python3", "py"},
+         "python3",
+         {"-u", "-i", "-q"},
+         python_bootstrap,
+         embedded_driver("python")},
+    };
+    return drivers;
+}
+
+const DriverSpec* find_driver(std::string_view lang) {
+    for (const auto& driver : all_drivers()) {
+        if (equals_ignoring_case(lang, driver.name)) return &driver;
+        for (const auto& alias : driver.aliases)
+            if (equals_ignoring_case(lang, alias)) return &driver;
+    }
+    return nullptr;
+}
+
+}  // namespace bond::detail

@@ -1,0 +1,37 @@
+// Exception types: what() is "Kind[lang]: message", or "Kind: message" when no language is known.
+#include <bond/errors.hpp>
+
+namespace bond {
+namespace {
+std::string describe(const char* kind, const std::string& lang, const std::string& message) {
+    std::string text = kind;
+    if (!lang.empty()) text += "[" + lang + "]";
+    return text + ": " + message;
+}
+}  // namespace
+
+BondException::BondException(const char* kind, std::string lang, std::string message)
+    : std::runtime_error(describe(kind, lang, message)),
+      lang_(std::move(lang)),
+      message_(std::move(message)) {}
+
+BondException::BondException(std::string lang, std::string message)
+    : BondException("BondException", std::move(lang), std::move(message)) {}
+
+TerminatedException::TerminatedException(std::string lang, std::string message)
+    : BondException("TerminatedException", std::move(lang), std::move(message)) {}
+
+SerializationException::SerializationException(std::string lang, std::string side,
+                                               std::string message)
+    : BondException("SerializationException", std::move(lang),
+                    "(" + side + ") " + std::move(message)),
+      side_(std::move(side)) {}
+
+RemoteException::RemoteException(std::string lang, std::string message, nlohmann::json data)
+    : BondException("RemoteException", std::move(lang), std::move(message)),
+      data_(std::move(data)) {}
+
+TimeoutException::TimeoutException(std::string lang, std::string message)
+    : BondException("TimeoutException", std::move(lang), std::move(message)) {}
+
+}  // namespace bond

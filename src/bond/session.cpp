@@ -1,0 +1,364 @@
+#include "session.hpp"
+
+#include "../transport/command_line.hpp"
+#include "log.hpp"
+
+#include <atomic>
+#include <iostream>
+#include <numeric>
+
+namespace bond::detail {
+namespace {
+
+// Written by a driver on its original stderr once it owns its output: what came before is the
+// interpreter's start-up noise (a prompt, a banner), kept only to explain a failed start.
+constexpr std::string_view kStderrReadyMark = "\n__bond_driver_ready__\n";
+constexpr std::size_t kStderrKept = 16 * 1024;
+constexpr int kProtocolVersion = 1;
+
+std::atomic<std::uint64_t> next_session_id{1};
+
+void keep_tail(std::string& text, std::size_t limit) {
+    if (text.size() > limit) text.erase(0, text.size() - limit);
+}
+
+std::string excerpt(std::string_view text, std::size_t limit = 300) {
+    if (text.size() <= limit) return std::string(text);
+    return std::string(text.substr(0, limit)) + "... (" + std::to_string(text.size()) + " bytes)";
+}
+
+std::string join(const std::vector<std::string>& words) {
+    std::string text;
+    for (const auto& word : words) text += (text.empty() ? "" : " ") + word;
+    return text;
+}
+
+std::string with_stderr(std::string message, const std::string& stderr_text) {
+    std::string trimmed = stderr_text;
+    while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == ' '))
+        trimmed.pop_back();
+    if (!trimmed.empty()) message += "; its stderr: " + trimmed;
+    return message;
+}
+
+struct DepthGuard {
+    std::size_t& depth;
+    explicit DepthGuard(std::size_t& d) : depth(d) { ++depth; }
+    ~DepthGuard() { --depth; }
+};
+
+}  // namespace
+
+Session::Session(const DriverSpec& driver, Options options)
+    : options_(std::move(options)), lang_(driver.name), id_(next_session_id++) {
+    start(driver);
+}
+
+Session::~Session() {
+    close();
+    // The process is gone: nothing runs the io_context again, so the channel can go first.
+    channel_.reset();
+    child_.reset();
+}
+
+void Session::start(const DriverSpec& driver) {
+    std::vector<std::string> argv;
+    try {
+        argv = split_command_line(options_.command.empty() ? driver.command : options_.command);
+    } catch (const std::invalid_argument& error) {
+        throw BondException(lang_, error.what());
+    }
+    if (argv.empty()) throw BondException(lang_, "the command is empty");
+    if (options_.def_args)
+        argv.insert(argv.end(), driver.default_args.begin(), driver.default_args.end());
+    argv.insert(argv.end(), options_.args.begin(), options_.args.end());
+    log().info("starting a {} bond: {}", lang_, join(argv));
+
+    try {
+        child_ = std::make_unique<ChildProcess>(io_, argv, options_.cwd, options_.env);
+    } catch (const std::exception& error) {
+        log().error("{} bond: {}", lang_, error.what());
+        throw BondException(lang_, error.what());
+    }
+    channel_ = std::make_unique<PipeChannel>(io_, *child_, options_.max_message_size,
+                                             [this](std::string_view chunk) { on_stderr(chunk); });
+    alive_ = true;  // the process runs; the fail_* paths below end it
+    send(driver.bootstrap(driver.source));
+
+    std::string noise;  // stdout lines before the ready message
+    auto deadline = Clock::now() + options_.timeout;
+    for (;;) {
+        std::string line;
+        switch (channel_->read_line(line, deadline)) {
+            case PipeChannel::ReadStatus::Line:
+                break;
+            case PipeChannel::ReadStatus::Closed:
+                fail_terminated("before its driver started" +
+                                (noise.empty() ? "" : "; its stdout: " + excerpt(noise)));
+            case PipeChannel::ReadStatus::TimedOut:
+                fail_timeout("while its driver was starting" +
+                             (noise.empty() ? "" : "; its stdout: " + excerpt(noise)));
+            case PipeChannel::ReadStatus::TooLong:
+                fail_protocol("a line of more than " + std::to_string(options_.max_message_size) +
+                              " bytes while its driver was starting");
+        }
+        log_received(line);
+        if (line.starts_with("{")) {
+            try {
+                Message ready = decode_message(line);
+                if (ready.kind == Message::Kind::Notification && ready.method == "ready") {
+                    if (ready.params.value("protocol", 0) != kProtocolVersion)
+                        fail_protocol("the driver speaks protocol " +
+                                      ready.params.value("protocol", Value()).dump() +
+                                      ", this host " + std::to_string(kProtocolVersion));
+                    log().info("{} bond started: pid {}, {} {}", lang_, child_->pid(), lang_,
+                               ready.params.value("version", std::string("?")));
+                    break;
+                }
+            } catch (const ProtocolError&) {
+            }
+        }
+        noise += line + "\n";
+    }
+    if (options_.trans_except.value_or(false)) request("configure", {{"trans_except", true}});
+}
+
+Value Session::request(std::string_view method, const Value& params) {
+    ensure_alive();
+    std::int64_t id = ++last_request_id_;
+    std::string line;
+    try {
+        line = encode_request(id, method, params);
+    } catch (const EncodingError& error) {
+        throw SerializationException(lang_, "local",
+                                     std::string("cannot encode the request: ") + error.what());
+    }
+    DepthGuard guard(depth_);
+    send(std::move(line));
+    return await_reply(id);
+}
+
+Value Session::call(std::string_view name, CallArguments arguments) {
+    if (arguments.conversion_error)
+        throw SerializationException(lang_, "local",
+                                     "cannot convert an argument of " + std::string(name) +
+                                         "(): " + *arguments.conversion_error);
+    for (std::uint64_t owner : arguments.ref_owners) check_ref_owner(owner);
+    Value params = {{"name", name}, {"args", std::move(arguments.values)}};
+    if (!arguments.code_positions.empty()) params["code_args"] = arguments.code_positions;
+    return request("call", params);
+}
+
+void Session::export_function(std::string_view name, ExportedFunction function) {
+    request("export", {{"name", name}});
+    exports_[std::string(name)] = std::make_shared<ExportedFunction>(std::move(function));
+}
+
+std::vector<std::string> Session::exports() const {
+    std::vector<std::string> names;
+    for (const auto& entry : exports_) names.push_back(entry.first);
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+void Session::check_ref_owner(std::uint64_t owner) const {
+    if (owner != id_) throw BondException(lang_, "a Ref can only be used on the bond that made it");
+}
+
+Value Session::await_reply(std::int64_t id) {
+    auto deadline = Clock::now() + options_.timeout;
+    for (;;) {
+        std::string line;
+        switch (channel_->read_line(line, deadline)) {
+            case PipeChannel::ReadStatus::Line:
+                break;
+            case PipeChannel::ReadStatus::Closed:
+                fail_terminated("during a call");
+            case PipeChannel::ReadStatus::TimedOut:
+                fail_timeout("no reply within " + std::to_string(options_.timeout.count()) + " ms");
+            case PipeChannel::ReadStatus::TooLong:
+                fail_protocol("a message of more than " +
+                              std::to_string(options_.max_message_size) + " bytes");
+        }
+        log_received(line);
+        Message message;
+        try {
+            message = decode_message(line);
+        } catch (const ProtocolError& error) {
+            fail_protocol(std::string(error.what()) + ": " + excerpt(line));
+        }
+        switch (message.kind) {
+            case Message::Kind::Notification:
+                if (message.method == "output")
+                    deliver_output(message.params);
+                else
+                    log().debug("{} bond: ignoring notification '{}'", lang_, message.method);
+                break;
+            case Message::Kind::Request:
+                serve_remote_request(message);
+                deadline = Clock::now() + options_.timeout;
+                break;
+            case Message::Kind::Result:
+            case Message::Kind::Error:
+                if (message.id != id)
+                    fail_protocol("a reply to request " + std::to_string(message.id) +
+                                  " while request " + std::to_string(id) + " was awaited");
+                if (message.kind == Message::Kind::Error) throw_reply_error(message);
+                return std::move(message.result);
+        }
+    }
+}
+
+void Session::serve_remote_request(const Message& request) {
+    const Value& params = request.params;
+    if (request.method != "call" || !params.is_object() || !params.contains("name") ||
+        !params["name"].is_string())
+        return reply_error(request.id, kMethodNotFound,
+                           "the host serves only \"call\" requests with a \"name\"");
+    const std::string& name = params["name"].get_ref<const std::string&>();
+    static const Value no_arguments = Value::array();
+    auto args = params.find("args");
+    if (args != params.end() && !args->is_array())
+        return reply_error(request.id, kInvalidParams, "\"args\" must be an array");
+    auto found = exports_.find(name);
+    if (found == exports_.end())
+        return reply_error(request.id, kMethodNotFound,
+                           "no exported function named '" + name + "'");
+    std::shared_ptr<ExportedFunction> function = found->second;  // survives a re-export inside
+
+    Value result;
+    try {
+        result = (*function)(args == params.end() ? no_arguments : *args);
+    } catch (const BondException& error) {
+        if (!alive_) throw;  // this bond died underneath (a nested timeout): unwind everything
+        return reply_error(request.id, kRemoteError, error.what());
+    } catch (const std::exception& error) {
+        return reply_error(request.id, kRemoteError, error.what());
+    } catch (...) {
+        return reply_error(request.id, kRemoteError, name + "() threw a non-standard exception");
+    }
+    ensure_alive();  // the function may have closed this bond
+    try {
+        send(encode_result(request.id, result));
+    } catch (const EncodingError& error) {
+        reply_error(request.id, kSerializationError,
+                    "cannot serialize the result of " + name + "(): " + error.what());
+    }
+}
+
+void Session::reply_error(std::int64_t id, int code, const std::string& message) {
+    send(encode_error(id, code, message));
+}
+
+[[noreturn]] void Session::throw_reply_error(const Message& reply) {
+    switch (reply.error_code) {
+        case kRemoteError: {
+            Value data = reply.error_message;
+            if (options_.trans_except.value_or(false) && reply.error_data.is_object() &&
+                reply.error_data.contains("exception"))
+                data = reply.error_data["exception"];
+            throw RemoteException(lang_, reply.error_message, std::move(data));
+        }
+        case kSerializationError:
+            throw SerializationException(lang_, "remote", reply.error_message);
+        default:
+            throw BondException(lang_, reply.error_message);
+    }
+}
+
+void Session::deliver_output(const Value& params) {
+    if (!params.is_object()) return;
+    Channel channel =
+        params.value("channel", "stdout") == "stderr" ? Channel::Stderr : Channel::Stdout;
+    auto data = params.find("data");
+    if (data == params.end()) return;
+    if (data->is_string()) {
+        emit_output(channel, data->get_ref<const std::string&>());
+    } else if (data->is_binary()) {
+        const auto& bytes = data->get_binary();
+        emit_output(channel,
+                    std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    }
+}
+
+void Session::emit_output(Channel channel, std::string_view text) {
+    try {
+        if (options_.on_output) return options_.on_output(channel, text);
+        std::ostream& stream = channel == Channel::Stderr ? std::cerr : std::cout;
+        stream.write(text.data(), static_cast<std::streamsize>(text.size()));
+        stream.flush();
+    } catch (const std::exception& error) {
+        log().warn("{} bond: on_output threw: {}", lang_, error.what());
+    }
+}
+
+void Session::on_stderr(std::string_view chunk) {
+    if (!driver_started_) {
+        startup_stderr_.append(chunk);
+        auto mark = startup_stderr_.find(kStderrReadyMark);
+        if (mark == std::string::npos) return keep_tail(startup_stderr_, kStderrKept);
+        driver_started_ = true;
+        std::string after = startup_stderr_.substr(mark + kStderrReadyMark.size());
+        startup_stderr_.erase(mark);
+        if (after.empty()) return;
+        return on_stderr(after);
+    }
+    stderr_tail_.append(chunk);
+    keep_tail(stderr_tail_, kStderrKept);
+    emit_output(Channel::Stderr, chunk);
+}
+
+void Session::send(std::string line) {
+    if (options_.logfile) *options_.logfile << "-> " << line << std::flush;
+    if (log().should_log(spdlog::level::trace))
+        log().trace("{} bond -> {}", lang_, std::string_view(line).substr(0, line.size() - 1));
+    channel_->send(std::move(line));
+}
+
+void Session::log_received(const std::string& line) {
+    if (options_.logfile) *options_.logfile << "<- " << line << '\n' << std::flush;
+    if (log().should_log(spdlog::level::trace)) log().trace("{} bond <- {}", lang_, line);
+}
+
+void Session::end_process(std::chrono::milliseconds grace, std::string reason) {
+    alive_ = false;
+    end_reason_ = std::move(reason);
+    if (child_) child_->stop(grace, std::chrono::milliseconds(1000));
+}
+
+[[noreturn]] void Session::fail_terminated(const std::string& when) {
+    channel_->drain_stderr(Clock::now() + std::chrono::seconds(1));
+    end_process(std::chrono::milliseconds(1000), "");
+    std::string message = "the interpreter " + child_->exit_description() + " " + when;
+    message = with_stderr(message, driver_started_ ? stderr_tail_ : startup_stderr_);
+    end_reason_ = message;
+    log().error("{} bond: {}", lang_, message);
+    throw TerminatedException(lang_, message);
+}
+
+[[noreturn]] void Session::fail_timeout(const std::string& when) {
+    end_process(std::chrono::milliseconds(0), "closed after a timeout");
+    std::string message = with_stderr("timed out " + when + "; the bond is closed",
+                                      driver_started_ ? "" : startup_stderr_);
+    log().error("{} bond: {}", lang_, message);
+    throw TimeoutException(lang_, message);
+}
+
+[[noreturn]] void Session::fail_protocol(const std::string& problem) {
+    end_process(std::chrono::milliseconds(0), "closed after a protocol error");
+    log().error("{} bond: protocol error: {}", lang_, problem);
+    throw BondException(lang_, "protocol error: " + problem + "; the bond is closed");
+}
+
+void Session::ensure_alive() const {
+    if (!alive_) throw TerminatedException(lang_, "the bond is not alive: " + end_reason_);
+}
+
+void Session::close() {
+    if (!alive_) return;
+    log().info("closing a {} bond (pid {})", lang_, child_->pid());
+    end_process(std::chrono::milliseconds(2000), "it was closed");
+    log().info("{} bond closed: {}", lang_, child_->exit_description());
+}
+
+}  // namespace bond::detail

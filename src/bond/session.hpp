@@ -1,0 +1,80 @@
+// A Session is one live bond: it starts the co-process and injects the driver, then gives the
+// protocol's messages their meaning. Every wait for a reply is here (await_reply), and so is the
+// serving of the remote's requests (exported functions) that arrive while waiting, to any depth.
+// Single-threaded: one thread at a time uses a Session.
+#pragma once
+
+#include "../protocol/jsonrpc.hpp"
+#include "../transport/child_process.hpp"
+#include "../transport/pipe_channel.hpp"
+#include "driver_registry.hpp"
+
+#include <bond/bond.hpp>
+
+#include <boost/asio/io_context.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace bond::detail {
+
+class Session {
+  public:
+    Session(const DriverSpec& driver, Options options);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    // Sends one request and serves the remote until its reply; the reply's error as an exception.
+    Value request(std::string_view method, const Value& params);
+    Value call(std::string_view name, CallArguments arguments);
+    void export_function(std::string_view name, ExportedFunction function);
+    std::vector<std::string> exports() const;
+    void check_ref_owner(std::uint64_t owner) const;
+
+    void close();
+    bool alive() const { return alive_; }
+    const std::string& lang() const { return lang_; }
+    std::size_t depth() const { return depth_; }
+    std::uint64_t id() const { return id_; }
+
+  private:
+    void start(const DriverSpec& driver);
+    Value await_reply(std::int64_t id);
+    void serve_remote_request(const Message& request);
+    void reply_error(std::int64_t id, int code, const std::string& message);
+    void deliver_output(const Value& params);
+    void emit_output(Channel channel, std::string_view text);
+    void on_stderr(std::string_view chunk);
+    void send(std::string line);
+    void log_received(const std::string& line);
+    [[noreturn]] void throw_reply_error(const Message& reply);
+    // Each ends the co-process and throws; the bond is dead afterwards.
+    [[noreturn]] void fail_terminated(const std::string& when);
+    [[noreturn]] void fail_timeout(const std::string& when);
+    [[noreturn]] void fail_protocol(const std::string& problem);
+    void end_process(std::chrono::milliseconds grace, std::string reason);
+    void ensure_alive() const;
+
+    Options options_;
+    std::string lang_;
+    std::uint64_t id_;
+    // Declared before the process and channel: their handlers live in it.
+    boost::asio::io_context io_;
+    std::unique_ptr<ChildProcess> child_;
+    std::unique_ptr<PipeChannel> channel_;
+
+    std::unordered_map<std::string, std::shared_ptr<ExportedFunction>> exports_;
+    std::int64_t last_request_id_ = 0;
+    std::size_t depth_ = 0;
+    bool alive_ = false;
+    std::string end_reason_;  // why the bond is no longer alive
+
+    bool driver_started_ = false;  // the driver's ready mark was seen on stderr
+    std::string startup_stderr_;   // stderr before that mark: start-up diagnostics
+    std::string stderr_tail_;      // the last KiBs of stderr, for TerminatedException
+};
+
+}  // namespace bond::detail

@@ -1,0 +1,160 @@
+#include "jsonrpc.hpp"
+
+#include "base64.hpp"
+
+namespace bond::detail {
+namespace {
+
+constexpr std::string_view kBytesKey = "$bytes";
+
+bool contains_binary(const Value& value) {
+    switch (value.type()) {
+        case Value::value_t::binary:
+            return true;
+        case Value::value_t::array:
+        case Value::value_t::object:
+            for (const auto& element : value)
+                if (contains_binary(element)) return true;
+            return false;
+        default:
+            return false;
+    }
+}
+
+Value replace_binary(const Value& value) {
+    switch (value.type()) {
+        case Value::value_t::binary:
+            return Value{{kBytesKey, base64_encode(value.get_binary())}};
+        case Value::value_t::array: {
+            Value out = Value::array();
+            for (const auto& element : value) out.push_back(replace_binary(element));
+            return out;
+        }
+        case Value::value_t::object: {
+            Value out = Value::object();
+            for (auto it = value.begin(); it != value.end(); ++it)
+                out[it.key()] = replace_binary(it.value());
+            return out;
+        }
+        default:
+            return value;
+    }
+}
+
+std::string dump(const Value& value) {
+    try {
+        if (contains_binary(value)) return replace_binary(value).dump();
+        return value.dump();
+    } catch (const nlohmann::json::type_error& error) {
+        throw EncodingError(error.what());
+    }
+}
+
+std::int64_t decode_id(const Value& message) {
+    auto id = message.find("id");
+    if (id == message.end() || !id->is_number_integer())
+        throw ProtocolError("message without an integer \"id\"");
+    return id->get<std::int64_t>();
+}
+
+}  // namespace
+
+Value encode_bytes(const Value& value) {
+    return contains_binary(value) ? replace_binary(value) : value;
+}
+
+void decode_bytes(Value& value) {
+    if (value.is_object()) {
+        if (value.size() == 1) {
+            auto bytes = value.find(kBytesKey);
+            if (bytes != value.end() && bytes->is_string()) {
+                if (auto decoded = base64_decode(bytes->get_ref<const std::string&>())) {
+                    value = Value::binary(std::move(*decoded));
+                    return;
+                }
+                throw ProtocolError("invalid base64 in a $bytes value");
+            }
+        }
+        for (auto& element : value) decode_bytes(element);
+    } else if (value.is_array()) {
+        for (auto& element : value) decode_bytes(element);
+    }
+}
+
+Message decode_message(std::string_view line) {
+    Value json = Value::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (json.is_discarded()) throw ProtocolError("not valid JSON");
+    if (!json.is_object()) throw ProtocolError("a message must be a JSON object");
+    auto version = json.find("jsonrpc");
+    if (version == json.end() || *version != "2.0")
+        throw ProtocolError("a message must have \"jsonrpc\": \"2.0\"");
+
+    Message message;
+    if (auto method = json.find("method"); method != json.end()) {
+        if (!method->is_string()) throw ProtocolError("\"method\" must be a string");
+        message.method = method->get<std::string>();
+        if (auto params = json.find("params"); params != json.end()) {
+            if (!params->is_object() && !params->is_null())
+                throw ProtocolError("\"params\" must be an object");
+            message.params = std::move(*params);
+            decode_bytes(message.params);
+        }
+        if (json.contains("id")) {
+            message.kind = Message::Kind::Request;
+            message.id = decode_id(json);
+        }
+        return message;
+    }
+
+    message.id = decode_id(json);
+    auto result = json.find("result");
+    auto error = json.find("error");
+    if ((result == json.end()) == (error == json.end()))
+        throw ProtocolError("a reply must have exactly one of \"result\" and \"error\"");
+    if (result != json.end()) {
+        message.kind = Message::Kind::Result;
+        message.result = std::move(*result);
+        decode_bytes(message.result);
+        return message;
+    }
+    if (!error->is_object()) throw ProtocolError("\"error\" must be an object");
+    auto code = error->find("code");
+    auto text = error->find("message");
+    if (code == error->end() || !code->is_number_integer() || text == error->end() ||
+        !text->is_string())
+        throw ProtocolError("\"error\" must have an integer \"code\" and a string \"message\"");
+    message.kind = Message::Kind::Error;
+    message.error_code = code->get<int>();
+    message.error_message = text->get<std::string>();
+    if (auto data = error->find("data"); data != error->end()) {
+        message.error_data = std::move(*data);
+        decode_bytes(message.error_data);
+    }
+    return message;
+}
+
+std::string encode_request(std::int64_t id, std::string_view method, const Value& params) {
+    std::string line = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) +
+                       ",\"method\":" + Value(method).dump() + ",\"params\":" + dump(params);
+    line += "}\n";
+    return line;
+}
+
+std::string encode_result(std::int64_t id, const Value& result) {
+    std::string line =
+        "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) + ",\"result\":" + dump(result);
+    line += "}\n";
+    return line;
+}
+
+std::string encode_error(std::int64_t id, int code, std::string_view message, const Value& data) {
+    // The message is host text (what() of an exception): bad UTF-8 in it must not break a reply.
+    Value error = {{"code", code}, {"message", std::string(message)}};
+    if (!data.is_null()) error["data"] = encode_bytes(data);
+    std::string line = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) +
+                       ",\"error\":" + error.dump(-1, ' ', false, Value::error_handler_t::replace);
+    line += "}\n";
+    return line;
+}
+
+}  // namespace bond::detail

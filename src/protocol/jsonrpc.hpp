@@ -1,0 +1,58 @@
+// The JSON-RPC 2.0 codec of the wire protocol (docs/protocol.md): one message per line, validated
+// on the way in, with bytes (nlohmann binary_t) carried as {"$bytes": "<base64>"}. It knows the
+// shape of messages, not what they mean; Session gives them meaning.
+#pragma once
+
+#include <bond/value.hpp>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace bond::detail {
+
+// Error codes of the protocol: JSON-RPC's own, and two of bond's.
+enum ErrorCode : int {
+    kParseError = -32700,
+    kInvalidRequest = -32600,
+    kMethodNotFound = -32601,
+    kInvalidParams = -32602,
+    kRemoteError = -32000,         // the code that ran raised an exception
+    kSerializationError = -32001,  // a value could not be encoded
+};
+
+// A line that is not a valid message.
+struct ProtocolError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+// A value that cannot be encoded (invalid UTF-8 in a string).
+struct EncodingError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct Message {
+    enum class Kind { Request, Notification, Result, Error };
+    Kind kind = Kind::Notification;
+    std::int64_t id = 0;  // Request, Result, Error
+    std::string method;   // Request, Notification
+    Value params;         // Request, Notification: an object (or null)
+    Value result;         // Result
+    int error_code = 0;   // Error
+    std::string error_message;
+    Value error_data;
+};
+
+Message decode_message(std::string_view line);
+
+// Each returns one line, ending in '\n'; EncodingError when a value cannot be encoded.
+std::string encode_request(std::int64_t id, std::string_view method, const Value& params);
+std::string encode_result(std::int64_t id, const Value& result);
+std::string encode_error(std::int64_t id, int code, std::string_view message,
+                         const Value& data = nullptr);
+
+// The protocol's JSON form of a value (bytes as {"$bytes": ...}) and back.
+Value encode_bytes(const Value& value);
+void decode_bytes(Value& value);
+
+}  // namespace bond::detail

@@ -1,0 +1,56 @@
+// One co-process and its three pipes. It is the only owner of the process and holds the one
+// shutdown sequence used by close, timeouts, protocol errors and the destructor alike:
+// close stdin, wait; SIGTERM to its process group, wait; SIGKILL to the group, wait.
+// Single-threaded: every wait runs the io_context of the bond that owns it.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/process/async_pipe.hpp>
+#include <boost/process/child.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bond::detail {
+
+using Clock = std::chrono::steady_clock;
+
+class ChildProcess {
+  public:
+    // Starts argv[0] (searched in the PATH of `env`, or the host's) in a new process group.
+    // Throws std::runtime_error with a message fit for a user when it cannot be started.
+    ChildProcess(boost::asio::io_context& io, const std::vector<std::string>& argv,
+                 const std::optional<std::filesystem::path>& cwd,
+                 const std::optional<std::map<std::string, std::string>>& env);
+    ~ChildProcess();
+
+    boost::process::async_pipe& stdin_pipe() { return stdin_; }
+    boost::process::async_pipe& stdout_pipe() { return stdout_; }
+    boost::process::async_pipe& stderr_pipe() { return stderr_; }
+    int pid() const { return pid_; }
+
+    // Waits until the process exits or `deadline` passes, running the io_context meanwhile.
+    bool wait_until(Clock::time_point deadline);
+    // The shutdown sequence; `grace` is how long the process may take to exit on its own after
+    // its stdin is closed, `term_grace` how long after SIGTERM. Returns at once if it has exited.
+    void stop(std::chrono::milliseconds grace, std::chrono::milliseconds term_grace);
+    bool exited() const { return exit_status_.has_value(); }
+    // "exited with status 1", "killed by signal 9", or "still running".
+    std::string exit_description() const;
+
+  private:
+    void signal_group(int signal);
+    boost::asio::io_context& io_;
+    boost::process::async_pipe stdin_, stdout_, stderr_;
+    boost::process::child child_;
+    int pid_ = -1;
+    boost::asio::posix::stream_descriptor exit_watch_;  // a pidfd: readable once the process exits
+    std::optional<int> exit_status_;                    // as from waitpid
+};
+
+}  // namespace bond::detail

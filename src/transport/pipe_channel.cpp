@@ -1,0 +1,123 @@
+#include "pipe_channel.hpp"
+
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include <cstring>
+
+namespace bond::detail {
+
+PipeChannel::PipeChannel(boost::asio::io_context& io, ChildProcess& child, std::size_t max_line,
+                         StderrSink on_stderr)
+    : io_(io),
+      child_(child),
+      max_line_(max_line),
+      on_stderr_(std::move(on_stderr)),
+      deadline_timer_(io) {
+    read_stderr();
+}
+
+void PipeChannel::send(std::string line) {
+    if (stdin_broken_) return;  // the reader is gone; the missing reply will tell
+    outgoing_.push_back(std::move(line));
+    if (!writing_) write_next();
+}
+
+void PipeChannel::write_next() {
+    writing_ = true;
+    boost::asio::async_write(child_.stdin_pipe(), boost::asio::buffer(outgoing_.front()),
+                             [this](const boost::system::error_code& ec, std::size_t) {
+                                 if (ec) {
+                                     stdin_broken_ = true;
+                                     outgoing_.clear();
+                                 } else {
+                                     outgoing_.pop_front();
+                                 }
+                                 writing_ = false;
+                                 if (!outgoing_.empty()) write_next();
+                             });
+}
+
+bool PipeChannel::take_line(std::string& line) {
+    const char* begin = input_.data();
+    const void* newline = std::memchr(begin + scanned_, '\n', input_.size() - scanned_);
+    if (!newline) {
+        scanned_ = input_.size();
+        return false;
+    }
+    std::size_t end = static_cast<const char*>(newline) - begin;
+    line.assign(input_, consumed_, end - consumed_);
+    consumed_ = scanned_ = end + 1;
+    if (consumed_ == input_.size()) input_.clear(), consumed_ = scanned_ = 0;
+    return true;
+}
+
+void PipeChannel::read_stdout() {
+    stdout_reading_ = true;
+    child_.stdout_pipe().async_read_some(
+        boost::asio::buffer(stdout_chunk_),
+        [this](const boost::system::error_code& ec, std::size_t size) {
+            stdout_reading_ = false;
+            if (ec) {
+                stdout_closed_ = true;
+                return;
+            }
+            if (consumed_ > 0 && consumed_ >= input_.size() / 2) {  // keep appends amortized O(1)
+                input_.erase(0, consumed_);
+                scanned_ -= consumed_;
+                consumed_ = 0;
+            }
+            input_.append(stdout_chunk_.data(), size);
+        });
+}
+
+void PipeChannel::read_stderr() {
+    child_.stderr_pipe().async_read_some(
+        boost::asio::buffer(stderr_chunk_),
+        [this](const boost::system::error_code& ec, std::size_t size) {
+            if (ec) {
+                stderr_closed_ = true;
+                return;
+            }
+            on_stderr_(std::string_view(stderr_chunk_.data(), size));
+            read_stderr();
+        });
+}
+
+void PipeChannel::arm_deadline(Clock::time_point deadline) {
+    timed_out_ = false;
+    deadline_timer_.expires_at(deadline);
+    deadline_timer_.async_wait(
+        [this, generation = ++wait_generation_](const boost::system::error_code& ec) {
+            if (!ec && generation == wait_generation_) timed_out_ = true;
+        });
+}
+
+PipeChannel::ReadStatus PipeChannel::read_line(std::string& line, Clock::time_point deadline) {
+    timed_out_ = false;
+    bool timer_armed = false;
+    for (;;) {
+        if (take_line(line)) return ReadStatus::Line;
+        if (input_.size() - consumed_ > max_line_) return ReadStatus::TooLong;
+        if (stdout_closed_) return ReadStatus::Closed;
+        if (timed_out_) return ReadStatus::TimedOut;
+        if (!stdout_reading_) read_stdout();
+        if (!timer_armed) {
+            timer_armed = true;
+            arm_deadline(deadline);
+        }
+        if (io_.stopped()) io_.restart();
+        io_.run_one();
+    }
+}
+
+void PipeChannel::drain_stderr(Clock::time_point deadline) {
+    if (stderr_closed_) return;
+    arm_deadline(deadline);
+    while (!stderr_closed_ && !timed_out_) {
+        if (io_.stopped()) io_.restart();
+        io_.run_one();
+    }
+}
+
+}  // namespace bond::detail

@@ -1,0 +1,88 @@
+#include "protocol/jsonrpc.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace bond::detail;
+using bond::Value;
+
+TEST_CASE("requests, results and errors are single JSON-RPC 2.0 lines") {
+    std::string request = encode_request(7, "call", {{"name", "f"}, {"args", {1, "two"}}});
+    CHECK(request.back() == '\n');
+    CHECK(request.find('\n') == request.size() - 1);
+    Value json = Value::parse(request);
+    CHECK(json == Value{{"jsonrpc", "2.0"},
+                        {"id", 7},
+                        {"method", "call"},
+                        {"params", {{"name", "f"}, {"args", {1, "two"}}}}});
+
+    Message decoded = decode_message(encode_result(3, Value{{"a", {1, 2}}}));
+    CHECK(decoded.kind == Message::Kind::Result);
+    CHECK(decoded.id == 3);
+    CHECK(decoded.result == Value{{"a", {1, 2}}});
+
+    decoded = decode_message(encode_error(4, kRemoteError, "boom", {{"type", "E"}}));
+    CHECK(decoded.kind == Message::Kind::Error);
+    CHECK(decoded.error_code == kRemoteError);
+    CHECK(decoded.error_message == "boom");
+    CHECK(decoded.error_data == Value{{"type", "E"}});
+}
+
+TEST_CASE("strings with newlines, NUL and any Unicode stay on one line") {
+    std::string text = std::string("a\nb\0c\r\xe2\x80\xa8 \xf0\x9f\x98\x80", 14);
+    std::string line = encode_result(1, text);
+    CHECK(line.find('\n') == line.size() - 1);
+    CHECK(decode_message(line).result == text);
+}
+
+TEST_CASE("bytes travel as {\"$bytes\": base64} and come back as binary") {
+    Value value = {{"blob", Value::binary({0, 1, 255})}, {"list", {Value::binary({})}}};
+    std::string line = encode_result(1, value);
+    CHECK(line.find("{\"$bytes\":\"AAH/\"}") != std::string::npos);
+    Message decoded = decode_message(line);
+    CHECK(decoded.result["blob"].is_binary());
+    CHECK(decoded.result["blob"] == Value::binary({0, 1, 255}));
+    CHECK(decoded.result["list"][0].is_binary());
+    // Only an object whose single key is "$bytes" is bytes.
+    CHECK(decode_message(R"({"jsonrpc":"2.0","id":1,"result":{"$bytes":"AA==","x":1}})")
+              .result.is_object());
+    CHECK_THROWS_AS(decode_message(R"({"jsonrpc":"2.0","id":1,"result":{"$bytes":"A"}})"),
+                    ProtocolError);
+}
+
+TEST_CASE("invalid UTF-8 cannot be encoded") {
+    CHECK_THROWS_AS(encode_request(1, "eval", {{"code", "\xff\xfe"}}), EncodingError);
+    // An error message (host text) is repaired rather than refused.
+    CHECK_NOTHROW(decode_message(encode_error(1, kRemoteError, "bad \xff byte")));
+}
+
+TEST_CASE("requests and notifications from the remote are told apart") {
+    Message request = decode_message(
+        R"({"jsonrpc":"2.0","id":9,"method":"call","params":{"name":"twice","args":[21]}})");
+    CHECK(request.kind == Message::Kind::Request);
+    CHECK(request.id == 9);
+    CHECK(request.params["args"] == Value{21});
+    Message notification = decode_message(
+        R"({"jsonrpc":"2.0","method":"output","params":{"channel":"stdout","data":"hi"}})");
+    CHECK(notification.kind == Message::Kind::Notification);
+    CHECK(notification.method == "output");
+}
+
+TEST_CASE("malformed messages are protocol errors") {
+    for (const char* line : {
+             "not json",
+             "[1,2]",
+             R"({"id":1,"result":1})",
+             R"({"jsonrpc":"1.0","id":1,"result":1})",
+             R"({"jsonrpc":"2.0","result":1})",
+             R"({"jsonrpc":"2.0","id":"x","result":1})",
+             R"({"jsonrpc":"2.0","id":1})",
+             R"({"jsonrpc":"2.0","id":1,"result":1,"error":{"code":1,"message":"m"}})",
+             R"({"jsonrpc":"2.0","id":1,"error":"boom"})",
+             R"({"jsonrpc":"2.0","id":1,"error":{"message":"m"}})",
+             R"({"jsonrpc":"2.0","method":5})",
+             R"({"jsonrpc":"2.0","method":"call","params":[1]})",
+         }) {
+        CAPTURE(line);
+        CHECK_THROWS_AS(decode_message(line), ProtocolError);
+    }
+}
