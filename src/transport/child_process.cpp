@@ -8,7 +8,6 @@
 #include <boost/process/extend.hpp>
 #include <boost/process/io.hpp>
 #include <boost/process/search_path.hpp>
-#include <boost/process/start_dir.hpp>
 
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -23,13 +22,21 @@ namespace bond::detail {
 namespace bp = boost::process;
 namespace {
 
-// Runs in the child between fork and exec. A process group of its own lets stopping it also stop
+// Runs in the child between fork and exec. The working directory is changed here because boost's
+// start_dir ignores a failing chdir. A process group of its own lets stopping the child also stop
 // what it started, and keeps a terminal's Ctrl+C for the host. Every descriptor above stderr is
 // marked close-on-exec: the interpreter inherits no other bond's pipes (boost's limit_handles
 // would do this but closes the child's stdout in Boost 1.74).
 struct ChildSetup : bp::extend::handler {
+    std::string working_directory;  // empty: the host's
+
     template <class Executor>
-    void on_exec_setup(Executor&) const {
+    void on_exec_setup(Executor& executor) const {
+        if (!working_directory.empty() && ::chdir(working_directory.c_str()) != 0) {
+            executor.set_error(std::error_code(errno, std::system_category()),
+                               "cannot enter the working directory");
+            ::_exit(EXIT_FAILURE);
+        }
         ::setpgid(0, 0);
         ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     }
@@ -83,10 +90,10 @@ ChildProcess::ChildProcess(boost::asio::io_context& io, const std::vector<std::s
     std::string program = resolve_program(argv[0], env);
     std::vector<std::string> arguments(argv.begin() + 1, argv.end());
     std::error_code error;
-    child_ = bp::child(bp::exe = program, bp::args = arguments,
-                       bp::std_in<stdin_, bp::std_out> stdout_, bp::std_err > stderr_,
-                       bp::start_dir = cwd.value_or(std::filesystem::current_path()).string(),
-                       make_environment(env), ChildSetup{}, error);
+    child_ =
+        bp::child(bp::exe = program, bp::args = arguments, bp::std_in<stdin_, bp::std_out> stdout_,
+                  bp::std_err > stderr_, make_environment(env),
+                  ChildSetup{.working_directory = cwd ? cwd->string() : ""}, error);
     if (error)
         throw std::runtime_error("cannot start '" + program + "': " + error.message() +
                                  (cwd ? " (working directory " + cwd->string() + ")" : ""));

@@ -1,1 +1,82 @@
+// eval, eval_block, call, callable, function<Sig>, ref: the everyday operations.
+#include "languages.hpp"
+
 #include <doctest/doctest.h>
+
+using bond::Value;
+using namespace conformance;
+
+TEST_CASE("eval returns an expression's value; eval_block definitions persist") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language);
+        CHECK(remote.lang() == language.name);
+        CHECK(remote.alive());
+        CHECK(remote.eval("1 + 2") == 3);
+        remote.eval_block(language.define_add);
+        CHECK(remote.call("add", 1, 2) == 3);
+        CHECK(remote.call("add", 0.5, 0.25) == 0.75);
+        remote.eval_block(language.set_global);
+        CHECK(remote.eval(language.get_global) == 5);
+        CHECK(remote.call("add", remote.eval(language.get_global), 1) == 6);
+    });
+}
+
+TEST_CASE("callable and function<Sig> make remote functions C++ callables") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language);
+        remote.eval_block(language.define_add);
+        remote.eval_block(language.define_ident);
+        bond::Function add = remote.callable("add");
+        CHECK(add.name() == "add");
+        CHECK(add(1, 2) == 3);
+        CHECK(add(40, 2) == 42);
+        std::function<int(int, int)> typed = remote.function<int(int, int)>("add");
+        CHECK(typed(20, 22) == 42);
+        auto echo = remote.function<std::vector<std::string>(std::vector<std::string>)>("ident");
+        CHECK(echo({"a", "b"}) == std::vector<std::string>{"a", "b"});
+        auto nothing = remote.function<void(int)>("ident");
+        nothing(1);
+
+        // A result that does not convert is a local SerializationException; the bond goes on.
+        auto wrong = remote.function<int(std::string)>("ident");
+        try {
+            wrong("not a number");
+            FAIL("a string converted to int");
+        } catch (const bond::SerializationException& error) {
+            CHECK(error.side() == "local");
+            CHECK(error.lang() == language.name);
+        }
+        CHECK(typed(1, 1) == 2);
+    });
+}
+
+TEST_CASE("a Ref is code evaluated remotely, in eval, eval_block and as a call argument") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language);
+        remote.eval_block(language.define_add);
+        CHECK(remote.eval(remote.ref("40 + 2")) == 42);
+        remote.eval_block(remote.ref(language.set_global));
+        CHECK(remote.eval(language.get_global) == 5);
+        CHECK(remote.call("add", remote.ref("40"), 2) == 42);
+        CHECK(remote.call("add", 1, remote.ref(language.get_global)) == 6);
+        bond::Function add = remote.callable("add");
+        CHECK(add(remote.ref("1 + 1"), remote.ref("2 + 2")) == 6);
+
+        // A Ref belongs to its bond.
+        bond::Bond other = make_test_bond(language);
+        bond::Ref foreign = other.ref("1");
+        CHECK_THROWS_AS(remote.eval(foreign), bond::BondException);
+        CHECK_THROWS_AS(remote.eval_block(foreign), bond::BondException);
+        CHECK_THROWS_AS(remote.call("add", foreign, 1), bond::BondException);
+        CHECK(remote.call("add", 1, 1) == 2);
+    });
+}
+
+TEST_CASE("bonds of every language are named case-insensitively and by alias") {
+    for (const char* name : {"python", "PYTHON", "python3", "Python"}) {
+        CAPTURE(name);
+        bond::Bond remote = bond::make_bond(name);
+        CHECK(remote.lang() == "Python");
+        CHECK(remote.eval("2 * 21") == 42);
+    }
+}

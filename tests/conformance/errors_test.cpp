@@ -1,1 +1,155 @@
+// Errors never kill a bond: each raises the right exception and the next call works.
+#include "languages.hpp"
+
 #include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <sstream>
+
+using bond::Value;
+using namespace conformance;
+
+TEST_CASE("a remote exception is a RemoteException with the remote message; the bond goes on") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language);
+        remote.eval_block(language.define_fails);
+        remote.eval_block(language.define_add);
+        try {
+            remote.call("fails");
+            FAIL("no exception");
+        } catch (const bond::RemoteException& error) {
+            CHECK(error.message().find("boom") != std::string::npos);
+            CHECK(error.data() == error.message());
+            CHECK(error.lang() == language.name);
+            CHECK(std::string(error.what()).find("RemoteException[" + language.name + "]") == 0);
+        }
+        CHECK(remote.alive());
+        CHECK(remote.call("add", 1, 2) == 3);
+    });
+}
+
+TEST_CASE("syntax errors and undefined functions are RemoteExceptions") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language);
+        remote.eval_block(language.define_add);
+        CHECK_THROWS_AS(remote.eval(language.syntax_error), bond::RemoteException);
+        CHECK(remote.call("add", 1, 2) == 3);
+        CHECK_THROWS_AS(remote.eval_block(language.syntax_error), bond::RemoteException);
+        CHECK(remote.call("add", 1, 2) == 3);
+        CHECK_THROWS_AS(remote.eval(language.undefined_function), bond::RemoteException);
+        CHECK_THROWS_AS(remote.call("no_such_function", 1), bond::RemoteException);
+        CHECK(remote.call("add", 1, 2) == 3);
+    });
+}
+
+TEST_CASE("a result JSON cannot carry is a remote SerializationException") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language);
+        remote.eval_block(language.define_add);
+        for (const auto& expression : language.unserializable) {
+            CAPTURE(expression);
+            try {
+                remote.eval(expression);
+                FAIL("serialized");
+            } catch (const bond::SerializationException& error) {
+                CHECK(error.side() == "remote");
+            }
+            CHECK(remote.call("add", 1, 2) == 3);
+        }
+    });
+}
+
+TEST_CASE("an argument JSON cannot carry is a local SerializationException, nothing sent") {
+    for_each_language([](const Language& language) {
+        std::ostringstream traffic;
+        bond::Bond remote = make_test_bond(language, {.logfile = &traffic});
+        remote.eval_block(language.define_add);
+        std::string before = traffic.str();
+        try {
+            remote.call("add", std::string("\xff\xfe invalid UTF-8"), 1);
+            FAIL("sent");
+        } catch (const bond::SerializationException& error) {
+            CHECK(error.side() == "local");
+        }
+        CHECK_THROWS_AS(remote.eval("\xc3"), bond::SerializationException);
+        CHECK(traffic.str() == before);
+        CHECK(remote.call("add", 1, 2) == 3);
+    });
+}
+
+TEST_CASE("with trans_except the exception object arrives serialized in data()") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language, {.trans_except = true});
+        remote.eval_block(language.define_fails);
+        try {
+            remote.call("fails");
+            FAIL("no exception");
+        } catch (const bond::RemoteException& error) {
+            REQUIRE(error.data().is_object());
+            CHECK(error.data()["type"] == language.error_type);
+            CHECK(error.data()["message"].get<std::string>().find("boom") != std::string::npos);
+        }
+    });
+}
+
+TEST_CASE("a C++ exception in an export reaches the remote code as a native, catchable error") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language);
+        remote.eval_block(language.define_catching);
+        remote.export_function("thrower", []() -> int { throw std::runtime_error("from C++"); });
+        CHECK(remote.call("catching") == "from C++");
+        // Wrong arity or types are ordinary errors of the remote code too.
+        remote.export_function("thrower", [](int x) { return x; });
+        CHECK(remote.call("catching").get<std::string>().find("expected 1 argument") !=
+              std::string::npos);
+        CHECK(remote.alive());
+    });
+}
+
+TEST_CASE("a remote exception inside nested calls unwinds both stacks") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language);
+        remote.eval_block(language.define_down);
+        std::size_t depth_seen = 0;
+        bool fail_at_bottom = true;
+        remote.export_function("up", [&](int n) {
+            depth_seen = remote.depth();
+            if (n == 0 && fail_at_bottom) throw std::runtime_error("bottom of the stack");
+            return remote.call("down", n).get<int>() + 1;
+        });
+        try {
+            remote.call("down", 10);
+            FAIL("no exception");
+        } catch (const bond::RemoteException& error) {
+            CHECK(error.message().find("bottom of the stack") != std::string::npos);
+        }
+        CHECK(depth_seen == 10);
+        CHECK(remote.depth() == 0);
+        // The next nested call starts from the top again: depth one inside the export.
+        fail_at_bottom = false;
+        CHECK(remote.call("down", 1) == 2);
+        CHECK(depth_seen == 1);
+    });
+}
+
+TEST_CASE("no reply within the timeout is a TimeoutException and closes the bond") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language, {.timeout = std::chrono::milliseconds(300)});
+        int pid = remote.eval(language.pid).get<int>();
+        CHECK_THROWS_AS(remote.eval_block(language.infinite_loop), bond::TimeoutException);
+        CHECK_FALSE(remote.alive());
+        CHECK(::kill(pid, 0) != 0);  // the interpreter is gone
+        CHECK_THROWS_AS(remote.eval("1"), bond::TerminatedException);
+    });
+}
+
+TEST_CASE("a timeout deep in nested calls unwinds to the caller, not into the remote code") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language, {.timeout = std::chrono::milliseconds(300)});
+        remote.eval_block(language.define_catching);
+        remote.export_function("thrower", [&] { remote.eval_block(language.infinite_loop); });
+        CHECK_THROWS_AS(remote.call("catching"), bond::TimeoutException);
+        CHECK_FALSE(remote.alive());
+    });
+}

@@ -1,1 +1,89 @@
+#include "languages.hpp"
+
 #include <doctest/doctest.h>
+
+#include <chrono>
+
+namespace conformance {
+namespace {
+
+std::string literal(const std::string& text) {
+    return bond::Value(text).dump();
+}
+
+Language python() {
+    return {
+        .name = "Python",
+        .define_add = "def add(a, b):\n    return a + b\n",
+        .define_ident = "def ident(x):\n    return x\n",
+        .define_fails = "def fails():\n    raise ValueError('boom')\n",
+        .define_down = "def down(n):\n    return 0 if n == 0 else up(n - 1) + 1\n",
+        .define_catching =
+            "def catching():\n"
+            "    try:\n"
+            "        thrower()\n"
+            "    except Exception as error:\n"
+            "        return str(error)\n",
+        .define_is_bytes = "def is_bytes(x):\n    return isinstance(x, bytes)\n",
+        .set_global = "x = 5",
+        .get_global = "x",
+        .error_type = "ValueError",
+        .syntax_error = "1 +* 2",
+        .undefined_function = "no_such_function(1)",
+        .unserializable = {"open('/dev/null')", "lambda: 1", "object()", "{1, 2}", "float('nan')",
+                           "'\\udc80'"},
+        .bytes_value = "b'\\x00\\xffA'",
+        .infinite_loop = "while True:\n    pass\n",
+        .print_line = [](const std::string& text) { return "print(" + literal(text) + ")"; },
+        .print_error =
+            [](const std::string& text) {
+                return "import sys\nsys.stderr.write(" + literal(text + "\n") + ")";
+            },
+        .run_command =
+            [](const std::string& command) {
+                return "import os\nos.system(" + literal(command) + ")";
+            },
+        .call_export = [](const std::string& name) { return name + "()"; },
+        .cwd = "__import__('os').getcwd()",
+        .pid = "__import__('os').getpid()",
+        .exit_3 = "import os\nos._exit(3)",
+        .env_variable =
+            [](const std::string& name) {
+                return "__import__('os').environ.get(" + literal(name) + ")";
+            },
+    };
+}
+
+}  // namespace
+
+const std::vector<Language>& languages() {
+    static const std::vector<Language> all = {python()};
+    return all;
+}
+
+void for_each_language(const std::function<void(const Language&)>& test) {
+    for (const auto& language : languages()) {
+        INFO("language: ", language.name);
+        test(language);
+    }
+}
+
+std::string OutputLog::text(bond::Channel channel) const {
+    std::string text;
+    for (const auto& [from, chunk] : chunks)
+        if (from == channel) text += chunk;
+    return text;
+}
+
+std::string OutputLog::all() const {
+    std::string text;
+    for (const auto& chunk : chunks) text += chunk.second;
+    return text;
+}
+
+bond::Bond make_test_bond(const Language& language, bond::Options options) {
+    if (options.timeout == bond::Options{}.timeout) options.timeout = std::chrono::seconds(120);
+    return bond::make_bond(language.name, std::move(options));
+}
+
+}  // namespace conformance

@@ -1,1 +1,216 @@
+// Starting, closing and failing: options that shape the process, clear start-up errors, the
+// interpreter dying, logging, and bonds used from several threads.
+#include "languages.hpp"
+
 #include <doctest/doctest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+using bond::Value;
+using namespace conformance;
+using namespace std::chrono_literals;
+
+namespace {
+bool process_exists(int pid) {
+    return ::kill(pid, 0) == 0;
+}
+
+template <class Exception>
+std::string start_error(const std::string& lang, bond::Options options) {
+    try {
+        bond::make_bond(lang, std::move(options));
+    } catch (const Exception& error) {
+        return error.what();
+    }
+    FAIL("make_bond did not throw the expected exception");
+    return "";
+}
+}  // namespace
+
+TEST_CASE("close ends the interpreter; the destructor does too; a closed bond refuses work") {
+    for_each_language([](const Language& language) {
+        int pid = 0;
+        {
+            bond::Bond remote = make_test_bond(language);
+            pid = remote.eval(language.pid).get<int>();
+            CHECK(process_exists(pid));
+            remote.close();
+            CHECK_FALSE(remote.alive());
+            CHECK_FALSE(process_exists(pid));
+            CHECK_THROWS_AS(remote.eval("1"), bond::TerminatedException);
+            bond::Function later = remote.callable("f");
+            CHECK_THROWS_AS(later(1), bond::TerminatedException);
+            remote.close();  // twice is harmless
+        }
+        {
+            bond::Bond remote = make_test_bond(language);
+            pid = remote.eval(language.pid).get<int>();
+        }
+        CHECK_FALSE(process_exists(pid));
+    });
+}
+
+TEST_CASE("a Bond moves; the moved-from one refuses work") {
+    for_each_language([](const Language& language) {
+        bond::Bond first = make_test_bond(language);
+        bond::Bond second = std::move(first);
+        CHECK(second.eval("1 + 1") == 2);
+        CHECK_FALSE(first.alive());
+        CHECK_THROWS_AS(first.eval("1"), bond::BondException);
+        bond::Bond third = make_test_bond(language);
+        int pid = third.eval(language.pid).get<int>();
+        third = std::move(second);  // closes third's interpreter
+        CHECK_FALSE(process_exists(pid));
+        CHECK(third.eval("2 + 2") == 4);
+    });
+}
+
+TEST_CASE("the interpreter exiting or being killed is a TerminatedException saying how") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language);
+        try {
+            remote.eval_block(language.exit_3);
+            FAIL("no exception");
+        } catch (const bond::TerminatedException& error) {
+            CHECK(std::string(error.what()).find("exited with status 3") != std::string::npos);
+        }
+        CHECK_FALSE(remote.alive());
+
+        bond::Bond victim = make_test_bond(language);
+        victim.export_function("kill_me", [&] {
+            ::kill(victim.eval(language.pid).get<int>(), SIGKILL);
+            return 0;
+        });
+        try {
+            victim.eval(language.call_export("kill_me"));
+            FAIL("no exception");
+        } catch (const bond::TerminatedException& error) {
+            CHECK(std::string(error.what()).find("signal 9") != std::string::npos);
+        }
+        CHECK_FALSE(victim.alive());
+    });
+}
+
+TEST_CASE("cwd and env apply to the co-process") {
+    for_each_language([](const Language& language) {
+        auto directory = std::filesystem::canonical(std::filesystem::temp_directory_path());
+        std::map<std::string, std::string> env = {{"BOND_TEST_VALUE", "héllo wörld"},
+                                                  {"PATH", std::getenv("PATH")}};
+        bond::Bond remote = make_test_bond(language, {.cwd = directory, .env = env});
+        CHECK(remote.eval(language.cwd) == directory.string());
+        CHECK(remote.eval(language.env_variable("BOND_TEST_VALUE")) == "héllo wörld");
+        CHECK(remote.eval(language.env_variable("HOME")) == nullptr);
+
+        ::setenv("BOND_TEST_INHERITED", "inherited", 1);
+        bond::Bond inheriting = make_test_bond(language);
+        CHECK(inheriting.eval(language.env_variable("BOND_TEST_INHERITED")) == "inherited");
+    });
+}
+
+TEST_CASE("the logfile receives every line of traffic both ways") {
+    for_each_language([](const Language& language) {
+        std::ostringstream traffic;
+        bond::Bond remote = make_test_bond(language, {.logfile = &traffic});
+        remote.eval_block(language.define_add);
+        CHECK(remote.call("add", 20, 22) == 42);
+        std::string log = traffic.str();
+        CHECK(log.find("\n<- {\"jsonrpc\":\"2.0\",\"method\":\"ready\"") != std::string::npos);
+        CHECK(log.find("-> "
+                       "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"call\",\"params\":{\"args\":[20,"
+                       "22],\"name\":\"add\"}}\n") != std::string::npos);
+        CHECK(log.find("<- {\"jsonrpc\":\"2.0\",\"id\":2,\"result\":42}\n") != std::string::npos);
+    });
+}
+
+TEST_CASE("start-up failures are clear") {
+    SUBCASE("interpreter not found") {
+        std::string what = start_error<bond::BondException>(
+            "Python", {.command = "no-such-interpreter-here --version"});
+        CHECK(what.find("interpreter not found: 'no-such-interpreter-here'") != std::string::npos);
+    }
+    SUBCASE("a command that exits at once") {
+        std::string what = start_error<bond::TerminatedException>("Python", {.command = "false"});
+        CHECK(what.find("exited with status 1 before its driver started") != std::string::npos);
+    }
+    SUBCASE("driver injection failed: the interpreter's stderr is in the message") {
+        std::string what = start_error<bond::TerminatedException>(
+            "Python", {.command = "sh -c 'echo cannot run the driver >&2; exit 3'"});
+        CHECK(what.find("exited with status 3") != std::string::npos);
+        CHECK(what.find("cannot run the driver") != std::string::npos);
+    }
+    SUBCASE("a command that never starts the driver times out") {
+        std::string what = start_error<bond::TimeoutException>(
+            "Python", {.command = "cat", .def_args = false, .timeout = 500ms});
+        CHECK(what.find("while its driver was starting") != std::string::npos);
+        CHECK(what.find("its stdout: import base64") != std::string::npos);
+    }
+    SUBCASE("a working directory that does not exist") {
+        std::string what =
+            start_error<bond::BondException>("Python", {.cwd = "/no/such/directory"});
+        CHECK(what.find("/no/such/directory") != std::string::npos);
+    }
+    SUBCASE("an unterminated quote in the command") {
+        std::string what = start_error<bond::BondException>("Python", {.command = "python3 'x"});
+        CHECK(what.find("unterminated") != std::string::npos);
+    }
+}
+
+TEST_CASE("diagnostics go to the spdlog logger \"bond\", payloads only at trace level") {
+    for_each_language([](const Language& language) {
+        bond::Bond first = make_test_bond(language);  // makes sure the logger exists
+        auto logger = spdlog::get("bond");
+        REQUIRE(logger);
+        auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000);
+        auto previous_sinks = logger->sinks();
+        logger->sinks() = {sink};
+        auto previous_level = logger->level();
+        logger->set_level(spdlog::level::debug);
+        {
+            bond::Bond remote = make_test_bond(language);
+            remote.eval("\"secret-payload\"");
+        }
+        std::string debug_log;
+        for (const auto& line : sink->last_formatted()) debug_log += line;
+        CHECK(debug_log.find("starting a " + language.name + " bond: ") != std::string::npos);
+        CHECK(debug_log.find("bond closed") != std::string::npos);
+        CHECK(debug_log.find("secret-payload") == std::string::npos);
+
+        logger->set_level(spdlog::level::trace);
+        {
+            bond::Bond remote = make_test_bond(language);
+            remote.eval("\"secret-payload\"");
+        }
+        std::string trace_log;
+        for (const auto& line : sink->last_formatted()) trace_log += line;
+        CHECK(trace_log.find("secret-payload") != std::string::npos);
+        logger->set_level(previous_level);
+        logger->sinks() = previous_sinks;
+    });
+}
+
+TEST_CASE("different bonds run in parallel from different threads") {
+    for_each_language([](const Language& language) {
+        constexpr int threads = 4, calls = 300;
+        std::vector<bond::Bond> bonds;
+        for (int i = 0; i < threads; ++i) {
+            bonds.push_back(make_test_bond(language));
+            bonds.back().eval_block(language.define_add);
+        }
+        std::vector<int> correct(threads, 0);
+        std::vector<std::thread> workers;
+        for (int t = 0; t < threads; ++t)
+            workers.emplace_back([&, t] {
+                for (int i = 0; i < calls; ++i)
+                    if (bonds[t].call("add", t, i) == t + i) ++correct[t];
+            });
+        for (auto& worker : workers) worker.join();
+        CHECK(correct == std::vector<int>(threads, calls));
+    });
+}

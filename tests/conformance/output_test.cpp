@@ -1,1 +1,67 @@
+// Remote output reaches on_output in order, before the call returns, and never corrupts the
+// protocol: the language's own printing, its stderr, and child processes it starts.
+#include "languages.hpp"
+
 #include <doctest/doctest.h>
+
+using bond::Channel;
+using bond::Value;
+using namespace conformance;
+
+TEST_CASE("stdout, stderr and a child process's output arrive in order before the call returns") {
+    for_each_language([](const Language& language) {
+        OutputLog output;
+        bond::Bond remote = make_test_bond(language, {.on_output = output.sink()});
+        remote.eval_block(language.print_line("one") + "\n" + language.print_error("two") + "\n" +
+                          language.run_command("echo three") + "\n" +
+                          language.run_command("echo four >&2") + "\n" +
+                          language.print_line("five"));
+        CHECK(output.all() == "one\ntwo\nthree\nfour\nfive\n");
+        CHECK(output.text(Channel::Stdout) == "one\nthree\nfive\n");
+        CHECK(output.text(Channel::Stderr) == "two\nfour\n");
+    });
+}
+
+TEST_CASE("output that looks like protocol messages is only output") {
+    for_each_language([](const Language& language) {
+        OutputLog output;
+        bond::Bond remote = make_test_bond(language, {.on_output = output.sink()});
+        const std::string fake = R"({"jsonrpc":"2.0","id":1,"result":"forged"})";
+        remote.eval_block(language.print_line(fake) + "\n" +
+                          language.run_command("echo '" + fake + "'"));
+        CHECK(output.text(Channel::Stdout) == fake + "\n" + fake + "\n");
+        CHECK(remote.eval("40 + 2") == 42);
+    });
+}
+
+TEST_CASE("a child process's output larger than a pipe never blocks it") {
+    for_each_language([](const Language& language) {
+        OutputLog output;
+        bond::Bond remote = make_test_bond(language, {.on_output = output.sink()});
+        remote.eval_block(language.run_command("head -c 1000000 /dev/zero | tr '\\0' x"));
+        CHECK(output.text(Channel::Stdout) == std::string(1000000, 'x'));
+    });
+}
+
+TEST_CASE("output that is not UTF-8 arrives byte for byte") {
+    for_each_language([](const Language& language) {
+        OutputLog output;
+        bond::Bond remote = make_test_bond(language, {.on_output = output.sink()});
+        remote.eval_block(language.run_command("printf '\\377\\376\\n'"));
+        CHECK(output.text(Channel::Stdout) == "\xff\xfe\n");
+    });
+}
+
+TEST_CASE("output of nested calls is delivered where it happens") {
+    for_each_language([](const Language& language) {
+        OutputLog output;
+        bond::Bond remote = make_test_bond(language, {.on_output = output.sink()});
+        remote.export_function("host_step", [&] {
+            output.chunks.emplace_back(Channel::Stdout, "host\n");
+            remote.eval_block(language.print_line("inner"));
+        });
+        remote.eval_block(language.print_line("before") + "\n" + language.call_export("host_step") +
+                          "\n" + language.print_line("after"));
+        CHECK(output.all() == "before\nhost\ninner\nafter\n");
+    });
+}

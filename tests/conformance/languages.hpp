@@ -1,0 +1,68 @@
+// The conformance suite's one per-language table. Each test case is written once, in terms of
+// these snippets, and runs for every language listed in languages(): adding a language adds a
+// table entry, not a copy of the tests.
+#pragma once
+
+#include <bond/bond.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace conformance {
+
+using Snippet = std::function<std::string(const std::string&)>;
+
+struct Language {
+    std::string name;  // as given to make_bond
+
+    // eval_block code defining functions:
+    std::string define_add;       // add(a, b): a + b
+    std::string define_ident;     // ident(x): x
+    std::string define_fails;     // fails(): raises an error whose message contains "boom"
+    std::string define_down;      // down(n): 0 when n is 0, else up(n - 1) + 1 (up is exported)
+    std::string define_catching;  // catching(): calls thrower() and returns the caught error's
+                                  // message as a string
+    std::string define_is_bytes;  // is_bytes(x): true when x is the language's bytes type
+
+    std::string set_global;  // statements giving a global x the value 5
+    std::string get_global;  // an expression reading x
+
+    std::string error_type;                   // the type name of the error define_fails raises
+    std::string syntax_error;                 // an expression that does not parse
+    std::string undefined_function;           // a call expression of a function that does not exist
+    std::vector<std::string> unserializable;  // expressions whose value JSON cannot carry
+    std::string bytes_value;                  // an expression of the bytes 00 ff 41
+    std::string infinite_loop;                // statements that never end
+
+    Snippet print_line;    // statements writing the text and a newline to stdout
+    Snippet print_error;   // statements writing the text and a newline to stderr
+    Snippet run_command;   // statements running a shell command line
+    Snippet call_export;   // an expression calling a function with no arguments, by name
+    std::string cwd;       // an expression of the working directory
+    std::string pid;       // an expression of the interpreter's process id
+    std::string exit_3;    // statements ending the interpreter at once with status 3
+    Snippet env_variable;  // an expression of an environment variable's value
+};
+
+const std::vector<Language>& languages();
+
+// Runs `test` once per language, naming the language in any failure.
+void for_each_language(const std::function<void(const Language&)>& test);
+
+// Collects a bond's output as it arrives, in order, for tests to read.
+struct OutputLog {
+    std::vector<std::pair<bond::Channel, std::string>> chunks;
+    std::function<void(bond::Channel, std::string_view)> sink() {
+        return [this](bond::Channel channel, std::string_view text) {
+            chunks.emplace_back(channel, std::string(text));
+        };
+    }
+    std::string text(bond::Channel channel) const;
+    std::string all() const;  // both channels, in arrival order
+};
+
+// A bond of `language` with a generous timeout (a guard against hangs, not a measure).
+bond::Bond make_test_bond(const Language& language, bond::Options options = {});
+
+}  // namespace conformance
