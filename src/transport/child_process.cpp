@@ -28,6 +28,7 @@ namespace {
 // marked close-on-exec: the interpreter inherits no other bond's pipes (boost's limit_handles
 // would do this but closes the child's stdout in Boost 1.74).
 struct ChildSetup : bp::extend::handler {
+    explicit ChildSetup(std::string directory) : working_directory(std::move(directory)) {}
     std::string working_directory;  // empty: the host's
 
     template <class Executor>
@@ -90,10 +91,9 @@ ChildProcess::ChildProcess(boost::asio::io_context& io, const std::vector<std::s
     std::string program = resolve_program(argv[0], env);
     std::vector<std::string> arguments(argv.begin() + 1, argv.end());
     std::error_code error;
-    child_ =
-        bp::child(bp::exe = program, bp::args = arguments, bp::std_in<stdin_, bp::std_out> stdout_,
-                  bp::std_err > stderr_, make_environment(env),
-                  ChildSetup{.working_directory = cwd ? cwd->string() : ""}, error);
+    child_ = bp::child(bp::exe = program, bp::args = arguments,
+                       bp::std_in<stdin_, bp::std_out> stdout_, bp::std_err > stderr_,
+                       make_environment(env), ChildSetup(cwd ? cwd->string() : ""), error);
     if (error)
         throw std::runtime_error("cannot start '" + program + "': " + error.message() +
                                  (cwd ? " (working directory " + cwd->string() + ")" : ""));
@@ -135,6 +135,9 @@ bool ChildProcess::wait_until(Clock::time_point deadline) {
         io_.run_one();
     }
     if (!exited) return false;
+    // Whatever the process started in its group goes with it. Until the zombie is reaped its pid
+    // (and so the group id) cannot be reused, which makes this signal safe.
+    ::kill(-pid_, SIGKILL);
     int status = 0;
     if (::waitpid(pid_, &status, 0) == pid_) exit_status_ = status;
     return true;

@@ -1,6 +1,7 @@
 // One co-process and its three pipes. It is the only owner of the process and holds the one
 // shutdown sequence used by close, timeouts, protocol errors and the destructor alike:
-// close stdin, wait; SIGTERM to its process group, wait; SIGKILL to the group, wait.
+// close stdin, wait; SIGTERM to its process group, wait; SIGKILL to the group, wait. Once the
+// process has exited, what is left of its group is killed.
 // Single-threaded: every wait runs the io_context of the bond that owns it.
 #pragma once
 

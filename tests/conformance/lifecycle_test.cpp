@@ -6,7 +6,9 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -212,5 +214,24 @@ TEST_CASE("different bonds run in parallel from different threads") {
             });
         for (auto& worker : workers) worker.join();
         CHECK(correct == std::vector<int>(threads, calls));
+    });
+}
+
+TEST_CASE("closing a bond also ends the processes its code left running in the background") {
+    for_each_language([](const Language& language) {
+        OutputLog output;
+        bond::Bond remote = make_test_bond(language, {.on_output = output.sink()});
+        // The background process prints its pid and sleeps; its output is redirected so that it
+        // holds none of the bond's pipes.
+        remote.eval_block(language.run_command("sleep 1000 > /dev/null 2>&1 & echo $!"));
+        int background = std::stoi(output.text(bond::Channel::Stdout));
+        CHECK(process_exists(background));
+        int exit_watch = static_cast<int>(::syscall(SYS_pidfd_open, background, 0));
+        REQUIRE(exit_watch >= 0);
+        remote.close();
+        // The pidfd becomes readable when the process has ended; the deadline only guards a hang.
+        pollfd watch{.fd = exit_watch, .events = POLLIN, .revents = 0};
+        CHECK(::poll(&watch, 1, 30000) == 1);
+        ::close(exit_watch);
     });
 }
