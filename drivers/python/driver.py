@@ -93,11 +93,21 @@ def _output_line(channel, data):
     )
 
 
+def _flush_pending_text():
+    _sys_stdout.flush_buffer()
+    _sys_stderr.flush_buffer()
+
+
 def _drain_output_pipes():
-    """Forwards what the fd-level pipes hold; the caller holds _write_lock."""
+    """Forwards what the fd-level pipes hold; the caller holds _write_lock.
+
+    Every text write drains first, so whatever the pipes hold was written after any text still
+    pending: that text goes first."""
     if not _output_pipes:
         return
     readable, _, _ = select.select(list(_output_pipes), [], [], 0)
+    if readable:
+        _flush_pending_text()
     for fd in readable:
         while True:
             try:
@@ -112,9 +122,8 @@ def _drain_output_pipes():
 
 def _send_line(line):
     with _write_lock:
-        _sys_stdout.flush_buffer()
-        _sys_stderr.flush_buffer()
         _drain_output_pipes()
+        _flush_pending_text()
         _write_all(_protocol_out, line)
 
 
@@ -138,6 +147,7 @@ class _ProtocolStream:
             raise TypeError("write() argument must be str, not %s" % type(text).__name__)
         other = _sys_stderr if self is _sys_stdout else _sys_stdout
         with _write_lock:
+            _drain_output_pipes()
             other.flush_buffer()  # keeps stdout and stderr in the order they were written
             self._pending.append(text)
             if "\n" in text or sum(map(len, self._pending)) > 8192:
@@ -148,7 +158,6 @@ class _ProtocolStream:
         """Sends what is pending; the caller holds _write_lock."""
         if self._pending:
             text, self._pending = "".join(self._pending), []
-            _drain_output_pipes()
             _write_all(_protocol_out, _output_line(self.channel, text.encode("utf-8", "surrogateescape")))
 
     def flush(self):
@@ -340,9 +349,8 @@ def _serve(awaited_id=None):
 
 def _exit(status):
     with _write_lock:
-        _sys_stdout.flush_buffer()
-        _sys_stderr.flush_buffer()
         _drain_output_pipes()
+        _flush_pending_text()
     os._exit(status)
 
 

@@ -1,0 +1,140 @@
+// Python's own rules, beyond the conformance suite: interpreter arguments, stdin, exit, callable
+// expressions, the driver's privacy, output from threads and binary streams.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <bond/bond.hpp>
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+
+using bond::Channel;
+using bond::Value;
+using namespace std::chrono_literals;
+
+namespace {
+struct Output {
+    std::string stdout_text, stderr_text, all;
+    std::function<void(Channel, std::string_view)> sink() {
+        return [this](Channel channel, std::string_view text) {
+            (channel == Channel::Stdout ? stdout_text : stderr_text).append(text);
+            all.append(text);
+        };
+    }
+};
+}  // namespace
+
+TEST_CASE("args are appended after the default arguments; def_args = false drops those") {
+    bond::Bond dev = bond::make_bond("Python", {.args = {"-X", "dev"}});
+    CHECK(dev.eval("__import__('sys').flags.dev_mode") == true);
+    CHECK(dev.eval("__import__('sys').flags.interactive") == 1);
+
+    bond::Bond bare = bond::make_bond("Python", {.args = {"-i", "-q"}, .def_args = false});
+    CHECK(bare.eval("1 + 1") == 2);
+    CHECK(bare.eval("'-u' in __import__('sys').orig_argv") == false);
+    CHECK(dev.eval("'-u' in __import__('sys').orig_argv") == true);
+}
+
+TEST_CASE("call takes any callable expression") {
+    bond::Bond py = bond::make_bond("Python");
+    CHECK(py.call("str.upper", "abc") == "ABC");
+    CHECK(py.call("'-'.join", std::vector<std::string>{"a", "b"}) == "a-b");
+    CHECK(py.call("__import__('os').path.join", "a", "b") == "a/b");
+    CHECK(py.call("lambda *a: len(a)", 1, 2, 3) == 3);
+    py.eval_block(
+        "class Counter:\n    def __init__(self): self.n = 0\n"
+        "    def bump(self, by): self.n += by; return self.n\n"
+        "counter = Counter()\n");
+    CHECK(py.call("counter.bump", 2) == 2);
+    CHECK(py.call("counter.bump", 3) == 5);
+}
+
+TEST_CASE("user code cannot see or clobber the driver") {
+    bond::Bond py = bond::make_bond("Python");
+    for (const char* name : {"_protocol_out", "_serve", "_write_lock", "main", "_METHODS"}) {
+        CAPTURE(name);
+        CHECK_THROWS_AS(py.eval(name), bond::RemoteException);
+    }
+    py.eval_block("_serve = None\n_send_line = None\njson = None\nos = None\n");
+    CHECK(py.eval("1 + 1") == 2);
+    py.export_function("twice", [](int x) { return 2 * x; });
+    CHECK(py.eval("twice(4)") == 8);
+}
+
+TEST_CASE("stdin is empty for user code: input() cannot eat protocol bytes") {
+    bond::Bond py = bond::make_bond("Python");
+    CHECK_THROWS_WITH_AS(py.eval("input()"), doctest::Contains("EOFError"), bond::RemoteException);
+    CHECK(py.eval("__import__('sys').stdin.read()") == "");
+    CHECK(py.eval("2 + 2") == 4);
+}
+
+TEST_CASE("sys.exit ends the interpreter with its status") {
+    bond::Bond py = bond::make_bond("Python");
+    CHECK_THROWS_WITH_AS(py.eval_block("import sys\nsys.exit(2)"),
+                         doctest::Contains("exited with status 2"), bond::TerminatedException);
+    CHECK_FALSE(py.alive());
+}
+
+TEST_CASE("output of a thread after the call returned arrives with the next message") {
+    Output output;
+    bond::Bond py = bond::make_bond("Python", {.on_output = output.sink()});
+    py.eval_block(
+        "import threading\n"
+        "go = threading.Event()\n"
+        "worker = threading.Thread(target=lambda: (go.wait(), print('late')))\n"
+        "worker.start()\n");
+    py.eval_block("go.set()");  // returns while the thread may still be printing
+    CHECK(py.eval("worker.join() or 7") == 7);
+    CHECK(output.stdout_text == "late\n");
+}
+
+TEST_CASE("binary streams and file-descriptor writes keep their bytes and order") {
+    Output output;
+    bond::Bond py = bond::make_bond("Python", {.on_output = output.sink()});
+    py.eval_block(
+        "import os, sys\n"
+        "sys.stdout.buffer.write(b'\\xff\\xfe')\n"
+        "print('text', end='')\n"
+        "os.write(1, b'fd1')\n"
+        "print('err', file=sys.stderr)\n"
+        "sys.stdout.write('x\\n')\n");
+    CHECK(output.stdout_text == "\xff\xfetextfd1x\n");
+    CHECK(output.stderr_text == "err\n");
+    CHECK(output.all == "\xff\xfetextfd1err\nx\n");
+}
+
+TEST_CASE("bytes-like values are bytes; an argument Python cannot send is a catchable TypeError") {
+    bond::Bond py = bond::make_bond("Python");
+    CHECK(py.eval("bytearray(b'ab')") == Value::binary({'a', 'b'}));
+    CHECK(py.eval("memoryview(b'cd')") == Value::binary({'c', 'd'}));
+    CHECK(py.eval("(1, b'')") == Value{1, Value::binary({})});
+    py.export_function("ident", [](const Value& args) { return args; });
+    py.eval_block(
+        "def try_send():\n"
+        "    try:\n"
+        "        ident(object())\n"
+        "    except TypeError as error:\n"
+        "        return 'TypeError'\n");
+    CHECK(py.call("try_send") == "TypeError");
+    CHECK(py.eval("ident(1, 'x')") == Value{1, "x"});
+}
+
+TEST_CASE("trans_except sends exception arguments JSON cannot carry as their repr") {
+    bond::Bond py = bond::make_bond("Python", {.trans_except = true});
+    try {
+        py.eval_block("raise KeyError('k', {1, 2})");
+        FAIL("no exception");
+    } catch (const bond::RemoteException& error) {
+        CHECK(error.data()["type"] == "KeyError");
+        CHECK(error.data()["module"] == "builtins");
+        CHECK(error.data()["args"] == Value{"'k'", "{1, 2}"});
+    }
+}
+
+TEST_CASE("keywords are not valid export names") {
+    bond::Bond py = bond::make_bond("Python");
+    CHECK_THROWS_WITH_AS(py.export_function("class", [] { return 1; }),
+                         doctest::Contains("not a valid Python function name"),
+                         bond::BondException);
+    CHECK(py.exports().empty());
+}
