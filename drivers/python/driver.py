@@ -227,8 +227,17 @@ def _eval_block(params):
     exec(compile(_code(params), "<bond>", "exec"), _user_globals)
 
 
+_compiled_names = {}  # call's name expressions, compiled once: most calls repeat a few names
+
+
 def _call(params):
-    function = eval(compile(_code(params, "name"), "<bond>", "eval"), _user_globals)
+    name = _code(params, "name")
+    code = _compiled_names.get(name)
+    if code is None:
+        if len(_compiled_names) > 1024:
+            _compiled_names.clear()
+        code = _compiled_names[name] = compile(name, "<bond>", "eval")
+    function = eval(code, _user_globals)
     args = params.get("args", [])
     for position in params.get("code_args", ()):
         args[position] = eval(compile(args[position], "<bond>", "eval"), _user_globals)

@@ -6,12 +6,14 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -233,5 +235,55 @@ TEST_CASE("closing a bond also ends the processes its code left running in the b
         pollfd watch{.fd = exit_watch, .events = POLLIN, .revents = 0};
         CHECK(::poll(&watch, 1, 30000) == 1);
         ::close(exit_watch);
+    });
+}
+
+namespace {
+std::size_t open_descriptors() {
+    return static_cast<std::size_t>(
+        std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                      std::filesystem::directory_iterator()));
+}
+
+std::size_t child_processes() {
+    std::size_t children = 0;
+    std::string self = std::to_string(::getpid());
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        std::ifstream stat(entry.path() / "stat");
+        std::string pid, name, state, parent;
+        if (stat >> pid >> name >> state >> parent && parent == self) ++children;
+    }
+    return children;
+}
+}  // namespace
+
+TEST_CASE("open, call, close cycles leak no descriptors and no processes") {
+    for_each_language([](const Language& language) {
+        { make_test_bond(language).eval("1"); }  // first use: the logger and such are made once
+        std::size_t descriptors = open_descriptors(), children = child_processes();
+        for (int i = 0; i < 50; ++i) {
+            bond::Bond remote = make_test_bond(language);
+            CHECK(remote.eval("1 + 1") == 2);
+            if (i % 2) remote.close();
+        }
+        CHECK(open_descriptors() == descriptors);
+        CHECK(child_processes() == children);
+    });
+}
+
+TEST_CASE("the co-process inherits none of the host's descriptors") {
+    for_each_language([](const Language& language) {
+        int file = ::open("/dev/null", O_RDONLY);  // deliberately without O_CLOEXEC
+        REQUIRE(file >= 0);
+        int high = ::fcntl(file, F_DUPFD, 900);
+        REQUIRE(high >= 900);
+        OutputLog output;
+        bond::Bond remote = make_test_bond(language, {.on_output = output.sink()});
+        ::close(high);
+        ::close(file);
+        // The interpreter's child inherits what the interpreter has.
+        remote.eval_block(language.run_command("test -e /proc/self/fd/" + std::to_string(high) +
+                                               " && echo open || echo closed"));
+        CHECK(output.text(bond::Channel::Stdout) == "closed\n");
     });
 }
