@@ -3,6 +3,7 @@
 #include "../transport/command_line.hpp"
 #include "log.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <iostream>
 #include <numeric>
@@ -61,6 +62,12 @@ Session::~Session() {
     child_.reset();
 }
 
+Clock::time_point Session::reply_deadline() const {
+    // Saturates: a timeout of milliseconds::max() means "wait as long as it takes", not overflow.
+    constexpr std::chrono::milliseconds longest = std::chrono::hours(24 * 365 * 100);
+    return Clock::now() + std::clamp(options_.timeout, std::chrono::milliseconds(0), longest);
+}
+
 void Session::start(const DriverSpec& driver) {
     std::vector<std::string> argv;
     try {
@@ -86,7 +93,7 @@ void Session::start(const DriverSpec& driver) {
     send(driver.bootstrap(driver.source));
 
     std::string noise;  // stdout lines before the ready message
-    auto deadline = Clock::now() + options_.timeout;
+    auto deadline = reply_deadline();
     for (;;) {
         std::string line;
         switch (channel_->read_line(line, deadline)) {
@@ -166,7 +173,7 @@ void Session::check_ref_owner(std::uint64_t owner) const {
 }
 
 Value Session::await_reply(std::int64_t id) {
-    auto deadline = Clock::now() + options_.timeout;
+    auto deadline = reply_deadline();
     for (;;) {
         std::string line;
         switch (channel_->read_line(line, deadline)) {
@@ -196,7 +203,7 @@ Value Session::await_reply(std::int64_t id) {
                 break;
             case Message::Kind::Request:
                 serve_remote_request(message);
-                deadline = Clock::now() + options_.timeout;
+                deadline = reply_deadline();
                 break;
             case Message::Kind::Result:
             case Message::Kind::Error:

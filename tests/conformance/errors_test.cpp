@@ -153,3 +153,10 @@ TEST_CASE("a timeout deep in nested calls unwinds to the caller, not into the re
         CHECK_FALSE(remote.alive());
     });
 }
+
+TEST_CASE("the longest timeout means no timeout, not an overflow") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language, {.timeout = std::chrono::milliseconds::max()});
+        CHECK(remote.eval("1 + 1") == 2);
+    });
+}
