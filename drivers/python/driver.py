@@ -2,7 +2,11 @@
 # process's original stdin/stdout. The host sends this file over the pipe at start-up and runs it
 # with exec() in a namespace of its own: user code runs in __main__'s globals and never sees it.
 # Only the standard library is used.
+import atexit
 import base64
+import binascii
+import faulthandler
+import io
 import json
 import keyword
 import os
@@ -49,9 +53,30 @@ os.set_blocking(_stdout_read, False)
 os.set_blocking(_stderr_read, False)
 _output_pipes = {_stdout_read: "stdout", _stderr_read: "stderr"}
 
-# Every write of a protocol line holds this lock, and drains the output pipes first: output
-# written before a reply was sent (even by a child process) reaches the host before the reply.
-_write_lock = threading.Lock()
+
+
+class _OutputLock:
+    """Held around every write to the protocol channel. Before a protocol message is written the
+    output pipes are drained, so output written before a reply (even by a child process) reaches
+    the host before the reply. Reentrant, because a signal handler or a __del__ may print while
+    this thread is writing: entering again yields True (nested), and a nested writer only queues
+    its text for the outer one to send."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._depth = 0
+
+    def __enter__(self):
+        self._lock.acquire()
+        self._depth += 1
+        return self._depth > 1
+
+    def __exit__(self, *exc_info):
+        self._depth -= 1
+        self._lock.release()
+
+
+_output_lock = _OutputLock()
 
 
 def _encode_value(value):
@@ -62,7 +87,10 @@ def _encode_value(value):
 
 def _decode_object(obj):
     if len(obj) == 1 and "$bytes" in obj and isinstance(obj["$bytes"], str):
-        return base64.b64decode(obj["$bytes"], validate=True)
+        try:
+            return base64.b64decode(obj["$bytes"], validate=True)
+        except binascii.Error:
+            pass  # not bytes after all: an ordinary dict
     return obj
 
 
@@ -99,7 +127,7 @@ def _flush_pending_text():
 
 
 def _drain_output_pipes():
-    """Forwards what the fd-level pipes hold; the caller holds _write_lock.
+    """Forwards what the fd-level pipes hold; the caller holds _output_lock.
 
     Every text write drains first, so whatever the pipes hold was written after any text still
     pending: that text goes first."""
@@ -121,7 +149,9 @@ def _drain_output_pipes():
 
 
 def _send_line(line):
-    with _write_lock:
+    with _output_lock as nested:
+        if nested:
+            raise RuntimeError("cannot talk to the host from code that runs while writing output")
         _drain_output_pipes()
         _flush_pending_text()
         _write_all(_protocol_out, line)
@@ -129,44 +159,63 @@ def _send_line(line):
 
 def _pump_output_pipes():
     """Forwards child processes' output while a call runs, so that a full pipe never blocks them."""
-    while _output_pipes:
-        select.select(list(_output_pipes), [], [])
-        with _write_lock:
-            _drain_output_pipes()
+    try:
+        while _output_pipes:
+            select.select(list(_output_pipes), [], [])
+            with _output_lock:
+                _drain_output_pipes()
+    except OSError as error:  # the protocol channel is gone: the host will see the end
+        _write_all(_original_stderr, ("bond driver: output pump: %s\n" % error).encode())
 
 
-class _ProtocolStream:
-    """sys.stdout / sys.stderr: text goes to the host as output messages, whole lines at a time."""
+class _ProtocolStream(io.TextIOBase):
+    """sys.stdout / sys.stderr: text goes to the host as output messages, a line at a time."""
+
+    _MESSAGE_CHARACTERS = 65536  # one output message at most; longer text is split
 
     def __init__(self, channel, fd):
-        self.channel, self._fd, self._pending, self.encoding = channel, fd, [], "utf-8"
-        self.errors = "surrogateescape"
+        super().__init__()
+        self.channel, self._fd = channel, fd
+        self._pending, self._pending_size = [], 0
+
+    encoding = "utf-8"
+    errors = "surrogateescape"
+    line_buffering = True
+
+    @property
+    def name(self):
+        return "<%s>" % self.channel
 
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError("write() argument must be str, not %s" % type(text).__name__)
-        other = _sys_stderr if self is _sys_stdout else _sys_stdout
-        with _write_lock:
-            _drain_output_pipes()
-            other.flush_buffer()  # keeps stdout and stderr in the order they were written
+        with _output_lock as nested:
+            if not nested:
+                _drain_output_pipes()
+                (_sys_stderr if self is _sys_stdout else _sys_stdout).flush_buffer()
             self._pending.append(text)
-            if "\n" in text or sum(map(len, self._pending)) > 8192:
+            self._pending_size += len(text)
+            if not nested and ("\n" in text or self._pending_size > 8192):
                 self.flush_buffer()
         return len(text)
 
     def flush_buffer(self):
-        """Sends what is pending; the caller holds _write_lock."""
-        if self._pending:
-            text, self._pending = "".join(self._pending), []
-            _write_all(_protocol_out, _output_line(self.channel, text.encode("utf-8", "surrogateescape")))
+        """Sends what is pending; the caller holds _output_lock."""
+        if not self._pending:
+            return
+        text = "".join(self._pending)
+        self._pending, self._pending_size = [], 0
+        for start in range(0, len(text), self._MESSAGE_CHARACTERS):
+            _write_all(_protocol_out, _output_line(self.channel, _encode_text(
+                text[start:start + self._MESSAGE_CHARACTERS])))
 
     def flush(self):
-        with _write_lock:
-            self.flush_buffer()
+        with _output_lock as nested:
+            if not nested:
+                self.flush_buffer()
 
-    def writelines(self, lines):
-        for line in lines:
-            self.write(line)
+    def reconfigure(self, **settings):
+        """Accepted for compatibility; the stream's encoding and buffering are the driver's."""
 
     def fileno(self):
         return self._fd
@@ -177,14 +226,18 @@ class _ProtocolStream:
     def writable(self):
         return True
 
-    def readable(self):
-        return False
-
     @property
     def buffer(self):
         return _BinaryView(self)
 
-    closed = False
+
+def _encode_text(text):
+    """Text to bytes, never failing: bytes smuggled in by surrogateescape come back as they were,
+    and other lone surrogates are passed through as their (invalid UTF-8) encoding."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
 
 
 class _BinaryView:
@@ -309,7 +362,7 @@ def _handle_request(message):
     except _InvalidParams as error:
         return _reply_error(request_id, -32602, str(error))
     except SystemExit as error:  # exit() in user code ends the interpreter, as it would anywhere
-        _exit(error.code if isinstance(error.code, int) else 1)
+        _exit_like_python(error.code)
     except BaseException as error:
         return _reply_error(request_id, -32000, _describe(error), _error_data(error))
     if request_id is None:
@@ -323,7 +376,15 @@ def _handle_request(message):
 
 def _request(method, params):
     """Sends a request to the host and serves the host's requests until its reply comes."""
-    global _next_request_id
+    global _next_request_id, _nesting
+    # The protocol nests strictly: only the thread serving the host, in the driver's own process,
+    # can make a request and read its reply.
+    if os.getpid() != _driver_pid:
+        raise RuntimeError("%s() is exported by the bond's host and cannot be called from a "
+                           "forked process" % params.get("name"))
+    if threading.get_ident() != _serving_thread:
+        raise RuntimeError("%s() is exported by the bond's host and can only be called from the "
+                           "thread that runs the host's requests" % params.get("name"))
     _next_request_id += 1
     request_id = _next_request_id
     try:
@@ -331,14 +392,25 @@ def _request(method, params):
     except (TypeError, ValueError) as error:
         raise TypeError("cannot serialize the arguments of %s(): %s" % (params.get("name"), error))
     _send_line(line)
-    return _serve(request_id)
+    # Each level of nesting through the host costs a few frames of this driver: grant them, so
+    # that deep recursion across the bond leaves user code its usual recursion budget.
+    _nesting += 1
+    sys.setrecursionlimit(_base_recursion_limit + _nesting * _FRAMES_PER_NESTING)
+    try:
+        return _serve(request_id)
+    finally:
+        _nesting -= 1
+        sys.setrecursionlimit(_base_recursion_limit + _nesting * _FRAMES_PER_NESTING)
 
 
 def _serve(awaited_id=None):
     while True:
-        line = _protocol_in.readline()
+        try:
+            line = _protocol_in.readline()
+        except KeyboardInterrupt:  # a SIGINT while idle interrupts nothing
+            continue
         if not line:
-            _exit(0)  # the host closed the bond
+            _exit_like_python(0)  # the host closed the bond
         try:
             message = _decoder.decode(line.decode("utf-8"))
         except ValueError as error:
@@ -357,10 +429,41 @@ def _serve(awaited_id=None):
 
 
 def _exit(status):
-    with _write_lock:
+    with _output_lock:
         _drain_output_pipes()
         _flush_pending_text()
     os._exit(status)
+
+
+def _exit_like_python(code):
+    """Ends the interpreter as an uncaught SystemExit(code) would: the message of a code that is
+    not a number goes to stderr, other threads are waited for, atexit functions run."""
+    if code is not None and not isinstance(code, int):
+        sys.stderr.write("%s\n" % (code,))
+        code = 1
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    _exit(code or 0)
+
+
+def _after_fork_in_child():
+    """A forked child (multiprocessing, os.fork) must not speak on the parent's protocol channel:
+    its output goes to fd 1 and 2, the pipes the parent's driver forwards."""
+    global _output_lock, _output_pipes
+    _output_lock = _OutputLock()  # another thread of the parent may have held it
+    _output_pipes = {}
+    for fd in (_protocol_in.fileno(), _protocol_out, _stdout_read, _stderr_read):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    sys.stdout = sys.__stdout__ = io.TextIOWrapper(
+        io.FileIO(1, "w", closefd=False), line_buffering=True, write_through=True)
+    sys.stderr = sys.__stderr__ = io.TextIOWrapper(
+        io.FileIO(2, "w", closefd=False), line_buffering=True, write_through=True,
+        errors="backslashreplace")
 
 
 def _fail(reason):
@@ -368,8 +471,18 @@ def _fail(reason):
     os._exit(70)
 
 
+_driver_pid = os.getpid()
+_serving_thread = threading.get_ident()
+_nesting = 0
+_base_recursion_limit = sys.getrecursionlimit()
+_FRAMES_PER_NESTING = 50
+# A fatal error of the interpreter (a crash in C code) is written where the host reads it.
+_fault_log = open(_original_stderr, "w", closefd=False)
+
+
 def main():
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
+    faulthandler.enable(file=_fault_log)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
     threading.Thread(target=_pump_output_pipes, name="bond-output", daemon=True).start()
     _write_all(_original_stderr, STDERR_READY_MARK)
     ready = {"protocol": PROTOCOL_VERSION, "lang": "Python",

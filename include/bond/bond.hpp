@@ -105,7 +105,8 @@ class Bond {
   private:
     friend Bond make_bond(std::string_view lang, Options options);
     explicit Bond(std::shared_ptr<detail::Session> session);
-    const std::shared_ptr<detail::Session>& session() const;
+    // By value: the session outlives a call during which this Bond is destroyed or reassigned.
+    std::shared_ptr<detail::Session> session() const;
     std::shared_ptr<detail::Session> session_;
 };
 

@@ -54,7 +54,7 @@ Bond::~Bond() {
     if (session_) session_->close();
 }
 
-const std::shared_ptr<detail::Session>& Bond::session() const {
+std::shared_ptr<detail::Session> Bond::session() const {
     if (!session_) throw BondException("", "this bond was moved from");
     return session_;
 }

@@ -34,6 +34,16 @@ std::string join(const std::vector<std::string>& words) {
     return text;
 }
 
+std::string describe_current_exception(const std::string& function_name) {
+    try {
+        throw;
+    } catch (const std::exception& error) {
+        return error.what();
+    } catch (...) {
+        return function_name + "() threw a non-standard exception";
+    }
+}
+
 std::string with_stderr(std::string message, const std::string& stderr_text) {
     std::string trimmed = stderr_text;
     while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == ' '))
@@ -57,7 +67,12 @@ Session::Session(const DriverSpec& driver, Options options)
 
 Session::~Session() {
     close();
-    // The process is gone: nothing runs the io_context again, so the channel can go first.
+    if (!child_) return;
+    // The channel's handlers reference it: end its pipe operations and run their handlers while
+    // it exists. Nothing runs the io_context after that.
+    child_->close_pipes();
+    io_.restart();
+    io_.poll();
     channel_.reset();
     child_.reset();
 }
@@ -236,15 +251,13 @@ void Session::serve_remote_request(const Message& request) {
     Value result;
     try {
         result = (*function)(args == params.end() ? no_arguments : *args);
-    } catch (const BondException& error) {
-        if (!alive_) throw;  // this bond died underneath (a nested timeout): unwind everything
-        return reply_error(request.id, kRemoteError, error.what());
-    } catch (const std::exception& error) {
-        return reply_error(request.id, kRemoteError, error.what());
     } catch (...) {
-        return reply_error(request.id, kRemoteError, name + "() threw a non-standard exception");
+        // This bond died underneath (a nested timeout, or the function closed it): unwind to the
+        // outermost caller with the original error, whatever the function turned it into.
+        if (!alive_) rethrow_fatal_error();
+        return reply_error(request.id, kRemoteError, describe_current_exception(name));
     }
-    ensure_alive();  // the function may have closed this bond
+    if (!alive_) rethrow_fatal_error();
     try {
         send(encode_result(request.id, result));
     } catch (const EncodingError& error) {
@@ -334,13 +347,13 @@ void Session::end_process(std::chrono::milliseconds grace, std::string reason) {
 }
 
 [[noreturn]] void Session::fail_terminated(const std::string& when) {
+    end_process(std::chrono::milliseconds(1000), "");  // also ends what could hold stderr open
     channel_->drain_stderr(Clock::now() + std::chrono::seconds(1));
-    end_process(std::chrono::milliseconds(1000), "");
     std::string message = "the interpreter " + child_->exit_description() + " " + when;
     message = with_stderr(message, driver_started_ ? stderr_tail_ : startup_stderr_);
     end_reason_ = message;
     log().error("{} bond: {}", lang_, message);
-    throw TerminatedException(lang_, message);
+    fail_with(TerminatedException(lang_, message));
 }
 
 [[noreturn]] void Session::fail_timeout(const std::string& when) {
@@ -348,13 +361,25 @@ void Session::end_process(std::chrono::milliseconds grace, std::string reason) {
     std::string message = with_stderr("timed out " + when + "; the bond is closed",
                                       driver_started_ ? "" : startup_stderr_);
     log().error("{} bond: {}", lang_, message);
-    throw TimeoutException(lang_, message);
+    fail_with(TimeoutException(lang_, message));
 }
 
 [[noreturn]] void Session::fail_protocol(const std::string& problem) {
     end_process(std::chrono::milliseconds(0), "closed after a protocol error");
     log().error("{} bond: protocol error: {}", lang_, problem);
-    throw BondException(lang_, "protocol error: " + problem + "; the bond is closed");
+    fail_with(BondException(lang_, "protocol error: " + problem + "; the bond is closed"));
+}
+
+template <class Exception>
+[[noreturn]] void Session::fail_with(Exception error) {
+    fatal_error_ = std::make_exception_ptr(error);
+    throw error;
+}
+
+[[noreturn]] void Session::rethrow_fatal_error() {
+    if (fatal_error_) std::rethrow_exception(fatal_error_);
+    ensure_alive();
+    throw TerminatedException(lang_, "the bond is not alive");
 }
 
 void Session::ensure_alive() const {
@@ -364,7 +389,23 @@ void Session::ensure_alive() const {
 void Session::close() {
     if (!alive_) return;
     log().info("closing a {} bond (pid {})", lang_, child_->pid());
-    end_process(std::chrono::milliseconds(2000), "it was closed");
+    alive_ = false;
+    end_reason_ = "it was closed";
+    child_->close_stdin();
+    // Read on until the driver has exited: a driver blocked writing to a full stdout can then
+    // finish, and output it wrote after the last call is delivered rather than lost.
+    auto deadline = Clock::now() + std::chrono::seconds(2);
+    std::string line;
+    while (channel_->read_line(line, deadline) == PipeChannel::ReadStatus::Line) {
+        log_received(line);
+        try {
+            Message message = decode_message(line);
+            if (message.kind == Message::Kind::Notification && message.method == "output")
+                deliver_output(message.params);
+        } catch (const ProtocolError&) {
+        }
+    }
+    child_->stop(std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
     log().info("{} bond closed: {}", lang_, child_->exit_description());
 }
 

@@ -57,6 +57,9 @@ class Session {
     [[noreturn]] void fail_timeout(const std::string& when);
     [[noreturn]] void fail_protocol(const std::string& problem);
     void end_process(std::chrono::milliseconds grace, std::string reason);
+    template <class Exception>
+    [[noreturn]] void fail_with(Exception error);  // remembers `error` as why the bond died
+    [[noreturn]] void rethrow_fatal_error();
     void ensure_alive() const;
 
     Options options_;
@@ -71,7 +74,8 @@ class Session {
     std::int64_t last_request_id_ = 0;
     std::size_t depth_ = 0;
     bool alive_ = false;
-    std::string end_reason_;  // why the bond is no longer alive
+    std::string end_reason_;          // why the bond is no longer alive
+    std::exception_ptr fatal_error_;  // the exception that ended it, if one did
 
     bool driver_started_ = false;  // the driver's ready mark was seen on stderr
     std::string startup_stderr_;   // stderr before that mark: start-up diagnostics

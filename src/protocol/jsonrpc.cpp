@@ -2,20 +2,29 @@
 
 #include "base64.hpp"
 
+#include <cmath>
+
 namespace bond::detail {
 namespace {
 
 constexpr std::string_view kBytesKey = "$bytes";
 
-bool contains_binary(const Value& value) {
+// True when `value` holds bytes (which need the $bytes form). Throws EncodingError for what JSON
+// cannot carry at all: nlohmann would write NaN and infinities as null.
+bool needs_encoding(const Value& value) {
     switch (value.type()) {
         case Value::value_t::binary:
             return true;
-        case Value::value_t::array:
-        case Value::value_t::object:
-            for (const auto& element : value)
-                if (contains_binary(element)) return true;
+        case Value::value_t::number_float:
+            if (!std::isfinite(value.get<double>()))
+                throw EncodingError("NaN and infinities cannot be sent");
             return false;
+        case Value::value_t::array:
+        case Value::value_t::object: {
+            bool found = false;
+            for (const auto& element : value) found = needs_encoding(element) || found;
+            return found;
+        }
         default:
             return false;
     }
@@ -43,7 +52,7 @@ Value replace_binary(const Value& value) {
 
 std::string dump(const Value& value) {
     try {
-        if (contains_binary(value)) return replace_binary(value).dump();
+        if (needs_encoding(value)) return replace_binary(value).dump();
         return value.dump();
     } catch (const nlohmann::json::type_error& error) {
         throw EncodingError(error.what());
@@ -60,7 +69,7 @@ std::int64_t decode_id(const Value& message) {
 }  // namespace
 
 Value encode_bytes(const Value& value) {
-    return contains_binary(value) ? replace_binary(value) : value;
+    return needs_encoding(value) ? replace_binary(value) : value;
 }
 
 void decode_bytes(Value& value) {
@@ -71,8 +80,7 @@ void decode_bytes(Value& value) {
                 if (auto decoded = base64_decode(bytes->get_ref<const std::string&>())) {
                     value = Value::binary(std::move(*decoded));
                     return;
-                }
-                throw ProtocolError("invalid base64 in a $bytes value");
+                }  // not base64: an ordinary object that happens to have that key
             }
         }
         for (auto& element : value) decode_bytes(element);

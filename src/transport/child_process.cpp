@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <stdexcept>
 
 namespace bond::detail {
@@ -32,11 +33,13 @@ struct ChildSetup : bp::extend::handler {
     std::string working_directory;  // empty: the host's
 
     template <class Executor>
-    void on_exec_setup(Executor& executor) const {
+    void on_exec_setup(Executor&) const {
+        // The parent checked the directory; this catches what changed since. (boost's set_error
+        // cannot be used here: its two writes race with the parent's single read in 1.74.)
         if (!working_directory.empty() && ::chdir(working_directory.c_str()) != 0) {
-            executor.set_error(std::error_code(errno, std::system_category()),
-                               "cannot enter the working directory");
-            ::_exit(EXIT_FAILURE);
+            constexpr char message[] = "bond: cannot enter the working directory\n";
+            [[maybe_unused]] auto written = ::write(2, message, sizeof message - 1);
+            ::_exit(127);
         }
         ::setpgid(0, 0);
         ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -89,14 +92,15 @@ ChildProcess::ChildProcess(boost::asio::io_context& io, const std::vector<std::s
     : io_(io), stdin_(io), stdout_(io), stderr_(io), exit_watch_(io) {
     if (argv.empty()) throw std::runtime_error("empty command");
     std::string program = resolve_program(argv[0], env);
+    if (cwd && ::access(cwd->c_str(), X_OK) != 0)
+        throw std::runtime_error("cannot enter the working directory " + cwd->string() + ": " +
+                                 std::strerror(errno));
     std::vector<std::string> arguments(argv.begin() + 1, argv.end());
     std::error_code error;
     child_ = bp::child(bp::exe = program, bp::args = arguments,
                        bp::std_in<stdin_, bp::std_out> stdout_, bp::std_err > stderr_,
                        make_environment(env), ChildSetup(cwd ? cwd->string() : ""), error);
-    if (error)
-        throw std::runtime_error("cannot start '" + program + "': " + error.message() +
-                                 (cwd ? " (working directory " + cwd->string() + ")" : ""));
+    if (error) throw std::runtime_error("cannot start '" + program + "': " + error.message());
     pid_ = child_.id();
     // Other fork()s of the host must not inherit these pipes, or EOF would never reach either side.
     set_close_on_exec(stdin_.native_sink());
@@ -105,42 +109,68 @@ ChildProcess::ChildProcess(boost::asio::io_context& io, const std::vector<std::s
     int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
     if (pidfd < 0) throw std::runtime_error("pidfd_open failed: the kernel is older than 5.3");
     exit_watch_.assign(pidfd);
+    watch_exit();
 }
 
 ChildProcess::~ChildProcess() {
-    stop(std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
+    if (!reaped_) stop(std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
     child_.detach();  // reaped by stop(); keeps boost's destructor from terminating it again
 }
 
-bool ChildProcess::wait_until(Clock::time_point deadline) {
-    if (exit_status_) return true;
-    bool exited = false, expired = false;
-    int handlers_pending = 2;  // both handlers reference this frame: both must run before return
-    boost::asio::steady_timer timer(io_, deadline);
+void ChildProcess::watch_exit() {
     exit_watch_.async_wait(boost::asio::posix::descriptor::wait_read,
-                           [&](const boost::system::error_code& ec) {
-                               exited = !ec;
-                               --handlers_pending;
+                           [this](const boost::system::error_code& ec) {
+                               if (!ec) exited_ = true;
                            });
-    timer.async_wait([&](const boost::system::error_code& ec) {
-        expired = !ec;
-        --handlers_pending;
-    });
-    while (handlers_pending > 0) {
-        if (exited || expired) {
-            exit_watch_.cancel();
-            timer.cancel();
-        }
-        if (io_.stopped()) io_.restart();
-        io_.run_one();
+}
+
+bool ChildProcess::wait_until(Clock::time_point deadline) {
+    if (!exited_) {
+        bool expired = false, timer_done = false;
+        boost::asio::steady_timer timer(io_, deadline);
+        timer.async_wait([&](const boost::system::error_code& ec) {
+            expired = !ec;
+            timer_done = true;
+        });
+        while (!exited_ && !expired) run_one();
+        timer.cancel();
+        while (!timer_done) run_one();  // the handler references this frame
+        if (!exited_) return false;
     }
-    if (!exited) return false;
-    // Whatever the process started in its group goes with it. Until the zombie is reaped its pid
-    // (and so the group id) cannot be reused, which makes this signal safe.
-    ::kill(-pid_, SIGKILL);
+    reap();
+    return true;
+}
+
+void ChildProcess::run_one() {
+    if (io_.stopped()) io_.restart();
+    io_.run_one();
+}
+
+void ChildProcess::reap() {
+    if (reaped_) return;
+    reaped_ = true;
+    // Whatever the process started in its group goes with it. Until the zombie is reaped its pid,
+    // and so the group id, cannot be reused; a host that ignores SIGCHLD has no zombies, and then
+    // the group may be gone and its id reused, so it is left alone.
+    struct sigaction child_signal {};
+    ::sigaction(SIGCHLD, nullptr, &child_signal);
+    bool auto_reaped =
+        child_signal.sa_handler == SIG_IGN || (child_signal.sa_flags & SA_NOCLDWAIT) != 0;
+    if (!auto_reaped) ::kill(-pid_, SIGKILL);
     int status = 0;
     if (::waitpid(pid_, &status, 0) == pid_) exit_status_ = status;
-    return true;
+}
+
+void ChildProcess::close_stdin() {
+    boost::system::error_code ignored;
+    stdin_.close(ignored);
+}
+
+void ChildProcess::close_pipes() {
+    boost::system::error_code ignored;
+    stdin_.close(ignored);
+    stdout_.close(ignored);
+    stderr_.close(ignored);
 }
 
 void ChildProcess::signal_group(int signal) {
@@ -148,9 +178,8 @@ void ChildProcess::signal_group(int signal) {
 }
 
 void ChildProcess::stop(std::chrono::milliseconds grace, std::chrono::milliseconds term_grace) {
-    if (pid_ < 0 || exit_status_) return;
-    boost::system::error_code ignored;
-    stdin_.close(ignored);
+    if (pid_ < 0 || reaped_) return;
+    close_stdin();
     if (wait_until(Clock::now() + grace)) return;
     signal_group(SIGTERM);
     if (wait_until(Clock::now() + term_grace)) return;
@@ -159,7 +188,8 @@ void ChildProcess::stop(std::chrono::milliseconds grace, std::chrono::millisecon
 }
 
 std::string ChildProcess::exit_description() const {
-    if (!exit_status_) return "still running";
+    if (!reaped_) return exited_ ? "exited" : "still running";
+    if (!exit_status_) return "exited (its status was collected elsewhere)";
     int status = *exit_status_;
     if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
     if (WIFSIGNALED(status)) {

@@ -35,23 +35,33 @@ class ChildProcess {
     boost::process::async_pipe& stderr_pipe() { return stderr_; }
     int pid() const { return pid_; }
 
-    // Waits until the process exits or `deadline` passes, running the io_context meanwhile.
+    // True once the process has ended (it may still have to be reaped).
+    bool exited() const { return exited_; }
+    // Waits until the process ends or `deadline` passes, running the io_context meanwhile; once
+    // it has ended, reaps it and kills what is left of its process group.
     bool wait_until(Clock::time_point deadline);
+    void close_stdin();
+    // Closes the host's ends of all three pipes: their pending operations end as aborted.
+    void close_pipes();
     // The shutdown sequence; `grace` is how long the process may take to exit on its own after
     // its stdin is closed, `term_grace` how long after SIGTERM. Returns at once if it has exited.
     void stop(std::chrono::milliseconds grace, std::chrono::milliseconds term_grace);
-    bool exited() const { return exit_status_.has_value(); }
     // "exited with status 1", "killed by signal 9", or "still running".
     std::string exit_description() const;
 
   private:
     void signal_group(int signal);
+    void watch_exit();
+    void reap();
+    void run_one();
     boost::asio::io_context& io_;
     boost::process::async_pipe stdin_, stdout_, stderr_;
     boost::process::child child_;
     int pid_ = -1;
     boost::asio::posix::stream_descriptor exit_watch_;  // a pidfd: readable once the process exits
-    std::optional<int> exit_status_;                    // as from waitpid
+    bool exited_ = false;                               // exit_watch_ became readable
+    bool reaped_ = false;
+    std::optional<int> exit_status_;  // as from waitpid; none if another reaper took it
 };
 
 }  // namespace bond::detail

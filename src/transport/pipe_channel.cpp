@@ -102,6 +102,15 @@ PipeChannel::ReadStatus PipeChannel::read_line(std::string& line, Clock::time_po
         if (stdout_closed_) return ReadStatus::Closed;
         if (timed_out_) return ReadStatus::TimedOut;
         if (!stdout_reading_) read_stdout();
+        if (child_.exited()) {
+            // Something the process left behind (a forked child) may hold stdout open forever:
+            // take what is in the pipe now, and then the stream has ended.
+            std::size_t buffered = input_.size();
+            if (io_.stopped()) io_.restart();
+            io_.poll();
+            if (input_.size() == buffered && !stdout_closed_) return ReadStatus::Closed;
+            continue;
+        }
         if (!timer_armed) {
             timer_armed = true;
             arm_deadline(deadline);

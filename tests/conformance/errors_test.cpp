@@ -5,6 +5,9 @@
 
 #include <signal.h>
 
+#include <cmath>
+#include <memory>
+
 #include <sstream>
 
 using bond::Value;
@@ -158,5 +161,49 @@ TEST_CASE("the longest timeout means no timeout, not an overflow") {
     for_each_language([](const Language& language) {
         bond::Bond remote = make_test_bond(language, {.timeout = std::chrono::milliseconds::max()});
         CHECK(remote.eval("1 + 1") == 2);
+    });
+}
+
+TEST_CASE("NaN and infinite arguments are local SerializationExceptions, nothing sent") {
+    for_each_language([](const Language& language) {
+        std::ostringstream traffic;
+        bond::Bond remote = make_test_bond(language, {.logfile = &traffic});
+        remote.eval_block(language.define_ident);
+        std::string before = traffic.str();
+        for (double bad : {std::nan(""), HUGE_VAL, -HUGE_VAL}) {
+            CAPTURE(bad);
+            CHECK_THROWS_AS(remote.call("ident", bad), bond::SerializationException);
+            CHECK_THROWS_AS(remote.call("ident", std::vector<double>{1.0, bad}),
+                            bond::SerializationException);
+        }
+        CHECK(traffic.str() == before);
+        CHECK(remote.call("ident", 1.5) == 1.5);
+    });
+}
+
+TEST_CASE("a timeout stays a TimeoutException when an export turns it into another error") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language, {.timeout = std::chrono::milliseconds(300)});
+        remote.eval_block(language.define_catching);
+        remote.export_function("thrower", [&] {
+            try {
+                remote.eval_block(language.infinite_loop);
+            } catch (const std::exception& error) {
+                throw std::runtime_error(std::string("wrapped: ") + error.what());
+            }
+        });
+        CHECK_THROWS_AS(remote.call("catching"), bond::TimeoutException);
+        CHECK_FALSE(remote.alive());
+    });
+}
+
+TEST_CASE("a bond destroyed by its own export ends the call cleanly") {
+    for_each_language([](const Language& language) {
+        auto remote = std::make_unique<bond::Bond>(make_test_bond(language));
+        remote->eval_block(language.define_catching);
+        remote->export_function("thrower", [&remote] { remote.reset(); });
+        // The Bond whose call is running is destroyed during that call.
+        CHECK_THROWS_AS(remote->call("catching"), bond::TerminatedException);
+        CHECK(remote == nullptr);
     });
 }

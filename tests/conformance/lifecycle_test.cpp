@@ -158,6 +158,7 @@ TEST_CASE("start-up failures are clear") {
     SUBCASE("a working directory that does not exist") {
         std::string what =
             start_error<bond::BondException>("Python", {.cwd = "/no/such/directory"});
+        INFO(what);
         CHECK(what.find("/no/such/directory") != std::string::npos);
     }
     SUBCASE("an unterminated quote in the command") {
@@ -285,5 +286,25 @@ TEST_CASE("the co-process inherits none of the host's descriptors") {
         remote.eval_block(language.run_command("test -e /proc/self/fd/" + std::to_string(high) +
                                                " && echo open || echo closed"));
         CHECK(output.text(bond::Channel::Stdout) == "closed\n");
+    });
+}
+
+TEST_CASE("a host that ignores SIGCHLD still starts, uses and closes bonds") {
+    for_each_language([](const Language& language) {
+        struct sigaction ignore {
+        }, previous{};
+        ignore.sa_handler = SIG_IGN;
+        ::sigaction(SIGCHLD, &ignore, &previous);
+        {
+            bond::Bond remote = make_test_bond(language);
+            CHECK(remote.eval("1 + 1") == 2);
+            int pid = remote.eval(language.pid).get<int>();
+            remote.close();
+            CHECK_FALSE(process_exists(pid));
+            bond::Bond exiting = make_test_bond(language);
+            CHECK_THROWS_WITH_AS(exiting.eval_block(language.exit_3), doctest::Contains("exited"),
+                                 bond::TerminatedException);
+        }
+        ::sigaction(SIGCHLD, &previous, nullptr);
     });
 }

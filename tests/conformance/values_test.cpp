@@ -32,6 +32,8 @@ TEST_CASE("every JSON value round-trips through a remote identity function") {
         Value::object(),
         {1, "two", nullptr, {3.5, {true}}},
         {{"key", "value"}, {"nested", {{"deeper", {1, 2, 3}}}}, {unicode, unicode}},
+        {{"$bytes", "not base64!"}},  // only valid base64 under that one key is bytes
+        {{"$bytes", "AAAA"}, {"other", 1}},
     };
     for_each_language([&](const Language& language) {
         bond::Bond remote = make_test_bond(language);

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -137,4 +138,138 @@ TEST_CASE("keywords are not valid export names") {
                          doctest::Contains("not a valid Python function name"),
                          bond::BondException);
     CHECK(py.exports().empty());
+}
+
+TEST_CASE("forked workers print through the parent's driver, never onto the protocol") {
+    Output output;
+    bond::Bond py = bond::make_bond("Python", {.on_output = output.sink()});
+    py.eval_block(
+        "import multiprocessing\n"
+        "def work(i):\n"
+        "    print(str(i) * 20000)\n"
+        "    return i\n"
+        "with multiprocessing.get_context('fork').Pool(4) as pool:\n"
+        "    results = pool.map(work, range(8))\n");
+    CHECK(py.eval("results") == Value{0, 1, 2, 3, 4, 5, 6, 7});
+    // Workers write to one pipe at once, so their lines may interleave as on a terminal; every
+    // byte arrives.
+    for (char digit = '0'; digit < '8'; ++digit)
+        CHECK(std::count(output.stdout_text.begin(), output.stdout_text.end(), digit) == 20000);
+    CHECK(std::count(output.stdout_text.begin(), output.stdout_text.end(), '\n') == 8);
+    // An exported function cannot be called from a forked process: a clear error there.
+    py.export_function("twice", [](int x) { return 2 * x; });
+    py.eval_block(
+        "import os\n"
+        "reader, writer = os.pipe()\n"
+        "if os.fork() == 0:\n"
+        "    try:\n"
+        "        twice(1)\n"
+        "    except RuntimeError as error:\n"
+        "        os.write(writer, str(error).encode())\n"
+        "    os._exit(0)\n"
+        "os.close(writer)\n"
+        "message = os.read(reader, 1000).decode()\n");
+    CHECK(py.eval("message").get<std::string>().find("forked process") != std::string::npos);
+    CHECK(py.eval("twice(21)") == 42);
+}
+
+TEST_CASE("an interpreter that exits while a forked child holds its stdout is seen to exit") {
+    // libc's fork skips Python's at-fork hooks: the child keeps the protocol's stdout open.
+    bond::Bond py = bond::make_bond("Python", {.timeout = 60s});
+    CHECK_THROWS_WITH_AS(py.eval_block("import ctypes, os, time\n"
+                                       "if ctypes.CDLL(None).fork() == 0:\n"
+                                       "    time.sleep(1000)\n"
+                                       "    os._exit(0)\n"
+                                       "os._exit(3)\n"),
+                         doctest::Contains("exited with status 3"), bond::TerminatedException);
+}
+
+TEST_CASE("output written while output is being written is kept, without deadlock") {
+    Output output;
+    bond::Bond py = bond::make_bond("Python", {.on_output = output.sink()});
+    // str.__contains__ of the text runs inside the stream's write, with its lock held.
+    py.eval_block(
+        "import sys\n"
+        "class Sneaky(str):\n"
+        "    def __contains__(self, item):\n"
+        "        print('nested')\n"
+        "        return str.__contains__(self, item)\n"
+        "sys.stdout.write(Sneaky('outer\\n'))\n");
+    CHECK(output.stdout_text == "outer\nnested\n");
+    CHECK(py.eval("1 + 1") == 2);
+}
+
+TEST_CASE("an exported function called from another thread is a clear error there") {
+    bond::Bond py = bond::make_bond("Python");
+    py.export_function("twice", [](int x) { return 2 * x; });
+    py.eval_block(
+        "import threading\n"
+        "errors = []\n"
+        "def worker():\n"
+        "    try:\n"
+        "        twice(1)\n"
+        "    except RuntimeError as error:\n"
+        "        errors.append(str(error))\n"
+        "thread = threading.Thread(target=worker)\n"
+        "thread.start()\n"
+        "thread.join()\n");
+    CHECK(py.eval("errors[0]").get<std::string>().find("thread") != std::string::npos);
+    CHECK(py.eval("twice(21)") == 42);
+}
+
+TEST_CASE("text that is not valid Unicode is passed through, never fatal") {
+    Output output;
+    bond::Bond py = bond::make_bond("Python", {.on_output = output.sink()});
+    py.eval_block("import sys\nsys.stdout.write('a\\ud800b')\n");
+    CHECK(py.eval("1") == 1);
+    CHECK(output.stdout_text ==
+          "a\xed\xa0\x80"
+          "b");
+}
+
+TEST_CASE("deep recursion in user code is a RecursionError, as in plain Python") {
+    bond::Bond py = bond::make_bond("Python");
+    py.eval_block("def f(x):\n    return list(map(f, [x]))\n");
+    CHECK_THROWS_WITH_AS(py.call("f", 1), doctest::Contains("RecursionError"),
+                         bond::RemoteException);
+    CHECK(py.eval("1 + 1") == 2);
+}
+
+TEST_CASE("sys.exit behaves as in plain Python: no code is 0, a message is printed and 1") {
+    bond::Bond quiet = bond::make_bond("Python");
+    CHECK_THROWS_WITH_AS(quiet.eval_block("import sys\nsys.exit()"),
+                         doctest::Contains("exited with status 0"), bond::TerminatedException);
+    Output output;
+    bond::Bond loud = bond::make_bond("Python", {.on_output = output.sink()});
+    CHECK_THROWS_WITH_AS(loud.eval_block("import sys\nsys.exit('bye now')"),
+                         doctest::Contains("exited with status 1"), bond::TerminatedException);
+    CHECK(output.stderr_text == "bye now\n");
+}
+
+TEST_CASE("closing waits for the remote's threads, as Python's exit does, and keeps their output") {
+    Output output;
+    bond::Bond py = bond::make_bond("Python", {.on_output = output.sink()});
+    py.eval_block(
+        "import threading\n"
+        "go = threading.Event()\n"
+        "def chatter():\n"
+        "    go.wait()\n"
+        "    for i in range(2000):\n"
+        "        print('x' * 99)\n"
+        "threading.Thread(target=chatter).start()\n");
+    py.eval_block("go.set()");
+    py.eval_block("import atexit\natexit.register(lambda: print('atexit ran'))");
+    py.close();
+    std::string expected;
+    for (int i = 0; i < 2000; ++i) expected += std::string(99, 'x') + "\n";
+    CHECK(output.stdout_text.size() == expected.size() + 11);
+    CHECK(output.stdout_text == expected + "atexit ran\n");
+}
+
+TEST_CASE("sys.stdout is a text stream as code expects") {
+    bond::Bond py = bond::make_bond("Python");
+    CHECK(py.eval("isinstance(__import__('sys').stdout, __import__('io').TextIOBase)") == true);
+    CHECK(py.eval("__import__('sys').stdout.reconfigure(line_buffering=True)") == nullptr);
+    CHECK(py.eval("__import__('sys').stdout.name") == "<stdout>");
+    CHECK(py.eval("__import__('sys').stdout.fileno()") == 1);
 }

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 using namespace bond::detail;
 using bond::Value;
 
@@ -45,8 +47,16 @@ TEST_CASE("bytes travel as {\"$bytes\": base64} and come back as binary") {
     // Only an object whose single key is "$bytes" is bytes.
     CHECK(decode_message(R"({"jsonrpc":"2.0","id":1,"result":{"$bytes":"AA==","x":1}})")
               .result.is_object());
-    CHECK_THROWS_AS(decode_message(R"({"jsonrpc":"2.0","id":1,"result":{"$bytes":"A"}})"),
-                    ProtocolError);
+    // Nor is one whose value is not base64: that is an ordinary object.
+    CHECK(decode_message(R"({"jsonrpc":"2.0","id":1,"result":{"$bytes":"not base64!"}})").result ==
+          Value{{"$bytes", "not base64!"}});
+}
+
+TEST_CASE("NaN and infinities cannot be encoded, at any depth") {
+    CHECK_THROWS_AS(encode_request(1, "call", {{"args", {std::nan("")}}}), EncodingError);
+    CHECK_THROWS_AS(encode_result(1, {{"deep", {1, {HUGE_VAL}}}}), EncodingError);
+    CHECK_THROWS_AS(encode_result(1, -HUGE_VAL), EncodingError);
+    CHECK(encode_result(1, 1e308) == "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":1e+308}\n");
 }
 
 TEST_CASE("invalid UTF-8 cannot be encoded") {
