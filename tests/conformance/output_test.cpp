@@ -4,6 +4,9 @@
 
 #include <doctest/doctest.h>
 
+#include <iostream>
+#include <sstream>
+
 using bond::Channel;
 using bond::Value;
 using namespace conformance;
@@ -63,5 +66,22 @@ TEST_CASE("output of nested calls is delivered where it happens") {
         remote.eval_block(language.print_line("before") + "\n" + language.call_export("host_step") +
                           "\n" + language.print_line("after"));
         CHECK(output.all() == "before\nhost\ninner\nafter\n");
+    });
+}
+
+TEST_CASE("without on_output, remote output goes to the host's std::cout and std::cerr") {
+    for_each_language([](const Language& language) {
+        std::ostringstream out, err;
+        auto* previous_out = std::cout.rdbuf(out.rdbuf());
+        auto* previous_err = std::cerr.rdbuf(err.rdbuf());
+        {
+            bond::Bond remote = make_test_bond(language);
+            remote.eval_block(language.print_line("to stdout") + "\n" +
+                              language.print_error("to stderr"));
+        }
+        std::cout.rdbuf(previous_out);
+        std::cerr.rdbuf(previous_err);
+        CHECK(out.str() == "to stdout\n");
+        CHECK(err.str() == "to stderr\n");
     });
 }

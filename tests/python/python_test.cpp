@@ -273,3 +273,13 @@ TEST_CASE("sys.stdout is a text stream as code expects") {
     CHECK(py.eval("__import__('sys').stdout.name") == "<stdout>");
     CHECK(py.eval("__import__('sys').stdout.fileno()") == 1);
 }
+
+TEST_CASE("the command is split into words like a shell would, and run without one") {
+    bond::Bond py = bond::make_bond(
+        "Python",
+        {.command =
+             "env 'BOND_SPACED=a b' \"BOND_QUOTED=it's \\\"so\\\"\" BOND_RAW=$HOME python3"});
+    CHECK(py.eval("__import__('os').environ['BOND_SPACED']") == "a b");
+    CHECK(py.eval("__import__('os').environ['BOND_QUOTED']") == "it's \"so\"");
+    CHECK(py.eval("__import__('os').environ['BOND_RAW']") == "$HOME");  // no shell expansion
+}
