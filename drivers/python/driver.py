@@ -54,7 +54,6 @@ os.set_blocking(_stderr_read, False)
 _output_pipes = {_stdout_read: "stdout", _stderr_read: "stderr"}
 
 
-
 class _OutputLock:
     """Held around every write to the protocol channel. Before a protocol message is written the
     output pipes are drained, so output written before a reply (even by a child process) reaches

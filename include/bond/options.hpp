@@ -32,6 +32,9 @@ struct Options {
     std::optional<bool> trans_except;
     // The longest the host waits for any one reply of the co-process.
     std::chrono::milliseconds timeout{60000};
+    // The longest the host waits for the interpreter to start and its driver to answer (an ssh
+    // connection, a loaded machine): apart from `timeout`, so that calls can be held to less.
+    std::chrono::milliseconds start_timeout{60000};
     // Remote stdout/stderr as it arrives; default: the host's std::cout / std::cerr.
     std::function<void(Channel, std::string_view)> on_output;
     // When set, every protocol line both ways is copied here, prefixed "-> " (sent) or "<- ".

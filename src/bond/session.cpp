@@ -77,10 +77,10 @@ Session::~Session() {
     child_.reset();
 }
 
-Clock::time_point Session::reply_deadline() const {
+Clock::time_point Session::deadline_after(std::chrono::milliseconds timeout) {
     // Saturates: a timeout of milliseconds::max() means "wait as long as it takes", not overflow.
     constexpr std::chrono::milliseconds longest = std::chrono::hours(24 * 365 * 100);
-    return Clock::now() + std::clamp(options_.timeout, std::chrono::milliseconds(0), longest);
+    return Clock::now() + std::clamp(timeout, std::chrono::milliseconds(0), longest);
 }
 
 void Session::start(const DriverSpec& driver) {
@@ -108,7 +108,7 @@ void Session::start(const DriverSpec& driver) {
     send(driver.bootstrap(driver.source));
 
     std::string noise;  // stdout lines before the ready message
-    auto deadline = reply_deadline();
+    auto deadline = deadline_after(options_.start_timeout);
     for (;;) {
         std::string line;
         switch (channel_->read_line(line, deadline)) {
@@ -140,7 +140,7 @@ void Session::start(const DriverSpec& driver) {
             } catch (const ProtocolError&) {
             }
         }
-        noise += line + "\n";
+        if (noise.size() < kStderrKept) noise += line.substr(0, kStderrKept) + "\n";
     }
     if (options_.trans_except.value_or(false)) request("configure", {{"trans_except", true}});
 }
@@ -188,7 +188,7 @@ void Session::check_ref_owner(std::uint64_t owner) const {
 }
 
 Value Session::await_reply(std::int64_t id) {
-    auto deadline = reply_deadline();
+    auto deadline = deadline_after(options_.timeout);
     for (;;) {
         std::string line;
         switch (channel_->read_line(line, deadline)) {
@@ -218,7 +218,7 @@ Value Session::await_reply(std::int64_t id) {
                 break;
             case Message::Kind::Request:
                 serve_remote_request(message);
-                deadline = reply_deadline();
+                deadline = deadline_after(options_.timeout);
                 break;
             case Message::Kind::Result:
             case Message::Kind::Error:

@@ -43,7 +43,7 @@ class Session {
   private:
     void start(const DriverSpec& driver);
     Value await_reply(std::int64_t id);
-    Clock::time_point reply_deadline() const;
+    static Clock::time_point deadline_after(std::chrono::milliseconds timeout);
     void serve_remote_request(const Message& request);
     void reply_error(std::int64_t id, int code, const std::string& message);
     void deliver_output(const Value& params);

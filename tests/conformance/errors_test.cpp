@@ -13,6 +13,12 @@
 using bond::Value;
 using namespace conformance;
 
+namespace {
+// Long enough for any ordinary call on a loaded machine, short enough for a test that waits for it
+// to run out on code that never ends. Start-up has its own, longer, start_timeout.
+constexpr std::chrono::milliseconds kShortTimeout{2000};
+}  // namespace
+
 TEST_CASE("a remote exception is a RemoteException with the remote message; the bond goes on") {
     for_each_language([](const Language& language) {
         bond::Bond remote = make_test_bond(language);
@@ -138,7 +144,7 @@ TEST_CASE("a remote exception inside nested calls unwinds both stacks") {
 
 TEST_CASE("no reply within the timeout is a TimeoutException and closes the bond") {
     for_each_language([](const Language& language) {
-        bond::Bond remote = make_test_bond(language, {.timeout = std::chrono::milliseconds(300)});
+        bond::Bond remote = make_test_bond(language, {.timeout = kShortTimeout});
         int pid = remote.eval(language.pid).get<int>();
         CHECK_THROWS_AS(remote.eval_block(language.infinite_loop), bond::TimeoutException);
         CHECK_FALSE(remote.alive());
@@ -149,7 +155,7 @@ TEST_CASE("no reply within the timeout is a TimeoutException and closes the bond
 
 TEST_CASE("a timeout deep in nested calls unwinds to the caller, not into the remote code") {
     for_each_language([](const Language& language) {
-        bond::Bond remote = make_test_bond(language, {.timeout = std::chrono::milliseconds(300)});
+        bond::Bond remote = make_test_bond(language, {.timeout = kShortTimeout});
         remote.eval_block(language.define_catching);
         remote.export_function("thrower", [&] { remote.eval_block(language.infinite_loop); });
         CHECK_THROWS_AS(remote.call("catching"), bond::TimeoutException);
@@ -183,7 +189,7 @@ TEST_CASE("NaN and infinite arguments are local SerializationExceptions, nothing
 
 TEST_CASE("a timeout stays a TimeoutException when an export turns it into another error") {
     for_each_language([](const Language& language) {
-        bond::Bond remote = make_test_bond(language, {.timeout = std::chrono::milliseconds(300)});
+        bond::Bond remote = make_test_bond(language, {.timeout = kShortTimeout});
         remote.eval_block(language.define_catching);
         remote.export_function("thrower", [&] {
             try {

@@ -151,7 +151,7 @@ TEST_CASE("start-up failures are clear") {
     }
     SUBCASE("a command that never starts the driver times out") {
         std::string what = start_error<bond::TimeoutException>(
-            "Python", {.command = "cat", .def_args = false, .timeout = 500ms});
+            "Python", {.command = "cat", .def_args = false, .start_timeout = 500ms});
         CHECK(what.find("while its driver was starting") != std::string::npos);
         CHECK(what.find("its stdout: import base64") != std::string::npos);
     }
