@@ -110,21 +110,7 @@ void Session::start(const DriverSpec& driver) {
     std::string noise;  // stdout lines before the ready message
     auto deadline = deadline_after(options_.start_timeout);
     for (;;) {
-        std::string line;
-        switch (channel_->read_line(line, deadline)) {
-            case PipeChannel::ReadStatus::Line:
-                break;
-            case PipeChannel::ReadStatus::Closed:
-                fail_terminated("before its driver started" +
-                                (noise.empty() ? "" : "; its stdout: " + excerpt(noise)));
-            case PipeChannel::ReadStatus::TimedOut:
-                fail_timeout("while its driver was starting" +
-                             (noise.empty() ? "" : "; its stdout: " + excerpt(noise)));
-            case PipeChannel::ReadStatus::TooLong:
-                fail_protocol("a line of more than " + std::to_string(options_.max_message_size) +
-                              " bytes while its driver was starting");
-        }
-        log_received(line);
+        std::string line = next_line(deadline, Waiting::ForDriver, noise);
         if (line.starts_with("{")) {
             try {
                 Message ready = decode_message(line);
@@ -187,22 +173,33 @@ void Session::check_ref_owner(std::uint64_t owner) const {
     if (owner != id_) throw BondException(lang_, "a Ref can only be used on the bond that made it");
 }
 
+std::string Session::next_line(Clock::time_point deadline, Waiting waiting,
+                               const std::string& startup_stdout) {
+    std::string line;
+    auto status = channel_->read_line(line, deadline);
+    if (status == PipeChannel::ReadStatus::Line) {
+        log_received(line);
+        return line;
+    }
+    bool starting = waiting == Waiting::ForDriver;
+    std::string seen = startup_stdout.empty() ? "" : "; its stdout: " + excerpt(startup_stdout);
+    switch (status) {
+        case PipeChannel::ReadStatus::Closed:
+            fail_terminated(starting ? "before its driver started" + seen : "during a call");
+        case PipeChannel::ReadStatus::TimedOut:
+            fail_timeout(starting ? "while its driver was starting" + seen
+                                  : "waiting for a reply (" +
+                                        std::to_string(options_.timeout.count()) + " ms)");
+        default:
+            fail_protocol("a message of more than " + std::to_string(options_.max_message_size) +
+                          " bytes" + (starting ? " while its driver was starting" : ""));
+    }
+}
+
 Value Session::await_reply(std::int64_t id) {
     auto deadline = deadline_after(options_.timeout);
     for (;;) {
-        std::string line;
-        switch (channel_->read_line(line, deadline)) {
-            case PipeChannel::ReadStatus::Line:
-                break;
-            case PipeChannel::ReadStatus::Closed:
-                fail_terminated("during a call");
-            case PipeChannel::ReadStatus::TimedOut:
-                fail_timeout("no reply within " + std::to_string(options_.timeout.count()) + " ms");
-            case PipeChannel::ReadStatus::TooLong:
-                fail_protocol("a message of more than " +
-                              std::to_string(options_.max_message_size) + " bytes");
-        }
-        log_received(line);
+        std::string line = next_line(deadline, Waiting::ForReply);
         Message message;
         try {
             message = decode_message(line);

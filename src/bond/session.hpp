@@ -43,6 +43,10 @@ class Session {
   private:
     void start(const DriverSpec& driver);
     Value await_reply(std::int64_t id);
+    enum class Waiting { ForDriver, ForReply };
+    // The next protocol line; end of file, the deadline or an oversized line end the bond.
+    std::string next_line(Clock::time_point deadline, Waiting waiting,
+                          const std::string& startup_stdout = {});
     static Clock::time_point deadline_after(std::chrono::milliseconds timeout);
     void serve_remote_request(const Message& request);
     void reply_error(std::int64_t id, int code, const std::string& message);
