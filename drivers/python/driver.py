@@ -176,6 +176,7 @@ class _ProtocolStream(io.TextIOBase):
         super().__init__()
         self.channel, self._fd = channel, fd
         self._pending, self._pending_size = [], 0
+        self._buffer = None
 
     encoding = "utf-8"
     errors = "surrogateescape"
@@ -227,7 +228,9 @@ class _ProtocolStream(io.TextIOBase):
 
     @property
     def buffer(self):
-        return _BinaryView(self)
+        if self._buffer is None:
+            self._buffer = _BinaryView(self)
+        return self._buffer
 
 
 def _encode_text(text):
@@ -239,11 +242,15 @@ def _encode_text(text):
         return text.encode("utf-8", "surrogatepass")
 
 
-class _BinaryView:
+class _BinaryView(io.BufferedIOBase):
     """sys.stdout.buffer: bytes written here join the same ordered stream."""
 
     def __init__(self, stream):
+        super().__init__()
         self._stream = stream
+
+    def writable(self):
+        return True
 
     def write(self, data):
         self._stream.write(bytes(data).decode("utf-8", "surrogateescape"))
@@ -251,6 +258,9 @@ class _BinaryView:
 
     def flush(self):
         self._stream.flush()
+
+    def fileno(self):
+        return self._stream.fileno()
 
 
 _sys_stdout = _ProtocolStream("stdout", 1)
@@ -381,6 +391,8 @@ def _request(method, params):
     if os.getpid() != _driver_pid:
         raise RuntimeError("%s() is exported by the bond's host and cannot be called from a "
                            "forked process" % params.get("name"))
+    if _exiting:
+        raise BondError("%s() cannot be called: the bond is closing" % params.get("name"))
     if threading.get_ident() != _serving_thread:
         raise RuntimeError("%s() is exported by the bond's host and can only be called from the "
                            "thread that runs the host's requests" % params.get("name"))
@@ -437,6 +449,8 @@ def _exit(status):
 def _exit_like_python(code):
     """Ends the interpreter as an uncaught SystemExit(code) would: the message of a code that is
     not a number goes to stderr, other threads are waited for, atexit functions run."""
+    global _exiting
+    _exiting = True  # atexit functions must not call the host that is closing the bond
     if code is not None and not isinstance(code, int):
         sys.stderr.write("%s\n" % (code,))
         code = 1
@@ -473,8 +487,9 @@ def _fail(reason):
 _driver_pid = os.getpid()
 _serving_thread = threading.get_ident()
 _nesting = 0
+_exiting = False
 _base_recursion_limit = sys.getrecursionlimit()
-_FRAMES_PER_NESTING = 50
+_FRAMES_PER_NESTING = 10  # the driver's own frames per level are fewer
 # A fatal error of the interpreter (a crash in C code) is written where the host reads it.
 _fault_log = open(_original_stderr, "w", closefd=False)
 

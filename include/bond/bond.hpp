@@ -20,8 +20,8 @@ namespace bond {
 
 namespace detail {
 class Session;
-Value call_on(const std::shared_ptr<Session>& session, std::string_view name,
-              CallArguments arguments);
+// The session by value: it must outlive a call during which its last other owner goes away.
+Value call_on(std::shared_ptr<Session> session, std::string_view name, CallArguments arguments);
 // Converts a call's result to R; a failure is a local SerializationException.
 template <class R>
 R convert_result(const std::shared_ptr<Session>& session, std::string_view name,
@@ -110,8 +110,8 @@ class Bond {
     std::shared_ptr<detail::Session> session_;
 };
 
-// Starts an interpreter of `lang` (Python, PHP, Perl, JavaScript, case-insensitive, or an alias
-// such as python3, js, node) and injects its driver. Unknown names throw BondException.
+// Starts an interpreter of `lang` (one of list_drivers(), case-insensitive, or an alias such as
+// python3) and injects its driver. Unknown names throw BondException listing the known ones.
 Bond make_bond(std::string_view lang, Options options = {});
 // The canonical names of the languages this build can bond with.
 std::vector<std::string> list_drivers();
@@ -121,7 +121,7 @@ R detail::convert_result(const std::shared_ptr<Session>& session, std::string_vi
                          const Value& result) {
     try {
         return result.template get<R>();
-    } catch (const nlohmann::json::exception& error) {
+    } catch (const std::exception& error) {  // nlohmann's, or a user from_json's
         throw_result_conversion(session, name, result, error.what());
     }
 }

@@ -39,6 +39,9 @@ struct Options {
     std::function<void(Channel, std::string_view)> on_output;
     // When set, every protocol line both ways is copied here, prefixed "-> " (sent) or "<- ".
     std::ostream* logfile = nullptr;
+    // How deeply calls may nest (host -> remote -> host ...); a deeper call is a BondException,
+    // which stops a runaway recursion across the bond before it exhausts the host's stack.
+    std::size_t max_depth = 1000;
     // The longest protocol message accepted from the co-process; a longer one closes the bond.
     std::size_t max_message_size = std::size_t{256} << 20;
 };

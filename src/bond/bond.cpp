@@ -26,8 +26,7 @@ const std::string no_language;
 
 namespace detail {
 
-Value call_on(const std::shared_ptr<Session>& session, std::string_view name,
-              CallArguments arguments) {
+Value call_on(std::shared_ptr<Session> session, std::string_view name, CallArguments arguments) {
     if (!session) throw BondException("", "this bond was moved from");
     return session->call(name, std::move(arguments));
 }

@@ -67,14 +67,18 @@ Session::Session(const DriverSpec& driver, Options options)
 
 Session::~Session() {
     close();
-    if (!child_) return;
+    channel_.reset();  // release_resources() ran the last handlers that reference it
+    child_.reset();
+}
+
+void Session::release_resources() {
+    // Exported functions may hold this session (a Function of the same bond): break that cycle.
+    exports_.clear();
     // The channel's handlers reference it: end its pipe operations and run their handlers while
     // it exists. Nothing runs the io_context after that.
     child_->close_pipes();
     io_.restart();
     io_.poll();
-    channel_.reset();
-    child_.reset();
 }
 
 Clock::time_point Session::deadline_after(std::chrono::milliseconds timeout) {
@@ -133,6 +137,11 @@ void Session::start(const DriverSpec& driver) {
 
 Value Session::request(std::string_view method, const Value& params) {
     ensure_alive();
+    if (in_output_callback_)
+        throw BondException(lang_, "a bond cannot be used from its own on_output callback");
+    if (depth_ >= options_.max_depth)
+        throw BondException(lang_, "calls nested more than " + std::to_string(options_.max_depth) +
+                                       " levels deep (Options::max_depth): a runaway recursion?");
     std::int64_t id = ++last_request_id_;
     std::string line;
     try {
@@ -208,9 +217,9 @@ Value Session::await_reply(std::int64_t id) {
         }
         switch (message.kind) {
             case Message::Kind::Notification:
-                if (message.method == "output")
+                if (message.method == "output") {
                     deliver_output(message.params);
-                else
+                } else
                     log().debug("{} bond: ignoring notification '{}'", lang_, message.method);
                 break;
             case Message::Kind::Request:
@@ -299,14 +308,22 @@ void Session::deliver_output(const Value& params) {
 }
 
 void Session::emit_output(Channel channel, std::string_view text) {
+    // An exception cannot unwind through here without losing the protocol's place: it is logged.
+    in_output_callback_ = true;
     try {
-        if (options_.on_output) return options_.on_output(channel, text);
-        std::ostream& stream = channel == Channel::Stderr ? std::cerr : std::cout;
-        stream.write(text.data(), static_cast<std::streamsize>(text.size()));
-        stream.flush();
+        if (options_.on_output) {
+            options_.on_output(channel, text);
+        } else {
+            std::ostream& stream = channel == Channel::Stderr ? std::cerr : std::cout;
+            stream.write(text.data(), static_cast<std::streamsize>(text.size()));
+            stream.flush();
+        }
     } catch (const std::exception& error) {
         log().warn("{} bond: on_output threw: {}", lang_, error.what());
+    } catch (...) {
+        log().warn("{} bond: on_output threw a non-standard exception", lang_);
     }
+    in_output_callback_ = false;
 }
 
 void Session::on_stderr(std::string_view chunk) {
@@ -369,6 +386,7 @@ void Session::end_process(std::chrono::milliseconds grace, std::string reason) {
 
 template <class Exception>
 [[noreturn]] void Session::fail_with(Exception error) {
+    release_resources();
     fatal_error_ = std::make_exception_ptr(error);
     throw error;
 }
@@ -385,6 +403,8 @@ void Session::ensure_alive() const {
 
 void Session::close() {
     if (!alive_) return;
+    if (in_output_callback_)
+        throw BondException(lang_, "a bond cannot be closed from its own on_output callback");
     log().info("closing a {} bond (pid {})", lang_, child_->pid());
     alive_ = false;
     end_reason_ = "it was closed";
@@ -404,6 +424,7 @@ void Session::close() {
     }
     child_->stop(std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
     log().info("{} bond closed: {}", lang_, child_->exit_description());
+    release_resources();
 }
 
 }  // namespace bond::detail

@@ -65,6 +65,8 @@ class Session {
     [[noreturn]] void fail_with(Exception error);  // remembers `error` as why the bond died
     [[noreturn]] void rethrow_fatal_error();
     void ensure_alive() const;
+    // Once the process is gone: drops the exports, closes the descriptors.
+    void release_resources();
 
     Options options_;
     std::string lang_;
@@ -81,9 +83,10 @@ class Session {
     std::string end_reason_;          // why the bond is no longer alive
     std::exception_ptr fatal_error_;  // the exception that ended it, if one did
 
-    bool driver_started_ = false;  // the driver's ready mark was seen on stderr
-    std::string startup_stderr_;   // stderr before that mark: start-up diagnostics
-    std::string stderr_tail_;      // the last KiBs of stderr, for TerminatedException
+    bool in_output_callback_ = false;  // on_output runs: the bond must not be used from it
+    bool driver_started_ = false;      // the driver's ready mark was seen on stderr
+    std::string startup_stderr_;       // stderr before that mark: start-up diagnostics
+    std::string stderr_tail_;          // the last KiBs of stderr, for TerminatedException
 };
 
 }  // namespace bond::detail

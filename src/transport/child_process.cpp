@@ -171,6 +171,7 @@ void ChildProcess::close_pipes() {
     stdin_.close(ignored);
     stdout_.close(ignored);
     stderr_.close(ignored);
+    if (reaped_) exit_watch_.close(ignored);
 }
 
 void ChildProcess::signal_group(int signal) {

@@ -41,7 +41,8 @@ class ChildProcess {
     // it has ended, reaps it and kills what is left of its process group.
     bool wait_until(Clock::time_point deadline);
     void close_stdin();
-    // Closes the host's ends of all three pipes: their pending operations end as aborted.
+    // Closes the host's ends of all three pipes (and, once reaped, the pidfd): their pending
+    // operations end as aborted.
     void close_pipes();
     // The shutdown sequence; `grace` is how long the process may take to exit on its own after
     // its stdin is closed, `term_grace` how long after SIGTERM. Returns at once if it has exited.

@@ -38,18 +38,19 @@ void PipeChannel::write_next() {
                              });
 }
 
-bool PipeChannel::take_line(std::string& line) {
+PipeChannel::Taken PipeChannel::take_line(std::string& line) {
     const char* begin = input_.data();
     const void* newline = std::memchr(begin + scanned_, '\n', input_.size() - scanned_);
     if (!newline) {
         scanned_ = input_.size();
-        return false;
+        return input_.size() - consumed_ > max_line_ ? Taken::TooLong : Taken::Nothing;
     }
     std::size_t end = static_cast<const char*>(newline) - begin;
+    if (end - consumed_ > max_line_) return Taken::TooLong;
     line.assign(input_, consumed_, end - consumed_);
     consumed_ = scanned_ = end + 1;
     if (consumed_ == input_.size()) input_.clear(), consumed_ = scanned_ = 0;
-    return true;
+    return Taken::Line;
 }
 
 void PipeChannel::read_stdout() {
@@ -97,8 +98,14 @@ PipeChannel::ReadStatus PipeChannel::read_line(std::string& line, Clock::time_po
     timed_out_ = false;
     bool timer_armed = false;
     for (;;) {
-        if (take_line(line)) return ReadStatus::Line;
-        if (input_.size() - consumed_ > max_line_) return ReadStatus::TooLong;
+        switch (take_line(line)) {
+            case Taken::Line:
+                return ReadStatus::Line;
+            case Taken::TooLong:
+                return ReadStatus::TooLong;
+            case Taken::Nothing:
+                break;
+        }
         if (stdout_closed_) return ReadStatus::Closed;
         if (timed_out_) return ReadStatus::TimedOut;
         if (!stdout_reading_) read_stdout();

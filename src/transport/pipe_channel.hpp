@@ -34,7 +34,8 @@ class PipeChannel {
     void drain_stderr(Clock::time_point deadline);
 
   private:
-    bool take_line(std::string& line);
+    enum class Taken { Line, Nothing, TooLong };
+    Taken take_line(std::string& line);
     void read_stdout();
     void read_stderr();
     void write_next();

@@ -213,3 +213,14 @@ TEST_CASE("a bond destroyed by its own export ends the call cleanly") {
         CHECK(remote == nullptr);
     });
 }
+
+TEST_CASE("a message longer than max_message_size is refused, even within one read") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language, {.max_message_size = 1000});
+        remote.eval_block(language.define_ident);
+        CHECK(remote.call("ident", std::string(500, 'x')) == std::string(500, 'x'));
+        CHECK_THROWS_WITH_AS(remote.call("ident", std::string(2000, 'x')),
+                             doctest::Contains("protocol error"), bond::BondException);
+        CHECK_FALSE(remote.alive());
+    });
+}

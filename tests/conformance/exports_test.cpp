@@ -4,6 +4,9 @@
 
 #include <doctest/doctest.h>
 
+#include <functional>
+#include <memory>
+
 using bond::Value;
 using namespace conformance;
 
@@ -107,5 +110,77 @@ TEST_CASE("proxies nest: two interpreters call each other through the host") {
         first.proxy("down", second, "up");        // second's up is first's down
         second.proxy("down", first, "up");        // and first's up is second's down
         CHECK(first.call("down", 50) == 50);      // each level adds one, in alternate interpreters
+    });
+}
+
+TEST_CASE("a runaway recursion across the bond is stopped at max_depth, not by a crash") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language, {.max_depth = 60});
+        remote.eval_block(language.define_down);
+        remote.export_function("up", [&](int n) { return remote.call("down", n + 1).get<int>(); });
+        // down(n) calls up(n - 1) + 1 and up calls down(n + 1): it never reaches 0.
+        try {
+            remote.call("down", 5);
+            FAIL("no exception");
+        } catch (const bond::RemoteException& error) {
+            CHECK(error.message().find("max_depth") != std::string::npos);
+        }
+        CHECK(remote.depth() == 0);
+        CHECK(remote.alive());
+        remote.export_function("up", [&](int n) { return remote.call("down", n).get<int>() + 1; });
+        CHECK(remote.call("down", 29) == 58);  // 59 levels: just within the limit
+    });
+}
+
+namespace {
+int plain_twice(int x) {
+    return 2 * x;
+}
+}  // namespace
+
+TEST_CASE("any callable exports: a function, a std::function, a move-only lambda") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language);
+        remote.export_function("plain_twice", plain_twice);
+        CHECK(remote.eval("plain_twice(21)") == 42);
+        std::function<std::string(const std::string&)> shout = [](const std::string& s) {
+            return s + "!";
+        };
+        remote.export_function("shout", shout);
+        CHECK(remote.eval("shout(\"hey\")") == "hey!");
+        auto owned = std::make_unique<int>(7);
+        remote.export_function("owned", [owned = std::move(owned)] { return *owned; });
+        CHECK(remote.eval(language.call_export("owned")) == 7);
+    });
+}
+
+TEST_CASE("an export holding a callable of its own bond does not keep the bond alive") {
+    for_each_language([](const Language& language) {
+        std::weak_ptr<int> witness;
+        {
+            bond::Bond remote = make_test_bond(language);
+            remote.eval_block(language.define_add);
+            auto token = std::make_shared<int>(1);
+            witness = token;
+            bond::Function add = remote.callable("add");  // holds the session
+            remote.export_function("inc", [add, token](int x) { return add(x, *token); });
+            CHECK(remote.eval("inc(41)") == 42);
+        }
+        CHECK(witness.expired());  // the export, and with it the Function, was released
+    });
+}
+
+TEST_CASE("a Function destroyed during its own call, with its bond, ends the call cleanly") {
+    for_each_language([](const Language& language) {
+        auto remote = std::make_unique<bond::Bond>(make_test_bond(language));
+        remote->eval_block(language.define_catching);
+        auto catching = std::make_unique<bond::Function>(remote->callable("catching"));
+        remote->export_function("thrower", [&] {
+            remote.reset();
+            catching.reset();
+        });
+        bond::Function& running = *catching;
+        CHECK_THROWS_AS(running(), bond::TerminatedException);
+        CHECK(catching == nullptr);
     });
 }

@@ -12,8 +12,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -151,7 +153,7 @@ TEST_CASE("start-up failures are clear") {
     }
     SUBCASE("a command that never starts the driver times out") {
         std::string what = start_error<bond::TimeoutException>(
-            "Python", {.command = "cat", .def_args = false, .start_timeout = 500ms});
+            "Python", {.command = "cat", .def_args = false, .start_timeout = 3s});
         CHECK(what.find("while its driver was starting") != std::string::npos);
         CHECK(what.find("its stdout: import base64") != std::string::npos);
     }
@@ -217,6 +219,31 @@ TEST_CASE("different bonds run in parallel from different threads") {
             });
         for (auto& worker : workers) worker.join();
         CHECK(correct == std::vector<int>(threads, calls));
+    });
+}
+
+TEST_CASE("two bonds are inside calls at the same time") {
+    for_each_language([](const Language& language) {
+        // Each bond's remote code calls an export that waits until the other bond's call has
+        // arrived too: serialised bonds could never meet. The wait's deadline only guards a hang.
+        std::mutex mutex;
+        std::condition_variable arrived;
+        int inside = 0;
+        auto meet = [&] {
+            std::unique_lock lock(mutex);
+            ++inside;
+            arrived.notify_all();
+            return arrived.wait_for(lock, 60s, [&] { return inside == 2; });
+        };
+        bond::Bond first = make_test_bond(language), second = make_test_bond(language);
+        first.export_function("meet", meet);
+        second.export_function("meet", meet);
+        Value first_met, second_met;
+        std::thread other([&] { second_met = second.eval(language.call_export("meet")); });
+        first_met = first.eval(language.call_export("meet"));
+        other.join();
+        CHECK(first_met == true);
+        CHECK(second_met == true);
     });
 }
 

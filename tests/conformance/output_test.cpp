@@ -85,3 +85,29 @@ TEST_CASE("without on_output, remote output goes to the host's std::cout and std
         CHECK(err.str() == "to stderr\n");
     });
 }
+
+TEST_CASE("on_output cannot use its own bond; the bond stays alive") {
+    for_each_language([](const Language& language) {
+        std::unique_ptr<bond::Bond> remote;
+        std::vector<std::string> refusals;
+        remote = std::make_unique<bond::Bond>(
+            make_test_bond(language, {.on_output = [&](Channel, std::string_view) {
+                               try {
+                                   remote->eval("1 + 1");
+                               } catch (const bond::BondException& error) {
+                                   refusals.push_back(error.what());
+                               }
+                               try {
+                                   remote->close();
+                               } catch (const bond::BondException& error) {
+                                   refusals.push_back(error.what());
+                               }
+                           }}));
+        remote->eval_block(language.print_line("hello"));
+        REQUIRE(refusals.size() == 2);
+        CHECK(refusals[0].find("on_output") != std::string::npos);
+        CHECK(refusals[1].find("on_output") != std::string::npos);
+        CHECK(remote->alive());
+        CHECK(remote->eval("40 + 2") == 42);
+    });
+}

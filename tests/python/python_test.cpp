@@ -52,7 +52,7 @@ TEST_CASE("call takes any callable expression") {
 
 TEST_CASE("user code cannot see or clobber the driver") {
     bond::Bond py = bond::make_bond("Python");
-    for (const char* name : {"_protocol_out", "_serve", "_write_lock", "main", "_METHODS"}) {
+    for (const char* name : {"_protocol_out", "_serve", "_output_lock", "main", "_METHODS"}) {
         CAPTURE(name);
         CHECK_THROWS_AS(py.eval(name), bond::RemoteException);
     }
@@ -282,4 +282,31 @@ TEST_CASE("the command is split into words like a shell would, and run without o
     CHECK(py.eval("__import__('os').environ['BOND_SPACED']") == "a b");
     CHECK(py.eval("__import__('os').environ['BOND_QUOTED']") == "it's \"so\"");
     CHECK(py.eval("__import__('os').environ['BOND_RAW']") == "$HOME");  // no shell expansion
+}
+
+TEST_CASE("atexit functions cannot call the host that is closing the bond") {
+    Output output;
+    bond::Bond py = bond::make_bond("Python", {.on_output = output.sink()});
+    py.export_function("bye", [] { return 1; });
+    py.eval_block(
+        "import atexit\n"
+        "def at_exit():\n"
+        "    try:\n"
+        "        bye()\n"
+        "    except RuntimeError as error:\n"
+        "        print('refused:', error)\n"
+        "atexit.register(at_exit)\n");
+    py.close();
+    CHECK(output.stdout_text == "refused: bye() cannot be called: the bond is closing\n");
+}
+
+TEST_CASE("sys.stdout.buffer is a binary stream that can be wrapped") {
+    Output output;
+    bond::Bond py = bond::make_bond("Python", {.on_output = output.sink()});
+    py.eval_block(
+        "import io, sys\n"
+        "wrapped = io.TextIOWrapper(sys.stdout.buffer, encoding='latin-1', write_through=True)\n"
+        "wrapped.write('\\xe9\\n')\n"
+        "sys.stdout.buffer.writelines([b'a', b'b\\n'])\n");
+    CHECK(output.stdout_text == "\xe9\nab\n");
 }

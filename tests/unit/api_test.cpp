@@ -4,8 +4,17 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <functional>
+#include <memory>
 
 using bond::Value;
+
+namespace {
+struct Unconvertible {};
+[[maybe_unused]] void to_json(Value&, const Unconvertible&) {
+    throw std::runtime_error("this type refuses");
+}
+}  // namespace
 
 TEST_CASE("list_drivers names Python, and unknown languages are refused with the known list") {
     auto drivers = bond::list_drivers();
@@ -58,15 +67,41 @@ TEST_CASE("a typed export converts its arguments and checks their number") {
 TEST_CASE("a raw export receives the argument array as it is") {
     auto count = bond::detail::adapt_export([](const Value& args) { return args.size(); });
     CHECK(count(Value{1, "two", nullptr}) == 3);
-    auto generic = bond::detail::adapt_export([](const auto& args) { return args; });
-    CHECK(generic(Value{1, 2}) == Value{1, 2});
     bond::ExportedFunction plain = [](const Value& args) { return args[0]; };
     auto wrapped = bond::detail::adapt_export(plain);
     CHECK(wrapped(Value{5}) == 5);
+    // Only const Value& means "the whole array": a Value taken by value is one typed argument.
+    auto single = bond::detail::adapt_export([](Value v) { return v; });
+    CHECK(single(Value{{1, 2}}) == Value{1, 2});
+    CHECK_THROWS_AS(single(Value{1, 2}), std::invalid_argument);
+}
+
+namespace {
+int add_numbers(int a, int b) {
+    return a + b;
+}
+}  // namespace
+
+TEST_CASE("functions, function pointers, std::function and move-only callables export") {
+    CHECK(bond::detail::adapt_export(add_numbers)(Value{1, 2}) == 3);
+    CHECK(bond::detail::adapt_export(&add_numbers)(Value{3, 4}) == 7);
+    std::function<int(int)> negate = [](int x) { return -x; };
+    CHECK(bond::detail::adapt_export(negate)(Value{5}) == -5);
+    auto owned = std::make_unique<int>(10);
+    auto move_only =
+        bond::detail::adapt_export([owned = std::move(owned)](int x) { return *owned + x; });
+    CHECK(move_only(Value{1}) == 11);
+    int counter = 0;
+    auto mutable_lambda = bond::detail::adapt_export([counter]() mutable { return ++counter; });
+    CHECK(mutable_lambda(Value::array()) == 1);
+    CHECK(mutable_lambda(Value::array()) == 2);
 }
 
 TEST_CASE("arguments are converted with to_json, and a failing conversion is recorded") {
     auto converted = bond::detail::make_arguments(1, "two", std::vector<int>{3});
     CHECK(converted.values == Value{1, "two", {3}});
     CHECK_FALSE(converted.conversion_error.has_value());
+    auto failed = bond::detail::make_arguments(1, Unconvertible{});
+    REQUIRE(failed.conversion_error.has_value());
+    CHECK(*failed.conversion_error == "this type refuses");
 }

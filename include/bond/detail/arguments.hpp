@@ -89,18 +89,18 @@ template <class F>
 struct has_callable_traits<F, std::void_t<typename callable_traits<F>::parameters>>
     : std::true_type {};
 
-// True for callables that take the raw argument array: exactly one parameter of type Value, or no
-// deducible signature (a generic lambda) but invocable with a Value.
+// True for callables that take the raw argument array: exactly one parameter of type
+// const Value&. Every other callable has typed parameters, converted one by one.
 template <class F>
 constexpr bool takes_argument_array() {
     if constexpr (has_callable_traits<F>::value) {
         using parameters = typename callable_traits<F>::parameters;
         if constexpr (std::tuple_size_v<parameters> == 1)
-            return std::is_same_v<std::remove_cvref_t<std::tuple_element_t<0, parameters>>, Value>;
+            return std::is_same_v<std::tuple_element_t<0, parameters>, const Value&>;
         else
             return false;
     } else {
-        return std::is_invocable_v<F&, const Value&>;
+        return false;
     }
 }
 
@@ -118,7 +118,7 @@ template <class Parameter>
 std::remove_cvref_t<Parameter> convert_parameter(const Value& args, std::size_t index) {
     try {
         return args[index].template get<std::remove_cvref_t<Parameter>>();
-    } catch (const nlohmann::json::exception& error) {
+    } catch (const std::exception& error) {  // nlohmann's, or a user from_json's
         throw std::invalid_argument("argument " + std::to_string(index + 1) + " (" +
                                     std::string(args[index].type_name()) +
                                     ") has the wrong type: " + error.what());
@@ -126,30 +126,33 @@ std::remove_cvref_t<Parameter> convert_parameter(const Value& args, std::size_t 
 }
 
 // Wraps any exportable callable as an ExportedFunction: a typed callable gets its arguments
-// converted with from_json after an arity check; a raw one gets the array as it is.
+// converted with from_json after an arity check; a raw one gets the array as it is. The callable
+// is held through a shared_ptr, so move-only callables can be exported too.
 template <class F>
 ExportedFunction adapt_export(F&& function) {
-    using Callable = std::remove_cvref_t<F>;
+    using Callable = std::decay_t<F>;  // a function name decays to a function pointer
+    static_assert(has_callable_traits<Callable>::value,
+                  "export_function needs a function, or a callable with one non-template "
+                  "operator() (not a generic lambda or a bind expression): its parameter types "
+                  "say how to convert the arguments");
+    auto held = std::make_shared<Callable>(std::forward<F>(function));
+    using Traits = callable_traits<Callable>;
     if constexpr (takes_argument_array<Callable>()) {
-        return [f = Callable(std::forward<F>(function))](const Value& args) mutable -> Value {
-            using Result = std::invoke_result_t<Callable&, const Value&>;
-            return invoke_to_value<Result>([&] { return f(args); });
+        return [held](const Value& args) -> Value {
+            return invoke_to_value<typename Traits::result>([&] { return (*held)(args); });
         };
     } else {
-        static_assert(has_callable_traits<Callable>::value,
-                      "export_function needs a callable with one non-template operator() or a "
-                      "Value(const Value& args) callable");
-        using Traits = callable_traits<Callable>;
         using Parameters = typename Traits::parameters;
         constexpr std::size_t arity = std::tuple_size_v<Parameters>;
-        return [f = Callable(std::forward<F>(function))](const Value& args) mutable -> Value {
+        return [held](const Value& args) -> Value {
             if (args.size() != arity)
                 throw std::invalid_argument("expected " + std::to_string(arity) + " argument" +
                                             (arity == 1 ? "" : "s") + ", got " +
                                             std::to_string(args.size()));
             return [&]<std::size_t... I>(std::index_sequence<I...>) {
                 return invoke_to_value<typename Traits::result>([&] {
-                    return f(convert_parameter<std::tuple_element_t<I, Parameters>>(args, I)...);
+                    return (*held)(
+                        convert_parameter<std::tuple_element_t<I, Parameters>>(args, I)...);
                 });
             }
             (std::make_index_sequence<arity>{});
