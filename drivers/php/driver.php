@@ -773,14 +773,23 @@ final class Driver
     public static function main(): void
     {
         self::$nonce = 'bond-' . bin2hex(random_bytes(8)) . ':';
-        // php -a keeps its lines in ~/.php_history, which it writes back when its loop ends (after
-        // a fatal error): the bootstrap line does not belong there.
+        // php -a writes each line it reads to ~/.php_history: the bootstrap line does not belong
+        // there, and rewriting the file takes it out again.
         if (function_exists('readline_list_history')) {
             $history = readline_list_history();
-            if ($history && str_starts_with(end($history), "eval('?>'.base64_decode(")) {
+            $kept = array_filter($history, fn($line) =>
+                !str_starts_with($line, "eval('?>'.base64_decode("));
+            if (count($kept) !== count($history)) {
                 readline_clear_history();
-                foreach (array_slice($history, 0, -1) as $line) {
+                foreach ($kept as $line) {
                     readline_add_history($line);
+                }
+                // The shell finds the file as libedit's tilde_expand("~") does: by the user's
+                // passwd entry, not $HOME.
+                $home = function_exists('posix_getpwuid')
+                    ? (posix_getpwuid(posix_getuid())['dir'] ?? null) : getenv('HOME');
+                if ($home && is_file("$home/.php_history")) {
+                    @readline_write_history("$home/.php_history");
                 }
             }
         }
