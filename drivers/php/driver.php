@@ -245,8 +245,20 @@ final class Driver
         return '';
     }
 
+    /**
+     * A process forked by user code (pcntl_fork) that comes back into the driver instead of
+     * exiting must not speak on the protocol channel, nor read it: it ends as a script would.
+     */
+    private static function leaveForkedProcess(): void
+    {
+        if (!self::inDriverProcess()) {
+            exit(0);
+        }
+    }
+
     private static function sendLine(string $line): void
     {
+        self::leaveForkedProcess();
         self::$sending = true;
         try {
             self::drainOutputFiles();
@@ -259,6 +271,7 @@ final class Driver
     /** The next protocol line, without its "\n"; null at end-of-file. */
     private static function readLine(): ?string
     {
+        self::leaveForkedProcess();
         while (true) {
             $end = strpos(self::$inBuffer, "\n", self::$scanned);
             if ($end !== false) {
@@ -772,6 +785,13 @@ final class Driver
 
     public static function main(): void
     {
+        try {
+            self::openChannels();
+        } catch (\Throwable $error) {
+            fwrite(fopen('php://stderr', 'w'), 'bond: the PHP driver needs the FFI extension ' .
+                "(Debian: php8.2-common) with ffi.enable=1 or preload:\n$error\n");
+            exit(1);
+        }
         self::$nonce = 'bond-' . bin2hex(random_bytes(8)) . ':';
         // php -a writes each line it reads to ~/.php_history: the bootstrap line does not belong
         // there, and rewriting the file takes it out again.
@@ -793,7 +813,6 @@ final class Driver
                 }
             }
         }
-        self::openChannels();
         register_shutdown_function([self::class, 'onShutdown']);
         ob_start([self::class, 'onOutput'], 1);
         self::writeAll(self::$originalStderr, self::STDERR_READY_MARK);

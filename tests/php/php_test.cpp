@@ -490,3 +490,27 @@ TEST_CASE("the bootstrap line stays out of ~/.php_history" * doctest::skip()) {
     std::string text((std::istreambuf_iterator<char>(history)), std::istreambuf_iterator<char>());
     CHECK(text.find("base64_decode(") == std::string::npos);
 }
+
+TEST_CASE("a forked child prints through the parent's driver and never speaks the protocol") {
+    Output output;
+    bond::Bond php = make_php({.on_output = output.sink()});
+    php.eval_block(
+        "$pid = pcntl_fork();\n"
+        "if ($pid === 0) { echo \"child\\n\"; exit(0); }\n"
+        "pcntl_waitpid($pid, $status);\n"
+        "echo \"parent\\n\";");
+    CHECK(output.stdout_text == "child\nparent\n");
+    // A child that returns into the driver instead of exiting ends there, silently.
+    CHECK(php.eval("(function () { $pid = pcntl_fork(); if ($pid === 0) return 'child'; "
+                   "pcntl_waitpid($pid, $status); return 'parent'; })()") == "parent");
+    CHECK(php.eval("1 + 1") == 2);
+}
+
+TEST_CASE("without FFI the driver cannot start, and says why") {
+    try {
+        make_php({.args = {"-d", "ffi.enable=0"}, .start_timeout = 60s});
+        FAIL("started");
+    } catch (const bond::BondException& error) {
+        CHECK(std::string(error.what()).find("needs the FFI extension") != std::string::npos);
+    }
+}
