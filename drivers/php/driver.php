@@ -451,65 +451,64 @@ final class Driver
 
     /**
      * PHP cannot declare a function or class twice, and trying is a fatal error that would end
-     * the interpreter: such code is refused before it runs, with PHP's message.
+     * the interpreter: code that declares, unconditionally (outside any braces but a namespace's),
+     * a function or class that exists, or one twice, is refused before it runs, with PHP's
+     * message. Conditional declarations (`if (!function_exists('f')) { function f() {} }`) are
+     * left to run as they would in PHP.
      */
     private static function checkDeclarations(string $code): void
     {
         $tokens = token_get_all("<?php\n" . $code);
+        $count = count($tokens);
         $namespace = '';
         $depth = 0;
-        $classBodies = [];
-        $classPending = false;
+        $top = 0;  // the depth of unconditional code: 1 inside namespace X { ... }
+        $namespaceOpening = false;
         $declared = [];
         $previous = null;
-        $count = count($tokens);
-        $nextName = function (int &$i) use ($tokens, $count): ?string {
+        $significant = fn($token) => !is_array($token) ||
+            !in_array($token[0], [T_WHITESPACE, T_COMMENT, T_DOC_COMMENT], true);
+        $nextName = function (int $i) use ($tokens, $count, $significant): ?string {
             for ($i++; $i < $count; $i++) {
-                $token = $tokens[$i];
-                if (is_array($token) && in_array($token[0], [T_WHITESPACE, T_COMMENT,
-                        T_DOC_COMMENT], true) || $token === '&') {
-                    continue;
+                if ($significant($tokens[$i]) && $tokens[$i] !== '&') {
+                    return is_array($tokens[$i]) && $tokens[$i][0] === T_STRING
+                        ? $tokens[$i][1] : null;
                 }
-                return is_array($token) && $token[0] === T_STRING ? $token[1] : null;
             }
             return null;
         };
         for ($i = 0; $i < $count; $i++) {
             $token = $tokens[$i];
-            if (is_string($token)) {
-                if ($token === '{') {
-                    if ($classPending) {
-                        $classBodies[] = $depth;
-                        $classPending = false;
-                    }
-                    $depth++;
-                } elseif ($token === '}') {
-                    $depth--;
-                    if ($classBodies && end($classBodies) === $depth) {
-                        array_pop($classBodies);
-                    }
-                }
-                $previous = $token;
+            if (!$significant($token)) {
                 continue;
             }
-            [$id, $text] = $token;
-            if (in_array($id, [T_WHITESPACE, T_COMMENT, T_DOC_COMMENT], true)) {
-                continue;
-            }
-            if ($id === T_CURLY_OPEN || $id === T_DOLLAR_OPEN_CURLY_BRACES) {
+            $id = is_array($token) ? $token[0] : $token;
+            if ($id === '{' || $id === T_CURLY_OPEN || $id === T_DOLLAR_OPEN_CURLY_BRACES) {
                 $depth++;
-            } elseif ($id === T_NAMESPACE) {
-                $j = $i;
-                for ($j++; $j < $count && is_array($tokens[$j]) && $tokens[$j][0] === T_WHITESPACE; $j++);
+                if ($namespaceOpening) {
+                    $top = $depth;
+                    $namespaceOpening = false;
+                }
+            } elseif ($id === '}') {
+                if ($depth === $top) {
+                    $top = 0;  // the end of namespace X { ... }
+                    $namespace = '';
+                }
+                $depth--;
+            } elseif ($id === ';') {
+                $namespaceOpening = false;
+            } elseif ($id === T_NAMESPACE && $depth === 0 && $previous !== T_NS_SEPARATOR) {
+                $namespaceOpening = true;
+                $namespace = '';
+                for ($j = $i + 1; $j < $count && !$significant($tokens[$j]); $j++);
                 if ($j < $count && is_array($tokens[$j]) &&
                     in_array($tokens[$j][0], [T_STRING, T_NAME_QUALIFIED], true)) {
                     $namespace = $tokens[$j][1] . '\\';
-                } elseif ($j < $count && ($tokens[$j] === '{' || $tokens[$j] === ';')) {
-                    $namespace = '';
+                } elseif ($j < $count && $tokens[$j] !== '{') {
+                    $namespaceOpening = false;  // namespace\f(): the operator, not a declaration
                 }
-            } elseif ($id === T_FUNCTION && !$classBodies && $previous !== T_DOUBLE_COLON) {
-                $j = $i;
-                $name = $nextName($j);
+            } elseif ($depth === $top && $id === T_FUNCTION && $previous !== T_USE) {
+                $name = $nextName($i);
                 if ($name !== null) {
                     $full = strtolower($namespace . $name);
                     if (function_exists($full) || isset($declared["f:$full"])) {
@@ -517,21 +516,17 @@ final class Driver
                     }
                     $declared["f:$full"] = true;
                 }
-            } elseif (in_array($id, [T_CLASS, T_INTERFACE, T_TRAIT, T_ENUM], true) &&
-                $previous !== T_DOUBLE_COLON) {
-                $classPending = true;
-                if ($previous !== T_NEW && !$classBodies) {
-                    $j = $i;
-                    $name = $nextName($j);
-                    if ($name !== null) {
-                        $full = strtolower($namespace . $name);
-                        if (class_exists($full, false) || interface_exists($full, false) ||
-                            trait_exists($full, false) || isset($declared["c:$full"])) {
-                            throw new \Error("Cannot declare $text $namespace$name, because the " .
-                                'name is already in use');
-                        }
-                        $declared["c:$full"] = true;
+            } elseif ($depth === $top && in_array($id, [T_CLASS, T_INTERFACE, T_TRAIT, T_ENUM], true)
+                && $previous !== T_DOUBLE_COLON && $previous !== T_NEW) {
+                $name = $nextName($i);
+                if ($name !== null) {
+                    $full = strtolower($namespace . $name);
+                    if (class_exists($full, false) || interface_exists($full, false) ||
+                        trait_exists($full, false) || isset($declared["c:$full"])) {
+                        throw new \Error("Cannot declare {$token[1]} $namespace$name, because the " .
+                            'name is already in use');
                     }
+                    $declared["c:$full"] = true;
                 }
             }
             $previous = $id;

@@ -316,7 +316,16 @@ TEST_CASE("redefining a function or class is an error, and the bond stays usable
           "Error: Cannot declare class K, because the name is already in use");
     CHECK(remote_error(php, "namespace N;\nfunction strlen($s) { return 0; }") ==
           "no RemoteException");  // N\strlen is another function
+    CHECK(remote_error(php, "namespace N { class K {} }\nnamespace N { class K {} }") ==
+          "Error: Cannot declare class N\\K, because the name is already in use");
     CHECK(php.call("f") == 1);
+    // Conditional declarations run as in PHP; use function imports a name, declares nothing.
+    php.eval_block(
+        "if (!function_exists('f')) { function f() { return 2; } }\n"
+        "if (!class_exists('K')) { class K {} }");
+    php.eval_block(
+        "namespace M;\nuse function strlen;\nfunction local_f() { return strlen('abc'); }");
+    CHECK(php.call("M\\local_f") == 3);
     // Methods, closures and anonymous classes are no redefinitions.
     php.eval_block(
         "class Other { function f() { return 3; } static function strlen() {} }\n"
