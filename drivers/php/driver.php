@@ -541,8 +541,12 @@ final class Driver
         }
         if (preg_match('/^(.+)(->|::)\s*([A-Za-z_\x80-\xff][\w\x80-\xff]*)$/s', $name, $m)) {
             $target = Scope::run(self::expression($m[1]));
-            if ((is_object($target) || is_string($target)) && is_callable([$target, $m[3]])) {
-                return [$target, $m[3]];  // $obj->method, $class::method
+            if (is_object($target) && $m[2] === '->' && !is_callable([$target, $m[3]]) &&
+                isset($target->{$m[3]})) {
+                return $target->{$m[3]};  // a property that holds a callable
+            }
+            if (is_object($target) || is_string($target)) {
+                return [$target, $m[3]];  // $obj->method, $class::method: PHP's Error if none
             }
         }
         return Scope::run(self::expression($name));
@@ -561,11 +565,7 @@ final class Driver
             }
             $args[$position] = Scope::run(self::expression($args[$position]));
         }
-        if (!is_callable($callable)) {
-            $what = is_string($callable) ? $callable : get_debug_type($callable);
-            throw new \Error("Call to undefined function or not a callable: $what");
-        }
-        return $callable(...$args);
+        return $callable(...$args);  // PHP's own Error when it is not callable
     }
 
     private static function doExport(array $params): mixed

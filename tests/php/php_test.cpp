@@ -91,7 +91,14 @@ TEST_CASE("call takes any callable expression") {
     CHECK(php.call("fn(...$a) => count($a)", 1, 2, 3) == 3);
     CHECK(php.call("'strrev'", "abc") == "cba");
     CHECK(php.call("greet", php.ref("strtoupper('me')")) == "hello ME");
-    CHECK_THROWS_AS(php.call("$counter->missing"), bond::RemoteException);
+    CHECK_THROWS_WITH_AS(php.call("$counter->missing"),
+                         doctest::Contains("Error: Call to undefined method Counter::missing()"),
+                         bond::RemoteException);
+    CHECK_THROWS_WITH_AS(php.call("no_such_function"),
+                         doctest::Contains("Error: Call to undefined function no_such_function()"),
+                         bond::RemoteException);
+    php.eval_block("$holder = new stdClass;\n$holder->handler = fn($x) => $x * 3;");
+    CHECK(php.call("$holder->handler", 2) == 6);
     CHECK_THROWS_AS(php.call("$no_such_variable"), bond::RemoteException);
     CHECK(php.call("greet", "again") == "hello again");
 }
