@@ -369,7 +369,7 @@ final class Driver
             $line = preg_replace_callback(
                 '/"(?:[^"\\\\]|\\\\.)*+"(*SKIP)(*FAIL)|(?<![\d.eE+-])-?\d{19,}(?![\d.eE])/',
                 fn($m) => self::fitsInt($m[0]) ? $m[0] : '{"' . $key . '":"' . $m[0] . '"}',
-                $line);
+                $line) ?? $line;  // a PCRE limit: PHP's floats, as json_decode gives them
         }
         return self::convertIncoming(json_decode($line, false, 100000, JSON_THROW_ON_ERROR), $key);
     }
@@ -658,28 +658,31 @@ final class Driver
             self::replyError($id, -32601, 'unknown method ' . json_encode($method));
             return;
         }
-        self::$serving[] = $id;
+        self::$serving[] = $id;  // until the reply is sent: see onShutdown
         try {
-            $result = self::$handler($params);
-        } catch (InvalidParams $error) {
-            self::replyError($id, -32602, $error->getMessage());
-            return;
-        } catch (\Throwable $error) {
-            self::replyError($id, -32000, self::describe($error), self::errorData($error));
-            return;
+            try {
+                $result = self::$handler($params);
+            } catch (InvalidParams $error) {
+                self::replyError($id, -32602, $error->getMessage());
+                return;
+            } catch (\Throwable $error) {
+                self::replyError($id, -32000, self::describe($error), self::errorData($error));
+                return;
+            }
+            if ($id === null) {
+                return;
+            }
+            try {
+                $line = self::dumps(['jsonrpc' => '2.0', 'id' => $id, 'result' => $result]);
+            } catch (SerializationError $error) {
+                self::replyError($id, -32001, 'cannot serialize the result: ' .
+                    $error->getMessage());
+                return;
+            }
+            self::sendLine($line);
         } finally {
             array_pop(self::$serving);
         }
-        if ($id === null) {
-            return;
-        }
-        try {
-            $line = self::dumps(['jsonrpc' => '2.0', 'id' => $id, 'result' => $result]);
-        } catch (SerializationError $error) {
-            self::replyError($id, -32001, 'cannot serialize the result: ' . $error->getMessage());
-            return;
-        }
-        self::sendLine($line);
     }
 
     /** An exported function: sends a request to the host and serves its requests until the reply. */
