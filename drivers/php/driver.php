@@ -156,6 +156,8 @@ final class Driver
         self::$readBuffer = \FFI::new('char[1048576]', false);
         self::$pid = $c->getpid();
         // php -a defines no STDIN/STDOUT/STDERR: user code expects them, on fd 0, 1 and 2.
+        // Plain streams on the descriptors, not filtered ones, so that proc_open can hand them
+        // to child processes (proc_open($command, [1 => STDOUT, 2 => STDERR], $pipes)).
         foreach (['STDIN' => ['php://stdin', 'r'], 'STDOUT' => ['php://stdout', 'w'],
                   'STDERR' => ['php://stderr', 'w']] as $name => [$path, $mode]) {
             if (!defined($name)) {
@@ -229,20 +231,29 @@ final class Driver
     /** The output handler at the bottom of PHP's output buffers: echo, print, printf... */
     public static function onOutput(string $buffer, int $phase): string
     {
-        if ($buffer === '') {
-            return '';
+        return self::forward('stdout', $buffer) ? '' : $buffer;
+    }
+
+    /**
+     * Sends output of PHP code as a message, after what the descriptors hold; false when it
+     * cannot (a forked child, output while a message is written): it goes to descriptor 1.
+     */
+    private static function forward(string $channel, string $data): bool
+    {
+        if ($data === '') {
+            return true;
         }
         if (!self::inDriverProcess() || self::$sending) {
-            return $buffer;  // a forked child, or output while a message is written: fd 1
+            return false;
         }
         self::$sending = true;
         try {
             self::drainOutputFiles();
-            self::writeAll(self::$protocolOut, self::outputLine('stdout', $buffer));
+            self::writeAll(self::$protocolOut, self::outputLine($channel, $data));
         } finally {
             self::$sending = false;
         }
-        return '';
+        return true;
     }
 
     /**

@@ -176,6 +176,19 @@ TEST_CASE("every way PHP writes output is redirected, in order, and never corrup
     CHECK(php.eval("40 + 2") == 42);
 }
 
+TEST_CASE("STDOUT and STDERR are real streams that proc_open hands to child processes") {
+    Output output;
+    bond::Bond php = make_php({.on_output = output.sink()});
+    php.eval_block(
+        "$p = proc_open('echo out; echo err >&2', [0 => STDIN, 1 => STDOUT, 2 => STDERR], "
+        "$pipes);\n"
+        "$status = proc_close($p);");
+    CHECK(php.eval("$status") == 0);
+    CHECK(output.stdout_text == "out\n");
+    CHECK(output.stderr_text == "err\n");
+    CHECK(php.eval("stream_get_meta_data(STDERR)['wrapper_type']") == "PHP");
+}
+
 TEST_CASE("PHP's own output buffers work as in plain PHP") {
     Output output;
     bond::Bond php = make_php({.on_output = output.sink()});
