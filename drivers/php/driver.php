@@ -640,7 +640,8 @@ final class Driver
                                        ?array $data = null): void
     {
         if (!preg_match('//u', $message)) {
-            $message = mb_scrub($message, 'UTF-8');
+            $message = function_exists('mb_scrub') ? mb_scrub($message, 'UTF-8')
+                : (string)@iconv('UTF-8', 'UTF-8//IGNORE', $message);
         }
         $error = ['code' => $code, 'message' => $message];
         if ($data !== null) {

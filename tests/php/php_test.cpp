@@ -249,6 +249,8 @@ TEST_CASE("exceptions and Errors are RemoteExceptions with PHP's message; the bo
     CHECK(remote_error(php, "$z = 1 % 0;") == "DivisionByZeroError: Modulo by zero");
     CHECK(remote_error(php, "(function (int $i) {})('x');").find("TypeError") == 0);
     CHECK(remote_error(php, "include '/no/such/file.php';") == "no RemoteException");  // a warning
+    CHECK(remote_error(php, "throw new Exception(\"bad \\xff bytes\");") ==
+          "Exception: bad ? bytes");  // a message must be UTF-8: PHP's mb_scrub
     try {
         php.call("intdiv", 1, 0);
         FAIL("no exception");
