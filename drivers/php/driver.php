@@ -725,7 +725,10 @@ final class Driver
         while (true) {
             $line = self::readLine();
             if ($line === null) {
-                exit(0);  // the host closed the bond
+                // The host closed the bond. exit() ends only the line php -a is running; the shell
+                // then reads descriptor 0, /dev/null, and ends with the status, as for exit() in
+                // user code.
+                exit(0);
             }
             try {
                 $message = self::loads($line);
@@ -800,6 +803,10 @@ final class Driver
         } catch (\Throwable $error) {
             fwrite(fopen('php://stderr', 'w'), 'bond: the PHP driver needs the FFI extension ' .
                 "(Debian: php8.2-common) with ffi.enable=1 or preload:\n$error\n");
+            // exit() would only end this line: php -a would go on reading stdin, the host's pipe.
+            if (function_exists('posix_kill')) {
+                posix_kill(posix_getpid(), 15);
+            }
             exit(1);
         }
         self::$nonce = 'bond-' . bin2hex(random_bytes(8)) . ':';

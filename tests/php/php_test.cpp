@@ -543,5 +543,6 @@ TEST_CASE("without FFI the driver cannot start, and says why") {
         FAIL("started");
     } catch (const bond::BondException& error) {
         CHECK(std::string(error.what()).find("needs the FFI extension") != std::string::npos);
+        CHECK(dynamic_cast<const bond::TimeoutException*>(&error) == nullptr);
     }
 }
