@@ -1,5 +1,6 @@
 # Generates a C++ file holding each driver's source as a byte array, so that an installed bond
-# needs no data files. Run with -P: -DOUTPUT=<file.cpp> -DDRIVERS=<name=path;name=path>.
+# needs no data files. Run with -P: -DOUTPUT=<file.cpp> -DDRIVERS=<name=path|name=path>.
+string(REPLACE "|" ";" DRIVERS "${DRIVERS}")
 set(body "")
 set(table "")
 foreach(entry IN LISTS DRIVERS)

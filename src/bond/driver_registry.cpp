@@ -15,6 +15,15 @@ std::string python_bootstrap(std::string_view source) {
            "'),'<bond-driver>','exec'),{'__name__':'__bond_driver__'})\n";
 }
 
+// PHP runs its interactive shell (-a, with the readline extension), which reads one line from
+// stdin and runs it at the global scope: that line decodes the driver from base64 and evals it
+// ('?>' first, because the driver is a file that starts with <?php). -d options keep PHP's own
+// warnings off stdout (display_errors=stderr) and unduplicated (log_errors=0), and make sure the
+// FFI extension the driver needs for dup2() is usable.
+std::string php_bootstrap(std::string_view source) {
+    return "eval('?>'.base64_decode('" + base64_encode(source) + "'));\n";
+}
+
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
         return std::tolower(static_cast<unsigned char>(x)) ==
@@ -32,6 +41,13 @@ const std::vector<DriverSpec>& all_drivers() {
          {"-u", "-i", "-q"},
          python_bootstrap,
          embedded_driver("python")},
+        {"PHP",
+         {"php"},
+         "php",
+         {"-a", "-d", "display_errors=stderr", "-d", "log_errors=0", "-d", "html_errors=0", "-d",
+          "ffi.enable=1"},
+         php_bootstrap,
+         embedded_driver("php")},
     };
     return drivers;
 }

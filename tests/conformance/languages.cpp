@@ -54,10 +54,73 @@ Language python() {
     };
 }
 
+// A PHP single-quoted string literal: only \\ and \' are escapes there.
+std::string php_literal(const std::string& text) {
+    std::string quoted = "'";
+    for (char c : text) {
+        if (c == '\\' || c == '\'') quoted += '\\';
+        quoted += c;
+    }
+    return quoted + "'";
+}
+
+// PHP strings are bytes: a string that is not valid UTF-8 crosses as bytes, and bytes that happen
+// to be valid UTF-8 (the empty string included) arrive as Bond\Bytes, so that they go back as
+// bytes.
+Language php() {
+    return {
+        .name = "PHP",
+        .define_add = "function add($a, $b) { return $a + $b; }",
+        .define_ident = "function ident($x) { return $x; }",
+        .define_fails = "function fails() { throw new Exception('boom'); }",
+        .define_down = "function down($n) { return $n == 0 ? 0 : up($n - 1) + 1; }",
+        .define_catching =
+            "function catching() {\n"
+            "    try {\n"
+            "        thrower();\n"
+            "    } catch (Exception $e) {\n"
+            "        return $e->getMessage();\n"
+            "    }\n"
+            "}\n",
+        .define_is_bytes =
+            "function is_bytes($x) {\n"
+            "    return $x instanceof Bond\\Bytes || is_string($x) && !mb_check_encoding($x, "
+            "'UTF-8');\n"
+            "}\n",
+        .set_global = "$x = 5;",
+        .get_global = "$x",
+        .error_type = "Exception",
+        .syntax_error = "1 +* 2",
+        .undefined_function = "no_such_function(1)",
+        .unserializable = {"fopen('/dev/null', 'r')", "fn() => 1", "function () { return 1; }",
+                           "NAN", "-INF", "[1, [NAN]]", "(function () { yield 1; })()"},
+        .bytes_value = "\"\\x00\\xffA\"",
+        .infinite_loop = "while (true) {}",
+        .print_line =
+            [](const std::string& text) { return "echo " + php_literal(text) + ", \"\\n\";"; },
+        .print_error =
+            [](const std::string& text) {
+                return "fwrite(STDERR, " + php_literal(text) + " . \"\\n\");";
+            },
+        .run_command =
+            [](const std::string& command) { return "system(" + php_literal(command) + ");"; },
+        // A statement as well as an expression: eval ignores a trailing ";".
+        .call_export = [](const std::string& name) { return name + "();"; },
+        .cwd = "getcwd()",
+        .pid = "getmypid()",
+        .exit_3 = "exit(3);",
+        .env_variable =
+            [](const std::string& name) {
+                return "(getenv(" + php_literal(name) + ") === false ? null : getenv(" +
+                       php_literal(name) + "))";
+            },
+    };
+}
+
 }  // namespace
 
 const std::vector<Language>& languages() {
-    static const std::vector<Language> all = {python()};
+    static const std::vector<Language> all = {python(), php()};
     return all;
 }
 

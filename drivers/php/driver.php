@@ -1,0 +1,879 @@
+<?php
+// The bond driver for PHP: speaks the protocol of docs/protocol.md with the host over the
+// process's original stdin/stdout. The host starts `php -a` and sends one line that decodes this
+// file and evals it: everything lives in the namespace Bond, in classes, so that user code, which
+// runs at the global scope, sees none of the driver's variables. PHP has no dup()/dup2(), so the
+// driver calls libc through the bundled FFI extension to move the protocol to private descriptors.
+namespace Bond {
+
+/** An error of the host: an exported C++ function threw, or it was called wrongly. */
+class BondError extends \RuntimeException
+{
+}
+
+/**
+ * Bytes from the host that happen to be valid UTF-8 (the empty string included). Bytes that are
+ * not valid UTF-8 arrive as ordinary PHP strings, and go back as bytes; these would go back as
+ * text, so they keep a type of their own. (string)$bytes or $bytes->bytes gives the string.
+ */
+final class Bytes implements \Stringable
+{
+    public function __construct(public readonly string $bytes)
+    {
+    }
+
+    public function __toString(): string
+    {
+        return $this->bytes;
+    }
+}
+
+/** An integer from the host beyond PHP's int (above PHP_INT_MAX): its decimal digits. */
+final class BigInt implements \Stringable
+{
+    public function __construct(public readonly string $digits)
+    {
+    }
+
+    public function __toString(): string
+    {
+        return $this->digits;
+    }
+}
+
+/** A value that JSON cannot carry. */
+final class SerializationError extends \Exception
+{
+}
+
+/** Invalid params of a request (-32602). */
+final class InvalidParams extends \Exception
+{
+}
+
+/**
+ * Runs user code at the real global scope: every global is bound by reference into this
+ * function's scope, the code runs, and the variables it created or unset are carried back. The
+ * function has no variables of its own (its state lives in static properties), so user code sees
+ * exactly the globals.
+ */
+final class Scope
+{
+    public static array $codes = [];
+    public static array $names = [];
+    public static int $i = 0;
+    public static array $bound = [];
+    public static array $locals = [];
+    private const SUPERGLOBALS = ['GLOBALS' => 1, '_GET' => 1, '_POST' => 1, '_COOKIE' => 1,
+        '_FILES' => 1, '_SERVER' => 1, '_ENV' => 1, '_REQUEST' => 1, '_SESSION' => 1];
+
+    public static function run(string $code): mixed
+    {
+        self::$codes[] = $code;
+        return \__bond_global_scope();
+    }
+
+    public static function bindable(): array
+    {
+        return array_values(array_filter(array_keys($GLOBALS), fn($name) =>
+            is_string($name) && !isset(self::SUPERGLOBALS[$name])));
+    }
+
+    public static function isSuperglobal(string $name): bool
+    {
+        return isset(self::SUPERGLOBALS[$name]);
+    }
+}
+
+final class Driver
+{
+    private const PROTOCOL_VERSION = 1;
+    private const STDERR_READY_MARK = "\n__bond_driver_ready__\n";
+    private const F_DUPFD_CLOEXEC = 1030;
+    private const MFD_CLOEXEC = 1;
+    private const FALLOC_PUNCH_HOLE = 3;  // FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+    private const EINTR = 4;
+    private const JSON_FLAGS = JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES |
+        JSON_PRESERVE_ZERO_FRACTION | JSON_THROW_ON_ERROR;
+    private const FATAL = E_ERROR | E_PARSE | E_CORE_ERROR | E_COMPILE_ERROR | E_USER_ERROR |
+        E_RECOVERABLE_ERROR;
+
+    private static \FFI $libc;
+    private static int $protocolIn;
+    private static int $protocolOut;
+    private static int $originalStderr;
+    /** @var array<string, array{int, int}> channel => [memfd, read position] */
+    private static array $outputFiles = [];
+    private static \FFI\CData $readBuffer;
+    private static string $inBuffer = '';
+    private static int $scanned = 0;
+    private static bool $trans_except = false;
+    private static int $nextRequestId = 0;
+    /** @var int[] ids of the host's requests being served, innermost last */
+    private static array $serving = [];
+    private static int $pid;
+    private static string $nonce;
+    private static bool $bigints = false;
+    /** @var array<string, string> lower-case name => exported name */
+    private static array $exports = [];
+    private static bool $sending = false;
+
+    // --- The protocol's channels --------------------------------------------------------------
+    // The protocol moves to private copies of fd 0, 1 and 2 (close-on-exec: child processes do
+    // not inherit them). fd 0 becomes /dev/null, so user code that reads stdin gets end-of-file.
+    // fd 1 and 2 become memory files (memfd) that the driver reads before each message it sends:
+    // output written at the descriptor level, by PHP's STDOUT/STDERR streams or by child
+    // processes, becomes output messages. A file never fills up, so no writer can ever block on
+    // it, although PHP has no thread to drain a pipe while user code runs.
+    private static function openChannels(): void
+    {
+        self::$libc = \FFI::cdef('
+            int fcntl(int fd, int cmd, ...);
+            int dup2(int oldfd, int newfd);
+            int open(const char *path, int flags);
+            int close(int fd);
+            long read(int fd, char *buf, unsigned long count);
+            long write(int fd, const char *buf, unsigned long count);
+            long pread(int fd, char *buf, unsigned long count, long offset);
+            int memfd_create(const char *name, unsigned int flags);
+            int fallocate(int fd, int mode, long offset, long len);
+            int *__errno_location(void);
+            int getpid(void);
+            void _exit(int status);
+        ');
+        $c = self::$libc;
+        self::$protocolIn = self::check($c->fcntl(0, self::F_DUPFD_CLOEXEC, 3), 'dup stdin');
+        self::$protocolOut = self::check($c->fcntl(1, self::F_DUPFD_CLOEXEC, 3), 'dup stdout');
+        self::$originalStderr = self::check($c->fcntl(2, self::F_DUPFD_CLOEXEC, 3), 'dup stderr');
+        $null = self::check($c->open('/dev/null', 0), 'open /dev/null');
+        self::check($c->dup2($null, 0), 'dup2');
+        $c->close($null);
+        foreach (['stdout' => 1, 'stderr' => 2] as $channel => $fd) {
+            $file = self::check($c->memfd_create("bond-$channel", self::MFD_CLOEXEC), 'memfd');
+            self::check($c->dup2($file, $fd), 'dup2');
+            self::$outputFiles[$channel] = [$file, 0];
+        }
+        self::$readBuffer = \FFI::new('char[1048576]', false);
+        self::$pid = $c->getpid();
+        // php -a defines no STDIN/STDOUT/STDERR: user code expects them, on fd 0, 1 and 2.
+        // Plain streams on the descriptors, not filtered ones, so that proc_open can hand them
+        // to child processes (proc_open($command, [1 => STDOUT, 2 => STDERR], $pipes)).
+        foreach (['STDIN' => ['php://stdin', 'r'], 'STDOUT' => ['php://stdout', 'w'],
+                  'STDERR' => ['php://stderr', 'w']] as $name => [$path, $mode]) {
+            if (!defined($name)) {
+                define($name, fopen($path, $mode));
+            }
+        }
+    }
+
+    private static function check(int $result, string $what): int
+    {
+        if ($result < 0) {
+            throw new \RuntimeException("bond driver: $what failed, errno " . self::errno());
+        }
+        return $result;
+    }
+
+    private static function errno(): int
+    {
+        return self::$libc->__errno_location()[0];
+    }
+
+    private static function writeAll(int $fd, string $data): void
+    {
+        $length = strlen($data);
+        $offset = 0;
+        while ($offset < $length) {
+            $chunk = $offset ? substr($data, $offset) : $data;
+            $written = self::$libc->write($fd, $chunk, $length - $offset);
+            if ($written < 0) {
+                if (self::errno() === self::EINTR) {
+                    continue;
+                }
+                throw new \RuntimeException('bond driver: the protocol channel is gone');
+            }
+            $offset += $written;
+        }
+    }
+
+    /** Forwards what the output files hold that was not forwarded yet. */
+    private static function drainOutputFiles(): void
+    {
+        foreach (self::$outputFiles as $channel => [$file, $position]) {
+            $start = $position;
+            $data = '';
+            while (($n = self::$libc->pread($file, self::$readBuffer, 1048576, $position)) > 0) {
+                $data .= \FFI::string(self::$readBuffer, $n);
+                $position += $n;
+            }
+            if ($data !== '') {
+                self::$outputFiles[$channel][1] = $position;
+                self::writeAll(self::$protocolOut, self::outputLine($channel, $data));
+                // Give the memory back; offsets stay as they are.
+                self::$libc->fallocate($file, self::FALLOC_PUNCH_HOLE, 0, $position);
+            }
+        }
+    }
+
+    private static function outputLine(string $channel, string $data): string
+    {
+        $payload = preg_match('//u', $data) ? $data : ['$bytes' => base64_encode($data)];
+        return json_encode(['jsonrpc' => '2.0', 'method' => 'output',
+            'params' => ['channel' => $channel, 'data' => $payload]], self::JSON_FLAGS) . "\n";
+    }
+
+    /** Whether this is the driver's process, not one forked by user code (pcntl_fork). */
+    private static function inDriverProcess(): bool
+    {
+        return self::$libc->getpid() === self::$pid;
+    }
+
+    /** The output handler at the bottom of PHP's output buffers: echo, print, printf... */
+    public static function onOutput(string $buffer, int $phase): string
+    {
+        return self::forward('stdout', $buffer) ? '' : $buffer;
+    }
+
+    /**
+     * Sends output of PHP code as a message, after what the descriptors hold; false when it
+     * cannot (a forked child, output while a message is written): it goes to descriptor 1.
+     */
+    private static function forward(string $channel, string $data): bool
+    {
+        if ($data === '') {
+            return true;
+        }
+        if (!self::inDriverProcess() || self::$sending) {
+            return false;
+        }
+        self::$sending = true;
+        try {
+            self::drainOutputFiles();
+            self::writeAll(self::$protocolOut, self::outputLine($channel, $data));
+        } finally {
+            self::$sending = false;
+        }
+        return true;
+    }
+
+    /**
+     * A process forked by user code (pcntl_fork) that comes back into the driver instead of
+     * exiting must not speak on the protocol channel, nor read it: it ends as a script would.
+     */
+    private static function leaveForkedProcess(): void
+    {
+        if (!self::inDriverProcess()) {
+            exit(0);
+        }
+    }
+
+    private static function sendLine(string $line): void
+    {
+        self::leaveForkedProcess();
+        self::$sending = true;
+        try {
+            self::drainOutputFiles();
+            self::writeAll(self::$protocolOut, $line);
+        } finally {
+            self::$sending = false;
+        }
+    }
+
+    /** The next protocol line, without its "\n"; null at end-of-file. */
+    private static function readLine(): ?string
+    {
+        self::leaveForkedProcess();
+        while (true) {
+            $end = strpos(self::$inBuffer, "\n", self::$scanned);
+            if ($end !== false) {
+                $line = substr(self::$inBuffer, 0, $end);
+                self::$inBuffer = (string)substr(self::$inBuffer, $end + 1);
+                self::$scanned = 0;
+                return $line;
+            }
+            self::$scanned = strlen(self::$inBuffer);
+            $n = self::$libc->read(self::$protocolIn, self::$readBuffer, 1048576);
+            if ($n < 0 && self::errno() === self::EINTR) {
+                continue;
+            }
+            if ($n <= 0) {
+                return null;
+            }
+            self::$inBuffer .= \FFI::string(self::$readBuffer, $n);
+        }
+    }
+
+    // --- Values -------------------------------------------------------------------------------
+    /** A PHP value as what json_encode turns into the protocol's JSON. */
+    private static function prepare(mixed $value, int $depth = 0): mixed
+    {
+        if ($depth > 10000) {
+            throw new SerializationError('the value is nested too deeply (a reference cycle?)');
+        }
+        switch (true) {
+            case $value === null || is_bool($value) || is_int($value):
+                return $value;
+            case is_float($value):
+                if (!is_finite($value)) {
+                    throw new SerializationError("$value cannot be sent: JSON has no NaN or infinity");
+                }
+                return $value;
+            case is_string($value):
+                return preg_match('//u', $value) ? $value : ['$bytes' => base64_encode($value)];
+            case is_array($value):
+                $list = array_is_list($value);
+                $prepared = [];
+                foreach ($value as $key => $item) {
+                    $prepared[$key] = self::prepare($item, $depth + 1);
+                }
+                return $list || $prepared ? $prepared : new \stdClass();
+            case $value instanceof Bytes:
+                return ['$bytes' => base64_encode($value->bytes)];
+            case $value instanceof BigInt:
+                self::$bigints = true;
+                return self::$nonce . $value->digits;
+            case $value instanceof \Closure || $value instanceof \Generator:
+                throw new SerializationError('a ' . get_class($value) . ' cannot be sent');
+            case $value instanceof \BackedEnum:
+                return $value->value;
+            case $value instanceof \UnitEnum:
+                throw new SerializationError('the enum case ' . get_class($value) . '::' .
+                    $value->name . ' has no value to send');
+            case $value instanceof \JsonSerializable:
+                return self::prepare($value->jsonSerialize(), $depth + 1);
+            case is_object($value):
+                $object = new \stdClass();
+                foreach (get_object_vars($value) as $key => $item) {
+                    $object->$key = self::prepare($item, $depth + 1);
+                }
+                return $object;
+            default:  // resources, open or closed
+                throw new SerializationError('a ' . get_debug_type($value) . ' cannot be sent');
+        }
+    }
+
+    /** One protocol line; throws SerializationError for what JSON cannot carry. */
+    private static function dumps(array $message): string
+    {
+        self::$bigints = false;
+        $precision = ini_get('serialize_precision');
+        ini_set('serialize_precision', '-1');
+        try {
+            $json = json_encode(self::prepare($message), self::JSON_FLAGS, 100000);
+        } catch (\JsonException $error) {
+            throw new SerializationError($error->getMessage());
+        } finally {
+            ini_set('serialize_precision', $precision);
+        }
+        if (self::$bigints) {
+            $json = preg_replace('/"' . preg_quote(self::$nonce, '/') . '(\d+)"/', '$1', $json);
+        }
+        return $json . "\n";
+    }
+
+    /** A protocol line as PHP values: objects become associative arrays, bytes strings. */
+    private static function loads(string $line): mixed
+    {
+        $key = '$bond-bigint-' . self::$nonce;
+        if (preg_match('/\d{19}/', $line)) {
+            // Integers beyond PHP's int would become floats: mark them, outside strings.
+            $line = preg_replace_callback(
+                '/"(?:[^"\\\\]|\\\\.)*+"(*SKIP)(*FAIL)|(?<![\d.eE+-])-?\d{19,}(?![\d.eE])/',
+                fn($m) => self::fitsInt($m[0]) ? $m[0] : '{"' . $key . '":"' . $m[0] . '"}',
+                $line) ?? $line;  // a PCRE limit: PHP's floats, as json_decode gives them
+        }
+        return self::convertIncoming(json_decode($line, false, 100000, JSON_THROW_ON_ERROR), $key);
+    }
+
+    private static function fitsInt(string $digits): bool
+    {
+        $negative = $digits[0] === '-';
+        $digits = ltrim($negative ? substr($digits, 1) : $digits, '0');
+        $limit = $negative ? '9223372036854775808' : '9223372036854775807';
+        return strlen($digits) < 19 || (strlen($digits) === 19 && strcmp($digits, $limit) <= 0);
+    }
+
+    private static function convertIncoming(mixed $value, string $bigintKey): mixed
+    {
+        if (is_array($value)) {
+            foreach ($value as $index => $item) {
+                if (is_array($item) || is_object($item)) {
+                    $value[$index] = self::convertIncoming($item, $bigintKey);
+                }
+            }
+            return $value;
+        }
+        if (!is_object($value)) {
+            return $value;
+        }
+        $properties = get_object_vars($value);
+        if (!$properties) {
+            return $value;  // {} stays an object: an empty array would go back as []
+        }
+        if (count($properties) === 1) {
+            $only = reset($properties);
+            $name = key($properties);
+            if ($name === '$bytes' && is_string($only) && strlen($only) % 4 === 0 &&
+                preg_match('~^[A-Za-z0-9+/]*={0,2}$~', $only)) {
+                $bytes = base64_decode($only, true);
+                if ($bytes !== false) {
+                    return preg_match('//u', $bytes) ? new Bytes($bytes) : $bytes;
+                }
+            } elseif ($name === $bigintKey) {
+                return new BigInt($only);
+            }
+        }
+        $array = [];
+        foreach ($properties as $name => $item) {
+            $array[$name] = is_array($item) || is_object($item)
+                ? self::convertIncoming($item, $bigintKey) : $item;
+        }
+        return $array;
+    }
+
+    // --- Requests of the host -----------------------------------------------------------------
+    private static function code(array $params, string $key = 'code'): string
+    {
+        $code = $params[$key] ?? null;
+        if (!is_string($code)) {
+            throw new InvalidParams("\"$key\" must be a string");
+        }
+        return $code;
+    }
+
+    private static function expression(string $code): string
+    {
+        return 'return (' . rtrim($code, " \t\r\n;") . "\n);";
+    }
+
+    private static function doEval(array $params): mixed
+    {
+        return Scope::run(self::expression(self::code($params)));
+    }
+
+    private static function doEvalBlock(array $params): mixed
+    {
+        $code = self::code($params);
+        $code = preg_replace('/^\s*<\?php\b/', '', $code);
+        self::checkDeclarations($code);
+        Scope::run($code);
+        return null;
+    }
+
+    /**
+     * PHP cannot declare a function or class twice, and trying is a fatal error that would end
+     * the interpreter: code that declares, unconditionally (outside any braces but a namespace's),
+     * a function or class that exists, or one twice, is refused before it runs, with PHP's
+     * message. Conditional declarations (`if (!function_exists('f')) { function f() {} }`) are
+     * left to run as they would in PHP.
+     */
+    private static function checkDeclarations(string $code): void
+    {
+        $tokens = token_get_all("<?php\n" . $code);
+        $count = count($tokens);
+        $namespace = '';
+        $depth = 0;
+        $top = 0;  // the depth of unconditional code: 1 inside namespace X { ... }
+        $namespaceOpening = false;
+        $declared = [];
+        $previous = null;
+        $significant = fn($token) => !is_array($token) ||
+            !in_array($token[0], [T_WHITESPACE, T_COMMENT, T_DOC_COMMENT], true);
+        $nextName = function (int $i) use ($tokens, $count, $significant): ?string {
+            for ($i++; $i < $count; $i++) {
+                if ($significant($tokens[$i]) && $tokens[$i] !== '&') {
+                    return is_array($tokens[$i]) && $tokens[$i][0] === T_STRING
+                        ? $tokens[$i][1] : null;
+                }
+            }
+            return null;
+        };
+        for ($i = 0; $i < $count; $i++) {
+            $token = $tokens[$i];
+            if (!$significant($token)) {
+                continue;
+            }
+            $id = is_array($token) ? $token[0] : $token;
+            if ($id === '{' || $id === T_CURLY_OPEN || $id === T_DOLLAR_OPEN_CURLY_BRACES) {
+                $depth++;
+                if ($namespaceOpening) {
+                    $top = $depth;
+                    $namespaceOpening = false;
+                }
+            } elseif ($id === '}') {
+                if ($depth === $top) {
+                    $top = 0;  // the end of namespace X { ... }
+                    $namespace = '';
+                }
+                $depth--;
+            } elseif ($id === ';') {
+                $namespaceOpening = false;
+            } elseif ($id === T_NAMESPACE && $depth === 0 && $previous !== T_NS_SEPARATOR) {
+                $namespaceOpening = true;
+                $namespace = '';
+                for ($j = $i + 1; $j < $count && !$significant($tokens[$j]); $j++);
+                if ($j < $count && is_array($tokens[$j]) &&
+                    in_array($tokens[$j][0], [T_STRING, T_NAME_QUALIFIED], true)) {
+                    $namespace = $tokens[$j][1] . '\\';
+                } elseif ($j < $count && $tokens[$j] !== '{') {
+                    $namespaceOpening = false;  // namespace\f(): the operator, not a declaration
+                }
+            } elseif ($depth === $top && $id === T_FUNCTION && $previous !== T_USE) {
+                $name = $nextName($i);
+                if ($name !== null) {
+                    $full = strtolower($namespace . $name);
+                    if (function_exists($full) || isset($declared["f:$full"])) {
+                        throw new \Error("Cannot redeclare function $namespace$name()");
+                    }
+                    $declared["f:$full"] = true;
+                }
+            } elseif ($depth === $top && in_array($id, [T_CLASS, T_INTERFACE, T_TRAIT, T_ENUM], true)
+                && $previous !== T_DOUBLE_COLON && $previous !== T_NEW) {
+                $name = $nextName($i);
+                if ($name !== null) {
+                    $full = strtolower($namespace . $name);
+                    if (class_exists($full, false) || interface_exists($full, false) ||
+                        trait_exists($full, false) || isset($declared["c:$full"])) {
+                        throw new \Error("Cannot declare {$token[1]} $namespace$name, because the " .
+                            'name is already in use');
+                    }
+                    $declared["c:$full"] = true;
+                }
+            }
+            $previous = $id;
+        }
+    }
+
+    private static function resolveCallable(string $name): mixed
+    {
+        $name = trim($name);
+        if (preg_match('/^\\\\?[A-Za-z_\x80-\xff][\w\x80-\xff]*(\\\\[A-Za-z_\x80-\xff][\w\x80-\xff]*)*(::[A-Za-z_\x80-\xff][\w\x80-\xff]*)?$/', $name)) {
+            return $name;  // a function or a static method, by name: nothing to evaluate
+        }
+        if (preg_match('/^(.+)(->|::)\s*([A-Za-z_\x80-\xff][\w\x80-\xff]*)$/s', $name, $m)) {
+            $target = Scope::run(self::expression($m[1]));
+            if (is_object($target) && $m[2] === '->' && !is_callable([$target, $m[3]]) &&
+                isset($target->{$m[3]})) {
+                return $target->{$m[3]};  // a property that holds a callable
+            }
+            if (is_object($target) || is_string($target)) {
+                return [$target, $m[3]];  // $obj->method, $class::method: PHP's Error if none
+            }
+        }
+        return Scope::run(self::expression($name));
+    }
+
+    private static function doCall(array $params): mixed
+    {
+        $callable = self::resolveCallable(self::code($params, 'name'));
+        $args = $params['args'] ?? [];
+        if (!is_array($args) || !array_is_list($args)) {
+            throw new InvalidParams('"args" must be an array');
+        }
+        foreach ($params['code_args'] ?? [] as $position) {
+            if (!is_int($position) || !is_string($args[$position] ?? null)) {
+                throw new InvalidParams('"code_args" must list positions of strings in "args"');
+            }
+            $args[$position] = Scope::run(self::expression($args[$position]));
+        }
+        return $callable(...$args);  // PHP's own Error when it is not callable
+    }
+
+    private static function doExport(array $params): mixed
+    {
+        $name = $params['name'] ?? null;
+        if (!is_string($name) || !preg_match('/^[A-Za-z_\x80-\xff][\w\x80-\xff]*$/', $name)) {
+            throw new InvalidParams(json_encode($name) . ' is not a valid PHP function name');
+        }
+        $lower = strtolower($name);
+        if (isset(self::$exports[$lower])) {
+            if (self::$exports[$lower] === $name) {
+                return null;  // exported again: the host calls its new function by the same name
+            }
+            throw new InvalidParams("cannot export $name: PHP function names ignore case, and " .
+                self::$exports[$lower] . ' is exported already');
+        }
+        if (function_exists($name)) {
+            throw new InvalidParams("cannot export $name: PHP already has a function $name()");
+        }
+        try {
+            eval("function $name(...\$args) { return \\Bond\\Driver::callHost('$name', \$args); }");
+        } catch (\ParseError $error) {
+            throw new InvalidParams("$name is not a valid PHP function name: " .
+                $error->getMessage());
+        }
+        self::$exports[$lower] = $name;
+        return null;
+    }
+
+    private static function doConfigure(array $params): mixed
+    {
+        self::$trans_except = (bool)($params['trans_except'] ?? self::$trans_except);
+        return null;
+    }
+
+    private static function describe(\Throwable $error): string
+    {
+        $text = $error->getMessage();
+        return $text === '' ? get_class($error) : get_class($error) . ': ' . $text;
+    }
+
+    private static function errorData(\Throwable $error): array
+    {
+        $data = ['type' => get_class($error)];
+        if (self::$trans_except) {
+            $exception = $error instanceof \JsonSerializable ? $error->jsonSerialize() : [
+                'type' => get_class($error), 'message' => $error->getMessage(),
+                'code' => $error->getCode(), 'file' => $error->getFile(),
+                'line' => $error->getLine()];
+            try {
+                self::dumps(['exception' => $exception]);
+            } catch (\Throwable $ignored) {
+                $exception = ['type' => get_class($error), 'message' => $error->getMessage()];
+            }
+            $data['exception'] = $exception;
+        }
+        return $data;
+    }
+
+    private static function replyError(mixed $id, int $code, string $message,
+                                       ?array $data = null): void
+    {
+        if (!preg_match('//u', $message)) {
+            $message = function_exists('mb_scrub') ? mb_scrub($message, 'UTF-8')
+                : (string)@iconv('UTF-8', 'UTF-8//IGNORE', $message);
+        }
+        $error = ['code' => $code, 'message' => $message];
+        if ($data !== null) {
+            $error['data'] = $data;
+        }
+        try {
+            $line = self::dumps(['jsonrpc' => '2.0', 'id' => $id, 'error' => $error]);
+        } catch (SerializationError $ignored) {
+            unset($error['data']);
+            $line = self::dumps(['jsonrpc' => '2.0', 'id' => $id, 'error' => $error]);
+        }
+        self::sendLine($line);
+    }
+
+    private static function handleRequest(array $message): void
+    {
+        $id = $message['id'] ?? null;
+        $method = $message['method'];
+        $params = $message['params'] ?? [];
+        if (!is_array($params)) {
+            $params = [];  // {} arrives as an empty object
+        }
+        $handler = ['eval' => 'doEval', 'eval_block' => 'doEvalBlock', 'call' => 'doCall',
+            'export' => 'doExport', 'configure' => 'doConfigure'][$method] ?? null;
+        if ($handler === null) {
+            self::replyError($id, -32601, 'unknown method ' . json_encode($method));
+            return;
+        }
+        self::$serving[] = $id;  // until the reply is sent: see onShutdown
+        try {
+            try {
+                $result = self::$handler($params);
+            } catch (InvalidParams $error) {
+                self::replyError($id, -32602, $error->getMessage());
+                return;
+            } catch (\Throwable $error) {
+                self::replyError($id, -32000, self::describe($error), self::errorData($error));
+                return;
+            }
+            if ($id === null) {
+                return;
+            }
+            try {
+                $line = self::dumps(['jsonrpc' => '2.0', 'id' => $id, 'result' => $result]);
+            } catch (SerializationError $error) {
+                self::replyError($id, -32001, 'cannot serialize the result: ' .
+                    $error->getMessage());
+                return;
+            }
+            self::sendLine($line);
+        } finally {
+            array_pop(self::$serving);
+        }
+    }
+
+    /** An exported function: sends a request to the host and serves its requests until the reply. */
+    public static function callHost(string $name, array $args): mixed
+    {
+        if (!self::inDriverProcess()) {
+            throw new BondError("$name() is exported by the bond's host and cannot be called " .
+                'from a forked process');
+        }
+        if (!array_is_list($args)) {
+            throw new BondError("$name() is exported by the bond's host and takes no named " .
+                'arguments');
+        }
+        $id = ++self::$nextRequestId;
+        try {
+            $line = self::dumps(['jsonrpc' => '2.0', 'id' => $id, 'method' => 'call',
+                'params' => ['name' => $name, 'args' => $args]]);
+        } catch (SerializationError $error) {
+            throw new \TypeError("cannot serialize the arguments of $name(): " .
+                $error->getMessage());
+        }
+        self::sendLine($line);
+        return self::serve($id);
+    }
+
+    private static function serve(?int $awaited = null): mixed
+    {
+        while (true) {
+            $line = self::readLine();
+            if ($line === null) {
+                // The host closed the bond. exit() ends only the line php -a is running; the shell
+                // then reads descriptor 0, /dev/null, and ends with the status, as for exit() in
+                // user code.
+                exit(0);
+            }
+            try {
+                $message = self::loads($line);
+            } catch (\JsonException $error) {
+                self::replyError(null, -32700, 'parse error: ' . $error->getMessage());
+                continue;
+            }
+            if (!is_array($message) || array_is_list($message) && $message) {
+                self::replyError(null, -32600, 'a message must be a JSON object');
+            } elseif (array_key_exists('method', $message)) {
+                self::handleRequest($message);
+            } elseif ($awaited !== null && ($message['id'] ?? null) === $awaited) {
+                if (array_key_exists('error', $message)) {
+                    $error = $message['error'];
+                    throw new BondError(is_array($error) && is_string($error['message'] ?? null)
+                        ? $error['message'] : 'error in the host');
+                }
+                return $message['result'] ?? null;
+            } else {
+                self::fail('a reply to a request never sent: ' . substr($line, 0, 200));
+            }
+        }
+    }
+
+    private static function fail(string $reason): never
+    {
+        self::writeAll(self::$originalStderr, "bond driver: $reason\n");
+        self::$libc->_exit(70);
+    }
+
+    /**
+     * Runs when the interpreter ends: at end-of-file, on exit() in user code, and after a fatal
+     * error (out of memory, max_execution_time, a compile error), which PHP cannot catch. A fatal
+     * error is the reply to the request it ended, so that the host never waits for one in vain.
+     */
+    public static function onShutdown(): void
+    {
+        if (!self::inDriverProcess()) {
+            return;
+        }
+        ini_set('memory_limit', '-1');
+        set_time_limit(0);
+        $error = error_get_last();
+        if ($error !== null && ($error['type'] & self::FATAL) && self::$serving) {
+            $message = "PHP Fatal error: {$error['message']} in {$error['file']} on line " .
+                $error['line'];
+            try {
+                self::replyError(end(self::$serving), -32000, $message, ['type' => 'FatalError']);
+            } catch (\Throwable $ignored) {
+            }
+            self::$serving = [];
+        }
+        // Output of shutdown functions registered after this one, of destructors and of the
+        // output buffers is forwarded by the last shutdown function and the output handler.
+        register_shutdown_function([self::class, 'finalDrain']);
+    }
+
+    public static function finalDrain(): void
+    {
+        if (self::inDriverProcess()) {
+            try {
+                self::sendLine('');
+            } catch (\Throwable $ignored) {
+            }
+        }
+    }
+
+    public static function main(): void
+    {
+        try {
+            self::openChannels();
+        } catch (\Throwable $error) {
+            fwrite(fopen('php://stderr', 'w'), 'bond: the PHP driver needs the FFI extension ' .
+                "(Debian: php8.2-common) with ffi.enable=1 or preload:\n$error\n");
+            // exit() would only end this line: php -a would go on reading stdin, the host's pipe.
+            if (function_exists('posix_kill')) {
+                posix_kill(posix_getpid(), 15);
+            }
+            exit(1);
+        }
+        self::$nonce = 'bond-' . bin2hex(random_bytes(8)) . ':';
+        // php -a writes each line it reads to ~/.php_history: the bootstrap line does not belong
+        // there, and rewriting the file takes it out again.
+        if (function_exists('readline_list_history')) {
+            $history = readline_list_history();
+            $kept = array_filter($history, fn($line) =>
+                !str_starts_with($line, "eval('?>'.base64_decode("));
+            if (count($kept) !== count($history)) {
+                readline_clear_history();
+                foreach ($kept as $line) {
+                    readline_add_history($line);
+                }
+                // The shell finds the file as libedit's tilde_expand("~") does: by the user's
+                // passwd entry, not $HOME.
+                $home = function_exists('posix_getpwuid')
+                    ? (posix_getpwuid(posix_getuid())['dir'] ?? null) : getenv('HOME');
+                if ($home && is_file("$home/.php_history")) {
+                    @readline_write_history("$home/.php_history");
+                }
+            }
+        }
+        register_shutdown_function([self::class, 'onShutdown']);
+        ob_start([self::class, 'onOutput'], 1);
+        self::writeAll(self::$originalStderr, self::STDERR_READY_MARK);
+        $ready = ['protocol' => self::PROTOCOL_VERSION, 'lang' => 'PHP', 'version' => PHP_VERSION,
+            'pid' => self::$pid];
+        self::sendLine("\n" . self::dumps(['jsonrpc' => '2.0', 'method' => 'ready',
+            'params' => $ready]));
+        try {
+            self::serve();
+        } catch (\Throwable $error) {  // a reply outside any request, or a bug of this driver
+            self::fail((string)$error);
+        }
+    }
+}
+
+}  // namespace Bond
+
+namespace {
+    /** @internal Runs Bond\Scope's code at the global scope; it has no variables of its own. */
+    function __bond_global_scope(): mixed
+    {
+        \Bond\Scope::$names = \Bond\Scope::bindable();
+        for (\Bond\Scope::$i = 0; \Bond\Scope::$i < count(\Bond\Scope::$names); \Bond\Scope::$i++) {
+            ${\Bond\Scope::$names[\Bond\Scope::$i]} = &$GLOBALS[\Bond\Scope::$names[\Bond\Scope::$i]];
+        }
+        \Bond\Scope::$bound[] = \Bond\Scope::$names;
+        try {
+            return eval(array_pop(\Bond\Scope::$codes));
+        } finally {
+            \Bond\Scope::$locals = get_defined_vars();
+            foreach (array_pop(\Bond\Scope::$bound) as \Bond\Scope::$names[]) {
+                if (!array_key_exists(end(\Bond\Scope::$names), \Bond\Scope::$locals)) {
+                    unset($GLOBALS[end(\Bond\Scope::$names)]);
+                }
+            }
+            foreach (array_keys(\Bond\Scope::$locals) as \Bond\Scope::$names[]) {
+                if (!\Bond\Scope::isSuperglobal(end(\Bond\Scope::$names))) {
+                    $GLOBALS[end(\Bond\Scope::$names)] = &${end(\Bond\Scope::$names)};
+                }
+            }
+            \Bond\Scope::$locals = [];
+            \Bond\Scope::$names = [];
+        }
+    }
+
+    \Bond\Driver::main();
+}
