@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include "../support/captured_output.hpp"
+
 #include <pwd.h>
 #include <unistd.h>
 
@@ -21,15 +23,6 @@ using bond::Value;
 using namespace std::chrono_literals;
 
 namespace {
-struct Output {
-    std::string stdout_text, stderr_text, all;
-    std::function<void(Channel, std::string_view)> sink() {
-        return [this](Channel channel, std::string_view text) {
-            (channel == Channel::Stdout ? stdout_text : stderr_text).append(text);
-            all.append(text);
-        };
-    }
-};
 
 // A timeout long enough for anything these tests run: it only guards against a hang.
 bond::Bond make_php(bond::Options options = {}) {

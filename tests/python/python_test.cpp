@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include "../support/captured_output.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <string>
@@ -12,18 +14,6 @@
 using bond::Channel;
 using bond::Value;
 using namespace std::chrono_literals;
-
-namespace {
-struct Output {
-    std::string stdout_text, stderr_text, all;
-    std::function<void(Channel, std::string_view)> sink() {
-        return [this](Channel channel, std::string_view text) {
-            (channel == Channel::Stdout ? stdout_text : stderr_text).append(text);
-            all.append(text);
-        };
-    }
-};
-}  // namespace
 
 TEST_CASE("args are appended after the default arguments; def_args = false drops those") {
     bond::Bond dev = bond::make_bond("Python", {.args = {"-X", "dev"}});
