@@ -73,10 +73,12 @@ TEST_CASE("a Ref is code evaluated remotely, in eval, eval_block and as a call a
 }
 
 TEST_CASE("bonds of every language are named case-insensitively and by alias") {
-    for (const char* name : {"python", "PYTHON", "python3", "Python"}) {
-        CAPTURE(name);
-        bond::Bond remote = bond::make_bond(name);
-        CHECK(remote.lang() == "Python");
-        CHECK(remote.eval("2 * 21") == 42);
-    }
+    for_each_language([](const Language& language) {
+        for (const auto& name : language.aliases) {
+            CAPTURE(name);
+            bond::Bond remote = bond::make_bond(name);
+            CHECK(remote.lang() == language.name);
+            CHECK(remote.eval("2 * 21") == 42);
+        }
+    });
 }

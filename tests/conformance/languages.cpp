@@ -14,6 +14,7 @@ std::string literal(const std::string& text) {
 Language python() {
     return {
         .name = "Python",
+        .aliases = {"python", "PYTHON", "python3", "Py"},
         .define_add = "def add(a, b):\n    return a + b\n",
         .define_ident = "def ident(x):\n    return x\n",
         .define_fails = "def fails():\n    raise ValueError('boom')\n",
@@ -70,6 +71,7 @@ std::string php_literal(const std::string& text) {
 Language php() {
     return {
         .name = "PHP",
+        .aliases = {"php", "Php"},
         .define_add = "function add($a, $b) { return $a + $b; }",
         .define_ident = "function ident($x) { return $x; }",
         .define_fails = "function fails() { throw new Exception('boom'); }",

@@ -14,7 +14,8 @@ namespace conformance {
 using Snippet = std::function<std::string(const std::string&)>;
 
 struct Language {
-    std::string name;  // as given to make_bond
+    std::string name;                  // as given to make_bond
+    std::vector<std::string> aliases;  // other names make_bond accepts, in any case
 
     // eval_block code defining functions:
     std::string define_add;       // add(a, b): a + b
