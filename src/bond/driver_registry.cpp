@@ -24,6 +24,13 @@ std::string php_bootstrap(std::string_view source) {
     return "eval('?>'.base64_decode('" + base64_encode(source) + "'));\n";
 }
 
+// Perl runs with no arguments, so it reads its program from stdin: the driver's source and then
+// a line __END__, where perl stops reading and runs the program. The rest of stdin stays unread,
+// for the driver's protocol.
+std::string perl_bootstrap(std::string_view source) {
+    return std::string(source) + "\n__END__\n";
+}
+
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
         return std::tolower(static_cast<unsigned char>(x)) ==
@@ -48,6 +55,7 @@ const std::vector<DriverSpec>& all_drivers() {
           "ffi.enable=1"},
          php_bootstrap,
          embedded_driver("php")},
+        {"Perl", {"perl"}, "perl", {}, perl_bootstrap, embedded_driver("perl")},
     };
     return drivers;
 }

@@ -1,0 +1,508 @@
+# The bond driver for Perl: speaks the protocol of docs/protocol.md with the host over private
+# copies of the process's original stdin/stdout. The host starts plain `perl`, which reads its
+# program from stdin: this file followed by a line __END__, so the rest of stdin stays unread.
+#
+# User code runs in package main through the two subs right below, compiled before anything
+# else of the driver so that the string evals see none of the driver's lexicals and no `use
+# strict`. Everything else lives in package Bond.
+package main;
+
+sub Bond::_run_list { local @_; eval $Bond::_code }    # list context: the caller's
+sub Bond::_run_block { local @_; eval $Bond::_code; return }
+
+package Bond::Bytes;
+# Bytes from the host that happen to be valid UTF-8 (the empty string included): a plain Perl
+# string would go back as text, so they keep a class of their own. "$bytes" or $$bytes gives the
+# byte string. Bytes that are not valid UTF-8 arrive as plain byte strings.
+use overload '""' => sub { ${ $_[0] } }, 'eq' => sub { "$_[0]" eq "$_[1]" },
+    'ne' => sub { "$_[0]" ne "$_[1]" }, 'bool' => sub { 1 }, fallback => 1;
+sub new { my ($class, $bytes) = @_; return bless \$bytes, $class }
+
+package Bond::Error;
+# An error of the host: an exported C++ function threw, or it was called wrongly. Stringifies to
+# the host's message.
+use overload '""' => sub { $_[0]{message} }, 'bool' => sub { 1 }, fallback => 1;
+sub new { my ($class, $message) = @_; return bless { message => $message }, $class }
+sub message { $_[0]{message} }
+sub throw { my $class = shift; die $class->new(@_) }
+
+package Bond::SerializationError;
+sub new { my ($class, $message) = @_; return bless { message => $message }, $class }
+
+package Bond::Output;
+# STDOUT and STDERR are tied to this class: what Perl code prints becomes an output notification
+# at once, after whatever was written at the descriptor level before it.
+sub TIEHANDLE { my ($class, $channel) = @_; return bless { channel => $channel }, $class }
+sub PRINT {
+    my $self = shift;
+    my $text = join(defined $, ? $, : '', @_) . (defined $\ ? $\ : '');
+    Bond::emit_output($self->{channel}, $text);
+    return 1;
+}
+sub PRINTF { my $self = shift; my $format = shift; Bond::emit_output($self->{channel}, sprintf($format, @_)); 1 }
+sub WRITE {
+    my ($self, $buffer, $length, $offset) = @_;
+    $offset //= 0;
+    $length //= length($buffer) - $offset;
+    Bond::emit_output($self->{channel}, substr($buffer, $offset, $length));
+    return $length;
+}
+sub FILENO { $_[0]{channel} eq 'stdout' ? 1 : 2 }
+sub BINMODE { 1 }
+sub CLOSE { 1 }
+sub OPEN { 1 }
+sub EOF { 1 }
+sub UNTIE { }
+
+package Bond;
+use strict;
+use warnings;
+no warnings 'recursion';
+use B ();
+use POSIX ();
+use Fcntl qw(O_RDWR O_CREAT O_EXCL O_APPEND SEEK_SET);
+use MIME::Base64 ();
+use Encode ();
+use Scalar::Util ();
+use File::Spec ();
+
+use constant PROTOCOL_VERSION => 1;
+
+our $_code;
+our @_args;
+
+my $json;         # the decoder: Cpanel::JSON::XS, JSON::XS or JSON::PP
+our $JSON_MODULE;    # which one, for tests
+my ($protocol_in, $protocol_out);
+my %output_files;    # channel => [handle, read position]
+my $in_buffer = '';
+my $trans_except = 0;
+my $next_id = 0;
+our $sending = 0;
+my $has_is_bool = defined &builtin::is_bool;
+
+sub choose_json {
+    my @modules = ('Cpanel::JSON::XS', 'JSON::XS', 'JSON::PP');
+    my $forced = $ENV{BOND_PERL_JSON};
+    if (defined $forced && $forced ne '') {
+        @modules = $forced eq 'PP' ? ('JSON::PP') : $forced eq 'XS' ? ('Cpanel::JSON::XS', 'JSON::XS') : ($forced);
+    }
+    for my $module (@modules) {
+        (my $file = "$module.pm") =~ s{::}{/}g;
+        next unless eval { require $file; 1 };
+        $JSON_MODULE = $module;
+        $json = $module->new->utf8->allow_nonref;
+        return;
+    }
+    die "bond driver: no JSON module (tried @modules)\n";
+}
+
+# --- The protocol's channels -----------------------------------------------------------------
+# The protocol moves to private copies of fd 0 and 1 (close-on-exec, as Perl makes every
+# descriptor above $^F). fd 0 becomes /dev/null. fd 1 and 2 become unlinked temporary files in
+# append mode that the driver reads before each message it sends: output written at the
+# descriptor level (child processes, XS code) becomes output messages, and a file never fills up,
+# so no writer blocks on it although Perl has no thread to drain a pipe. Perl's own STDOUT and
+# STDERR handles are tied to Bond::Output, which sends what they print at once.
+sub open_channels {
+    open($protocol_in, '<&', \*STDIN) or die "bond driver: dup stdin: $!\n";
+    open($protocol_out, '>&', \*STDOUT) or die "bond driver: dup stdout: $!\n";
+    binmode($_) for $protocol_in, $protocol_out;
+    open(my $original_stderr, '>&', \*STDERR) or die "bond driver: dup stderr: $!\n";
+    open(my $null, '<', '/dev/null') or die "bond driver: /dev/null: $!\n";
+    POSIX::dup2(fileno($null), 0) // die "bond driver: dup2: $!\n";
+    close $null;
+    close DATA if defined fileno(DATA);
+    my $dir = File::Spec->tmpdir;
+    for my $channel ('stdout', 'stderr') {
+        my ($handle, $path);
+        for my $attempt (1 .. 100) {
+            $path = sprintf('%s/bond-perl-%d-%s-%d', $dir, $$, $channel, int(rand(1e9)));
+            last if sysopen($handle, $path, O_RDWR | O_CREAT | O_EXCL | O_APPEND, 0600);
+            undef $handle;
+        }
+        die "bond driver: cannot create an output file in $dir: $!\n" unless $handle;
+        unlink $path;
+        binmode $handle;
+        POSIX::dup2(fileno($handle), $channel eq 'stdout' ? 1 : 2) // die "bond driver: dup2: $!\n";
+        $output_files{$channel} = [$handle, 0];
+    }
+    tie *STDOUT, 'Bond::Output', 'stdout';
+    tie *STDERR, 'Bond::Output', 'stderr';
+    return $original_stderr;
+}
+
+sub write_all {
+    my ($data) = @_;
+    my $offset = 0;
+    my $length = length $data;
+    while ($offset < $length) {
+        my $written = syswrite($protocol_out, $data, $length - $offset, $offset);
+        if (!defined $written) {
+            next if $!{EINTR};
+            POSIX::_exit(0);    # the host is gone
+        }
+        $offset += $written;
+    }
+}
+
+sub send_line {
+    my ($text) = @_;    # a character string of JSON
+    local $sending = 1;
+    drain_output_files();
+    utf8::encode($text);
+    write_all($text . "\n");
+}
+
+sub output_notification {
+    my ($channel, $bytes) = @_;
+    my $data = $bytes;
+    my $text = eval { Encode::decode('UTF-8', $data, Encode::FB_CROAK | Encode::LEAVE_SRC) };
+    my $encoded = defined $text ? encode_string($text) : '{"$bytes":' . encode_string(MIME::Base64::encode_base64($bytes, '')) . '}';
+    my $line = '{"jsonrpc":"2.0","method":"output","params":{"channel":"' . $channel . '","data":' . $encoded . '}}';
+    utf8::encode($line);
+    write_all($line . "\n");
+}
+
+# Forwards what the output files hold that was not forwarded yet.
+sub drain_output_files {
+    for my $channel ('stdout', 'stderr') {
+        my $file = $output_files{$channel} or next;
+        my ($handle, $position) = @$file;
+        sysseek($handle, $position, SEEK_SET);
+        my $data = '';
+        while (1) {
+            my $n = sysread($handle, $data, 1 << 20, length $data);
+            last unless $n;
+        }
+        next unless length $data;
+        $position += length $data;
+        if ($position > (1 << 16)) {
+            truncate($handle, 0);
+            $position = 0;
+        }
+        $file->[1] = $position;
+        output_notification($channel, $data);
+    }
+}
+
+sub emit_output {
+    my ($channel, $text) = @_;
+    return unless length $text;
+    utf8::encode($text) if utf8::is_utf8($text);
+    if ($sending || !$protocol_out) {
+        # A warning while a message is being written: it goes to the file, forwarded later.
+        my $file = $output_files{$channel};
+        syswrite($file->[0], $text) if $file;
+        return;
+    }
+    local $sending = 1;
+    drain_output_files();
+    output_notification($channel, $text);
+}
+
+# --- Values ----------------------------------------------------------------------------------
+my %escape = (map({ chr($_) => sprintf('\\u%04x', $_) } 0 .. 31),
+    "\n" => '\n', "\t" => '\t', "\r" => '\r', "\f" => '\f', "\b" => '\b', '"' => '\"', '\\' => '\\\\');
+
+sub serialization_error { die Bond::SerializationError->new($_[0]) }
+
+sub encode_string {
+    my ($s) = @_;    # a character string
+    if ($s =~ /[\x{D800}-\x{DFFF}]|[^\x{0}-\x{10FFFF}]/) {
+        serialization_error('a string with a surrogate or beyond U+10FFFF is not valid UTF-8');
+    }
+    $s =~ s/(["\\\x00-\x1f])/$escape{$1}/g;
+    return qq("$s");
+}
+
+# A Perl string as text when it can be: character strings are text; byte strings are text when
+# they are valid UTF-8, else undef (bytes).
+sub as_text {
+    my ($s) = @_;
+    return $s if utf8::is_utf8($s) || $s !~ /[\x80-\xff]/;
+    return eval { Encode::decode('UTF-8', $s, Encode::FB_CROAK | Encode::LEAVE_SRC) };
+}
+
+sub encode_bytes { '{"$bytes":"' . MIME::Base64::encode_base64($_[0], '') . '"}' }
+
+my %booleans = map { $_ => 1 } qw(JSON::PP::Boolean Types::Serialiser::Boolean JSON::XS::Boolean
+    Cpanel::JSON::XS::Boolean boolean);
+
+sub encode_number {
+    my ($v, $flags) = @_;
+    if ($flags & B::SVf_IOK or !($flags & B::SVp_NOK)) {
+        return ($flags & B::SVf_IVisUV) ? sprintf('%u', $v) : sprintf('%d', $v);
+    }
+    serialization_error('NaN cannot be serialized') if $v != $v;
+    serialization_error('an infinite number cannot be serialized') if $v == 9**9**9 || $v == -9**9**9;
+    my $s = sprintf('%.15g', $v);
+    $s = sprintf('%.17g', $v) if $s != $v;
+    $s .= '.0' unless $s =~ /[.eE]/;
+    return $s;
+}
+
+sub encode_value {
+    my ($v) = @_;
+    return 'null' unless defined $v;
+    if (my $type = ref $v) {
+        if ($type eq 'ARRAY') {
+            return '[' . join(',', map { encode_value($_) } @$v) . ']';
+        }
+        if ($type eq 'HASH') {
+            return '{' . join(',', map {
+                my $key = as_text($_);
+                serialization_error('a hash key that is not valid UTF-8') unless defined $key;
+                encode_string($key) . ':' . encode_value($v->{$_})
+            } sort keys %$v) . '}';
+        }
+        return encode_bytes($$v) if $type eq 'Bond::Bytes';
+        return $v ? 'true' : 'false' if $booleans{$type};
+        if (Scalar::Util::blessed($v)) {
+            return encode_value($v->TO_JSON) if $v->can('TO_JSON');
+            if ($v->isa('Math::BigInt') || $v->isa('Math::BigFloat')) {
+                serialization_error('NaN or an infinite number cannot be serialized') if $v->is_nan || $v->is_inf;
+                return "$v";
+            }
+        }
+        serialization_error("a $type reference cannot be serialized");
+    }
+    serialization_error('a glob cannot be serialized') if ref(\$v) eq 'GLOB';
+    if ($has_is_bool) {
+        no warnings;
+        return $v ? 'true' : 'false' if builtin::is_bool($v);
+    }
+    my $flags = B::svref_2object(\$v)->FLAGS;
+    if (!($flags & B::SVf_POK) && ($flags & (B::SVp_IOK | B::SVp_NOK))) {
+        return encode_number($v, $flags);
+    }
+    my $text = as_text("$v");
+    return defined $text ? encode_string($text) : encode_bytes("$v");
+}
+
+my $base64 = qr{\A(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\z};
+
+# Turns what the decoder made into Perl values: {"$bytes": base64} becomes bytes.
+sub from_json {
+    my ($v) = @_;
+    my $type = ref $v;
+    if ($type eq 'ARRAY') {
+        $_ = from_json($_) for @$v;
+    } elsif ($type eq 'HASH') {
+        if (keys %$v == 1 && exists $v->{'$bytes'} && !ref $v->{'$bytes'} && defined $v->{'$bytes'}
+            && $v->{'$bytes'} =~ $base64) {
+            my $bytes = MIME::Base64::decode_base64($v->{'$bytes'});
+            return defined as_text($bytes) ? Bond::Bytes->new($bytes) : $bytes;
+        }
+        $_ = from_json($_) for values %$v;
+    }
+    return $v;
+}
+
+# --- Messages --------------------------------------------------------------------------------
+sub read_message {
+    while (1) {
+        my $end = index($in_buffer, "\n");
+        if ($end >= 0) {
+            my $line = substr($in_buffer, 0, $end + 1, '');
+            next if $line =~ /\A\s*\z/;
+            my $message = eval { $json->decode($line) };
+            if (!defined $message || ref $message ne 'HASH') {
+                send_line('{"jsonrpc":"2.0","id":null,"error":{"code":' . (defined $message ? -32600 : -32700)
+                    . ',"message":' . encode_string(defined $message ? 'not a message object' : 'parse error') . '}}');
+                next;
+            }
+            return $message;
+        }
+        my $n = sysread($protocol_in, $in_buffer, 1 << 20, length $in_buffer);
+        if (!defined $n) {
+            next if $!{EINTR};
+            return undef;
+        }
+        return undef if $n == 0;
+    }
+}
+
+sub send_result {
+    my ($id, $value) = @_;
+    my $encoded = eval { encode_value($value) };
+    if (!defined $encoded) {
+        my $error = $@;
+        if (ref $error eq 'Bond::SerializationError') {
+            return send_error($id, -32001, $error->{message});
+        }
+        return send_error($id, -32001, "the result could not be serialized: $error");
+    }
+    send_line('{"jsonrpc":"2.0","id":' . $id . ',"result":' . $encoded . '}');
+}
+
+sub send_error {
+    my ($id, $code, $message, $data) = @_;
+    my $text = as_text($message) // $message;
+    utf8::upgrade($text);
+    $text =~ s/[\x{D800}-\x{DFFF}]|[^\x{0}-\x{10FFFF}]/\x{FFFD}/g;
+    my $line = '{"jsonrpc":"2.0","id":' . $id . ',"error":{"code":' . $code . ',"message":' . encode_string($text);
+    if (defined $data) {
+        my $encoded = eval { encode_value($data) } // encode_value({ type => $data->{type} });
+        $line .= ',"data":' . $encoded;
+    }
+    send_line($line . '}}');
+}
+
+# The message and type name of what `die` threw.
+sub describe_error {
+    my ($error) = @_;
+    if (Scalar::Util::blessed($error)) {
+        my $message = $error->can('message') ? $error->message
+            : overload::Method($error, '""') ? "$error"
+            : $error->can('as_string') ? $error->as_string : "$error";
+        $message = "$message";
+        chomp $message;
+        return (ref $error, $message);
+    }
+    if (ref $error) {
+        return (ref $error, "$error");
+    }
+    my $message = defined $error ? "$error" : 'unknown error';
+    chomp $message;
+    return ('die', $message);
+}
+
+sub send_exception {
+    my ($id, $error) = @_;
+    my ($type, $message) = describe_error($error);
+    my $data = { type => $type };
+    if ($trans_except) {
+        my $exception = { type => $type, message => $message };
+        if (Scalar::Util::blessed($error) && $error->can('TO_JSON')) {
+            my $serialized = eval { $error->TO_JSON };
+            if (ref $serialized eq 'HASH') {
+                $exception = { type => $type, message => $message, %$serialized };
+            } elsif (defined $serialized) {
+                $exception->{value} = $serialized;
+            }
+        } elsif (ref $error eq 'HASH' || ref $error eq 'ARRAY') {
+            $exception->{value} = $error;
+        }
+        $data->{exception} = $exception;
+    }
+    send_error($id, -32000, $message, $data);
+}
+
+sub run_code_list {
+    my ($code) = @_;
+    local $_code = "#line 1 \"(bond eval)\"\n$code\n;";
+    my @result = Bond::_run_list();
+    die $@ if $@;
+    return @result;
+}
+
+sub list_value {
+    my @result = @_;
+    return undef unless @result;
+    return $result[0] if @result == 1;
+    return \@result;
+}
+
+sub handle_request {
+    my ($message) = @_;
+    my $id = $message->{id};
+    my $method = $message->{method} // '';
+    my $params = from_json($message->{params} // {});
+    $params = {} unless ref $params eq 'HASH';
+    if ($method eq 'eval') {
+        my @result = eval { run_code_list($params->{code} // '') };
+        return send_exception($id, $@) if $@;
+        return send_result($id, list_value(@result));
+    }
+    if ($method eq 'eval_block') {
+        local $_code = "#line 1 \"(bond eval_block)\"\n" . ($params->{code} // '') . "\n;";
+        Bond::_run_block();
+        return send_exception($id, $@) if $@;
+        return send_result($id, undef);
+    }
+    if ($method eq 'call') {
+        my @args = @{ $params->{args} // [] };
+        my @result = eval {
+            for my $i (@{ $params->{code_args} // [] }) {
+                my @value = run_code_list($args[$i]);
+                $args[$i] = list_value(@value);
+            }
+            local @_args = @args;
+            run_code_list(($params->{name} // '') . '(' . join(',', map { "\$Bond::_args[$_]" } 0 .. $#args) . ')');
+        };
+        return send_exception($id, $@) if $@;
+        return send_result($id, list_value(@result));
+    }
+    if ($method eq 'export') {
+        my $name = $params->{name} // '';
+        if ($name !~ /\A(?:[A-Za-z_]\w*)(?:::[A-Za-z_]\w*)*\z/) {
+            return send_error($id, -32602, "invalid function name: $name");
+        }
+        my $full = $name =~ /::/ ? $name : "main::$name";
+        no strict 'refs';
+        no warnings 'redefine';
+        *{$full} = sub { call_host($name, @_) };
+        return send_result($id, undef);
+    }
+    if ($method eq 'configure') {
+        $trans_except = $params->{trans_except} ? 1 : 0;
+        return send_result($id, undef);
+    }
+    return send_error($id, -32601, "unknown method: $method");
+}
+
+# Serves requests until the reply to request $wait_id arrives (undef: until end-of-file).
+sub serve {
+    my ($wait_id) = @_;
+    while (defined(my $message = read_message())) {
+        if (defined $message->{method}) {
+            if (defined $message->{id}) {
+                handle_request($message);
+            }
+            next;
+        }
+        next unless defined $wait_id;
+        return $message;
+    }
+    return undef if !defined $wait_id;
+    POSIX::_exit(0);    # the host closed the channel while a call to it was pending
+}
+
+sub call_host {
+    my ($name, @args) = @_;
+    my $id = ++$next_id;
+    my $encoded = eval { encode_value(\@args) };
+    if (!defined $encoded) {
+        my $error = $@;
+        Bond::Error->throw(ref $error eq 'Bond::SerializationError' ? $error->{message} : "$error");
+    }
+    send_line('{"jsonrpc":"2.0","id":' . $id . ',"method":"call","params":{"name":' . encode_string($name)
+        . ',"args":' . $encoded . '}}');
+    my $reply = serve($id);
+    if (exists $reply->{error}) {
+        my $error = $reply->{error};
+        Bond::Error->throw(ref $error eq 'HASH' ? ($error->{message} // 'error') : 'error');
+    }
+    return from_json($reply->{result});
+}
+
+sub main {
+    choose_json();
+    my $original_stderr = open_channels();
+    syswrite($original_stderr, "\n__bond_driver_ready__\n");
+    close $original_stderr;
+    write_all("\n");
+    send_line('{"jsonrpc":"2.0","method":"ready","params":{"protocol":' . PROTOCOL_VERSION
+        . ',"lang":"Perl","version":' . encode_string(sprintf('%vd', $^V)) . ',"pid":' . $$
+        . '}}');
+    serve(undef);
+}
+
+END {
+    drain_output_files() if $protocol_out;
+}
+
+package main;
+Bond::main();
+exit 0;
