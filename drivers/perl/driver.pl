@@ -79,6 +79,7 @@ my $in_buffer = '';
 my $trans_except = 0;
 my $next_id = 0;
 our $sending = 0;
+my $driver_pid = $$;    # a process forked by user code is not the driver
 my $has_is_bool = defined &builtin::is_bool;
 
 sub choose_json {
@@ -148,6 +149,7 @@ sub write_all {
 
 sub send_line {
     my ($text) = @_;    # a character string of JSON
+    POSIX::_exit(0) if $$ != $driver_pid;    # a forked child that returned into the driver
     local $sending = 1;
     drain_output_files();
     utf8::encode($text);
@@ -190,8 +192,9 @@ sub emit_output {
     my ($channel, $text) = @_;
     return unless length $text;
     utf8::encode($text) if utf8::is_utf8($text);
-    if ($sending || !$protocol_out) {
-        # A warning while a message is being written: it goes to the file, forwarded later.
+    if ($sending || !$protocol_out || $$ != $driver_pid) {
+        # A warning while a message is being written, or output of a forked process: it goes
+        # to the file, which the driver forwards.
         my $file = $output_files{$channel};
         syswrite($file->[0], $text) if $file;
         return;
@@ -471,6 +474,8 @@ sub serve {
 
 sub call_host {
     my ($name, @args) = @_;
+    Bond::Error->throw("$name: exported functions cannot be called from a forked process")
+        if $$ != $driver_pid;
     my $id = ++$next_id;
     my $encoded = eval { encode_value(\@args) };
     if (!defined $encoded) {
@@ -500,7 +505,7 @@ sub main {
 }
 
 END {
-    drain_output_files() if $protocol_out;
+    drain_output_files() if $protocol_out && $$ == $driver_pid;
 }
 
 package main;

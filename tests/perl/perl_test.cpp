@@ -272,6 +272,27 @@ TEST_CASE("the driver uses an XS JSON module when one is installed, JSON::PP whe
     CHECK(pure.call("ref", Value::array({1})) == "ARRAY");
 }
 
+TEST_CASE("a forked child prints through the parent's driver and never speaks the protocol") {
+    Output output;
+    bond::Bond perl = make_perl({.on_output = output.sink()});
+    perl.export_function("twice", [](int x) { return 2 * x; });
+    perl.eval_block(
+        "my $pid = fork() // die \"fork: $!\";\n"
+        "if ($pid == 0) {\n"
+        "    print \"child\\n\";\n"
+        "    eval { twice(1); 1 } or print \"no export: $@\\n\";\n"
+        "    exit 0;\n"
+        "}\n"
+        "waitpid($pid, 0);\n"
+        "print \"parent\\n\";\n");
+    CHECK(output.stdout_text ==
+          "child\nno export: twice: exported functions cannot be called from a forked process\n"
+          "parent\n");
+    perl.eval_block("my $pid = fork(); if ($pid) { waitpid($pid, 0) }");  // the child returns
+    CHECK(perl.eval("1 + 1") == 2);
+    CHECK(perl.call("twice", 4) == 8);
+}
+
 TEST_CASE("closing runs END blocks and keeps their output") {
     Output output;
     {
