@@ -52,6 +52,20 @@ TEST_CASE("args are appended after the default arguments (none)") {
     CHECK(perl.eval("exists $INC{'utf8.pm'} ? 1 : 0") == 1);
 }
 
+TEST_CASE("with -w the driver itself warns about nothing") {
+    Output output;
+    bond::Bond perl = make_perl({.args = {"-w"}, .on_output = output.sink()});
+    perl.export_function("twice", [](int x) { return 2 * x; });
+    perl.eval_block("sub ident { return $_[0] }");
+    CHECK(perl.call("ident", Value::object({{"a", Value::array({1, nullptr, "x", 1.5})}})) ==
+          Value::object({{"a", Value::array({1, nullptr, "x", 1.5})}}));
+    CHECK(perl.call("ident", Value::binary({0xff})) == Value::binary({0xff}));
+    CHECK(perl.eval("twice(2)") == 4);
+    CHECK_THROWS_AS(perl.eval("die"), bond::RemoteException);
+    CHECK(perl.eval("undef") == nullptr);
+    CHECK(output.all == "");
+}
+
 TEST_CASE("call takes any function-like expression; the arguments are appended as a list") {
     bond::Bond perl = make_perl();
     perl.eval_block(
