@@ -326,8 +326,13 @@ TEST_CASE("a host that ignores SIGCHLD still starts, uses and closes bonds") {
             bond::Bond remote = make_test_bond(language);
             CHECK(remote.eval("1 + 1") == 2);
             int pid = remote.eval(language.pid).get<int>();
+            int exit_watch = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+            REQUIRE(exit_watch >= 0);
             remote.close();
-            CHECK_FALSE(process_exists(pid));
+            // The kernel reaps it itself, a moment after it ends: ask whether it has ended.
+            pollfd watch{.fd = exit_watch, .events = POLLIN, .revents = 0};
+            CHECK(::poll(&watch, 1, 0) == 1);
+            ::close(exit_watch);
             bond::Bond exiting = make_test_bond(language);
             CHECK_THROWS_WITH_AS(exiting.eval_block(language.exit_3), doctest::Contains("exited"),
                                  bond::TerminatedException);
