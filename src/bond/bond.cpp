@@ -22,6 +22,16 @@ void ignore_sigpipe_once() {
 
 const std::string no_language;
 
+// Destructors and assignments must not throw. Closing is refused only from the bond's own
+// on_output; the session then closes itself when the call delivering that output lets it go.
+void close_for_owner(const std::shared_ptr<detail::Session>& session) noexcept {
+    if (!session) return;
+    try {
+        session->close();
+    } catch (const BondException&) {
+    }
+}
+
 }  // namespace
 
 namespace detail {
@@ -44,13 +54,13 @@ Bond::Bond(std::shared_ptr<detail::Session> session) : session_(std::move(sessio
 Bond::Bond(Bond&&) noexcept = default;
 Bond& Bond::operator=(Bond&& other) noexcept {
     if (this != &other) {
-        if (session_) session_->close();
+        close_for_owner(session_);
         session_ = std::move(other.session_);
     }
     return *this;
 }
 Bond::~Bond() {
-    if (session_) session_->close();
+    close_for_owner(session_);
 }
 
 std::shared_ptr<detail::Session> Bond::session() const {

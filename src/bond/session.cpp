@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <atomic>
 #include <iostream>
-#include <numeric>
 
 namespace bond::detail {
 namespace {
@@ -66,7 +65,10 @@ Session::Session(const DriverSpec& driver, Options options)
 }
 
 Session::~Session() {
-    close();
+    try {
+        close();
+    } catch (const BondException&) {  // refused only from on_output, which cannot run now
+    }
     channel_.reset();  // release_resources() ran the last handlers that reference it
     child_.reset();
 }
@@ -161,7 +163,9 @@ Value Session::call(std::string_view name, CallArguments arguments) {
                                      "cannot convert an argument of " + std::string(name) +
                                          "(): " + *arguments.conversion_error);
     for (std::uint64_t owner : arguments.ref_owners) check_ref_owner(owner);
-    Value params = {{"name", name}, {"args", std::move(arguments.values)}};
+    Value params = Value::object();  // built by moves: the arguments may be megabytes
+    params["name"] = name;
+    params["args"] = std::move(arguments.values);
     if (!arguments.code_positions.empty()) params["code_args"] = arguments.code_positions;
     return request("call", params);
 }
@@ -217,10 +221,7 @@ Value Session::await_reply(std::int64_t id) {
         }
         switch (message.kind) {
             case Message::Kind::Notification:
-                if (message.method == "output") {
-                    deliver_output(message.params);
-                } else
-                    log().debug("{} bond: ignoring notification '{}'", lang_, message.method);
+                handle_notification(message);
                 break;
             case Message::Kind::Request:
                 serve_remote_request(message);
@@ -290,6 +291,13 @@ void Session::reply_error(std::int64_t id, int code, const std::string& message)
         default:
             throw BondException(lang_, reply.error_message);
     }
+}
+
+void Session::handle_notification(const Message& notification) {
+    if (notification.method == "output")
+        deliver_output(notification.params);
+    else
+        log().debug("{} bond: ignoring notification '{}'", lang_, notification.method);
 }
 
 void Session::deliver_output(const Value& params) {
@@ -417,9 +425,8 @@ void Session::close() {
         log_received(line);
         try {
             Message message = decode_message(line);
-            if (message.kind == Message::Kind::Notification && message.method == "output")
-                deliver_output(message.params);
-        } catch (const ProtocolError&) {
+            if (message.kind == Message::Kind::Notification) handle_notification(message);
+        } catch (const ProtocolError&) {  // the bond is ending: its last words are output only
         }
     }
     child_->stop(std::chrono::milliseconds(0), std::chrono::milliseconds(1000));

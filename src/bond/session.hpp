@@ -50,6 +50,7 @@ class Session {
     static Clock::time_point deadline_after(std::chrono::milliseconds timeout);
     void serve_remote_request(const Message& request);
     void reply_error(std::int64_t id, int code, const std::string& message);
+    void handle_notification(const Message& notification);
     void deliver_output(const Value& params);
     void emit_output(Channel channel, std::string_view text);
     void on_stderr(std::string_view chunk);

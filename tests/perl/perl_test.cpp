@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include "../support/captured_output.hpp"
+#include "../support/test_bond.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -20,20 +21,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A timeout long enough for anything these tests run: it only guards against a hang.
 bond::Bond make_perl(bond::Options options = {}) {
-    if (options.timeout == bond::Options{}.timeout) options.timeout = 120s;
-    if (!options.on_output) options.on_output = [](Channel, std::string_view) {};  // quiet
-    return bond::make_bond("Perl", std::move(options));
-}
-
-std::string remote_error(bond::Bond& perl, const std::string& code) {
-    try {
-        perl.eval_block(code);
-    } catch (const bond::RemoteException& error) {
-        return error.message();
-    }
-    return "no RemoteException";
+    return make_quiet_bond("Perl", std::move(options));
 }
 
 }  // namespace
