@@ -60,7 +60,7 @@ use warnings;
 no warnings 'recursion';
 use B ();
 use POSIX ();
-use Fcntl qw(O_RDWR O_CREAT O_EXCL O_APPEND SEEK_SET);
+use Fcntl qw(O_RDWR O_CREAT O_EXCL O_APPEND SEEK_SET F_GETFL F_SETFL);
 use MIME::Base64 ();
 use Encode ();
 use Scalar::Util ();
@@ -100,11 +100,11 @@ sub choose_json {
 
 # --- The protocol's channels -----------------------------------------------------------------
 # The protocol moves to private copies of fd 0 and 1 (close-on-exec, as Perl makes every
-# descriptor above $^F). fd 0 becomes /dev/null. fd 1 and 2 become unlinked temporary files in
-# append mode that the driver reads before each message it sends: output written at the
-# descriptor level (child processes, XS code) becomes output messages, and a file never fills up,
-# so no writer blocks on it although Perl has no thread to drain a pipe. Perl's own STDOUT and
-# STDERR handles are tied to Bond::Output, which sends what they print at once.
+# descriptor above $^F). fd 0 becomes /dev/null. fd 1 and 2 become files in append mode that the
+# driver reads before each message it sends: output written at the descriptor level (child
+# processes, XS code) becomes output messages, and a file never fills up, so no writer blocks on
+# it although Perl has no thread to drain a pipe. Perl's own STDOUT and STDERR handles are tied
+# to Bond::Output, which sends what they print at once.
 sub open_channels {
     open($protocol_in, '<&', \*STDIN) or die "bond driver: dup stdin: $!\n";
     open($protocol_out, '>&', \*STDOUT) or die "bond driver: dup stdout: $!\n";
@@ -114,16 +114,8 @@ sub open_channels {
     POSIX::dup2(fileno($null), 0) // die "bond driver: dup2: $!\n";
     close $null;
     close DATA if defined fileno(DATA);
-    my $dir = File::Spec->tmpdir;
     for my $channel ('stdout', 'stderr') {
-        my ($handle, $path);
-        for my $attempt (1 .. 100) {
-            $path = sprintf('%s/bond-perl-%d-%s-%d', $dir, $$, $channel, int(rand(1e9)));
-            last if sysopen($handle, $path, O_RDWR | O_CREAT | O_EXCL | O_APPEND, 0600);
-            undef $handle;
-        }
-        die "bond driver: cannot create an output file in $dir: $!\n" unless $handle;
-        unlink $path;
+        my $handle = memory_file("bond-$channel") // temporary_file($channel);
         binmode $handle;
         POSIX::dup2(fileno($handle), $channel eq 'stdout' ? 1 : 2) // die "bond driver: dup2: $!\n";
         $output_files{$channel} = [$handle, 0];
@@ -131,6 +123,43 @@ sub open_channels {
     tie *STDOUT, 'Bond::Output', 'stdout';
     tie *STDERR, 'Bond::Output', 'stderr';
     return $original_stderr;
+}
+
+# memfd_create's system call number, by the architecture perl was built for (Linux).
+my %MEMFD_CREATE = (x86_64 => 319, i386 => 356, i486 => 356, i586 => 356, i686 => 356,
+    aarch64 => 279, riscv64 => 279, loongarch64 => 279, arm => 385, powerpc => 360,
+    powerpc64 => 360, powerpc64le => 360, s390x => 350);
+
+# An output file in memory, in append mode: it needs no writable directory, so the driver also
+# runs where / and /tmp are read-only (a sandbox) and leaves nothing on disk. undef where
+# memfd_create is not to be had.
+sub memory_file {
+    my ($name) = @_;
+    return undef unless $^O eq 'linux';
+    require Config;
+    my $arch = $Config::Config{archname};
+    return undef if $arch =~ /x32/;    # the x32 ABI numbers its system calls differently
+    my $number = $MEMFD_CREATE{ (split /-/, $arch)[0] } or return undef;
+    my $fd = syscall($number, $name, 1);    # MFD_CLOEXEC
+    return undef if $fd < 0;
+    open(my $handle, '+<&=', $fd) or do { POSIX::close($fd); return undef };
+    my $flags = fcntl($handle, F_GETFL, 0);
+    fcntl($handle, F_SETFL, $flags | O_APPEND) or return undef;
+    return $handle;
+}
+
+# An unlinked temporary file in append mode in $TMPDIR or /tmp, where memfd_create is missing.
+sub temporary_file {
+    my ($channel) = @_;
+    my $dir = File::Spec->tmpdir;
+    for my $attempt (1 .. 100) {
+        my $path = sprintf('%s/bond-perl-%d-%s-%d', $dir, $$, $channel, int(rand(1e9)));
+        if (sysopen(my $handle, $path, O_RDWR | O_CREAT | O_EXCL | O_APPEND, 0600)) {
+            unlink $path;
+            return $handle;
+        }
+    }
+    die "bond driver: cannot create an output file in $dir: $!\n";
 }
 
 sub write_all {

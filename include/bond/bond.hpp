@@ -101,6 +101,9 @@ class Bond {
     // How many requests of this host are waiting for the remote right now: 0 when idle, 1 inside
     // an exported function called by a top-level call, and so on.
     std::size_t depth() const;
+    // The process id of the program the bond started: the interpreter, or the first word of
+    // Options::command (ssh, sudo, bwrap) in front of it. Valid while alive(); -1 when moved from.
+    int pid() const;
 
   private:
     friend Bond make_bond(std::string_view lang, Options options);

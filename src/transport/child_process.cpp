@@ -27,7 +27,10 @@ namespace {
 // start_dir ignores a failing chdir. A process group of its own lets stopping the child also stop
 // what it started, and keeps a terminal's Ctrl+C for the host. Every descriptor above stderr is
 // marked close-on-exec: the interpreter inherits no other bond's pipes (boost's limit_handles
-// would do this but closes the child's stdout in Boost 1.74).
+// would do this but closes the child's stdout in Boost 1.74). SIGPIPE (which make_bond ignores)
+// and SIGCHLD (which a host may ignore) go back to their defaults, since an ignored signal stays
+// ignored across exec: a wrapper such as bwrap or sudo could not wait for the interpreter with
+// SIGCHLD ignored, and shell pipelines of the remote code expect SIGPIPE.
 struct ChildSetup : bp::extend::handler {
     explicit ChildSetup(std::string directory) : working_directory(std::move(directory)) {}
     std::string working_directory;  // empty: the host's
@@ -42,6 +45,8 @@ struct ChildSetup : bp::extend::handler {
             ::_exit(127);
         }
         ::setpgid(0, 0);
+        ::signal(SIGPIPE, SIG_DFL);
+        ::signal(SIGCHLD, SIG_DFL);
         ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     }
 };

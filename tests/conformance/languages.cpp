@@ -16,6 +16,7 @@ Language python() {
     return {
         .name = "Python",
         .aliases = {"python", "PYTHON", "python3", "Py"},
+        .interpreter = "python3",
         .define_add = "def add(a, b):\n    return a + b\n",
         .define_ident = "def ident(x):\n    return x\n",
         .define_fails = "def fails():\n    raise ValueError('boom')\n",
@@ -53,6 +54,24 @@ Language python() {
             [](const std::string& name) {
                 return "__import__('os').environ.get(" + literal(name) + ")";
             },
+        .uid = "__import__('os').getuid()",
+        .string_literal = literal,
+        .define_relay = "def relay(name, *args):\n    return globals()[name](*args)\n",
+        .define_files =
+            "def read_file(path):\n"
+            "    with open(path) as file:\n"
+            "        return file.read()\n"
+            "def write_file(path, text):\n"
+            "    with open(path, 'w') as file:\n"
+            "        file.write(text)\n",
+        .define_connect =
+            "def try_connect(port):\n"
+            "    import socket\n"
+            "    try:\n"
+            "        socket.create_connection(('127.0.0.1', port), timeout=60).close()\n"
+            "        return 'connected'\n"
+            "    except OSError as error:\n"
+            "        return str(error)\n",
     };
 }
 
@@ -73,6 +92,7 @@ Language php() {
     return {
         .name = "PHP",
         .aliases = {"php", "Php"},
+        .interpreter = "php",
         .define_add = "function add($a, $b) { return $a + $b; }",
         .define_ident = "function ident($x) { return $x; }",
         .define_fails = "function fails() { throw new Exception('boom'); }",
@@ -117,6 +137,26 @@ Language php() {
                 return "(getenv(" + php_literal(name) + ") === false ? null : getenv(" +
                        php_literal(name) + "))";
             },
+        .uid = "posix_getuid()",
+        .string_literal = php_literal,
+        .define_relay = "function relay($name, ...$args) { return $name(...$args); }",
+        .define_files =
+            "function read_file($path) {\n"
+            "    $text = @file_get_contents($path);\n"
+            "    if ($text === false) throw new Exception(error_get_last()['message']);\n"
+            "    return $text;\n"
+            "}\n"
+            "function write_file($path, $text) {\n"
+            "    if (@file_put_contents($path, $text) === false)\n"
+            "        throw new Exception(error_get_last()['message']);\n"
+            "}\n",
+        .define_connect =
+            "function try_connect($port) {\n"
+            "    $socket = @fsockopen('127.0.0.1', $port, $code, $message, 60);\n"
+            "    if ($socket === false) return \"error $code: $message\";\n"
+            "    fclose($socket);\n"
+            "    return 'connected';\n"
+            "}\n",
     };
 }
 
@@ -134,6 +174,7 @@ Language perl() {
     return {
         .name = "Perl",
         .aliases = {"perl", "PERL"},
+        .interpreter = "perl",
         .define_add = "sub add { my ($p, $q) = @_; return $p + $q }",
         .define_ident = "sub ident { return $_[0] }",
         .define_fails = "sub fails { die \"boom\\n\" }",
@@ -174,6 +215,32 @@ Language perl() {
         .pid = "$$",
         .exit_3 = "POSIX::_exit(3);",
         .env_variable = [](const std::string& name) { return "$ENV{" + perl_literal(name) + "}"; },
+        .uid = "$<",
+        .string_literal = perl_literal,
+        .define_relay =
+            "sub relay { my $name = shift; no strict 'refs'; return &{\"main::$name\"}(@_) }",
+        .define_files =
+            "sub read_file {\n"
+            "    my ($path) = @_;\n"
+            "    open(my $file, '<', $path) or die \"cannot read $path: $!\\n\";\n"
+            "    local $/;\n"
+            "    return scalar <$file>;\n"
+            "}\n"
+            "sub write_file {\n"
+            "    my ($path, $text) = @_;\n"
+            "    open(my $file, '>', $path) or die \"cannot write $path: $!\\n\";\n"
+            "    print $file $text;\n"
+            "    close($file) or die \"cannot write $path: $!\\n\";\n"
+            "    return;\n"
+            "}\n",
+        .define_connect =
+            "sub try_connect {\n"
+            "    my ($port) = @_;\n"
+            "    require IO::Socket::INET;\n"
+            "    my $socket = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,\n"
+            "        Proto => 'tcp', Timeout => 60);\n"
+            "    return $socket ? 'connected' : \"error: $@\";\n"
+            "}\n",
     };
 }
 
@@ -216,6 +283,9 @@ std::string OutputLog::all() const {
 
 bond::Bond make_test_bond(const Language& language, bond::Options options) {
     if (options.timeout == bond::Options{}.timeout) options.timeout = std::chrono::seconds(120);
+    const char* prefix = std::getenv("BOND_CONFORMANCE_PREFIX");
+    if (prefix && *prefix && options.command.empty())
+        options.command = std::string(prefix) + " " + language.interpreter;
     return bond::make_bond(language.name, std::move(options));
 }
 

@@ -16,6 +16,7 @@ using Snippet = std::function<std::string(const std::string&)>;
 struct Language {
     std::string name;                  // as given to make_bond
     std::vector<std::string> aliases;  // other names make_bond accepts, in any case
+    std::string interpreter;           // the driver's default command
 
     // eval_block code defining functions:
     std::string define_add;       // add(a, b): a + b
@@ -44,6 +45,16 @@ struct Language {
     std::string pid;       // an expression of the interpreter's process id
     std::string exit_3;    // statements ending the interpreter at once with status 3
     Snippet env_variable;  // an expression of an environment variable's value
+
+    // For the remote tests (ssh, sudo, sandboxes, proxies):
+    std::string uid;             // an expression of the process's real user id
+    Snippet string_literal;      // an expression of the text, as a string literal in the code
+    std::string define_relay;    // relay(name, args...): calls the global function `name` with
+                                 // the other arguments and returns its result
+    std::string define_files;    // read_file(path): the file's text; write_file(path, text);
+                                 // both raise an error when the file cannot be read or written
+    std::string define_connect;  // try_connect(port): "connected" when a TCP connection to
+                                 // 127.0.0.1:port opens, else the error's text
 };
 
 const std::vector<Language>& languages();
