@@ -1,0 +1,134 @@
+// Decoding uploaded files with code that must not be trusted: a Python decoder runs as the user
+// nobody, in a bubblewrap sandbox that shows it /usr and nothing else of the machine, with no
+// network and a private /tmp. C++ hands it each upload's bytes and gets structured data back.
+// The decoder is a legacy one that evaluates the values it reads, so a hostile upload can make it
+// run code: reading /etc/shadow, opening a socket to a service of this machine, looping forever.
+// Each attempt is contained, and the next upload is decoded as usual.
+//   untrusted_decoder [FILE...]   (default: a few uploads of its own, hostile ones included)
+// Needs sudo (run as root, or with sudo rights to become nobody) and bwrap (Debian: bubblewrap).
+#include <bond/bond.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// The sandbox: nobody, only /usr of the machine (read-only), a private /tmp, no network, no
+// other process visible, ended with the host.
+const char* const kSandbox =
+    "sudo -u nobody bwrap --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib "
+    "--symlink usr/lib64 /lib64 --proc /proc --dev /dev --tmpfs /tmp --chdir /tmp "
+    "--unshare-all --new-session --die-with-parent python3";
+
+// The legacy decoder: "key = value" lines whose values it eval()s, which is the hole.
+const char* const kDecoder = R"(
+def decode(data):
+    record = {}
+    for number, line in enumerate(data.decode('utf-8').splitlines(), 1):
+        if not line.strip() or line.startswith('#'):
+            continue
+        key, separator, value = line.partition('=')
+        if not separator:
+            raise ValueError(f'line {number}: no "=" in {line!r}')
+        record[key.strip()] = eval(value.strip())
+    return record
+)";
+
+// A TCP service of this machine on 127.0.0.1, which a decoder must never reach.
+class InternalService {
+  public:
+    InternalService() {
+        socket_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t size = sizeof address;
+        if (socket_ < 0 || ::bind(socket_, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+            ::listen(socket_, 8) != 0 ||
+            ::getsockname(socket_, reinterpret_cast<sockaddr*>(&address), &size) != 0)
+            throw std::runtime_error("cannot listen on 127.0.0.1");
+        port_ = ntohs(address.sin_port);
+    }
+    ~InternalService() { ::close(socket_); }
+    int port() const { return port_; }
+    bool was_reached() const {
+        int connection = ::accept4(socket_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (connection < 0) return false;
+        ::close(connection);
+        return true;
+    }
+
+  private:
+    int socket_ = -1;
+    int port_ = 0;
+};
+
+struct Upload {
+    std::string name;
+    std::string bytes;
+};
+
+std::vector<Upload> sample_uploads(int service_port) {
+    return {
+        {"profile.txt", "name = 'Ada'\nlanguages = ['C++', 'Python']\nyears = 36\n"},
+        {"shadow.txt", "stolen = open('/etc/shadow').read()\n"},
+        {"exfiltrate.txt", "sent = __import__('socket').create_connection(('127.0.0.1', " +
+                               std::to_string(service_port) + "), 2).send(b'secrets')\n"},
+        {"forever.txt", "spin = next(i for i in __import__('itertools').count() if i < 0)\n"},
+        {"settings.txt", "# still decoded after all that\ntheme = 'dark'\nfont_size = 14\n"},
+    };
+}
+
+bond::Bond start_decoder() {
+    // The timeout stops an upload that never finishes (the bond is then closed, and a new
+    // decoder is started). Limits on CPU time and memory will replace it once bond has them.
+    bond::Bond decoder = bond::make_bond("Python", {.command = kSandbox, .timeout = 5s});
+    decoder.eval_block(kDecoder);
+    return decoder;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    InternalService service;
+    std::vector<Upload> uploads;
+    for (int i = 1; i < argc; ++i) {
+        std::ifstream file(argv[i], std::ios::binary);
+        if (!file) throw std::runtime_error(std::string("cannot read ") + argv[i]);
+        uploads.push_back({argv[i], std::string(std::istreambuf_iterator<char>(file), {})});
+    }
+    if (uploads.empty()) uploads = sample_uploads(service.port());
+
+    bond::Bond decoder = start_decoder();
+    std::cout << "decoder runs as uid " << decoder.eval("__import__('os').getuid()") << "\n";
+    for (const auto& upload : uploads) {
+        std::cout << upload.name << ": ";
+        try {
+            bond::Value bytes = bond::Value::binary({upload.bytes.begin(), upload.bytes.end()});
+            bond::Value record = decoder.call("decode", bytes);
+            std::cout << "decoded " << record.dump() << "\n";
+        } catch (const bond::RemoteException& error) {
+            std::cout << "rejected, " << error.message() << "\n";
+        } catch (const bond::TimeoutException&) {
+            std::cout << "rejected, it took too long; the decoder was stopped\n";
+            decoder = start_decoder();
+        }
+    }
+    bool reached = service.was_reached();
+    std::cout << "the internal service was " << (reached ? "REACHED" : "not reached") << "\n";
+    return reached ? 1 : 0;
+} catch (const std::exception& error) {
+    std::cerr << error.what() << "\n";
+    return 1;
+}

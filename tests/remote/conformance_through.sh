@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs the whole conformance suite with every bond started through a wrapper, to show that such a
+# bond does everything a local one does:
+#   conformance_through.sh sudo|sandbox|ssh CONFORMANCE_TESTS [doctest options...]
+# sudo: sudo -u nobody; sandbox: bubblewrap with a read-only / and no network; ssh: the sshd
+# fixture's host bond-a (BOND_TEST_SSH_DIR). A wrapper that is missing is a skip with its reason
+# ("BOND-SKIP:", which ctest reports as skipped), or a failure under CI.
+set -euo pipefail
+kind=${1:?usage: conformance_through.sh sudo|sandbox|ssh CONFORMANCE_TESTS [options]}
+tests=${2:?usage: conformance_through.sh sudo|sandbox|ssh CONFORMANCE_TESTS [options]}
+shift 2
+
+unavailable() {
+    if [ -n "${CI:-}" ]; then
+        echo "CI must run this, but $1 (scripts/setup installs it)" >&2
+        exit 1
+    fi
+    echo "BOND-SKIP: $1"
+    exit 0
+}
+
+case $kind in
+    sudo)
+        command -v sudo > /dev/null || unavailable "sudo is not installed"
+        sudo -n -u nobody true 2> /dev/null ||
+            unavailable "sudo -n -u nobody is not allowed for this user without a password"
+        prefix="sudo -u nobody"
+        ;;
+    sandbox)
+        command -v bwrap > /dev/null || unavailable "bubblewrap (bwrap) is not installed"
+        bwrap --ro-bind / / --unshare-net true 2> /dev/null ||
+            unavailable "bwrap cannot create its namespaces here (user namespaces disabled?)"
+        prefix="bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --unshare-net --die-with-parent"
+        ;;
+    ssh)
+        [ -f "${BOND_TEST_SSH_DIR:-}/ssh_config" ] ||
+            unavailable "no sshd fixture (run through ctest; sshd and ssh must be installed)"
+        prefix="ssh -F $BOND_TEST_SSH_DIR/ssh_config bond-a"
+        ;;
+    *)
+        echo "conformance_through.sh: unknown wrapper '$kind'" >&2
+        exit 2
+        ;;
+esac
+echo "conformance_through.sh: every bond through: $prefix"
+BOND_CONFORMANCE_PREFIX=$prefix exec "$tests" "$@"
