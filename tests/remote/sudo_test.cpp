@@ -57,7 +57,7 @@ TEST_CASE("sudo -u nobody: the co-process has nobody's rights, not the host's") 
     std::filesystem::remove_all(open_to_all);
 }
 
-TEST_CASE("sudo -u nobody: cwd applies; the environment is sudo's, set in the command") {
+TEST_CASE("sudo -u nobody: cwd applies, and the environment is sudo's, set in the command") {
     if (!sudo_ready()) return;
     ScratchDirectory directory;
     std::filesystem::permissions(directory.path(), std::filesystem::perms::all);
