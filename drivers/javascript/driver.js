@@ -61,6 +61,11 @@
     function launch(driverSource) {
         const os = require('os');
         const path = require('path');
+        // A failure here must end the launcher with a message, not leave the REPL waiting.
+        process.on('uncaughtException', (error) => {
+            writeAll(2, `bond driver: cannot start the driver: ${error.message}\n`);
+            process.exit(70);
+        });
         // After the REPL has printed this line's value and its prompt (the host ignores that
         // noise). From then on stdin carries the protocol, read by the driver only.
         setImmediate(() => {

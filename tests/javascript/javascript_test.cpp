@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <string>
 
 using bond::Channel;
@@ -68,6 +69,26 @@ TEST_CASE("node options given in args reach the driver's interpreter") {
     bond::Bond js = make_js({.args = {"--stack-size=500"}});
     CHECK(js.eval("process.execArgv.includes('--stack-size=500')") == true);
     CHECK(js.eval("process.execArgv.includes('-i')") == false);
+}
+
+TEST_CASE("a launcher that cannot start the driver ends at once with the reason") {
+    std::map<std::string, std::string> environment;
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+        std::string_view text = *entry;
+        auto equals = text.find('=');
+        if (equals != std::string_view::npos)
+            environment[std::string(text.substr(0, equals))] = std::string(text.substr(equals + 1));
+    }
+    environment["TMPDIR"] = "/nonexistent-bond-directory";
+    try {
+        make_js({.env = environment});
+        FAIL("no exception");
+    } catch (const bond::TerminatedException& error) {
+        std::string what = error.what();
+        CHECK(what.find("exited with status 70") != std::string::npos);
+        CHECK(what.find("cannot start the driver") != std::string::npos);
+        CHECK(what.find("/nonexistent-bond-directory") != std::string::npos);
+    }
 }
 
 TEST_CASE("call takes any callable expression, with `this` bound for methods") {
