@@ -31,6 +31,14 @@ std::string perl_bootstrap(std::string_view source) {
     return std::string(source) + "\n__END__\n";
 }
 
+// Node runs its REPL (-i), which reads one line from stdin: that line decodes the driver from
+// base64 and calls it as the launcher (see drivers/javascript/driver.js), handing it its own
+// source to start the driver process with.
+std::string javascript_bootstrap(std::string_view source) {
+    return "(s=>eval(s)('launcher',s))(Buffer.from('" + base64_encode(source) +
+           "','base64').toString())\n";
+}
+
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
         return std::tolower(static_cast<unsigned char>(x)) ==
@@ -56,6 +64,12 @@ const std::vector<DriverSpec>& all_drivers() {
          php_bootstrap,
          embedded_driver("php")},
         {"Perl", {"perl"}, "perl", {}, perl_bootstrap, embedded_driver("perl")},
+        {"JavaScript",
+         {"js", "node", "nodejs"},
+         "node",
+         {"-i"},
+         javascript_bootstrap,
+         embedded_driver("javascript")},
     };
     return drivers;
 }

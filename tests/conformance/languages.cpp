@@ -244,10 +244,79 @@ Language perl() {
     };
 }
 
+// JSON's string literals are JavaScript's.
+Language javascript() {
+    return {
+        .name = "JavaScript",
+        .aliases = {"js", "node", "nodejs", "JAVASCRIPT", "Node"},
+        .interpreter = "node",
+        // Integers beyond 53 bits arrive as BigInt, which does not mix with Number.
+        .define_add =
+            "function add(a, b) {\n"
+            "    return typeof a === 'bigint' || typeof b === 'bigint' ? BigInt(a) + BigInt(b) : a "
+            "+ b;\n"
+            "}\n",
+        .define_ident = "function ident(x) { return x; }",
+        .define_fails = "function fails() { throw new Error('boom'); }",
+        .define_down = "function down(n) { return n === 0 ? 0 : up(n - 1) + 1; }",
+        .define_catching =
+            "function catching() {\n"
+            "    try {\n"
+            "        thrower();\n"
+            "    } catch (error) {\n"
+            "        return error.message;\n"
+            "    }\n"
+            "}\n",
+        .define_is_bytes = "function is_bytes(x) { return Buffer.isBuffer(x); }",
+        .set_global = "var x = 5;",
+        .get_global = "x",
+        .error_type = "Error",
+        .syntax_error = "1 +* 2",
+        .undefined_function = "no_such_function(1)",
+        .unserializable = {"() => 1", "Symbol('s')", "NaN", "-Infinity", "[1, [NaN]]", "2n ** 64n",
+                           "(() => { const o = {}; o.self = o; return o; })()", "new Map([[1, 2]])",
+                           "'\\udc80'", "({f: Math.max})"},
+        .bytes_value = "Buffer.from([0, 255, 65])",
+        .infinite_loop = "for (;;) {}",
+        .print_line = [](const std::string& text) { return "console.log(" + literal(text) + ");"; },
+        .print_error =
+            [](const std::string& text) { return "console.error(" + literal(text) + ");"; },
+        .run_command =
+            [](const std::string& command) {
+                return "require('child_process').execSync(" + literal(command) +
+                       ", {stdio: 'inherit'});";
+            },
+        .call_export = [](const std::string& name) { return name + "()"; },
+        .cwd = "process.cwd()",
+        .pid = "process.pid",
+        .exit_3 = "process.exit(3);",
+        .env_variable =
+            [](const std::string& name) { return "process.env[" + literal(name) + "] ?? null"; },
+        .uid = "process.getuid()",
+        .string_literal = literal,
+        .define_relay = "function relay(name, ...args) { return globalThis[name](...args); }",
+        .define_files =
+            "function read_file(path) { return require('fs').readFileSync(path, 'utf8'); }\n"
+            "function write_file(path, text) { require('fs').writeFileSync(path, text); }\n",
+        // A Promise: the driver waits for it.
+        .define_connect =
+            "function try_connect(port) {\n"
+            "    return new Promise((resolve) => {\n"
+            "        const socket = require('net').connect({host: '127.0.0.1', port}, () => {\n"
+            "            socket.destroy();\n"
+            "            resolve('connected');\n"
+            "        });\n"
+            "        socket.setTimeout(60000, () => socket.destroy(new Error('timed out')));\n"
+            "        socket.on('error', (error) => resolve(error.message));\n"
+            "    });\n"
+            "}\n",
+    };
+}
+
 }  // namespace
 
 const std::vector<Language>& languages() {
-    static const std::vector<Language> all = {python(), php(), perl()};
+    static const std::vector<Language> all = {python(), php(), perl(), javascript()};
     return all;
 }
 
