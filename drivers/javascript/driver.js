@@ -70,16 +70,26 @@
         // noise). From then on stdin carries the protocol, read by the driver only.
         setImmediate(() => {
             process.on('SIGINT', () => {});  // an interrupt is for the driver, not for the launcher
-            const files = ['stdout', 'stderr'].map((channel) => {
-                const name = path.join(
-                    os.tmpdir(),
-                    `bond-${process.pid}-${channel}-` +
-                        require('crypto').randomBytes(6).toString('hex'));
-                const write = fs.openSync(name, 'wx', 0o600);
-                const read = fs.openSync(name, 'r');
-                fs.unlinkSync(name);
-                return {channel, write, read};
-            });
+            // The temporary directory, else /dev/shm: a sandbox with a read-only /tmp (bwrap
+            // --ro-bind / /) still has a memory file system there (bwrap --dev /dev).
+            const directories = [os.tmpdir(), '/dev/shm'];
+            const openFile = (channel) => {
+                for (const [index, directory] of directories.entries()) {
+                    const name = path.join(
+                        directory,
+                        `bond-${process.pid}-${channel}-` +
+                            require('crypto').randomBytes(6).toString('hex'));
+                    try {
+                        const write = fs.openSync(name, 'wx', 0o600);
+                        const read = fs.openSync(name, 'r');
+                        fs.unlinkSync(name);
+                        return {channel, write, read};
+                    } catch (error) {
+                        if (index === directories.length - 1) throw error;
+                    }
+                }
+            };
+            const files = ['stdout', 'stderr'].map(openFile);
             const nodeOptions = process.execArgv.filter((o) => o !== '-i' && o !== '--interactive');
             const driver =
                 require('child_process')

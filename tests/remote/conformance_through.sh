@@ -2,9 +2,9 @@
 # Runs the whole conformance suite with every bond started through a wrapper, to show that such a
 # bond does everything a local one does:
 #   conformance_through.sh sudo|sandbox|ssh CONFORMANCE_TESTS [doctest options...]
-# sudo: sudo -u nobody; sandbox: bubblewrap with a read-only / and no network; ssh: the sshd
-# fixture's host bond-a (BOND_TEST_SSH_DIR). A wrapper that is missing is a skip with its reason
-# ("BOND-SKIP:", which ctest reports as skipped), or a failure under CI.
+# sudo: sudo -u nobody; sandbox: bubblewrap with a read-only / (/tmp included) and no network;
+# ssh: the sshd fixture's host bond-a (BOND_TEST_SSH_DIR). A wrapper that is missing is a skip
+# with its reason ("BOND-SKIP:", which ctest reports as skipped), or a failure under CI.
 set -euo pipefail
 kind=${1:?usage: conformance_through.sh sudo|sandbox|ssh CONFORMANCE_TESTS [options]}
 tests=${2:?usage: conformance_through.sh sudo|sandbox|ssh CONFORMANCE_TESTS [options]}
@@ -30,7 +30,7 @@ case $kind in
         command -v bwrap > /dev/null || unavailable "bubblewrap (bwrap) is not installed"
         bwrap --ro-bind / / --unshare-net true 2> /dev/null ||
             unavailable "bwrap cannot create its namespaces here (user namespaces disabled?)"
-        prefix="bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --unshare-net --die-with-parent"
+        prefix="bwrap --ro-bind / / --dev /dev --proc /proc --unshare-net --die-with-parent"
         ;;
     ssh)
         [ -f "${BOND_TEST_SSH_DIR:-}/ssh_config" ] ||
