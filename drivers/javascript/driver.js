@@ -70,9 +70,10 @@
         // noise). From then on stdin carries the protocol, read by the driver only.
         setImmediate(() => {
             process.on('SIGINT', () => {});  // an interrupt is for the driver, not for the launcher
-            // The temporary directory, else /dev/shm: a sandbox with a read-only /tmp (bwrap
-            // --ro-bind / /) still has a memory file system there (bwrap --dev /dev).
-            const directories = [os.tmpdir(), '/dev/shm'];
+            // $TMPDIR when it is set; else /tmp, and where that is read-only /dev/shm: a sandbox
+            // with a read-only /tmp (bwrap --ro-bind / /) still has a memory file system there
+            // (bwrap --dev /dev).
+            const directories = process.env.TMPDIR ? [os.tmpdir()] : [os.tmpdir(), '/dev/shm'];
             const openFile = (channel) => {
                 for (const [index, directory] of directories.entries()) {
                     const name = path.join(

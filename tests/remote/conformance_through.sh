@@ -30,7 +30,8 @@ case $kind in
         command -v bwrap > /dev/null || unavailable "bubblewrap (bwrap) is not installed"
         bwrap --ro-bind / / --unshare-net true 2> /dev/null ||
             unavailable "bwrap cannot create its namespaces here (user namespaces disabled?)"
-        prefix="bwrap --ro-bind / / --dev /dev --proc /proc --unshare-net --die-with-parent"
+        # TMPDIR would name a directory that is read-only in there.
+        prefix="bwrap --ro-bind / / --dev /dev --proc /proc --unsetenv TMPDIR --unshare-net --die-with-parent"
         ;;
     ssh)
         [ -f "${BOND_TEST_SSH_DIR:-}/ssh_config" ] ||
