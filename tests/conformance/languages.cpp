@@ -125,9 +125,11 @@ Language php() {
         .swallowing_loop = "while (true) { try { while (true) {} } catch (\\Throwable $e) {} }",
         .memory_bomb = "$chunks = []; while (true) { $chunks[] = str_repeat('x', 1 << 20); }",
         .sleep_forever = "sleep(1000);",
+        // stream_select: PHP's fread() on a socket resumes its wait after a signal, so only the
+        // grace period's kill ends it (docs/limits.md).
         .blocking_read =
             "$pair = stream_socket_pair(STREAM_PF_UNIX, STREAM_SOCK_STREAM, STREAM_IPPROTO_IP);"
-            " stream_set_timeout($pair[0], 1000); fread($pair[0], 1);",
+            " $read = [$pair[0]]; $none = null; stream_select($read, $none, $none, 1000);",
         .output_flood = "while (true) { echo str_repeat('x', 1000), \"\\n\"; }",
         .survives_memory_limit = false,  // running out of memory is a fatal error in PHP
         .read_file =
