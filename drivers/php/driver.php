@@ -113,7 +113,7 @@ final class Driver
     private const F_SETFL = 4;
     private const F_SETOWN = 8;
     private const O_ASYNC = 0x2000;
-    private const ITIMER_PROF = 2;
+    private const CLOCK_PROCESS_CPUTIME_ID = 2;
     private const POLLIN = 1;
     private const OUTPUT_HANDLER_DISABLED = 0x2000;  // PHP_OUTPUT_HANDLER_DISABLED
 
@@ -151,6 +151,7 @@ final class Driver
     private static array $limits = [];
     private static int $memoryBaseline = 0;
     private static string $memoryLimit = '-1';
+    private static ?\FFI\CData $cpuTimer = null;  // a CLOCK_PROCESS_CPUTIME_ID timer: SIGXCPU
     /** @var string[] notifications a signal handler could not send halfway through a message */
     private static array $pendingNotifications = [];
 
@@ -176,9 +177,12 @@ final class Driver
             int *__errno_location(void);
             int getpid(void);
             void _exit(int status);
-            struct bond_timeval { long tv_sec; long tv_usec; };
-            struct bond_itimerval { struct bond_timeval it_interval; struct bond_timeval it_value; };
-            int setitimer(int which, const struct bond_itimerval *value, struct bond_itimerval *old);
+            struct bond_timespec { long tv_sec; long tv_nsec; };
+            struct bond_itimerspec { struct bond_timespec it_interval; struct bond_timespec it_value; };
+            struct bond_sigevent { void *value; int signo; int notify; int pad[12]; };
+            int timer_create(int clock, struct bond_sigevent *event, void **timer);
+            int timer_settime(void *timer, int flags, const struct bond_itimerspec *value,
+                              struct bond_itimerspec *old);
             struct bond_pollfd { int fd; short events; short revents; };
             int poll(struct bond_pollfd *fds, unsigned long nfds, int timeout);
         ');
@@ -340,8 +344,15 @@ final class Driver
         }
         pcntl_async_signals(true);
         pcntl_signal(SIGIO, [self::class, 'onSignal'], false);
-        pcntl_signal(SIGPROF, [self::class, 'onSignal'], false);
+        // Not ITIMER_PROF and SIGPROF: they are PHP's own, for max_execution_time.
+        pcntl_signal(SIGXCPU, [self::class, 'onSignal'], false);
         $c = self::$libc;
+        $event = $c->new('struct bond_sigevent');
+        $event->signo = SIGXCPU;  // notify = SIGEV_SIGNAL (0)
+        $timer = $c->new('void *');
+        if ($c->timer_create(self::CLOCK_PROCESS_CPUTIME_ID, \FFI::addr($event), \FFI::addr($timer)) === 0) {
+            self::$cpuTimer = $timer;
+        }
         self::check($c->fcntl(self::$protocolIn, self::F_SETOWN, self::$pid), 'F_SETOWN');
         $flags = self::check($c->fcntl(self::$protocolIn, self::F_GETFL), 'F_GETFL');
         self::check($c->fcntl(self::$protocolIn, self::F_SETFL, $flags | self::O_ASYNC), 'O_ASYNC');
@@ -352,7 +363,7 @@ final class Driver
         if (!self::inDriverProcess()) {
             return;
         }
-        if ($signal === SIGPROF && isset(self::$limits['cpu'])) {
+        if ($signal === SIGXCPU && isset(self::$limits['cpu'])) {
             $id = self::$limits['id'];
             $message = 'the code used more than its CPU time limit of ' . self::$limits['cpu'] . ' s';
             if (self::requestStop($id, $message, 'cpu')) {
@@ -485,10 +496,13 @@ final class Driver
 
     private static function setCpuTimer(float $seconds): void
     {
-        $timer = self::$libc->new('struct bond_itimerval');
-        $timer->it_value->tv_sec = (int)$seconds;
-        $timer->it_value->tv_usec = (int)(($seconds - (int)$seconds) * 1e6);
-        self::$libc->setitimer(self::ITIMER_PROF, \FFI::addr($timer), null);
+        if (self::$cpuTimer === null) {
+            return;
+        }
+        $value = self::$libc->new('struct bond_itimerspec');
+        $value->it_value->tv_sec = (int)$seconds;
+        $value->it_value->tv_nsec = (int)(($seconds - (int)$seconds) * 1e9);
+        self::$libc->timer_settime(self::$cpuTimer, 0, \FFI::addr($value), null);
     }
 
     /** Code that was stopped while printing left the driver's output handler disabled. */

@@ -148,7 +148,7 @@ Language php() {
                 return "(bool)@fsockopen('127.0.0.1', " + port + ", $errno, $error, 5)";
             },
         .print_line =
-            [](const std::string& text) { return "echo " + php_literal(text) + ", \"\\n\";"; },
+            [](const std::string& text) { return "echo " + php_literal(text) + " . \"\\n\";"; },
         .print_error =
             [](const std::string& text) {
                 return "fwrite(STDERR, " + php_literal(text) + " . \"\\n\");";
