@@ -480,6 +480,7 @@ def _stop_error(error):
 
 
 def _reply_error(request_id, code, message, data=None):
+    _received.discard(request_id)  # answered: the input's end no longer means an abandoned call
     error = {"code": code, "message": message}
     if data is not None:
         error["data"] = data
@@ -536,6 +537,7 @@ def _answer_request(request_id, message):
         line = _dumps({"jsonrpc": "2.0", "id": request_id, "result": result})
     except (TypeError, ValueError) as error:  # ValueError: NaN, lone surrogates
         return _reply_error(request_id, -32001, "cannot serialize the result: %s" % error)
+    _received.discard(request_id)  # before the reply: the host may close the bond right after it
     _send_line(line)
 
 
