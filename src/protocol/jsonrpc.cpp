@@ -148,6 +148,13 @@ std::string encode_request(std::int64_t id, std::string_view method, const Value
     return line;
 }
 
+std::string encode_notification(std::string_view method, const Value& params) {
+    std::string line =
+        "{\"jsonrpc\":\"2.0\",\"method\":" + Value(method).dump() + ",\"params\":" + dump(params);
+    line += "}\n";
+    return line;
+}
+
 std::string encode_result(std::int64_t id, const Value& result) {
     std::string line =
         "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) + ",\"result\":" + dump(result);

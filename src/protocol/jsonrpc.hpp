@@ -20,6 +20,7 @@ enum ErrorCode : int {
     kInvalidParams = -32602,
     kRemoteError = -32000,         // the code that ran raised an exception
     kSerializationError = -32001,  // a value could not be encoded
+    kStopped = -32002,             // the code was stopped: an interrupt or a limit
 };
 
 // A line that is not a valid message.
@@ -47,6 +48,7 @@ Message decode_message(std::string_view line);
 
 // Each returns one line, ending in '\n'; EncodingError when a value cannot be encoded.
 std::string encode_request(std::int64_t id, std::string_view method, const Value& params);
+std::string encode_notification(std::string_view method, const Value& params);
 std::string encode_result(std::int64_t id, const Value& result);
 std::string encode_error(std::int64_t id, int code, std::string_view message,
                          const Value& data = nullptr);

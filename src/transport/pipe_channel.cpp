@@ -98,6 +98,10 @@ PipeChannel::ReadStatus PipeChannel::read_line(std::string& line, Clock::time_po
     timed_out_ = false;
     bool timer_armed = false;
     for (;;) {
+        if (woken_) {
+            woken_ = false;
+            return ReadStatus::Woken;
+        }
         switch (take_line(line)) {
             case Taken::Line:
                 return ReadStatus::Line;
