@@ -2,8 +2,9 @@
 // nobody, in a bubblewrap sandbox that shows it /usr and nothing else of the machine, with no
 // network and a private /tmp. C++ hands it each upload's bytes and gets structured data back.
 // The decoder is a legacy one that evaluates the values it reads, so a hostile upload can make it
-// run code: reading /etc/shadow, opening a socket to a service of this machine, looping forever.
-// Each attempt is contained, and the next upload is decoded as usual.
+// run code: reading /etc/shadow, opening a socket to a service of this machine, looping forever,
+// eating memory.
+// Each attempt is contained, and the next upload is decoded as usual, by the same decoder.
 //   untrusted_decoder [FILE...]   (default: a few uploads of its own, hostile ones included)
 // Needs sudo (run as root, or with sudo rights to become nobody) and bwrap (Debian: bubblewrap).
 #include <bond/bond.hpp>
@@ -86,14 +87,19 @@ std::vector<Upload> sample_uploads(int service_port) {
         {"exfiltrate.txt", "sent = __import__('socket').create_connection(('127.0.0.1', " +
                                std::to_string(service_port) + "), 2).send(b'secrets')\n"},
         {"forever.txt", "spin = next(i for i in __import__('itertools').count() if i < 0)\n"},
+        {"bomb.txt", "hog = 'x' * (1 << 30)\n"},
         {"settings.txt", "# still decoded after all that\ntheme = 'dark'\nfont_size = 14\n"},
     };
 }
 
 bond::Bond start_decoder() {
-    // The timeout stops an upload that never finishes (the bond is then closed, and a new
-    // decoder is started). Limits on CPU time and memory will replace it once bond has them.
-    bond::Bond decoder = bond::make_bond("Python", {.command = kSandbox, .timeout = 5s});
+    // Each upload gets 2 s and 64 MiB: a decoder that goes over is stopped inside the
+    // interpreter (LimitExceeded), and the same decoder goes on with the next upload. The
+    // timeout is the last resort, should the decoder stop answering at all.
+    bond::Bond decoder = bond::make_bond(
+        "Python", {.command = kSandbox,
+                   .timeout = 30s,
+                   .limits = {.wall = 2s, .cpu = 2s, .memory = std::size_t{64} << 20}});
     decoder.eval_block(kDecoder);
     return decoder;
 }
@@ -118,10 +124,13 @@ int main(int argc, char** argv) try {
             bond::Value bytes = bond::Value::binary({upload.bytes.begin(), upload.bytes.end()});
             bond::Value record = decoder.call("decode", bytes);
             std::cout << "decoded " << record.dump() << "\n";
+        } catch (const bond::LimitExceeded& error) {
+            std::cout << "rejected, over its " << error.limit() << " limit: " << error.message()
+                      << "\n";
         } catch (const bond::RemoteException& error) {
             std::cout << "rejected, " << error.message() << "\n";
-        } catch (const bond::TimeoutException&) {
-            std::cout << "rejected, it took too long; the decoder was stopped\n";
+        } catch (const bond::BondException& error) {  // the decoder ended: start another
+            std::cout << "rejected, the decoder failed: " << error.what() << "\n";
             decoder = start_decoder();
         }
     }

@@ -30,7 +30,8 @@ if command -v bwrap > /dev/null && sudo -n -u nobody true 2> /dev/null; then
     grep -q "decoder runs as uid 65534" <<< "$output"
     grep -q "shadow.txt: rejected, FileNotFoundError" <<< "$output"
     grep -q "exfiltrate.txt: rejected, ConnectionRefusedError" <<< "$output"
-    grep -q "forever.txt: rejected, it took too long" <<< "$output"
+    grep -q "forever.txt: rejected, over its wall limit" <<< "$output"
+    grep -q "bomb.txt: rejected, over its memory limit" <<< "$output"
     grep -q 'settings.txt: decoded {"font_size":14,"theme":"dark"}' <<< "$output"
     grep -q "the internal service was not reached" <<< "$output"
 elif [ -n "${CI:-}" ]; then

@@ -6,8 +6,10 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -221,5 +223,21 @@ TEST_CASE(
             CHECK(std::chrono::steady_clock::now() - start < 60s);
             CHECK_FALSE(remote.alive());
         }
+    });
+}
+
+TEST_CASE("ssh: after a timeout the far side's interpreter ends, even in the middle of a loop") {
+    if (!ssh_ready()) return;
+    for_each_language([&](const Language& language) {
+        bond::Bond remote = make_bond_through(ssh_to("bond-a"), language, {.timeout = 1s});
+        int interpreter = remote.eval(language.pid).get<int>();
+        int exit_watch = static_cast<int>(::syscall(SYS_pidfd_open, interpreter, 0));
+        REQUIRE(exit_watch >= 0);
+        CHECK_THROWS_AS(remote.eval_block(language.infinite_loop), bond::TimeoutException);
+        // The host can stop only ssh; the driver notices that its connection is gone. The
+        // pidfd becomes readable when the process has ended; the deadline only guards a hang.
+        pollfd watch{.fd = exit_watch, .events = POLLIN, .revents = 0};
+        CHECK(::poll(&watch, 1, 60000) == 1);
+        ::close(exit_watch);
     });
 }
