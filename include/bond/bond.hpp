@@ -101,6 +101,9 @@ class Bond {
     // How many requests of this host are waiting for the remote right now: 0 when idle, 1 inside
     // an exported function called by a top-level call, and so on.
     std::size_t depth() const;
+    // The process id of the command that was started: the interpreter, or the ssh or sudo that
+    // runs it. It stays the same after the bond ends; -1 for a moved-from Bond.
+    int pid() const;
 
   private:
     friend Bond make_bond(std::string_view lang, Options options);

@@ -134,6 +134,9 @@ bool Bond::alive() const {
 std::size_t Bond::depth() const {
     return session_ ? session_->depth() : 0;
 }
+int Bond::pid() const {
+    return session_ ? session_->pid() : -1;
+}
 
 Bond make_bond(std::string_view lang, Options options) {
     const detail::DriverSpec* driver = detail::find_driver(lang);

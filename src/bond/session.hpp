@@ -38,6 +38,7 @@ class Session {
     bool alive() const { return alive_; }
     const std::string& lang() const { return lang_; }
     std::size_t depth() const { return depth_; }
+    int pid() const { return child_->pid(); }
     std::uint64_t id() const { return id_; }
 
   private:
