@@ -13,3 +13,5 @@ output=$("$scratch/build/demo")
 echo "$output"
 grep -q "add(1, 2) = 3" <<< "$output"
 grep -q "ask_first() = \"a value only the first interpreter has\"" <<< "$output"
+# The daemon is installed too.
+"$scratch/prefix/bin/bondd" --help | grep -q "JSON-RPC"
