@@ -5,9 +5,8 @@
 namespace bond::daemon {
 
 std::shared_ptr<BondWorker> Workers::start(std::string name, std::function<void()> on_joined) {
-    ++alive_;
-    return BondWorker::start(std::move(name), [this, on_joined = std::move(on_joined)](
-                                                  std::function<void()> join) mutable {
+    auto worker = BondWorker::start(std::move(name), [this, on_joined = std::move(on_joined)](
+                                                         std::function<void()> join) mutable {
         boost::asio::post(network_,
                           [this, join = std::move(join), on_joined = std::move(on_joined)] {
                               join();
@@ -19,6 +18,8 @@ std::shared_ptr<BondWorker> Workers::start(std::string name, std::function<void(
                               }
                           });
     });
+    ++alive_;  // once the thread exists: it will be joined
+    return worker;
 }
 
 void Workers::when_all_joined(std::function<void()> callback) {

@@ -126,6 +126,12 @@ class Errors(DaemonTestCase):
         self.assertIn("exists already", error.message)
         self.assert_usable()
 
+    def test_an_answer_to_no_invoke_is_ignored(self):
+        self.client.send({"jsonrpc": "2.0", "id": 12345, "result": "nobody asked"})
+        self.client.send({"jsonrpc": "2.0", "id": "str", "error": {"code": 1, "message": "m"}})
+        self.assert_usable()
+        self.daemon.wait_for_log(r"an answer to no invoke of the daemon \(id 12345\)")
+
     def test_bonds_of_other_clients_are_unknown_unless_attached(self):
         with self.daemon.connect() as other:
             theirs = other.open()

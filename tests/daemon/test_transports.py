@@ -151,6 +151,22 @@ class Stdio(unittest.TestCase):
         self.assertFalse(process_alive(messages[3]["result"]))
 
 
+    def test_requests_behind_an_open_that_fails_fail_with_its_reason(self):
+        requests = [
+            {"jsonrpc": "2.0", "id": 1, "method": "open",
+             "params": {"lang": "Python", "command": "no-such-interpreter"}},
+            {"jsonrpc": "2.0", "id": 2, "method": "eval", "params": {"bond": "b1", "code": "1"}},
+        ]
+        result = subprocess.run([BONDD, "--stdio", "--log-level", "off"],
+                                input="".join(json.dumps(r) + "\n" for r in requests),
+                                capture_output=True, text=True, timeout=HANG_GUARD)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        replies = {m["id"]: m for m in map(json.loads, result.stdout.splitlines())}
+        for id in (1, 2):
+            self.assertEqual(replies[id]["error"]["code"], -32005)
+            self.assertIn("not in PATH", replies[id]["error"]["message"])
+
+
 class Logging(unittest.TestCase):
     def test_one_line_per_connection_and_bond_event_and_no_payloads(self):
         with Daemon("--log-level", "info") as daemon:
