@@ -59,7 +59,7 @@ class Awaited {
 class BondWorker : public std::enable_shared_from_this<BondWorker> {
   public:
     using Task = std::function<void()>;
-    // Called on the network thread, once the thread has been joined.
+    // Called by the thread as its last act, with a function that joins it (from another thread).
     using Joiner = std::function<void(std::function<void()> join)>;
 
     // Starts the thread. When it has run its last task (after finish()) it hands `joiner` a
@@ -76,7 +76,7 @@ class BondWorker : public std::enable_shared_from_this<BondWorker> {
     // Ends every wait() now and later with an error: the bond is being closed by force.
     void abort_waits();
 
-    // The chain of the operation running now, 0 when idle. Any thread (for `list`).
+    // The chain of the task running now, 0 when idle. Any thread.
     ChainId chain() const { return chain_.load(); }
     bool busy() const { return chain() != 0; }
 

@@ -159,20 +159,34 @@ void ClientConnection::send_output(const std::string& bond, bond::Channel channe
     send(std::move(line));
 }
 
-void ClientConnection::invoke(const std::string& bond, const std::string& name, const Value& args,
-                              ChainId chain, std::shared_ptr<Awaited> awaited) {
+std::int64_t ClientConnection::invoke(const std::string& bond, const std::string& name,
+                                      const Value& args, ChainId chain,
+                                      std::shared_ptr<Awaited> awaited) {
     std::int64_t id;
     {
         std::lock_guard lock(invokes_mutex_);
         if (closed_ || input_ended_) {
-            awaited->set_error(std::make_exception_ptr(
-                std::runtime_error("the client that exported " + name + "() has disconnected")));
-            return;
+            awaited->set_error(std::make_exception_ptr(std::runtime_error(
+                "the client that exported " + name + "() can no longer answer: it has gone")));
+            return 0;
         }
         id = ++last_invoke_id_;
         invokes_[id] = {bond, chain, awaited};
     }
-    send(detail::encode_request(id, "invoke", {{"bond", bond}, {"name", name}, {"args", args}}));
+    try {
+        send(
+            detail::encode_request(id, "invoke", {{"bond", bond}, {"name", name}, {"args", args}}));
+    } catch (const detail::EncodingError& error) {
+        forget_invoke(id);
+        awaited->set_error(std::make_exception_ptr(
+            std::runtime_error(std::string("cannot send the arguments: ") + error.what())));
+    }
+    return id;
+}
+
+void ClientConnection::forget_invoke(std::int64_t id) {
+    std::lock_guard lock(invokes_mutex_);
+    invokes_.erase(id);
 }
 
 ChainId ClientConnection::chain_for(const std::string& bond) {

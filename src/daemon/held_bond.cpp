@@ -121,8 +121,9 @@ bond::ExportedFunction HeldBond::client_function(std::weak_ptr<ClientConnection>
         if (!connection || connection->closed())
             throw std::runtime_error("the client that exported " + name + "() has disconnected");
         auto awaited = self->worker_->make_awaited();
-        connection->invoke(self->id_, name, args, self->worker_->chain(), awaited);
+        auto id = connection->invoke(self->id_, name, args, self->worker_->chain(), awaited);
         self->worker_->wait(*awaited);
+        connection->forget_invoke(id);
         return awaited->take();
     };
 }

@@ -251,6 +251,13 @@ class Client:
         self.close()
 
 
+def tcp_client(daemon):
+    """A client connected to the daemon's TCP listener (not yet authenticated)."""
+    address = [line.split()[1] for line in daemon.listeners if line.startswith("tcp ")][0]
+    host, port = address.rsplit(":", 1)
+    return Client(sock=socket.create_connection((host, int(port)), timeout=HANG_GUARD))
+
+
 def wait_exited(pid, timeout=HANG_GUARD):
     """True once process `pid` has ended (at once if it has already), False after `timeout`."""
     try:

@@ -5,7 +5,7 @@ import tempfile
 import threading
 import unittest
 
-from bondd_harness import HANG_GUARD, Daemon, wait_exited
+from bondd_harness import HANG_GUARD, Daemon, tcp_client, wait_exited
 
 
 class SlowBond(unittest.TestCase):
@@ -59,53 +59,69 @@ class Load(unittest.TestCase):
     CALLS = 500
 
     def test_20_clients_4_bonds_500_calls_each_without_errors_or_leaks(self):
-        with Daemon("--log-level", "info") as daemon:
-            # What the daemon holds when idle, with one client connected to look.
-            with daemon.connect() as probe:
-                probe.request("drivers")
-                descriptors, threads = daemon.descriptors(), daemon.threads()
-            errors = []
-            interpreters = []
-            lock = threading.Lock()
+        """Half of the clients over the Unix socket, half over TCP on loopback."""
+        with tempfile.TemporaryDirectory() as scratch:
+            token_file = os.path.join(scratch, "token")
+            with open(token_file, "w") as token:
+                token.write("load-test-token")
+            with Daemon("--log-level", "info", "--socket", os.path.join(scratch, "bondd.sock"),
+                        "--listen", "127.0.0.1:0", "--token-file", token_file) as daemon:
+                self.run_load(daemon)
 
-            def work(index):
-                try:
-                    with daemon.connect() as client:
-                        bonds = [client.open() for _ in range(self.BONDS)]
-                        pids = [client.request("eval", bond=b, code="__import__('os').getpid()")
-                                for b in bonds]
-                        with lock:
-                            interpreters.extend(pids)
-                        for call in range(self.CALLS):
-                            for bond in bonds:
-                                value = [index, call, "x" * (call % 50)]
-                                if client.request("call", bond=bond, name="list",
-                                                  args=[value]) != value:
-                                    raise AssertionError(f"wrong answer for {value}")
-                        for bond in bonds:
-                            client.request("close", bond=bond)
-                        client.finish()
-                except Exception as error:  # reported below, with every other
+    def connect(self, daemon, index):
+        if index % 2 == 0:
+            return daemon.connect()
+        client = tcp_client(daemon)
+        client.request("auth", token="load-test-token")
+        return client
+
+    def run_load(self, daemon):
+        # What the daemon holds when idle, with one client connected to look.
+        with daemon.connect() as probe:
+            probe.request("drivers")
+            descriptors, threads = daemon.descriptors(), daemon.threads()
+        errors = []
+        interpreters = []
+        lock = threading.Lock()
+
+        def work(index):
+            try:
+                with self.connect(daemon, index) as client:
+                    bonds = [client.open() for _ in range(self.BONDS)]
+                    pids = [client.request("eval", bond=b, code="__import__('os').getpid()")
+                            for b in bonds]
                     with lock:
-                        errors.append(f"client {index}: {error!r}")
+                        interpreters.extend(pids)
+                    for call in range(self.CALLS):
+                        for bond in bonds:
+                            value = [index, call, "x" * (call % 50)]
+                            if client.request("call", bond=bond, name="list",
+                                              args=[value]) != value:
+                                raise AssertionError(f"wrong answer for {value}")
+                    for bond in bonds:
+                        client.request("close", bond=bond)
+                    client.finish()
+            except Exception as error:  # reported below, with every other
+                with lock:
+                    errors.append(f"client {index}: {error!r}")
 
-            workers = [threading.Thread(target=work, args=(i,)) for i in range(self.CLIENTS)]
-            for worker in workers:
-                worker.start()
-            for worker in workers:
-                worker.join(HANG_GUARD * 5)
-                self.assertFalse(worker.is_alive(), "a client hung")
-            self.assertEqual(errors, [])
-            self.assertEqual(len(interpreters), self.CLIENTS * self.BONDS)
-            self.assertTrue(all(wait_exited(pid, timeout=0) for pid in interpreters))
-            self.assertEqual(daemon.children(), [])
-            # Every client has finished (the daemon closed each connection after letting go of
-            # its bonds): the daemon is back where it was.
-            with daemon.connect() as probe:
-                self.assertEqual(probe.request("list"), [])
-                self.assertEqual(daemon.descriptors(), descriptors)
-                self.assertEqual(daemon.threads(), threads)
-            self.assertNotIn("[error]", daemon.log())
+        workers = [threading.Thread(target=work, args=(i,)) for i in range(self.CLIENTS)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(HANG_GUARD * 5)
+            self.assertFalse(worker.is_alive(), "a client hung")
+        self.assertEqual(errors, [])
+        self.assertEqual(len(interpreters), self.CLIENTS * self.BONDS)
+        self.assertTrue(all(wait_exited(pid, timeout=0) for pid in interpreters))
+        self.assertEqual(daemon.children(), [])
+        # Every client has finished (the daemon closed each connection after letting go of
+        # its bonds): the daemon is back where it was.
+        with daemon.connect() as probe:
+            self.assertEqual(probe.request("list"), [])
+            self.assertEqual(daemon.descriptors(), descriptors)
+            self.assertEqual(daemon.threads(), threads)
+        self.assertNotIn("[error]", daemon.log())
 
 
 if __name__ == "__main__":

@@ -127,6 +127,9 @@ class Shutdown(unittest.TestCase):
             waiting = second.open()
             first.send({"jsonrpc": "2.0", "id": 1, "method": "eval",
                         "params": {"bond": busy, "code": "sleep 600"}})
+            # Something the remote code started goes with it too.
+            background = second.request(
+                "eval", bond=waiting, code="__import__('subprocess').Popen(['sleep', '600']).pid")
             second.request("export", bond=waiting, name="cb")
             second.send({"jsonrpc": "2.0", "id": 2, "method": "eval",
                          "params": {"bond": waiting, "code": "cb()"}})
@@ -138,6 +141,7 @@ class Shutdown(unittest.TestCase):
             self.assertEqual(daemon.terminate(signal.SIGTERM), 0)
             for pid in interpreters:
                 self.assertFalse(process_alive(pid), f"interpreter {pid} outlived the daemon")
+            self.assertTrue(wait_exited(background), "a process the remote code started lived on")
             self.assertFalse(os.path.exists(daemon.socket_path))
             self.assertIn("shutting down (SIGTERM)", daemon.log())
             for client in (first, second):

@@ -9,13 +9,7 @@ import subprocess
 import tempfile
 import unittest
 
-from bondd_harness import BONDD, HANG_GUARD, Client, Daemon, RpcError, process_alive
-
-
-def tcp_client(daemon):
-    address = [line.split()[1] for line in daemon.listeners if line.startswith("tcp ")][0]
-    host, port = address.rsplit(":", 1)
-    return Client(sock=socket.create_connection((host, int(port)), timeout=HANG_GUARD))
+from bondd_harness import BONDD, HANG_GUARD, Client, Daemon, RpcError, process_alive, tcp_client
 
 
 class Tcp(unittest.TestCase):
@@ -150,6 +144,23 @@ class Stdio(unittest.TestCase):
         self.assertEqual(messages[-1]["result"], "last")
         self.assertFalse(process_alive(messages[3]["result"]))
 
+
+    def test_stdin_and_stdout_may_be_files(self):
+        with tempfile.TemporaryDirectory() as scratch:
+            requests, answers = os.path.join(scratch, "in"), os.path.join(scratch, "out")
+            with open(requests, "w") as file:
+                file.write(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "open",
+                                       "params": {"lang": "perl"}}) + "\n")
+                file.write(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "eval",
+                                       "params": {"bond": "b1", "code": "6 * 7"}}) + "\n")
+            with open(requests) as stdin, open(answers, "w") as stdout:
+                status = subprocess.run([BONDD, "--stdio", "--log-level", "off"], stdin=stdin,
+                                        stdout=stdout, timeout=HANG_GUARD).returncode
+            self.assertEqual(status, 0)
+            with open(answers) as file:
+                replies = [json.loads(line) for line in file]
+            self.assertEqual([reply["result"] for reply in replies],
+                             [{"bond": "b1", "lang": "Perl"}, 42])
 
     def test_requests_behind_an_open_that_fails_fail_with_its_reason(self):
         requests = [
