@@ -139,6 +139,14 @@
                 return fd;
             }
         }
+        // Memory the driver's threads share.
+        const shared = new Int32Array(new SharedArrayBuffer(16));
+        const LINES = 0;    // counts messages passed on by the reader thread
+        const WRITING = 1;  // the protocol's output is being written (a lock of both threads)
+        // 1: user code runs where a SIGINT stops it; 2: the reader thread sent that SIGINT.
+        const RUNNING = 2;
+        const STOPS = 3;  // the reader thread passed on a stop the main thread has not taken
+
         const protocolOut = reopen(FD.protocolOut, 'w');
         const originalStderr = reopen(FD.originalStderr, 'w');
         const outputFiles = [
@@ -162,12 +170,17 @@
                 drainOutputFile(
                     file.read, file.write, file.channel, (line) => writeAll(protocolOut, line));
         }
+        // The reader thread writes too (a `limit` notification): a lock of both threads.
         function sendLine(line) {
             writingMessage = true;
+            while (Atomics.compareExchange(shared, WRITING, 0, 1) !== 0)
+                Atomics.wait(shared, WRITING, 1);
             try {
                 drainOutputFiles();
                 writeAll(protocolOut, line);
             } finally {
+                Atomics.store(shared, WRITING, 0);
+                Atomics.notify(shared, WRITING);
                 writingMessage = false;
             }
         }
@@ -180,13 +193,17 @@
         // process.stdout / process.stderr (and so console.*) become output messages, in order.
         for (const [stream, channel] of [[process.stdout, 'stdout'], [process.stderr, 'stderr']]) {
             stream._write = (chunk, encoding, done) => {
+                raisePendingStop();  // code that prints in a loop stops here
                 try {
-                    sendOutput(
-                        channel, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, encoding));
-                    done();
+                    outsideUserCode(
+                        () => sendOutput(
+                            channel,
+                            Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, encoding)));
                 } catch (error) {
-                    done(error);
+                    return done(error);
                 }
+                done();
+                raisePendingStop();
             };
             stream._writev = null;
         }
@@ -339,6 +356,10 @@
             return {jsonrpc: '2.0', id, error};
         }
         function thrownReply(id, thrown) {
+            if (isStop(thrown))
+                return errorReply(
+                    id, -32002, describeThrown(thrown),
+                    {type: 'Interrupted', limit: stop !== null ? stop.limit : null});
             if (thrown instanceof SerializationError)
                 return errorReply(id, -32001, `cannot serialize the result: ${thrown.message}`);
             if (thrown instanceof InvalidParams) return errorReply(id, -32602, thrown.message);
@@ -354,6 +375,7 @@
             return errorReply(id, -32000, describeThrown(thrown), data);
         }
         function sendMessage(message) {
+            if (message.line !== undefined) return sendLine(message.line);  // encoded already
             let line;
             try {
                 line = encode(message);
@@ -380,7 +402,7 @@
                 if (compiledCache.size > 1024) compiledCache.clear();
                 compiledCache.set(code, script);
             }
-            return script.runInThisContext();
+            return script.runInThisContext({displayErrors: false});
         }
 
         // V8's REPL mode, through the inspector: top-level await, and let/const that may be
@@ -393,12 +415,20 @@
                     const {Session} = require('inspector');
                     inspectorSession = new Session();
                     inspectorSession.connect();
+                    // The main context, named in each evaluation: after V8 ended one, the
+                    // inspector may no longer find a context by default.
+                    inspectorSession.on('Runtime.executionContextCreated', ({params}) => {
+                        if (params.context.auxData && params.context.auxData.isDefault)
+                            mainContextId = params.context.id;
+                    });
+                    inspectorSession.post('Runtime.enable');
                 } catch (error) {
                     inspectorSession = false;  // a node built without the inspector
                 }
             }
             return inspectorSession;
         }
+        let mainContextId;
         function inspectorCall(method, params) {
             let reply = null;
             inspector().post(method, params, (error, result) => {
@@ -426,12 +456,43 @@
                 return vm.runInThisContext(remote.unserializableValue);
             return remote.value;
         }
-        function replEvaluate(code) {
-            return new Promise((resolve, reject) => {
-                inspector().post(
-                    'Runtime.evaluate',
-                    {expression: code, replMode: true, awaitPromise: true, objectGroup: 'bond'},
+        // Code with top-level await: in REPL mode; where the inspector is missing (or refuses),
+        // as the body of an async function (`expression`: the code is its value).
+        function awaiting(code, expression) {
+            return inspector() ? replEvaluate(code, expression) : asyncFunctionOf(code, expression);
+        }
+        function asyncFunctionOf(code, expression) {
+            const body = expression ? `return (${code}\n);` : code;
+            return vm.runInThisContext(
+                `(async () => {\n${body}\n})()`, {filename: '<bond>', displayErrors: false});
+        }
+        function replEvaluate(code, expression) {
+            const session = inspector();
+            const evaluation = new Promise((resolve, reject) => {
+                session.post(
+                    'Runtime.evaluate', {
+                        expression: code,
+                        replMode: true,
+                        awaitPromise: true,
+                        objectGroup: 'bond',
+                        contextId: mainContextId,
+                    },
                     (error, reply) => {
+                        if (session !== inspectorSession) return;  // of a stopped request
+                        if (error) {
+                            // After V8 ended an evaluation of the inspector's (a stop), it may
+                            // refuse evaluations ("Cannot find context with specified id"): an
+                            // async function runs the code then, its declarations its own.
+                            inspectorSession = false;
+                            setImmediate(() => {
+                                try {
+                                    resolve(runGuarded(() => asyncFunctionOf(code, expression)));
+                                } catch (failure) {
+                                    reject(failure);
+                                }
+                            });
+                            return;
+                        }
                         try {
                             if (error) throw new Error(error.message);
                             if (reply.exceptionDetails) {
@@ -445,10 +506,14 @@
                         } catch (failure) {
                             reject(failure);
                         } finally {
-                            inspector().post('Runtime.releaseObjectGroup', {objectGroup: 'bond'});
+                            session.post('Runtime.releaseObjectGroup', {objectGroup: 'bond'});
                         }
                     });
             });
+            // A stopped request no longer waits for this: its late answer must not count as an
+            // unhandled rejection (which would fail the next request).
+            evaluation.catch(() => {});
+            return evaluation;
         }
         function usesAwait(error, code) {
             return error instanceof SyntaxError && /\bawait\b/.test(code);
@@ -467,7 +532,8 @@
                 if (callers.size > 1024) callers.clear();
                 // (name)(...) keeps `this`: obj.method is called as a method of obj.
                 caller = vm.runInThisContext(
-                    `(function (args) { return (${name}\n)(...args); })`, {filename: '<bond>'});
+                    `(function (args) { return (${name}\n)(...args); })`,
+                    {filename: '<bond>', displayErrors: false});
                 callers.set(name, caller);
             }
             return caller;
@@ -487,21 +553,31 @@
                 try {
                     return evaluate(code);
                 } catch (error) {
-                    if (!nested && usesAwait(error, code) && inspector()) return replEvaluate(code);
+                    if (!nested && usesAwait(error, code)) return awaiting(code, true);
                     throw error;
                 }
             },
+            // A plain script where it can be one; V8's REPL mode (through the inspector) for
+            // top-level await, which a script cannot parse.
             eval_block(params, nested) {
                 const code = codeParam(params, 'code');
-                if (!nested && inspector()) return replEvaluate(code).then(() => null);
-                vm.runInThisContext(code, {filename: '<bond>'});
+                let script;
+                try {
+                    script = new vm.Script(code, {filename: '<bond>'});
+                } catch (error) {
+                    if (!nested && usesAwait(error, code))
+                        return awaiting(code, false).then(() => null);
+                    throw error;
+                }
+                script.runInThisContext({displayErrors: false});
                 return null;
             },
             call(params) {
                 const caller = callerOf(codeParam(params, 'name'));
                 const args = Array.isArray(params.args) ? params.args : [];
                 for (const position of params.code_args || [])
-                    args[position] = vm.runInThisContext(args[position], {filename: '<bond>'});
+                    args[position] = vm.runInThisContext(
+                        args[position], {filename: '<bond>', displayErrors: false});
                 return caller(args);
             },
             export(params) {
@@ -519,6 +595,103 @@
                 return null;
             },
         };
+
+        // --- Stopping running code (docs/protocol.md, Limits) --------------------------------
+        // The reader thread sees an `interrupt` while code runs and sends SIGINT: user code runs
+        // inside a vm script with breakOnSigint, which V8 ends there (JavaScript cannot catch it),
+        // however deep the code is. CPU and memory limits are watched by the reader thread too.
+        // A stop that comes while the driver's own code runs ends the user code at the next
+        // safe point (user code starting, an exported function returning, output written) the
+        // same way.
+        class Interrupted extends Error {}
+        Object.defineProperty(Interrupted.prototype, 'name', {value: 'Interrupted'});
+
+        const received = new Set();  // ids of the host's requests not answered yet
+        let stop = null;             // {id, limit, raised} of the operation being stopped
+
+        function noteStop(id, limit) {
+            if (stop !== null || !received.has(id)) return;  // stale: its reply crossed it
+            stop = {id, limit, raised: false};
+            // Awaiting a Promise, with nothing of it running: stop waiting for it. (Code waiting
+            // for an exported function is stopped when that returns.)
+            if (current !== null && current.id === id && Atomics.load(shared, RUNNING) === 0 &&
+                hostCalls === 0)
+                current.fail(stopError());
+        }
+        function stopError() {
+            stop.raised = true;
+            return new Interrupted(
+                stop.limit ? `the code exceeded its ${stop.limit} limit` :
+                             'the code was interrupted');
+        }
+        // A safe point: a pending stop ends the running code here, once.
+        function raisePendingStop() {
+            if (Atomics.load(shared, STOPS) !== 0) outsideUserCode(takeStops);
+            if (stop !== null && !stop.raised && Atomics.load(shared, RUNNING) !== 0) stopNow();
+        }
+        // Ends the running user code as an interrupt from the reader thread does: with a SIGINT
+        // that V8 turns into the end of the script, which no JavaScript code can catch (an
+        // exception could be: console.log swallows what its stream throws).
+        function stopNow() {
+            stop.raised = true;
+            if (Atomics.compareExchange(shared, RUNNING, 1, 2) === 1)
+                process.kill(process.pid, 'SIGINT');
+            Atomics.wait(shared, RUNNING, 2);
+        }
+        function isStop(thrown) {
+            return thrown instanceof Interrupted ||
+                (thrown instanceof Error && thrown.code === 'ERR_SCRIPT_EXECUTION_INTERRUPTED');
+        }
+
+        // V8 ends the script wherever it is when the SIGINT comes, skipping `finally` blocks, so
+        // a SIGINT must never reach the driver's own code: the reader thread sends it only while
+        // RUNNING is 1 and marks it sent (2); code leaving user code that finds it sent waits
+        // for it to end the script right there.
+        function enterUserCode() { Atomics.store(shared, RUNNING, 1); }
+        function leaveUserCode() {
+            if (Atomics.compareExchange(shared, RUNNING, 1, 0) === 2)
+                Atomics.wait(shared, RUNNING, 2);  // ended by V8: the SIGINT is on its way
+        }
+        // Runs user code where a SIGINT ends it: inside a vm script, whose breakOnSigint is set
+        // before RUNNING becomes 1.
+        const runGuarded = (() => {
+            const slot = Symbol.for('bond.guarded');
+            const script = new vm.Script(`globalThis[Symbol.for('bond.guarded')]()`);
+            return (work) => {
+                globalThis[slot] = () => {
+                    enterUserCode();
+                    raisePendingStop();
+                    let result;
+                    try {
+                        result = work();
+                    } catch (error) {
+                        leaveUserCode();
+                        throw error;
+                    }
+                    leaveUserCode();
+                    return result;
+                };
+                try {
+                    return script.runInThisContext({breakOnSigint: true, displayErrors: false});
+                } finally {
+                    delete globalThis[slot];
+                    Atomics.store(shared, RUNNING, 0);
+                    // Only a SIGINT from elsewhere can have cut a message in half.
+                    if (writingMessage) fail('a SIGINT from outside ended the driver mid-message');
+                }
+            };
+        })();
+        // Driver code called from user code (an exported function, output): no SIGINT there.
+        function outsideUserCode(work) {
+            const fromUserCode = Atomics.load(shared, RUNNING) !== 0;
+            if (fromUserCode) leaveUserCode();
+            try {
+                return work();
+            } finally {
+                if (fromUserCode) enterUserCode();
+            }
+        }
+        process.on('SIGINT', () => {});  // one that comes too late to stop anything
 
         // --- Requests --------------------------------------------------------------------------
         // The top-level request being served, whose reply waits for its Promise and for the
@@ -540,22 +713,33 @@
             if (handler === undefined)
                 return sendMessage(
                     errorReply(id ?? null, -32601, `unknown method ${JSON.stringify(method)}`));
+            if (id !== undefined) received.add(id);
+            const limits = !nested && params.limits !== null && typeof params.limits === 'object' ?
+                params.limits :
+                null;
+            if (limits !== null) watchLimits(id, limits);
+            const answer = (reply) => {
+                received.delete(id);
+                if (limits !== null) watchLimits(null, null);
+                if (stop !== null && stop.id === id) stop = null;
+                if (id !== undefined) sendMessage(reply);
+            };
             let result;
             try {
-                result = handler(params, nested);
+                result = runGuarded(() => handler(params, nested));
             } catch (error) {
-                return id === undefined ? undefined : sendMessage(thrownReply(id, error));
+                if (isStop(error)) takeStops();  // the interrupt that stopped it, still queued
+                return answer(thrownReply(id, error));
             }
-            if (id === undefined) return;  // a notification: nothing to answer
+            if (id === undefined) return answer(null);  // a notification: nothing to answer
             if (nested) {
                 if (isThenable(result))
-                    return sendMessage(thrownReply(
+                    return answer(thrownReply(
                         id,
                         new Error(
                             'the value is a Promise, which cannot settle while JavaScript waits for the ' +
                             'host (a call from inside an exported function)')));
-                return sendMessage(
-                    {jsonrpc: '2.0', id, result: result === undefined ? null : result});
+                return answer({jsonrpc: '2.0', id, result: result === undefined ? null : result});
             }
             const request = {id, replied: false};
             current = request;
@@ -563,23 +747,19 @@
                 if (request.replied) return;
                 request.replied = true;
                 if (current === request) current = null;
-                sendMessage(message);
+                answer(message);
             };
             request.fail = (thrown) => reply(thrownReply(id, thrown));
             Promise.resolve(result).then((value) => {
                 // Serialized now, sent when this turn of the event loop is over.
-                let line;
+                let response;
                 try {
-                    line = encode({jsonrpc: '2.0', id, result: value === undefined ? null : value});
+                    response =
+                        encode({jsonrpc: '2.0', id, result: value === undefined ? null : value});
                 } catch (error) {
                     return request.fail(error);
                 }
-                setImmediate(() => {
-                    if (request.replied) return;
-                    request.replied = true;
-                    if (current === request) current = null;
-                    sendLine(line);
-                });
+                setImmediate(() => reply({line: response}));
             }, request.fail);
         }
 
@@ -593,17 +773,25 @@
         process.on('unhandledRejection', (reason) => reportUncaught(reason, 'Unhandled rejection'));
 
         // --- Reading: a worker thread reads the protocol's input and passes each line on. -------
-        const signal = new Int32Array(new SharedArrayBuffer(4));  // counts lines passed on
+        // It also stops running code (interrupt, CPU and memory limits), and writes the `limit`
+        // notification itself: the main thread may be the one that cannot stop.
         const inbox = new MessageChannel();
+        const watcher = new MessageChannel();
         const reader = new Worker(
             `
             const {workerData} = require('worker_threads');
-            const {port, signal, fd} = workerData;
-            const counter = new Int32Array(signal);
+            const fs = require('fs');
+            const {port, control, fd, out} = workerData;
+            const shared = new Int32Array(workerData.shared);
             function pass(message) {
                 port.postMessage(message);
-                Atomics.add(counter, 0, 1);
-                Atomics.notify(counter, 0);
+                Atomics.add(shared, ${LINES}, 1);
+                Atomics.notify(shared, ${LINES});
+            }
+            function stopRunningCode() {
+                Atomics.store(shared, ${STOPS}, 1);
+                if (Atomics.compareExchange(shared, ${RUNNING}, 1, 2) === 1)
+                    process.kill(process.pid, 'SIGINT');
             }
             let pending = [];
             const input = new (require('net').Socket)({fd, readable: true, writable: false});
@@ -611,38 +799,150 @@
                 let start = 0;
                 for (let end; (end = chunk.indexOf(10, start)) !== -1; start = end + 1) {
                     pending.push(chunk.subarray(start, end));
-                    pass({line: Buffer.concat(pending).toString('utf8')});
+                    const line = Buffer.concat(pending).toString('utf8');
                     pending = [];
+                    pass({line});
+                    if (line.includes('"interrupt"')) stopRunningCode();
                 }
                 if (start < chunk.length) pending.push(chunk.subarray(start));
             });
-            input.on('end', () => pass({end: 'the host closed the bond'}));
+            input.on('end', () => {
+                // The host is gone: code that runs must not go on unattended.
+                if (Atomics.load(shared, ${RUNNING}) !== 0) process.kill(process.pid, 'SIGKILL');
+                pass({end: 'the host closed the bond'});
+            });
             input.on('error', (error) => pass({end: error.message}));
+
+            // CPU time and memory of the running operation, from the limits in its request.
+            let watch = null;
+            const cpuSeconds = () => {
+                const used = process.cpuUsage();
+                return (used.user + used.system) / 1e6;
+            };
+            function limitReached(limit) {
+                const line = JSON.stringify(
+                    {jsonrpc: '2.0', method: 'limit', params: {id: watch.id, limit}}) + '\\n';
+                while (Atomics.compareExchange(shared, ${WRITING}, 0, 1) !== 0)
+                    Atomics.wait(shared, ${WRITING}, 1);
+                try {
+                    fs.writeSync(out, line);
+                } catch (error) {
+                    // The host has gone; the end of the input follows.
+                } finally {
+                    Atomics.store(shared, ${WRITING}, 0);
+                    Atomics.notify(shared, ${WRITING});
+                }
+                pass({stop: {id: watch.id, limit}});
+                stopRunningCode();
+                unwatch();
+            }
+            function checkCpu() {
+                const used = cpuSeconds() - watch.cpuStart;
+                if (used >= watch.cpu) return limitReached('cpu');
+                // CPU time runs no faster than the clock per thread: check again when the rest
+                // of the budget could be used up at the earliest.
+                watch.cpuTimer = setTimeout(checkCpu, Math.max(1, (watch.cpu - used) * 1000));
+            }
+            function unwatch() {
+                if (watch === null) return;
+                clearTimeout(watch.cpuTimer);
+                clearInterval(watch.memoryTimer);
+                watch = null;
+            }
+            control.on('message', (message) => {
+                unwatch();
+                if (message === null) return;
+                watch = message;
+                if (watch.cpu > 0) {
+                    watch.cpuStart = cpuSeconds();
+                    checkCpu();
+                }
+                // Memory is sampled: an allocation may overshoot by what it gets in 10 ms.
+                if (watch.memory > 0)
+                    watch.memoryTimer = setInterval(() => {
+                        if (process.memoryUsage.rss() - watch.baseline > watch.memory)
+                            limitReached('memory');
+                    }, 10);
+            });
         `,
             {
                 eval: true,
-                workerData:
-                    {port: inbox.port2, signal: signal.buffer, fd: reopen(FD.protocolIn, 'r')},
-                transferList: [inbox.port2],
+                workerData: {
+                    port: inbox.port2,
+                    control: watcher.port2,
+                    shared: shared.buffer,
+                    fd: reopen(FD.protocolIn, 'r'),
+                    out: protocolOut,
+                },
+                transferList: [inbox.port2, watcher.port2],
                 stdout: false,
                 stderr: false
             });
         reader.on('error', (error) => fail(`the protocol reader failed: ${error.stack}`));
         reader.unref();
 
+        const memoryBaseline = process.memoryUsage.rss();
+        let collectGarbage = null;
+        function watchLimits(id, limits) {
+            if (id === null) return watcher.port1.postMessage(null);
+            const memory = Number(limits.memory) || 0;
+            if (memory > 0 && process.memoryUsage.rss() - memoryBaseline > memory) {
+                // What a stopped operation left behind is garbage now: collect it before the
+                // next operation is measured against the same ceiling.
+                if (collectGarbage === null) {
+                    require('v8').setFlagsFromString('--expose-gc');
+                    collectGarbage = vm.runInNewContext('gc');
+                }
+                collectGarbage();
+            }
+            watcher.port1.postMessage(
+                {id, cpu: Number(limits.cpu) || 0, memory, baseline: memoryBaseline});
+        }
+
         let closing = false;
         function hostClosed() {
             closing = true;
             inbox.port1.close();
-            // Like the end of a script: what is scheduled still runs, then node exits.
+            // The host went away while it waited for a reply: nobody wants the rest.
+            if (received.size > 0) process.exit(0);
+            // Else like the end of a script: what is scheduled still runs, then node exits.
+        }
+
+        // Messages taken from the inbox to look for stops, to be handled in their turn.
+        const deferred = [];
+        // Takes the stops (interrupt, limit) that the inbox holds.
+        function takeStops() {
+            Atomics.store(shared, STOPS, 0);
+            for (let received; (received = receiveMessageOnPort(inbox.port1)) !== undefined;) {
+                if (!takeStop(received.message)) deferred.push(received.message);
+            }
+        }
+        // True when `received` was a stop, now noted.
+        function takeStop(received) {
+            if (received.stop !== undefined) {
+                noteStop(received.stop.id, received.stop.limit);
+                return true;
+            }
+            if (received.line === undefined || !received.line.includes('"interrupt"')) return false;
+            let message;
+            try {
+                message = JSON.parse(received.line);
+            } catch (error) {
+                return false;
+            }
+            if (message === null || message.method !== 'interrupt') return false;
+            const params = message.params;
+            if (params !== null && typeof params === 'object') noteStop(params.id, null);
+            return true;
         }
 
         function nextMessageSync() {
+            if (deferred.length > 0) return deferred.shift();
             for (;;) {
-                const seen = Atomics.load(signal, 0);
+                const seen = Atomics.load(shared, LINES);
                 const received = receiveMessageOnPort(inbox.port1);
                 if (received !== undefined) return received.message;
-                Atomics.wait(signal, 0, seen);
+                Atomics.wait(shared, LINES, seen);
             }
         }
 
@@ -663,10 +963,12 @@
         }
 
         let nextRequestId = 0;
+        let hostCalls = 0;  // requests to the host waiting for their reply
         // Sends a request to the host and serves the host's requests until its reply comes.
         function request(method, params) {
             const what = `${params.name}()`;
             if (closing) throw new BondError(`${what} cannot be called: the bond is closing`);
+            raisePendingStop();
             const id = ++nextRequestId;
             let line;
             try {
@@ -674,36 +976,58 @@
             } catch (error) {
                 throw new TypeError(`cannot serialize the arguments of ${what}: ${error.message}`);
             }
-            sendLine(line);
-            for (;;) {
-                const received = nextMessageSync();
-                if (received.end !== undefined) {
-                    hostClosed();
-                    throw new BondError(`${what} cannot return: ${received.end}`);
-                }
-                const message = parse(received.line);
-                if (message === null) continue;
-                if ('method' in message) {
-                    handleRequest(message, true);
-                } else if (message.id === id) {
-                    if ('error' in message)
-                        throw new BondError(String(
-                            (message.error && message.error.message) ?? 'error in the host'));
-                    return message.result;
-                } else {
-                    fail(`a reply to a request never sent: ${received.line.slice(0, 200)}`);
-                }
+            ++hostCalls;
+            let reply;
+            try {
+                reply = outsideUserCode(() => {
+                    sendLine(line);
+                    for (;;) {
+                        const received = nextMessageSync();
+                        if (received.end !== undefined) {
+                            hostClosed();
+                            throw new BondError(`${what} cannot return: ${received.end}`);
+                        }
+                        if (takeStop(received)) continue;
+                        const message = parse(received.line);
+                        if (message === null) continue;
+                        if ('method' in message) {
+                            handleRequest(message, true);
+                        } else if (message.id === id) {
+                            return message;
+                        } else {
+                            fail(`a reply to a request never sent: ${received.line.slice(0, 200)}`);
+                        }
+                    }
+                });
+            } finally {
+                --hostCalls;
             }
+            if ('error' in reply) {
+                // -32002: the host is stopping the code that called it.
+                if (reply.error && reply.error.code === -32002 && stop !== null) {
+                    if (Atomics.load(shared, RUNNING) !== 0) stopNow();
+                    throw stopError();  // called from outside the host's requests (a timer)
+                }
+                throw new BondError(
+                    String((reply.error && reply.error.message) ?? 'error in the host'));
+            }
+            raisePendingStop();  // the host's function returned, but the code was stopped meanwhile
+            return reply.result;
         }
 
-        inbox.port1.on('message', (received) => {
+        function handleIdleMessage(received) {
             if (received.end !== undefined) return hostClosed();
+            if (takeStop(received)) return;
             const message = parse(received.line);
             if (message === null) return;
             if ('method' in message)
                 handleRequest(message, false);
             else
                 fail(`a reply to a request never sent: ${received.line.slice(0, 200)}`);
+        }
+        inbox.port1.on('message', (received) => {
+            handleIdleMessage(received);
+            while (deferred.length > 0) handleIdleMessage(deferred.shift());
         });
 
         process.on('exit', () => {

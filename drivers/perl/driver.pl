@@ -26,6 +26,14 @@ sub new { my ($class, $message) = @_; return bless { message => $message }, $cla
 sub message { $_[0]{message} }
 sub throw { my $class = shift; die $class->new(@_) }
 
+package Bond::Interrupted;
+# Raised in code the host stops: Bond::interrupt(), or a limit ($@->limit names it: "cpu").
+# Stringifies to the reason.
+use overload '""' => sub { $_[0]{message} }, 'bool' => sub { 1 }, fallback => 1;
+sub new { my ($class, $message, $limit) = @_; return bless { message => $message, limit => $limit }, $class }
+sub message { $_[0]{message} }
+sub limit { $_[0]{limit} }
+
 package Bond::SerializationError;
 sub new { my ($class, $message) = @_; return bless { message => $message }, $class }
 
@@ -60,7 +68,8 @@ use warnings;
 no warnings 'recursion';
 use B ();
 use POSIX ();
-use Fcntl qw(O_RDWR O_CREAT O_EXCL O_APPEND SEEK_SET);
+use Fcntl qw(O_RDWR O_CREAT O_EXCL O_APPEND SEEK_SET F_GETFL F_SETFL F_SETOWN O_ASYNC);
+use Time::HiRes ();
 use MIME::Base64 ();
 use Encode ();
 use Scalar::Util ();
@@ -81,6 +90,22 @@ my $next_id = 0;
 our $sending = 0;
 my $driver_pid = $$;    # a process forked by user code is not the driver
 my $has_is_bool = defined &builtin::is_bool;
+
+# Stopping running code (docs/protocol.md, Limits). Perl has no threads by default: the protocol's
+# input raises SIGIO when a line arrives (O_ASYNC), and Perl runs the handler between two ops,
+# also in a loop that calls nothing. It dies with a Bond::Interrupted only in user code, never
+# while the driver reads or writes the protocol: there the stop waits for the next safe point
+# (the code starts, an exported function returns, the code prints).
+my @serving;             # ids of the host's requests being served, innermost last
+my $stop;                # [request id, message, limit] of the operation to stop
+my $stop_raised = 0;     # once: code that swallows it is killed by the host
+our $user_code = 0;
+my $input_arrived = 0;   # SIGIO came while the driver could not read
+my %limits;              # the running operation's id, cpu, memory
+my @pending_notifications;    # lines a signal handler could not send halfway through a message
+my $memory_baseline;     # the interpreter's address space once the driver runs
+my $RLIMIT_AS = 9;
+my $original_address_space;   # [soft, hard] as the driver found them
 
 sub choose_json {
     my @modules = ('Cpanel::JSON::XS', 'JSON::XS', 'JSON::PP');
@@ -152,6 +177,7 @@ sub send_line {
     POSIX::_exit(0) if $$ != $driver_pid;    # a forked child that returned into the driver
     local $sending = 1;
     drain_output_files();
+    write_all(shift @pending_notifications) while @pending_notifications;
     utf8::encode($text);
     write_all($text . "\n");
 }
@@ -190,6 +216,7 @@ sub drain_output_files {
 
 sub emit_output {
     my ($channel, $text) = @_;
+    stop_at_safe_point();    # code that prints in a loop stops here
     return unless length $text;
     utf8::encode($text) if utf8::is_utf8($text);
     if ($sending || !$protocol_out || $$ != $driver_pid) {
@@ -202,6 +229,132 @@ sub emit_output {
     local $sending = 1;
     drain_output_files();
     output_notification($channel, $text);
+}
+
+# --- Stopping running code -------------------------------------------------------------------
+sub watch_input {
+    $SIG{IO} = sub { on_signal('IO') };
+    $SIG{PROF} = sub { on_signal('PROF') };
+    my $flags = fcntl($protocol_in, F_GETFL, 0) or return;
+    fcntl($protocol_in, F_SETOWN, $$) or return;
+    fcntl($protocol_in, F_SETFL, $flags | O_ASYNC);
+}
+
+sub on_signal {
+    my ($name) = @_;
+    return if $$ != $driver_pid;
+    if ($name eq 'PROF' && exists $limits{cpu}) {
+        if (request_stop($limits{id}, "the code used more than its CPU time limit of $limits{cpu} s", 'cpu')) {
+            my $line = '{"jsonrpc":"2.0","method":"limit","params":{"id":' . $limits{id} . ',"limit":"cpu"}}' . "\n";
+            if ($user_code && !$sending) {
+                write_all($line);
+            } else {
+                push @pending_notifications, $line;
+            }
+        }
+    }
+    $input_arrived = 1 if $name eq 'IO';
+    stop_at_safe_point();
+}
+
+sub request_stop {
+    my ($id, $message, $limit) = @_;
+    return 0 if $stop || !defined $id || !grep { $_ == $id } @serving;
+    $stop = [$id, $message, $limit];
+    return 1;
+}
+
+# In user code: takes the interrupts that arrived, and dies with a pending stop, once.
+sub stop_at_safe_point {
+    return unless $user_code && !$sending;
+    if ($input_arrived) {
+        $input_arrived = 0;
+        take_interrupts();
+    }
+    if ($stop && !$stop_raised) {
+        $stop_raised = 1;
+        die Bond::Interrupted->new($stop->[1], $stop->[2]);
+    }
+}
+
+# Reads what the protocol's input holds now, without blocking, and takes the interrupt
+# notifications out of it; only user code reads here, never the driver's own read. While the code
+# runs the host sends nothing else. End of file: the host is gone, the code must not run on
+# unattended.
+sub take_interrupts {
+    my $watched = '';
+    vec($watched, fileno($protocol_in), 1) = 1;
+    while (select(my $ready = $watched, undef, undef, 0) > 0) {
+        my $n = sysread($protocol_in, $in_buffer, 1 << 20, length $in_buffer);
+        POSIX::_exit(1) if defined $n && $n == 0;
+        last unless $n;
+    }
+    return if index($in_buffer, '"interrupt"') < 0;
+    my @lines = split /\n/, $in_buffer, -1;
+    my $partial = pop @lines;
+    $in_buffer = join('', map { "$_\n" } grep { !take_interrupt($_) } @lines) . $partial;
+}
+
+# Whether $line is an interrupt notification (then taken).
+sub take_interrupt {
+    my ($line) = @_;
+    return 0 if index($line, '"interrupt"') < 0;
+    my $message = eval { $json->decode($line) };
+    return 0 unless ref $message eq 'HASH' && ($message->{method} // '') eq 'interrupt' && !exists $message->{id};
+    my $params = ref $message->{params} eq 'HASH' ? $message->{params} : {};
+    request_stop($params->{id}, $params->{reason} // 'the code was interrupted');
+    return 1;
+}
+
+# The address space limit (RLIMIT_AS) through prlimit64: Perl has no setrlimit of its own. Needs
+# syscall.ph (Debian: in libperl); without it the memory limit is not enforced.
+sub address_space_limit {
+    my ($new) = @_;
+    my $syscall = eval { require 'syscall.ph'; &SYS_prlimit64 } or return undef;
+    my $old = "\0" x 16;
+    return undef if syscall($syscall, 0, $RLIMIT_AS, defined $new ? pack('QQ', @$new) : 0, $old) != 0;
+    return [unpack('QQ', $old)];
+}
+
+sub address_space {
+    open(my $statm, '<', '/proc/self/statm') or return 0;
+    my ($pages) = split ' ', scalar <$statm>;
+    return $pages * POSIX::sysconf(POSIX::_SC_PAGESIZE());
+}
+
+sub apply_limits {
+    my ($id, $limits) = @_;
+    %limits = (id => $id);
+    return unless ref $limits eq 'HASH';
+    if (my $cpu = $limits->{cpu}) {
+        $limits{cpu} = $cpu;
+        Time::HiRes::setitimer(Time::HiRes::ITIMER_PROF(), $cpu);
+    }
+    if (my $memory = $limits->{memory}) {
+        $original_address_space //= address_space_limit();
+        return unless $original_address_space;
+        my ($soft, $hard) = @$original_address_space;
+        my $ceiling = $memory_baseline + $memory;
+        $ceiling = $hard if $hard < $ceiling;
+        $limits{memory} = $memory;
+        address_space_limit([$ceiling, $hard]);
+    }
+}
+
+sub lift_limits {
+    Time::HiRes::setitimer(Time::HiRes::ITIMER_PROF(), 0) if exists $limits{cpu};
+    address_space_limit($original_address_space) if exists $limits{memory};
+    %limits = ();
+}
+
+# What descriptor-level output a channel holds that was not forwarded yet.
+sub unforwarded {
+    my ($channel) = @_;
+    my ($handle, $position) = @{ $output_files{$channel} };
+    sysseek($handle, $position, SEEK_SET);
+    my $data = '';
+    1 while sysread($handle, $data, 1 << 16, length $data);
+    return $data;
 }
 
 # --- Values ----------------------------------------------------------------------------------
@@ -373,6 +526,9 @@ sub describe_error {
 
 sub send_exception {
     my ($id, $error) = @_;
+    if (Scalar::Util::blessed($error) && $error->isa('Bond::Interrupted')) {
+        return send_error($id, -32002, $error->message, { type => ref $error, limit => $error->limit });
+    }
     my ($type, $message) = describe_error($error);
     my $data = { type => $type };
     if ($trans_except) {
@@ -395,6 +551,8 @@ sub send_exception {
 sub run_code_list {
     my ($code) = @_;
     local $_code = "#line 1 \"(bond eval)\"\n$code\n;";
+    local $user_code = 1;
+    stop_at_safe_point();
     my @result = Bond::_run_list();
     die $@ if $@;
     return @result;
@@ -410,6 +568,25 @@ sub list_value {
 sub handle_request {
     my ($message) = @_;
     my $id = $message->{id};
+    # Not local: after "Out of memory!" the END block still sees the request to answer.
+    push @serving, $id;
+    my $limited = ref $message->{params} eq 'HASH' && exists $message->{params}{limits};
+    apply_limits($id, $message->{params}{limits}) if $limited;
+    $input_arrived = 1;    # stopped before it started?
+    my $ok = eval { answer_request($message); 1 };
+    my $error = $@;
+    lift_limits() if $limited;
+    pop @serving;
+    if ($stop && $stop->[0] == $id) {
+        $stop = undef;
+        $stop_raised = 0;
+    }
+    die $error unless $ok;
+}
+
+sub answer_request {
+    my ($message) = @_;
+    my $id = $message->{id};
     my $method = $message->{method} // '';
     my $params = from_json($message->{params} // {});
     $params = {} unless ref $params eq 'HASH';
@@ -420,7 +597,11 @@ sub handle_request {
     }
     if ($method eq 'eval_block') {
         local $_code = "#line 1 \"(bond eval_block)\"\n" . ($params->{code} // '') . "\n;";
-        Bond::_run_block();
+        eval { local $user_code = 1; stop_at_safe_point(); 1 } or return send_exception($id, $@);
+        {
+            local $user_code = 1;
+            Bond::_run_block();
+        }
         return send_exception($id, $@) if $@;
         return send_result($id, undef);
     }
@@ -462,6 +643,9 @@ sub serve {
         if (defined $message->{method}) {
             if (defined $message->{id}) {
                 handle_request($message);
+            } elsif ($message->{method} eq 'interrupt' && ref $message->{params} eq 'HASH') {
+                # while an exported function runs: see call_host
+                request_stop($message->{params}{id}, $message->{params}{reason} // 'the code was interrupted');
             }
             next;
         }
@@ -482,19 +666,32 @@ sub call_host {
         my $error = $@;
         Bond::Error->throw(ref $error eq 'Bond::SerializationError' ? $error->{message} : "$error");
     }
-    send_line('{"jsonrpc":"2.0","id":' . $id . ',"method":"call","params":{"name":' . encode_string($name)
-        . ',"args":' . $encoded . '}}');
-    my $reply = serve($id);
+    stop_at_safe_point();
+    my $reply;
+    {
+        local $user_code = 0;
+        send_line('{"jsonrpc":"2.0","id":' . $id . ',"method":"call","params":{"name":' . encode_string($name)
+            . ',"args":' . $encoded . '}}');
+        $reply = serve($id);
+    }
     if (exists $reply->{error}) {
         my $error = $reply->{error};
-        Bond::Error->throw(ref $error eq 'HASH' ? ($error->{message} // 'error') : 'error');
+        my $text = ref $error eq 'HASH' ? ($error->{message} // 'error') : 'error';
+        if (ref $error eq 'HASH' && ($error->{code} // 0) == -32002) {    # the host is stopping the code
+            $stop_raised = 1;
+            die Bond::Interrupted->new($text, $stop ? $stop->[2] : undef);
+        }
+        Bond::Error->throw($text);
     }
+    stop_at_safe_point();    # the host's function returned, but the code was stopped meanwhile
     return from_json($reply->{result});
 }
 
 sub main {
     choose_json();
     my $original_stderr = open_channels();
+    watch_input();
+    $memory_baseline = address_space();
     syswrite($original_stderr, "\n__bond_driver_ready__\n");
     close $original_stderr;
     write_all("\n");
@@ -505,7 +702,15 @@ sub main {
 }
 
 END {
-    drain_output_files() if $protocol_out && $$ == $driver_pid;
+    if ($protocol_out && $$ == $driver_pid) {
+        # Perl ends after "Out of memory!": under a memory limit, that is the request's answer.
+        if (@serving && exists $limits{memory} && unforwarded('stderr') =~ /^Out of memory/m) {
+            address_space_limit($original_address_space);
+            send_line('{"jsonrpc":"2.0","id":' . $serving[-1] . ',"error":{"code":-32002,"message":'
+                . '"Out of memory!","data":{"type":"die","limit":"memory","fatal":true}}}');
+        }
+        drain_output_files();
+    }
 }
 
 package main;

@@ -41,6 +41,18 @@ final class BigInt implements \Stringable
     }
 }
 
+/**
+ * Raised in code the host stops: Bond::interrupt(), or a limit ($limit names it: "cpu"). An
+ * \Error, so that `catch (Exception $e)` does not swallow it.
+ */
+final class Interrupted extends \Error
+{
+    public function __construct(string $message, public readonly ?string $limit = null)
+    {
+        parent::__construct($message);
+    }
+}
+
 /** A value that JSON cannot carry. */
 final class SerializationError extends \Exception
 {
@@ -97,6 +109,13 @@ final class Driver
         JSON_PRESERVE_ZERO_FRACTION | JSON_THROW_ON_ERROR;
     private const FATAL = E_ERROR | E_PARSE | E_CORE_ERROR | E_COMPILE_ERROR | E_USER_ERROR |
         E_RECOVERABLE_ERROR;
+    private const F_GETFL = 3;
+    private const F_SETFL = 4;
+    private const F_SETOWN = 8;
+    private const O_ASYNC = 0x2000;
+    private const CLOCK_PROCESS_CPUTIME_ID = 2;
+    private const POLLIN = 1;
+    private const OUTPUT_HANDLER_DISABLED = 0x2000;  // PHP_OUTPUT_HANDLER_DISABLED
 
     private static \FFI $libc;
     private static int $protocolIn;
@@ -117,6 +136,24 @@ final class Driver
     /** @var array<string, string> lower-case name => exported name */
     private static array $exports = [];
     private static bool $sending = false;
+
+    // Stopping running code (docs/protocol.md, Limits). PHP has no threads: the protocol's input
+    // raises SIGIO when a line arrives (O_ASYNC), and pcntl's async signals run onSignal() between
+    // two opcodes, also in a loop that never calls anything. It raises Interrupted only in user
+    // code, never while the driver reads or writes the protocol: there the stop waits for the
+    // next safe point (the code starts, an exported function returns, the code prints).
+    /** @var array{int, string, ?string}|null the request to stop, why, and the limit */
+    private static ?array $stop = null;
+    private static bool $stopRaised = false;  // once: code that swallows it is killed by the host
+    private static bool $userCode = false;
+    private static bool $inputArrived = false;  // SIGIO came while the driver could not read
+    /** @var array{id?: int, cpu?: float, memory?: int} the running operation's limits */
+    private static array $limits = [];
+    private static int $memoryBaseline = 0;
+    private static string $memoryLimit = '-1';
+    private static ?\FFI\CData $cpuTimer = null;  // a CLOCK_PROCESS_CPUTIME_ID timer: SIGXCPU
+    /** @var string[] notifications a signal handler could not send halfway through a message */
+    private static array $pendingNotifications = [];
 
     // --- The protocol's channels --------------------------------------------------------------
     // The protocol moves to private copies of fd 0, 1 and 2 (close-on-exec: child processes do
@@ -140,6 +177,14 @@ final class Driver
             int *__errno_location(void);
             int getpid(void);
             void _exit(int status);
+            struct bond_timespec { long tv_sec; long tv_nsec; };
+            struct bond_itimerspec { struct bond_timespec it_interval; struct bond_timespec it_value; };
+            struct bond_sigevent { void *value; int signo; int notify; int pad[12]; };
+            int timer_create(int clock, struct bond_sigevent *event, void **timer);
+            int timer_settime(void *timer, int flags, const struct bond_itimerspec *value,
+                              struct bond_itimerspec *old);
+            struct bond_pollfd { int fd; short events; short revents; };
+            int poll(struct bond_pollfd *fds, unsigned long nfds, int timeout);
         ');
         $c = self::$libc;
         self::$protocolIn = self::check($c->fcntl(0, self::F_DUPFD_CLOEXEC, 3), 'dup stdin');
@@ -231,6 +276,9 @@ final class Driver
     /** The output handler at the bottom of PHP's output buffers: echo, print, printf... */
     public static function onOutput(string $buffer, int $phase): string
     {
+        // Code that prints in a loop stops here. Throwing from an output handler disables it:
+        // the output goes to descriptor 1, still forwarded, and the request's end restores it.
+        self::stopAtSafePoint();
         return self::forward('stdout', $buffer) ? '' : $buffer;
     }
 
@@ -246,12 +294,15 @@ final class Driver
         if (!self::inDriverProcess() || self::$sending) {
             return false;
         }
+        $userCode = self::$userCode;
         self::$sending = true;
+        self::$userCode = false;
         try {
             self::drainOutputFiles();
             self::writeAll(self::$protocolOut, self::outputLine($channel, $data));
         } finally {
             self::$sending = false;
+            self::$userCode = $userCode;
         }
         return true;
     }
@@ -270,12 +321,197 @@ final class Driver
     private static function sendLine(string $line): void
     {
         self::leaveForkedProcess();
+        $userCode = self::$userCode;
         self::$sending = true;
+        self::$userCode = false;
         try {
             self::drainOutputFiles();
+            while (self::$pendingNotifications) {
+                self::writeAll(self::$protocolOut, array_shift(self::$pendingNotifications));
+            }
             self::writeAll(self::$protocolOut, $line);
         } finally {
             self::$sending = false;
+            self::$userCode = $userCode;
+        }
+    }
+
+    // --- Stopping running code ----------------------------------------------------------------
+    private static function watchInput(): void
+    {
+        if (!function_exists('pcntl_async_signals')) {
+            return;  // no pcntl: the host's grace period still ends code it cannot stop
+        }
+        pcntl_async_signals(true);
+        pcntl_signal(SIGIO, [self::class, 'onSignal'], false);
+        // Not ITIMER_PROF and SIGPROF: they are PHP's own, for max_execution_time.
+        pcntl_signal(SIGXCPU, [self::class, 'onSignal'], false);
+        $c = self::$libc;
+        $event = $c->new('struct bond_sigevent');
+        $event->signo = SIGXCPU;  // notify = SIGEV_SIGNAL (0)
+        $timer = $c->new('void *');
+        if ($c->timer_create(self::CLOCK_PROCESS_CPUTIME_ID, \FFI::addr($event), \FFI::addr($timer)) === 0) {
+            self::$cpuTimer = $timer;
+        }
+        self::check($c->fcntl(self::$protocolIn, self::F_SETOWN, self::$pid), 'F_SETOWN');
+        $flags = self::check($c->fcntl(self::$protocolIn, self::F_GETFL), 'F_GETFL');
+        self::check($c->fcntl(self::$protocolIn, self::F_SETFL, $flags | self::O_ASYNC), 'O_ASYNC');
+    }
+
+    public static function onSignal(int $signal): void
+    {
+        if (!self::inDriverProcess()) {
+            return;
+        }
+        if ($signal === SIGXCPU && isset(self::$limits['cpu'])) {
+            $id = self::$limits['id'];
+            $message = 'the code used more than its CPU time limit of ' . self::$limits['cpu'] . ' s';
+            if (self::requestStop($id, $message, 'cpu')) {
+                $notification = json_encode(['jsonrpc' => '2.0', 'method' => 'limit',
+                    'params' => ['id' => $id, 'limit' => 'cpu']], self::JSON_FLAGS) . "\n";
+                if (self::$userCode) {
+                    self::writeAll(self::$protocolOut, $notification);
+                } else {
+                    self::$pendingNotifications[] = $notification;
+                }
+            }
+        }
+        if ($signal === SIGIO) {
+            self::$inputArrived = true;
+        }
+        self::stopAtSafePoint();
+    }
+
+    /** In user code: takes the interrupts that arrived, raises a pending stop. */
+    private static function stopAtSafePoint(): void
+    {
+        if (!self::$userCode) {
+            return;
+        }
+        if (self::$inputArrived) {
+            self::$inputArrived = false;
+            self::takeInterrupts();
+        }
+        self::raiseStop();
+    }
+
+    private static function requestStop(mixed $id, string $message, ?string $limit = null): bool
+    {
+        if (self::$stop === null && in_array($id, self::$serving, true)) {
+            self::$stop = [$id, $message, $limit];
+            return true;
+        }
+        return false;
+    }
+
+    /** Raises the pending stop in the code running now, once, if that is user code. */
+    private static function raiseStop(): void
+    {
+        if (self::$stop !== null && !self::$stopRaised && self::$userCode) {
+            self::$stopRaised = true;
+            throw new Interrupted(self::$stop[1], self::$stop[2]);
+        }
+    }
+
+    /**
+     * Reads what the protocol's input holds now, without blocking, and takes the interrupt
+     * notifications out of it; only user code reads here, never the driver's own read. While the
+     * code runs the host sends nothing else. End of file: the host is gone, the code must not run
+     * on unattended.
+     */
+    private static function takeInterrupts(): void
+    {
+        $poll = self::$libc->new('struct bond_pollfd');
+        $poll->fd = self::$protocolIn;
+        $poll->events = self::POLLIN;
+        while (self::$libc->poll(\FFI::addr($poll), 1, 0) > 0) {
+            $n = self::$libc->read(self::$protocolIn, self::$readBuffer, 1048576);
+            if ($n === 0) {
+                self::$libc->_exit(1);
+            }
+            if ($n < 0) {
+                break;
+            }
+            self::$inBuffer .= \FFI::string(self::$readBuffer, $n);
+        }
+        if (!str_contains(self::$inBuffer, '"interrupt"')) {
+            return;
+        }
+        $lines = explode("\n", self::$inBuffer);
+        $partial = array_pop($lines);
+        $kept = [];
+        foreach ($lines as $line) {
+            if (!self::takeInterrupt($line)) {
+                $kept[] = $line;
+            }
+        }
+        $kept[] = $partial;
+        self::$inBuffer = implode("\n", $kept);
+        self::$scanned = 0;
+    }
+
+    /** Whether `line` is an interrupt notification (then taken). */
+    private static function takeInterrupt(string $line): bool
+    {
+        if (!str_contains($line, '"interrupt"')) {
+            return false;
+        }
+        $message = json_decode($line, true);
+        if (!is_array($message) || ($message['method'] ?? null) !== 'interrupt' ||
+            array_key_exists('id', $message)) {
+            return false;
+        }
+        $params = is_array($message['params'] ?? null) ? $message['params'] : [];
+        self::requestStop($params['id'] ?? null, is_string($params['reason'] ?? null)
+            ? $params['reason'] : 'the code was interrupted');
+        return true;
+    }
+
+    private static function applyLimits(int $id, mixed $limits): void
+    {
+        self::$limits = ['id' => $id];
+        $cpu = $limits['cpu'] ?? null;
+        if ((is_int($cpu) || is_float($cpu)) && $cpu > 0) {
+            self::$limits['cpu'] = $cpu;
+            self::setCpuTimer($cpu);
+        }
+        $memory = $limits['memory'] ?? null;
+        if (is_int($memory) && $memory > 0) {
+            self::$limits['memory'] = $memory;
+            self::$memoryLimit = (string)ini_get('memory_limit');
+            ini_set('memory_limit', (string)(self::$memoryBaseline + $memory));
+        }
+    }
+
+    private static function liftLimits(): void
+    {
+        if (isset(self::$limits['cpu'])) {
+            self::setCpuTimer(0);
+        }
+        if (isset(self::$limits['memory'])) {
+            ini_set('memory_limit', self::$memoryLimit);
+        }
+        self::$limits = [];
+    }
+
+    private static function setCpuTimer(float $seconds): void
+    {
+        if (self::$cpuTimer === null) {
+            return;
+        }
+        $value = self::$libc->new('struct bond_itimerspec');
+        $value->it_value->tv_sec = (int)$seconds;
+        $value->it_value->tv_nsec = (int)(($seconds - (int)$seconds) * 1e9);
+        self::$libc->timer_settime(self::$cpuTimer, 0, \FFI::addr($value), null);
+    }
+
+    /** Code that was stopped while printing left the driver's output handler disabled. */
+    private static function restoreOutputHandler(): void
+    {
+        $handlers = ob_get_status(true);
+        if (count($handlers) === 1 && ($handlers[0]['flags'] & self::OUTPUT_HANDLER_DISABLED)) {
+            ob_end_clean();
+            ob_start([self::class, 'onOutput'], 1);
         }
     }
 
@@ -283,6 +519,17 @@ final class Driver
     private static function readLine(): ?string
     {
         self::leaveForkedProcess();
+        $userCode = self::$userCode;
+        self::$userCode = false;
+        try {
+            return self::readBufferedLine();
+        } finally {
+            self::$userCode = $userCode;
+        }
+    }
+
+    private static function readBufferedLine(): ?string
+    {
         while (true) {
             $end = strpos(self::$inBuffer, "\n", self::$scanned);
             if ($end !== false) {
@@ -671,11 +918,29 @@ final class Driver
             return;
         }
         self::$serving[] = $id;  // until the reply is sent: see onShutdown
+        $limited = isset($params['limits']);
         try {
             try {
-                $result = self::$handler($params);
+                if ($limited) {
+                    self::applyLimits($id, $params['limits']);
+                }
+                self::$userCode = true;
+                try {
+                    self::$inputArrived = true;  // stopped before it started?
+                    self::stopAtSafePoint();
+                    $result = self::$handler($params);
+                } finally {
+                    self::$userCode = false;
+                    if ($limited) {
+                        self::liftLimits();
+                    }
+                }
             } catch (InvalidParams $error) {
                 self::replyError($id, -32602, $error->getMessage());
+                return;
+            } catch (Interrupted $error) {
+                self::replyError($id, -32002, self::describe($error),
+                    ['type' => get_class($error), 'limit' => $error->limit]);
                 return;
             } catch (\Throwable $error) {
                 self::replyError($id, -32000, self::describe($error), self::errorData($error));
@@ -694,6 +959,13 @@ final class Driver
             self::sendLine($line);
         } finally {
             array_pop(self::$serving);
+            if (self::$stop !== null && self::$stop[0] === $id) {
+                self::$stop = null;
+                self::$stopRaised = false;
+            }
+            if (!self::$serving) {
+                self::restoreOutputHandler();
+            }
         }
     }
 
@@ -716,8 +988,17 @@ final class Driver
             throw new \TypeError("cannot serialize the arguments of $name(): " .
                 $error->getMessage());
         }
-        self::sendLine($line);
-        return self::serve($id);
+        self::stopAtSafePoint();
+        $userCode = self::$userCode;
+        self::$userCode = false;
+        try {
+            self::sendLine($line);
+            $result = self::serve($id);
+        } finally {
+            self::$userCode = $userCode;
+        }
+        self::stopAtSafePoint();  // the host's function returned, but the code was stopped meanwhile
+        return $result;
     }
 
     private static function serve(?int $awaited = null): mixed
@@ -738,13 +1019,20 @@ final class Driver
             }
             if (!is_array($message) || array_is_list($message) && $message) {
                 self::replyError(null, -32600, 'a message must be a JSON object');
+            } elseif (($message['method'] ?? null) === 'interrupt') {
+                self::takeInterrupt($line);  // while an exported function runs: see callHost
             } elseif (array_key_exists('method', $message)) {
                 self::handleRequest($message);
             } elseif ($awaited !== null && ($message['id'] ?? null) === $awaited) {
                 if (array_key_exists('error', $message)) {
                     $error = $message['error'];
-                    throw new BondError(is_array($error) && is_string($error['message'] ?? null)
-                        ? $error['message'] : 'error in the host');
+                    $text = is_array($error) && is_string($error['message'] ?? null)
+                        ? $error['message'] : 'error in the host';
+                    if (is_array($error) && ($error['code'] ?? null) === -32002) {
+                        self::$stopRaised = true;  // the host is stopping the code
+                        throw new Interrupted($text, self::$stop[2] ?? null);
+                    }
+                    throw new BondError($text);
                 }
                 return $message['result'] ?? null;
             } else {
@@ -775,8 +1063,15 @@ final class Driver
         if ($error !== null && ($error['type'] & self::FATAL) && self::$serving) {
             $message = "PHP Fatal error: {$error['message']} in {$error['file']} on line " .
                 $error['line'];
+            $outOfMemory = isset(self::$limits['memory']) &&
+                preg_match('/^(Allowed memory size|Out of memory)/', $error['message']);
             try {
-                self::replyError(end(self::$serving), -32000, $message, ['type' => 'FatalError']);
+                if ($outOfMemory) {
+                    self::replyError(end(self::$serving), -32002, $message,
+                        ['type' => 'FatalError', 'limit' => 'memory', 'fatal' => true]);
+                } else {
+                    self::replyError(end(self::$serving), -32000, $message, ['type' => 'FatalError']);
+                }
             } catch (\Throwable $ignored) {
             }
             self::$serving = [];
@@ -832,6 +1127,8 @@ final class Driver
         }
         register_shutdown_function([self::class, 'onShutdown']);
         ob_start([self::class, 'onOutput'], 1);
+        self::watchInput();
+        self::$memoryBaseline = memory_get_usage();
         self::writeAll(self::$originalStderr, self::STDERR_READY_MARK);
         $ready = ['protocol' => self::PROTOCOL_VERSION, 'lang' => 'PHP', 'version' => PHP_VERSION,
             'pid' => self::$pid];

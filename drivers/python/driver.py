@@ -11,7 +11,10 @@ import json
 import keyword
 import os
 import platform
+import queue
+import resource
 import select
+import signal
 import sys
 import threading
 
@@ -27,6 +30,15 @@ _next_request_id = 0
 
 class BondError(RuntimeError):
     """An error of the host: an exported C++ function threw, or it was called wrongly."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised in code the host stops: Bond::interrupt(), or a limit (`limit` names it). A
+    KeyboardInterrupt, so that `except Exception` does not swallow it."""
+
+    def __init__(self, message, limit=None):
+        super().__init__(message)
+        self.limit = limit
 
 
 # --- The protocol's channels -------------------------------------------------------------------
@@ -64,6 +76,7 @@ class _OutputLock:
     def __init__(self):
         self._lock = threading.RLock()
         self._depth = 0
+        self.deferred = []  # protocol lines a nested writer could not send: the outer one sends them
 
     def __enter__(self):
         self._lock.acquire()
@@ -71,8 +84,12 @@ class _OutputLock:
         return self._depth > 1
 
     def __exit__(self, *exc_info):
-        self._depth -= 1
-        self._lock.release()
+        try:
+            while self._depth == 1 and self.deferred:
+                _write_all(_protocol_out, self.deferred.pop(0))
+        finally:
+            self._depth -= 1
+            self._lock.release()
 
 
 _output_lock = _OutputLock()
@@ -189,7 +206,8 @@ class _ProtocolStream(io.TextIOBase):
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError("write() argument must be str, not %s" % type(text).__name__)
-        with _output_lock as nested:
+        _raise_stop()  # code that prints in a loop stops here, never halfway through a message
+        with _driver_code(), _output_lock as nested:
             if not nested:
                 _drain_output_pipes()
                 (_sys_stderr if self is _sys_stdout else _sys_stdout).flush_buffer()
@@ -353,7 +371,116 @@ def _error_data(error):
     return data
 
 
+# --- Stopping running code ----------------------------------------------------------------------
+# The host stops code in-band (docs/protocol.md, Limits): an `interrupt` notification names the
+# top-level request to stop. The reader thread sees it while the code runs and signals the main
+# thread (SIGINT); the handler raises Interrupted in the code, but only while user code runs, so
+# that no protocol message is cut in half: elsewhere the stop waits for the next safe point (the
+# code starts, an exported function returns, the code prints). The CPU limit is an ITIMER_PROF
+# timer (SIGPROF); the memory limit is RLIMIT_AS, which makes allocations raise MemoryError.
+_received = set()  # ids of the host's requests received and not yet answered
+_stop = None  # (request id, message, limit) of the operation to stop
+_stop_raised = False  # raised once: code that swallows it is killed by the host after a grace
+_in_user_code = False
+_limits = {}  # the running operation's {"cpu", "memory"} and its request id
+_memory_baseline = None  # the interpreter's address space once the driver runs
+_original_address_space = resource.getrlimit(resource.RLIMIT_AS)
+
+
+class _driver_code:
+    """Marks driver code called from user code: a stop waits until it is done."""
+
+    def __enter__(self):
+        global _in_user_code
+        self._was, _in_user_code = _in_user_code, False
+
+    def __exit__(self, *exc_info):
+        global _in_user_code
+        _in_user_code = self._was
+
+
+def _request_stop(request_id, message, limit=None):
+    global _stop
+    if _stop is None and request_id in _received:
+        _stop = (request_id, message, limit)
+        return True
+    return False
+
+
+def _raise_stop():
+    """Raises the pending stop in the code running now, once, if that is user code."""
+    global _stop_raised
+    if _stop is not None and not _stop_raised and _in_user_code:
+        _stop_raised = True
+        raise Interrupted(_stop[1], _stop[2])
+
+
+def _on_stop_signal(signum, frame):
+    if signum == signal.SIGPROF and "cpu" in _limits:
+        request_id = _limits["id"]
+        message = "the code used more than its CPU time limit of %g s" % _limits["cpu"]
+        if _request_stop(request_id, message, "cpu"):
+            _send_notification("limit", {"id": request_id, "limit": "cpu"})
+    _raise_stop()
+
+
+def _send_notification(method, params):
+    """From a signal handler too: a line that would cut into one being written waits for it."""
+    line = _dumps({"jsonrpc": "2.0", "method": method, "params": params})
+    with _output_lock as nested:
+        if nested:
+            _output_lock.deferred.append(line)
+        else:
+            _drain_output_pipes()
+            _flush_pending_text()
+            _write_all(_protocol_out, line)
+
+
+def _address_space():
+    with open("/proc/self/statm", "rb") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _apply_limits(request_id, limits):
+    global _limits, _memory_baseline
+    if not isinstance(limits, dict):
+        return
+    cpu, memory = limits.get("cpu"), limits.get("memory")
+    _limits = {"id": request_id}
+    if isinstance(cpu, (int, float)) and cpu > 0:
+        _limits["cpu"] = cpu
+        signal.setitimer(signal.ITIMER_PROF, cpu)
+    if isinstance(memory, int) and memory > 0:
+        if _memory_baseline is None:
+            _memory_baseline = _address_space()
+        soft, hard = _original_address_space
+        ceiling = _memory_baseline + memory
+        if hard != resource.RLIM_INFINITY:
+            ceiling = min(ceiling, hard)
+        _limits["memory"] = memory
+        resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
+
+
+def _lift_limits():
+    global _limits
+    if "cpu" in _limits:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+    if "memory" in _limits:
+        resource.setrlimit(resource.RLIMIT_AS, _original_address_space)
+    _limits = {}
+
+
+def _stop_error(error):
+    """The -32002 error data of an exception that ends a stopped request, or None."""
+    if isinstance(error, Interrupted):
+        return {"type": type(error).__name__, "limit": error.limit}
+    if isinstance(error, MemoryError) and "memory" in _limits:
+        return {"type": "MemoryError", "limit": "memory"}
+    return None
+
+
 def _reply_error(request_id, code, message, data=None):
+    _received.discard(request_id)  # answered: the input's end no longer means an abandoned call
     error = {"code": code, "message": message}
     if data is not None:
         error["data"] = data
@@ -361,25 +488,56 @@ def _reply_error(request_id, code, message, data=None):
 
 
 def _handle_request(message):
-    request_id, method = message.get("id"), message.get("method")
+    request_id = message.get("id")
+    try:
+        _answer_request(request_id, message)
+    finally:
+        _received.discard(request_id)
+        _end_stop(request_id)
+
+
+def _end_stop(request_id):
+    global _stop, _stop_raised
+    if _stop is not None and _stop[0] == request_id:
+        _stop, _stop_raised = None, False
+
+
+def _answer_request(request_id, message):
+    global _in_user_code
+    method = message.get("method")
     params = message.get("params") or {}
     handler = _METHODS.get(method)
     if handler is None:
         return _reply_error(request_id, -32601, "unknown method %r" % (method,))
+    limits = params.get("limits")
     try:
-        result = handler(params)
+        _apply_limits(request_id, limits)
+        _in_user_code = True
+        try:
+            _raise_stop()  # stopped before it started
+            result = handler(params)
+        finally:
+            _in_user_code = False
     except _InvalidParams as error:
         return _reply_error(request_id, -32602, str(error))
     except SystemExit as error:  # exit() in user code ends the interpreter, as it would anywhere
         _exit_like_python(error.code)
     except BaseException as error:
+        stop = _stop_error(error)
+        if limits is not None:
+            _lift_limits()
+        if stop is not None:
+            return _reply_error(request_id, -32002, _describe(error), stop)
         return _reply_error(request_id, -32000, _describe(error), _error_data(error))
+    if limits is not None:
+        _lift_limits()
     if request_id is None:
         return
     try:
         line = _dumps({"jsonrpc": "2.0", "id": request_id, "result": result})
     except (TypeError, ValueError) as error:  # ValueError: NaN, lone surrogates
         return _reply_error(request_id, -32001, "cannot serialize the result: %s" % error)
+    _received.discard(request_id)  # before the reply: the host may close the bond right after it
     _send_line(line)
 
 
@@ -396,47 +554,86 @@ def _request(method, params):
     if threading.get_ident() != _serving_thread:
         raise RuntimeError("%s() is exported by the bond's host and can only be called from the "
                            "thread that runs the host's requests" % params.get("name"))
+    _raise_stop()
     _next_request_id += 1
     request_id = _next_request_id
     try:
         line = _dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
     except (TypeError, ValueError) as error:
         raise TypeError("cannot serialize the arguments of %s(): %s" % (params.get("name"), error))
-    _send_line(line)
     # Each level of nesting through the host costs a few frames of this driver: grant them, so
     # that deep recursion across the bond leaves user code its usual recursion budget.
     _nesting += 1
     sys.setrecursionlimit(_base_recursion_limit + _nesting * _FRAMES_PER_NESTING)
     try:
-        return _serve(request_id)
+        with _driver_code():
+            _send_line(line)
+            result = _serve(request_id)
     finally:
         _nesting -= 1
         sys.setrecursionlimit(_base_recursion_limit + _nesting * _FRAMES_PER_NESTING)
+    _raise_stop()  # the host's function returned, but the code was stopped meanwhile
+    return result
 
 
-def _serve(awaited_id=None):
+def _reply_raises(error):
+    """The exception an error reply of the host raises in the code that called it."""
+    global _stop_raised
+    message = error.get("message", "error in the host") if isinstance(error, dict) else "error"
+    if isinstance(error, dict) and error.get("code") == -32002:  # the host is stopping the code
+        _stop_raised = True
+        return Interrupted(message, _stop[2] if _stop is not None else None)
+    return BondError(message)
+
+
+def _read_protocol():
+    """The reader thread: owns the protocol's input, so that an interrupt reaches the driver while
+    user code runs; everything else goes to the main thread through _inbox, in order."""
     while True:
-        try:
-            line = _protocol_in.readline()
-        except KeyboardInterrupt:  # a SIGINT while idle interrupts nothing
-            continue
+        line = _protocol_in.readline()
         if not line:
-            _exit_like_python(0)  # the host closed the bond
+            break
         try:
             message = _decoder.decode(line.decode("utf-8"))
         except ValueError as error:
-            _reply_error(None, -32700, "parse error: %s" % error)
+            _inbox.put(error)
             continue
-        if not isinstance(message, dict):
+        if isinstance(message, dict) and message.get("method") == "interrupt":
+            params = message.get("params")
+            if isinstance(params, dict) and _request_stop(
+                    params.get("id"), params.get("reason") or "the code was interrupted"):
+                signal.pthread_kill(_serving_thread, signal.SIGINT)
+            continue  # an interrupt of a request already answered interrupts nothing
+        if isinstance(message, dict) and "method" in message and "id" in message:
+            _received.add(message["id"])
+        _inbox.put(message)
+    _inbox.put(None)
+    if _received and not _waiting_for_host:
+        # The host went away (it was killed, or it killed the connection) while code runs:
+        # nothing will read the result, and the code must not run on unattended.
+        os._exit(1)
+
+
+def _serve(awaited_id=None):
+    global _waiting_for_host
+    while True:
+        _waiting_for_host = True
+        message = _inbox.get()
+        _waiting_for_host = False
+        if message is None:
+            _exit_like_python(0)  # the host closed the bond
+        if isinstance(message, ValueError):
+            _reply_error(None, -32700, "parse error: %s" % message)
+        elif not isinstance(message, dict):
             _reply_error(None, -32600, "a message must be a JSON object")
         elif "method" in message:
             _handle_request(message)
         elif message.get("id") == awaited_id and awaited_id is not None:
             if "error" in message:
-                raise BondError(message["error"].get("message", "error in the host"))
+                raise _reply_raises(message["error"])
             return message.get("result")
         else:
-            _fail("a reply to a request never sent: %r" % (line[:200],))
+            _fail("a reply to a request never sent: %r" % (json.dumps(message)[:200],))
 
 
 def _exit(status):
@@ -467,6 +664,7 @@ def _after_fork_in_child():
     global _output_lock, _output_pipes
     _output_lock = _OutputLock()  # another thread of the parent may have held it
     _output_pipes = {}
+    signal.setitimer(signal.ITIMER_PROF, 0)
     for fd in (_protocol_in.fileno(), _protocol_out, _stdout_read, _stderr_read):
         try:
             os.close(fd)
@@ -486,6 +684,8 @@ def _fail(reason):
 
 _driver_pid = os.getpid()
 _serving_thread = threading.get_ident()
+_inbox = queue.SimpleQueue()
+_waiting_for_host = False
 _nesting = 0
 _exiting = False
 _base_recursion_limit = sys.getrecursionlimit()
@@ -497,7 +697,10 @@ _fault_log = open(_original_stderr, "w", closefd=False)
 def main():
     faulthandler.enable(file=_fault_log)
     os.register_at_fork(after_in_child=_after_fork_in_child)
+    signal.signal(signal.SIGINT, _on_stop_signal)
+    signal.signal(signal.SIGPROF, _on_stop_signal)
     threading.Thread(target=_pump_output_pipes, name="bond-output", daemon=True).start()
+    threading.Thread(target=_read_protocol, name="bond-input", daemon=True).start()
     _write_all(_original_stderr, STDERR_READY_MARK)
     ready = {"protocol": PROTOCOL_VERSION, "lang": "Python",
              "version": platform.python_version(), "pid": os.getpid()}

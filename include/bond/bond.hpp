@@ -21,7 +21,9 @@ namespace bond {
 namespace detail {
 class Session;
 // The session by value: it must outlive a call during which its last other owner goes away.
-Value call_on(std::shared_ptr<Session> session, std::string_view name, CallArguments arguments);
+// `limits`, when given, replace the bond's Options::limits field by field for this call.
+Value call_on(std::shared_ptr<Session> session, std::string_view name, CallArguments arguments,
+              const Limits* limits = nullptr);
 // Converts a call's result to R; a failure is a local SerializationException.
 template <class R>
 R convert_result(const std::shared_ptr<Session>& session, std::string_view name,
@@ -47,6 +49,29 @@ class Function {
         : session_(std::move(session)), name_(std::move(name)) {}
     std::shared_ptr<detail::Session> session_;
     std::string name_;
+};
+
+// The operations of one bond under limits of their own: Bond::with_limits({.wall = 2s}).call(...).
+// Each field that is set replaces the bond's Options::limits field for these operations; unset
+// fields keep the bond's. Limits apply to top-level operations: inside an exported function, a
+// call back into the bond runs under the limits of the operation that called out.
+class LimitedBond {
+  public:
+    Value eval(std::string_view code);
+    void eval_block(std::string_view code);
+    template <class... A>
+    Value call(std::string_view name, A&&... arguments) {
+        return call_with(name, detail::make_arguments(std::forward<A>(arguments)...));
+    }
+    Value call_with(std::string_view name, detail::CallArguments arguments);
+    const Limits& limits() const noexcept { return limits_; }
+
+  private:
+    friend class Bond;
+    LimitedBond(std::shared_ptr<detail::Session> session, Limits limits)
+        : session_(std::move(session)), limits_(std::move(limits)) {}
+    std::shared_ptr<detail::Session> session_;
+    Limits limits_;
 };
 
 class Bond {
@@ -94,6 +119,12 @@ class Bond {
 
     // Code of this bond's language, evaluated remotely where it is used.
     Ref ref(std::string_view code);
+
+    // This bond's operations under other limits (see LimitedBond).
+    LimitedBond with_limits(Limits limits);
+    // Stops the operation running now; callable from any thread. The operation ends with
+    // Interrupted; an idle bond is left alone. The Bond must outlive this call.
+    void interrupt();
 
     void close();
     const std::string& lang() const;

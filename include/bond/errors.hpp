@@ -49,8 +49,30 @@ class RemoteException : public BondException {
     RemoteException(std::string lang, std::string message, nlohmann::json data);
     const nlohmann::json& data() const noexcept { return data_; }
 
+  protected:
+    RemoteException(const char* kind, std::string lang, std::string message, nlohmann::json data);
+
   private:
     nlohmann::json data_;
+};
+
+// Bond::interrupt() stopped the running operation. The bond goes on unless the code could not be
+// stopped within the grace period: then the interpreter was killed and alive() is false.
+class Interrupted : public RemoteException {
+  public:
+    Interrupted(std::string lang, std::string message);
+};
+
+// The running operation went beyond one of its Limits and was stopped; limit() is "wall", "cpu",
+// "memory" or "output", and message() a sentence fit to show the code's author as it is. The bond
+// goes on as after Interrupted (PHP and Perl end when they run out of memory: see docs/limits.md).
+class LimitExceeded : public RemoteException {
+  public:
+    LimitExceeded(std::string lang, std::string limit, std::string message);
+    const std::string& limit() const noexcept { return limit_; }
+
+  private:
+    std::string limit_;
 };
 
 // No reply came within Options::timeout; the bond has been closed.

@@ -36,9 +36,10 @@ void close_for_owner(const std::shared_ptr<detail::Session>& session) noexcept {
 
 namespace detail {
 
-Value call_on(std::shared_ptr<Session> session, std::string_view name, CallArguments arguments) {
+Value call_on(std::shared_ptr<Session> session, std::string_view name, CallArguments arguments,
+              const Limits* limits) {
     if (!session) throw BondException("", "this bond was moved from");
-    return session->call(name, std::move(arguments));
+    return session->call(name, std::move(arguments), limits);
 }
 
 void throw_result_conversion(const std::shared_ptr<Session>& session, std::string_view name,
@@ -119,6 +120,26 @@ void Bond::proxy(std::string_view name, Bond& other, std::string_view remote) {
 
 Ref Bond::ref(std::string_view code) {
     return Ref(std::string(code), session()->id());
+}
+
+LimitedBond Bond::with_limits(Limits limits) {
+    return LimitedBond(session(), std::move(limits));
+}
+
+void Bond::interrupt() {
+    if (session_) session_->interrupt();
+}
+
+Value LimitedBond::eval(std::string_view code) {
+    return session_->request("eval", {{"code", code}}, &limits_);
+}
+
+void LimitedBond::eval_block(std::string_view code) {
+    session_->request("eval_block", {{"code", code}}, &limits_);
+}
+
+Value LimitedBond::call_with(std::string_view name, detail::CallArguments arguments) {
+    return detail::call_on(session_, name, std::move(arguments), &limits_);
 }
 
 void Bond::close() {

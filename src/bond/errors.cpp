@@ -28,8 +28,18 @@ SerializationException::SerializationException(std::string lang, std::string sid
       side_(std::move(side)) {}
 
 RemoteException::RemoteException(std::string lang, std::string message, nlohmann::json data)
-    : BondException("RemoteException", std::move(lang), std::move(message)),
-      data_(std::move(data)) {}
+    : RemoteException("RemoteException", std::move(lang), std::move(message), std::move(data)) {}
+
+RemoteException::RemoteException(const char* kind, std::string lang, std::string message,
+                                 nlohmann::json data)
+    : BondException(kind, std::move(lang), std::move(message)), data_(std::move(data)) {}
+
+Interrupted::Interrupted(std::string lang, std::string message)
+    : RemoteException("Interrupted", std::move(lang), message, message) {}
+
+LimitExceeded::LimitExceeded(std::string lang, std::string limit, std::string message)
+    : RemoteException("LimitExceeded", std::move(lang), message, message),
+      limit_(std::move(limit)) {}
 
 TimeoutException::TimeoutException(std::string lang, std::string message)
     : BondException("TimeoutException", std::move(lang), std::move(message)) {}

@@ -2,6 +2,9 @@
 
 #include "../transport/command_line.hpp"
 #include "log.hpp"
+#include "sandbox.hpp"
+
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -57,6 +60,20 @@ struct DepthGuard {
     ~DepthGuard() { --depth; }
 };
 
+// A top-level operation ends however its request ends.
+struct OperationScope {
+    Operation& operation;
+    std::atomic<std::int64_t>& running;
+    ~OperationScope() {
+        operation.end();
+        running = 0;
+    }
+};
+
+bool runs_code(std::string_view method) {
+    return method == "eval" || method == "eval_block" || method == "call";
+}
+
 }  // namespace
 
 Session::Session(const DriverSpec& driver, Options options)
@@ -89,7 +106,7 @@ Clock::time_point Session::deadline_after(std::chrono::milliseconds timeout) {
     return Clock::now() + std::clamp(timeout, std::chrono::milliseconds(0), longest);
 }
 
-void Session::start(const DriverSpec& driver) {
+std::vector<std::string> Session::command_line(const DriverSpec& driver) const {
     std::vector<std::string> argv;
     try {
         argv = split_command_line(options_.command.empty() ? driver.command : options_.command);
@@ -100,13 +117,27 @@ void Session::start(const DriverSpec& driver) {
     if (options_.def_args)
         argv.insert(argv.end(), driver.default_args.begin(), driver.default_args.end());
     argv.insert(argv.end(), options_.args.begin(), options_.args.end());
+    if (options_.sandbox) {
+        std::vector<std::string> sandboxed = sandbox_command(*options_.sandbox, options_.cwd);
+        argv.insert(argv.begin(), sandboxed.begin(), sandboxed.end());
+    }
+    return argv;
+}
+
+void Session::start(const DriverSpec& driver) {
+    std::vector<std::string> argv = command_line(driver);
     log().info("starting a {} bond: {}", lang_, join(argv));
 
     try {
-        child_ = std::make_unique<ChildProcess>(io_, argv, options_.cwd, options_.env);
+        // In the sandbox, bwrap enters the working directory (inside it), not the host.
+        child_ = std::make_unique<ChildProcess>(
+            io_, argv, options_.sandbox ? std::nullopt : options_.cwd, options_.env);
     } catch (const std::exception& error) {
         log().error("{} bond: {}", lang_, error.what());
-        throw BondException(lang_, error.what());
+        std::string message = error.what();
+        if (options_.sandbox && message.find("'bwrap'") != std::string::npos)
+            message = "Options::sandbox needs bubblewrap (Debian: bubblewrap): " + message;
+        throw BondException(lang_, message);
     }
     channel_ = std::make_unique<PipeChannel>(io_, *child_, options_.max_message_size,
                                              [this](std::string_view chunk) { on_stderr(chunk); });
@@ -137,7 +168,7 @@ void Session::start(const DriverSpec& driver) {
     if (options_.trans_except.value_or(false)) request("configure", {{"trans_except", true}});
 }
 
-Value Session::request(std::string_view method, const Value& params) {
+Value Session::request(std::string_view method, Value params, const Limits* limits) {
     ensure_alive();
     if (in_output_callback_)
         throw BondException(lang_, "a bond cannot be used from its own on_output callback");
@@ -145,6 +176,14 @@ Value Session::request(std::string_view method, const Value& params) {
         throw BondException(lang_, "calls nested more than " + std::to_string(options_.max_depth) +
                                        " levels deep (Options::max_depth): a runaway recursion?");
     std::int64_t id = ++last_request_id_;
+    std::optional<OperationScope> operation;
+    if (depth_ == 0 && runs_code(method)) {
+        operation.emplace(operation_, running_operation_);
+        operation_.begin(id, merge_limits(options_.limits, limits));
+        running_operation_ = id;
+        if (Value driver_limits = operation_.driver_limits(); !driver_limits.is_null())
+            params["limits"] = std::move(driver_limits);
+    }
     std::string line;
     try {
         line = encode_request(id, method, params);
@@ -157,7 +196,7 @@ Value Session::request(std::string_view method, const Value& params) {
     return await_reply(id);
 }
 
-Value Session::call(std::string_view name, CallArguments arguments) {
+Value Session::call(std::string_view name, CallArguments arguments, const Limits* limits) {
     if (arguments.conversion_error)
         throw SerializationException(lang_, "local",
                                      "cannot convert an argument of " + std::string(name) +
@@ -167,7 +206,16 @@ Value Session::call(std::string_view name, CallArguments arguments) {
     params["name"] = name;
     params["args"] = std::move(arguments.values);
     if (!arguments.code_positions.empty()) params["code_args"] = arguments.code_positions;
-    return request("call", params);
+    return request("call", std::move(params), limits);
+}
+
+void Session::interrupt() {
+    std::int64_t operation = running_operation_;
+    if (operation == 0) return;
+    // Runs on the session's thread, in the io_context its waits run.
+    boost::asio::post(io_, [this, operation] {
+        if (alive_ && operation_.id() == operation) begin_stop("", true);
+    });
 }
 
 void Session::export_function(std::string_view name, ExportedFunction function) {
@@ -189,11 +237,18 @@ void Session::check_ref_owner(std::uint64_t owner) const {
 std::string Session::next_line(Clock::time_point deadline, Waiting waiting,
                                const std::string& startup_stdout) {
     std::string line;
-    auto status = channel_->read_line(line, deadline);
-    if (status == PipeChannel::ReadStatus::Line) {
-        log_received(line);
-        return line;
+    for (;;) {
+        auto status = channel_->read_line(line, deadline);
+        if (status == PipeChannel::ReadStatus::Line) {
+            log_received(line);
+            return line;
+        }
+        if (status != PipeChannel::ReadStatus::Woken) fail_unread(status, waiting, startup_stdout);
     }
+}
+
+void Session::fail_unread(PipeChannel::ReadStatus status, Waiting waiting,
+                          const std::string& startup_stdout) {
     bool starting = waiting == Waiting::ForDriver;
     std::string seen = startup_stdout.empty() ? "" : "; its stdout: " + excerpt(startup_stdout);
     switch (status) {
@@ -210,9 +265,28 @@ std::string Session::next_line(Clock::time_point deadline, Waiting waiting,
 }
 
 Value Session::await_reply(std::int64_t id) {
-    auto deadline = deadline_after(options_.timeout);
+    auto timeout_deadline = deadline_after(options_.timeout);
     for (;;) {
-        std::string line = next_line(deadline, Waiting::ForReply);
+        // Checked before reading too: a flood of output must not keep a deadline from acting.
+        auto deadline =
+            operation_.running() ? operation_.deadline(timeout_deadline) : timeout_deadline;
+        if (operation_.running() && Clock::now() >= deadline) {
+            on_deadline(timeout_deadline);
+            continue;
+        }
+        std::string line;
+        auto status = channel_->read_line(line, deadline);
+        if (status == PipeChannel::ReadStatus::Woken) continue;  // a stop began: new deadlines
+        if (status == PipeChannel::ReadStatus::TimedOut) {
+            on_deadline(timeout_deadline);
+            continue;
+        }
+        if (status == PipeChannel::ReadStatus::Closed && operation_.stopping()) {
+            end_process(std::chrono::milliseconds(1000), "");
+            fail_stopped("; the interpreter " + child_->exit_description());
+        }
+        if (status != PipeChannel::ReadStatus::Line) fail_unread(status, Waiting::ForReply);
+        log_received(line);
         Message message;
         try {
             message = decode_message(line);
@@ -225,20 +299,77 @@ Value Session::await_reply(std::int64_t id) {
                 break;
             case Message::Kind::Request:
                 serve_remote_request(message);
-                deadline = deadline_after(options_.timeout);
+                timeout_deadline = deadline_after(options_.timeout);
                 break;
             case Message::Kind::Result:
             case Message::Kind::Error:
                 if (message.id != id)
                     fail_protocol("a reply to request " + std::to_string(message.id) +
                                   " while request " + std::to_string(id) + " was awaited");
+                if (message.kind == Message::Kind::Error && message.error_code == kStopped)
+                    take_stop_reply(message);
+                // Whatever the stopped code answered, its caller learns why it was stopped.
+                if (operation_.stopping()) operation_.throw_stop(lang_);
                 if (message.kind == Message::Kind::Error) throw_reply_error(message);
                 return std::move(message.result);
         }
     }
 }
 
+void Session::on_deadline(Clock::time_point timeout_deadline) {
+    auto now = Clock::now();
+    if (operation_.grace_expired(now)) {
+        std::string afterwards = "; it did not stop within " +
+                                 describe_duration(operation_.grace()) +
+                                 ", so the interpreter was killed";
+        log().warn("{} bond: {}{}", lang_, operation_.stop_message(), afterwards);
+        end_process(std::chrono::milliseconds(0),
+                    "it was killed: " + operation_.stop_message() + afterwards);
+        fail_stopped(afterwards);
+    }
+    if (operation_.wall_expired(now)) return begin_stop("wall", true);
+    if (now >= timeout_deadline)
+        fail_timeout("waiting for a reply (" + std::to_string(options_.timeout.count()) + " ms)");
+}
+
+void Session::begin_stop(const std::string& limit, bool tell_driver) {
+    if (!operation_.running() || !operation_.stop(limit)) return;
+    log().info("{} bond: {}", lang_, operation_.stop_message());
+    if (tell_driver)
+        send(encode_notification("interrupt",
+                                 {{"id", operation_.id()}, {"reason", operation_.stop_message()}}));
+    channel_->wake();
+}
+
+void Session::take_stop_reply(const Message& reply) {
+    const Value& data = reply.error_data;
+    std::string limit;
+    if (data.is_object() && data.contains("limit") && data["limit"].is_string())
+        limit = data["limit"].get<std::string>();
+    if (limit != "cpu" && limit != "memory") limit.clear();  // the driver enforces only these
+    if (!operation_.running()) throw Interrupted(lang_, reply.error_message);
+    begin_stop(limit, false);
+    if (data.is_object() && data.value("fatal", false)) {
+        // The interpreter cannot go on (PHP and Perl out of memory): it is ending by itself.
+        end_process(std::chrono::milliseconds(2000), "it ended: " + operation_.stop_message());
+        fail_stopped("; the interpreter could not go on and ended");
+    }
+}
+
+[[noreturn]] void Session::fail_stopped(const std::string& afterwards) {
+    if (end_reason_.empty()) end_reason_ = "it ended: " + operation_.stop_message() + afterwards;
+    try {
+        operation_.throw_stop(lang_, afterwards);
+    } catch (...) {
+        release_resources();
+        fatal_error_ = std::current_exception();
+        throw;
+    }
+}
+
 void Session::serve_remote_request(const Message& request) {
+    // Code that is being stopped gets no more help from the host.
+    if (operation_.stopping()) return reply_error(request.id, kStopped, operation_.stop_message());
     const Value& params = request.params;
     if (request.method != "call" || !params.is_object() || !params.contains("name") ||
         !params["name"].is_string())
@@ -262,9 +393,14 @@ void Session::serve_remote_request(const Message& request) {
         // This bond died underneath (a nested timeout, or the function closed it): unwind to the
         // outermost caller with the original error, whatever the function turned it into.
         if (!alive_) rethrow_fatal_error();
+        if (operation_.stopping())
+            return reply_error(request.id, kStopped, operation_.stop_message());
         return reply_error(request.id, kRemoteError, describe_current_exception(name));
     }
     if (!alive_) rethrow_fatal_error();
+    // Stopped meanwhile (a nested call hit a limit, or interrupt()): the remote code stops too,
+    // even if the function caught the exception.
+    if (operation_.stopping()) return reply_error(request.id, kStopped, operation_.stop_message());
     try {
         send(encode_result(request.id, result));
     } catch (const EncodingError& error) {
@@ -294,9 +430,15 @@ void Session::reply_error(std::int64_t id, int code, const std::string& message)
 }
 
 void Session::handle_notification(const Message& notification) {
-    if (notification.method == "output")
+    if (notification.method == "output") {
         deliver_output(notification.params);
-    else
+    } else if (notification.method == "limit") {
+        // The driver hit a limit it enforces and is stopping the code: the grace period starts.
+        const Value& params = notification.params;
+        std::string limit = params.is_object() ? params.value("limit", "") : "";
+        if ((limit == "cpu" || limit == "memory") && params.value("id", Value()) == operation_.id())
+            begin_stop(limit, false);
+    } else
         log().debug("{} bond: ignoring notification '{}'", lang_, notification.method);
 }
 
@@ -316,6 +458,14 @@ void Session::deliver_output(const Value& params) {
 }
 
 void Session::emit_output(Channel channel, std::string_view text) {
+    if (operation_.running()) {
+        std::size_t allowed = operation_.output_allowance(text.size());
+        if (allowed < text.size()) {
+            text = text.substr(0, allowed);  // the rest is dropped: the host's memory stays bounded
+            begin_stop("output", true);
+        }
+        if (text.empty()) return;
+    }
     // An exception cannot unwind through here without losing the protocol's place: it is logged.
     in_output_callback_ = true;
     try {

@@ -1,18 +1,21 @@
 // A Session is one live bond: it starts the co-process and injects the driver, then gives the
 // protocol's messages their meaning. Every wait for a reply is here (await_reply), and so is the
 // serving of the remote's requests (exported functions) that arrive while waiting, to any depth.
-// Single-threaded: one thread at a time uses a Session.
+// Single-threaded: one thread at a time uses a Session; only interrupt() may be called from another
+// thread, and it only posts work to the session's io_context.
 #pragma once
 
 #include "../protocol/jsonrpc.hpp"
 #include "../transport/child_process.hpp"
 #include "../transport/pipe_channel.hpp"
 #include "driver_registry.hpp"
+#include "operation.hpp"
 
 #include <bond/bond.hpp>
 
 #include <boost/asio/io_context.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -28,8 +31,12 @@ class Session {
     Session& operator=(const Session&) = delete;
 
     // Sends one request and serves the remote until its reply; the reply's error as an exception.
-    Value request(std::string_view method, const Value& params);
-    Value call(std::string_view name, CallArguments arguments);
+    // A top-level eval, eval_block or call runs under the bond's limits, each field `limits` sets
+    // replacing the bond's.
+    Value request(std::string_view method, Value params, const Limits* limits = nullptr);
+    Value call(std::string_view name, CallArguments arguments, const Limits* limits = nullptr);
+    // Thread-safe: stops the operation running now, if any (Interrupted).
+    void interrupt();
     void export_function(std::string_view name, ExportedFunction function);
     std::vector<std::string> exports() const;
     void check_ref_owner(std::uint64_t owner) const;
@@ -43,11 +50,24 @@ class Session {
 
   private:
     void start(const DriverSpec& driver);
+    std::vector<std::string> command_line(const DriverSpec& driver) const;
     Value await_reply(std::int64_t id);
     enum class Waiting { ForDriver, ForReply };
     // The next protocol line; end of file, the deadline or an oversized line end the bond.
     std::string next_line(Clock::time_point deadline, Waiting waiting,
                           const std::string& startup_stdout = {});
+    [[noreturn]] void fail_unread(PipeChannel::ReadStatus status, Waiting waiting,
+                                  const std::string& startup_stdout = {});
+    // A deadline of the running operation or of `timeout` may have passed: act on it.
+    void on_deadline(Clock::time_point timeout_deadline);
+    // Asks the running code to stop (`limit` "" for interrupt()); `tell_driver` sends the driver
+    // the interrupt notification (not needed when the driver itself reported the limit).
+    void begin_stop(const std::string& limit, bool tell_driver);
+    // A -32002 reply: the driver stopped the code (a limit it enforces, or our interrupt).
+    void take_stop_reply(const Message& reply);
+    // Ends the process after a stop it did not obey, or that it could not survive, and throws the
+    // stop's exception; the bond is dead.
+    [[noreturn]] void fail_stopped(const std::string& afterwards);
     static Clock::time_point deadline_after(std::chrono::milliseconds timeout);
     void serve_remote_request(const Message& request);
     void reply_error(std::int64_t id, int code, const std::string& message);
@@ -79,6 +99,8 @@ class Session {
     std::unique_ptr<PipeChannel> channel_;
 
     std::unordered_map<std::string, std::shared_ptr<ExportedFunction>> exports_;
+    Operation operation_;                             // the top-level operation running now
+    std::atomic<std::int64_t> running_operation_{0};  // its id, for interrupt(); 0 when idle
     std::int64_t last_request_id_ = 0;
     std::size_t depth_ = 0;
     bool alive_ = false;

@@ -20,6 +20,7 @@ enum ErrorCode : int {
     kInvalidParams = -32602,
     kRemoteError = -32000,         // the code that ran raised an exception
     kSerializationError = -32001,  // a value could not be encoded
+    kStopped = -32002,             // the code was stopped: an interrupt or a limit
 };
 
 // A line that is not a valid message.

@@ -77,6 +77,10 @@ PipeChannel::ReadStatus PipeChannel::read_line(std::string& line, Clock::time_po
     timed_out_ = false;
     bool timer_armed = false;
     for (;;) {
+        if (woken_) {
+            woken_ = false;
+            return ReadStatus::Woken;
+        }
         switch (input_.take(line)) {
             case LineBuffer::Taken::Line:
                 return ReadStatus::Line;

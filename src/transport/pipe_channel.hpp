@@ -22,7 +22,8 @@ namespace bond::detail {
 class PipeChannel {
   public:
     using StderrSink = std::function<void(std::string_view)>;
-    enum class ReadStatus { Line, Closed, TimedOut, TooLong };
+    // Woken: wake() was called; the caller's deadlines may have changed.
+    enum class ReadStatus { Line, Closed, TimedOut, TooLong, Woken };
 
     // Starts reading stderr at once; `max_line` bounds one incoming line (without its '\n').
     PipeChannel(boost::asio::io_context& io, ChildProcess& child, std::size_t max_line,
@@ -31,6 +32,8 @@ class PipeChannel {
     // Queues `line` (ending in '\n') for the co-process's stdin.
     void send(std::string line);
     ReadStatus read_line(std::string& line, Clock::time_point deadline);
+    // Makes the current or next read_line() return Woken; called from a handler of the io_context.
+    void wake() { woken_ = true; }
     // Runs until stderr reaches end of file or `deadline`: the last words of a dying process.
     void drain_stderr(Clock::time_point deadline);
 
@@ -58,6 +61,7 @@ class PipeChannel {
     boost::asio::steady_timer deadline_timer_;
     unsigned wait_generation_ = 0;  // a timer handler of an earlier wait must not end this one
     bool timed_out_ = false;
+    bool woken_ = false;
 };
 
 }  // namespace bond::detail

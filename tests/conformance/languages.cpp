@@ -36,6 +36,28 @@ Language python() {
                            "'\\udc80'"},
         .bytes_value = "b'\\x00\\xffA'",
         .infinite_loop = "while True:\n    pass\n",
+        .runaway_loops = {"while True:\n    pass\n", "while 1: pass\n"},
+        .swallowing_loop =
+            "while True:\n"
+            "    try:\n"
+            "        while True:\n"
+            "            pass\n"
+            "    except KeyboardInterrupt:\n"
+            "        pass\n",
+        .memory_bomb = "chunks = []\nwhile True:\n    chunks.append(bytearray(1 << 20))\n",
+        .sleep_forever = "import time\ntime.sleep(1000)\n",
+        .blocking_read = "import socket\nleft, right = socket.socketpair()\nleft.recv(1)\n",
+        .output_flood = "while True:\n    print('x' * 1000)\n",
+        .survives_memory_limit = true,
+        .read_file = [](const std::string& path) { return "open(" + literal(path) + ").read()"; },
+        .write_file =
+            [](const std::string& path) {
+                return "with open(" + literal(path) + ", 'w') as f:\n    f.write('written')\n";
+            },
+        .can_connect =
+            [](const std::string& port) {
+                return "__import__('socket').socket().connect_ex(('127.0.0.1', " + port + ")) == 0";
+            },
         .print_line = [](const std::string& text) { return "print(" + literal(text) + ")"; },
         .print_error =
             [](const std::string& text) {
@@ -99,8 +121,34 @@ Language php() {
                            "NAN", "-INF", "[1, [NAN]]", "(function () { yield 1; })()"},
         .bytes_value = "\"\\x00\\xffA\"",
         .infinite_loop = "while (true) {}",
+        .runaway_loops = {"while (1) {}", "for (;;) {}"},
+        .swallowing_loop = "while (true) { try { while (true) {} } catch (\\Throwable $e) {} }",
+        .memory_bomb = "$chunks = []; while (true) { $chunks[] = str_repeat('x', 1 << 20); }",
+        .sleep_forever = "sleep(1000);",
+        // stream_select: PHP's fread() on a socket resumes its wait after a signal, so only the
+        // grace period's kill ends it (docs/limits.md).
+        .blocking_read =
+            "$pair = stream_socket_pair(STREAM_PF_UNIX, STREAM_SOCK_STREAM, STREAM_IPPROTO_IP);"
+            " $read = [$pair[0]]; $none = null; stream_select($read, $none, $none, 1000);",
+        .output_flood = "while (true) { echo str_repeat('x', 1000), \"\\n\"; }",
+        .survives_memory_limit = false,  // running out of memory is a fatal error in PHP
+        .read_file =
+            [](const std::string& path) {
+                return "(function ($p) { $c = file_get_contents($p); if ($c === false) throw new "
+                       "Exception(\"cannot read $p\"); return $c; })(" +
+                       php_literal(path) + ")";
+            },
+        .write_file =
+            [](const std::string& path) {
+                return "if (file_put_contents(" + php_literal(path) +
+                       ", 'written') === false) throw new Exception('cannot write');";
+            },
+        .can_connect =
+            [](const std::string& port) {
+                return "(bool)@fsockopen('127.0.0.1', " + port + ", $errno, $error, 5)";
+            },
         .print_line =
-            [](const std::string& text) { return "echo " + php_literal(text) + ", \"\\n\";"; },
+            [](const std::string& text) { return "echo " + php_literal(text) + " . \"\\n\";"; },
         .print_error =
             [](const std::string& text) {
                 return "fwrite(STDERR, " + php_literal(text) + " . \"\\n\");";
@@ -160,6 +208,31 @@ Language perl() {
                            "[1, [9**9**9 - 9**9**9]]", "\"\\x{D800}\""},
         .bytes_value = "\"\\x00\\xffA\"",
         .infinite_loop = "1 while 1;",
+        .runaway_loops = {"1 while 1;", "for (;;) {}", "while (1) {}"},
+        .swallowing_loop = "while (1) { eval { 1 while 1 }; }",
+        .memory_bomb = "my @chunks; push @chunks, 'x' x (1 << 20) while 1;",
+        .sleep_forever = "sleep 1000;",
+        .blocking_read =
+            "use Socket; socketpair(my $left, my $right, AF_UNIX, SOCK_STREAM, PF_UNSPEC) or die;"
+            " sysread($left, my $buffer, 1);",
+        .output_flood = "print 'x' x 1000, \"\\n\" while 1;",
+        .survives_memory_limit = false,  // perl exits on "Out of memory!"
+        .read_file =
+            [](const std::string& path) {
+                return "do { open(my $f, '<', " + perl_literal(path) +
+                       ") or die \"cannot read: $!\\n\"; local $/; <$f> }";
+            },
+        .write_file =
+            [](const std::string& path) {
+                return "open(my $f, '>', " + perl_literal(path) +
+                       ") or die \"cannot write: $!\\n\"; print $f 'written'; close $f;";
+            },
+        .can_connect =
+            [](const std::string& port) {
+                return "do { require IO::Socket::INET; IO::Socket::INET->new(PeerAddr => "
+                       "'127.0.0.1', PeerPort => " +
+                       port + ", Timeout => 5) ? !!1 : !!0 }";
+            },
         .print_line =
             [](const std::string& text) { return "print " + perl_literal(text) + ", \"\\n\";"; },
         .print_error =
@@ -210,6 +283,41 @@ Language javascript() {
                            "'\\udc80'", "({f: Math.max})"},
         .bytes_value = "Buffer.from([0, 255, 65])",
         .infinite_loop = "for (;;) {}",
+        .runaway_loops = {"for (;;) {}", "while (true) {}", "while (1);", "do {} while (true);"},
+        // JavaScript cannot catch the interrupt (V8 ends the script), so no loop swallows it; what
+        // no in-process interrupt ends is a wait in native code, such as for a child process.
+        .swallowing_loop = "require('child_process').execSync('sleep 1000');",
+        .memory_bomb =
+            "{\n    const chunks = [];\n    for (;;) chunks.push(Buffer.alloc(1 << 20));\n}",
+        // JavaScript sleeps and reads by awaiting.
+        .sleep_forever = "await new Promise((resolve) => setTimeout(resolve, 1e9));",
+        .blocking_read =
+            "await new Promise((resolve) => {\n"
+            "    const net = require('net');\n"
+            "    const server = net.createServer((socket) => socket.on('data', resolve));\n"
+            "    server.listen(0, '127.0.0.1', () => net.connect(server.address().port, "
+            "'127.0.0.1'));\n"
+            "});",
+        .output_flood = "for (;;) console.log('x'.repeat(1000));",
+        .survives_memory_limit = true,
+        .read_file =
+            [](const std::string& path) {
+                return "require('fs').readFileSync(" + literal(path) + ", 'utf8')";
+            },
+        .write_file =
+            [](const std::string& path) {
+                return "require('fs').writeFileSync(" + literal(path) + ", 'written');";
+            },
+        .can_connect =
+            [](const std::string& port) {
+                return "await new Promise((resolve) => {\n"
+                       "    const socket = require('net').connect(" +
+                       port +
+                       ", '127.0.0.1');\n"
+                       "    socket.on('connect', () => { socket.destroy(); resolve(true); });\n"
+                       "    socket.on('error', () => resolve(false));\n"
+                       "})";
+            },
         .print_line = [](const std::string& text) { return "console.log(" + literal(text) + ");"; },
         .print_error =
             [](const std::string& text) { return "console.error(" + literal(text) + ");"; },

@@ -36,6 +36,18 @@ struct Language {
     std::string bytes_value;                  // an expression of the bytes 00 ff 41
     std::string infinite_loop;                // statements that never end
 
+    // Runaway code, for limits and interrupt() (statements unless said otherwise):
+    std::vector<std::string> runaway_loops;  // the language's idioms of a loop that never ends
+    std::string swallowing_loop;  // loops forever, catching and ignoring the interrupt exception
+    std::string memory_bomb;      // allocates memory without end
+    std::string sleep_forever;    // sleeps (blocked in the kernel, using no CPU)
+    std::string blocking_read;    // blocks reading a socket that never receives anything
+    std::string output_flood;     // prints lines of 1000 "x" without end
+    bool survives_memory_limit;   // the interpreter goes on after running out of memory
+    Snippet read_file;            // an expression of a file's content; an error if unreadable
+    Snippet write_file;           // statements writing "written" to a file (an error if it fails)
+    Snippet can_connect;          // an expression: true if a TCP connection to 127.0.0.1:port works
+
     Snippet print_line;    // statements writing the text and a newline to stdout
     Snippet print_error;   // statements writing the text and a newline to stderr
     Snippet run_command;   // statements running a shell command line

@@ -13,5 +13,11 @@ output=$("$scratch/build/demo")
 echo "$output"
 grep -q "add(1, 2) = 3" <<< "$output"
 grep -q "ask_first() = \"a value only the first interpreter has\"" <<< "$output"
+output=$("$scratch/build/user_scripts")
+echo "$output"
+grep -q "well-behaved: Your script computed a cost of 64.5" <<< "$output"
+grep -q "infinite loop: Your script was stopped" <<< "$output"
+grep -q "memory bomb: Your script was stopped (memory limit)" <<< "$output"
+grep -q "reads a file: Your script failed: FileNotFoundError" <<< "$output"
 # The daemon is installed too.
 "$scratch/prefix/bin/bondd" --help | grep -q "JSON-RPC"
