@@ -36,7 +36,8 @@ void BondRegistry::open(const std::shared_ptr<ClientConnection>& client, OpenReq
     adopt(client, held, name);
     // Answered on the bond's thread once it has started, before what was sent to it later runs.
     held->run(
-        client->chain_for(held->id()), client, [](bond::Bond&) { return Value(); },
+        client->chain_for(held->id()), client,
+        [](bond::Bond&, const bond::Limits*) { return Value(); },
         [held, opened = std::move(opened)](Value, std::exception_ptr error) {
             opened(error ? nullptr : held, error);
         });
@@ -88,6 +89,7 @@ void BondRegistry::release(ClientConnection& client, const std::string& id,
     held->holders().erase(client.id());
     client.bonds().erase(id);
     if (!held->holders().empty()) {
+        held->interrupt_for(client.id());  // what it asked for no longer has anyone to answer
         log().info("client {} let go of bond {}; {} other client(s) hold it", client.id(), id,
                    held->holders().size());
         return released();

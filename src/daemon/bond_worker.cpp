@@ -89,7 +89,10 @@ void BondWorker::abort_waits() {
 }
 
 std::shared_ptr<Awaited> BondWorker::make_awaited() {
-    return std::shared_ptr<Awaited>(new Awaited(shared_from_this()));
+    std::shared_ptr<Awaited> awaited(new Awaited(shared_from_this()));
+    std::lock_guard lock(mutex_);
+    awaited->interruptions_ = interruptions_;  // an interrupt from now on ends its wait
+    return awaited;
 }
 
 void BondWorker::run(Task& task) {
@@ -151,22 +154,33 @@ void BondWorker::stop_waiting() {
     if (waits->second.empty()) chain_waits.erase(waits);
 }
 
-void BondWorker::wait(Awaited& awaited) {
+void BondWorker::interrupt_waits() {
+    std::lock_guard lock(mutex_);
+    ++interruptions_;
+    wake_.notify_all();
+}
+
+void BondWorker::wait(Awaited& awaited, Clock::time_point deadline) {
     std::unique_lock lock(mutex_);
+    auto give_up = [&](const char* why) {
+        awaited.done_ = true;
+        awaited.error_ = std::make_exception_ptr(std::runtime_error(why));
+    };
     for (;;) {
         if (awaited.done_) return;
-        if (aborting_) {
-            awaited.done_ = true;
-            awaited.error_ =
-                std::make_exception_ptr(std::runtime_error("the bond is being closed"));
-            return;
-        }
+        if (aborting_) return give_up("the bond is being closed");
+        if (interruptions_ != awaited.interruptions_)
+            return give_up("the operation was interrupted");
+        if (Clock::now() >= deadline) return give_up("the operation's time limit ran out");
         ChainId running = chain_;
         auto nested = std::find_if(queue_.begin(), queue_.end(), [running](const Queued& queued) {
             return queued.chain == running;
         });
         if (nested == queue_.end()) {
-            wake_.wait(lock);
+            if (deadline == Clock::time_point::max())
+                wake_.wait(lock);
+            else
+                wake_.wait_until(lock, deadline);
             continue;
         }
         Task task = std::move(nested->task);

@@ -18,6 +18,7 @@
 #include <bond/value.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -29,6 +30,8 @@
 #include <thread>
 
 namespace bond::daemon {
+
+using Clock = std::chrono::steady_clock;
 
 // Identifies one logical thread of control across clients and bonds; 0 is none.
 using ChainId = std::uint64_t;
@@ -51,7 +54,8 @@ class Awaited {
     explicit Awaited(std::shared_ptr<BondWorker> worker) : worker_(std::move(worker)) {}
     bool complete(Value value, std::exception_ptr error);
     std::shared_ptr<BondWorker> worker_;
-    bool done_ = false;  // guarded by the worker's mutex
+    bool done_ = false;                // guarded by the worker's mutex
+    std::uint64_t interruptions_ = 0;  // the worker's count when this was made
     Value value_;
     std::exception_ptr error_;
 };
@@ -75,15 +79,19 @@ class BondWorker : public std::enable_shared_from_this<BondWorker> {
     void finish();
     // Ends every wait() now and later with an error: the bond is being closed by force.
     void abort_waits();
+    // Ends with an error the waits for Awaiteds made before now (interrupt); later ones are not
+    // affected.
+    void interrupt_waits();
 
     // The chain of the task running now, 0 when idle. Any thread.
     ChainId chain() const { return chain_.load(); }
     bool busy() const { return chain() != 0; }
 
     // Worker thread only, inside a task: a new Awaited for this worker, and waiting for it while
-    // running the queued tasks of the running chain.
+    // running the queued tasks of the running chain. The wait ends early, with an error in the
+    // Awaited, once `deadline` has passed, or when the bond is closed or interrupted.
     std::shared_ptr<Awaited> make_awaited();
-    void wait(Awaited& awaited);
+    void wait(Awaited& awaited, Clock::time_point deadline = Clock::time_point::max());
 
     // Worker thread, inside a task that is to wait for a task of its chain on `other` (a proxied
     // call). Throws std::runtime_error, and records nothing, when that wait could never end:
@@ -110,6 +118,7 @@ class BondWorker : public std::enable_shared_from_this<BondWorker> {
     std::deque<Queued> queue_;
     bool finished_ = false;
     bool aborting_ = false;
+    std::uint64_t interruptions_ = 0;  // a wait that sees it change ends
     std::atomic<ChainId> chain_{0};
 };
 

@@ -40,6 +40,7 @@ HeldBond::~HeldBond() {
 std::shared_ptr<HeldBond> HeldBond::start(Workers& workers, std::string id, std::string lang,
                                           bond::Options options, Started on_started) {
     std::shared_ptr<HeldBond> held(new HeldBond(std::move(id), lang));
+    held->limits_ = options.limits;
     // The thread's joiner holds the bond until its thread has been joined.
     held->worker_ = workers.start("bond " + held->id_, [held] {
         held->closed_ = true;
@@ -64,7 +65,9 @@ std::exception_ptr HeldBond::start_on_worker(bond::Options options) {
         options.on_output = [this](bond::Channel channel, std::string_view data) {
             deliver_output(channel, data);
         };
-        bond_.emplace(bond::make_bond(lang_, std::move(options)));
+        bond::Bond started = bond::make_bond(lang_, std::move(options));
+        std::lock_guard lock(bond_mutex_);
+        bond_.emplace(std::move(started));
     } catch (...) {
         start_error_ = std::current_exception();  // for the operations queued behind the start
         ended_ = true;
@@ -81,8 +84,9 @@ std::exception_ptr HeldBond::start_on_worker(bond::Options options) {
 }
 
 void HeldBond::run(ChainId chain, std::weak_ptr<ClientConnection> requester, Operation operation,
-                   Completion done) {
-    auto task = [self = shared_from_this(), requester, operation = std::move(operation), done] {
+                   Completion done, std::optional<bond::Limits> limits) {
+    auto task = [self = shared_from_this(), requester, operation = std::move(operation), done,
+                 limits = std::move(limits)] {
         auto client = requester.lock();
         if (!client || client->closed())
             return done(nullptr, std::make_exception_ptr(TerminatedException(
@@ -95,15 +99,25 @@ void HeldBond::run(ChainId chain, std::weak_ptr<ClientConnection> requester, Ope
             return done(nullptr,
                         self->start_error_ ? self->start_error_ : closed_error(self->lang_));
         }
+        bool top_level = self->requesters_.empty();
+        if (top_level) {
+            self->top_requester_ = client->id();
+            auto wall = limits && limits->wall ? limits->wall : self->limits_.wall;
+            self->wall_deadline_ = wall ? Clock::now() + *wall : Clock::time_point::max();
+        }
         self->requesters_.push_back(requester);
         Value result;
         std::exception_ptr error;
         try {
-            result = operation(*self->bond_);
+            result = operation(*self->bond_, limits ? &*limits : nullptr);
         } catch (...) {
             error = std::current_exception();
         }
         self->requesters_.pop_back();
+        if (top_level) {
+            self->top_requester_ = 0;
+            self->wall_deadline_ = Clock::time_point::max();
+        }
         if (!self->bond_->alive()) self->ended_ = true;
         --self->operations_;  // idle before the answer leaves: a client then sees it idle
         done(std::move(result), std::move(error));
@@ -122,7 +136,7 @@ bond::ExportedFunction HeldBond::client_function(std::weak_ptr<ClientConnection>
             throw std::runtime_error("the client that exported " + name + "() has disconnected");
         auto awaited = self->worker_->make_awaited();
         auto id = connection->invoke(self->id_, name, args, self->worker_->chain(), awaited);
-        self->worker_->wait(*awaited);
+        self->worker_->wait(*awaited, self->wall_deadline_);
         connection->forget_invoke(id);
         return awaited->take();
     };
@@ -142,7 +156,7 @@ bond::ExportedFunction HeldBond::proxy_function(const std::shared_ptr<HeldBond>&
         if (!self->requesters_.empty()) requester = self->requesters_.back();
         from->run(
             self->worker_->chain(), requester,
-            [name, args](bond::Bond& bond) {
+            [name, args](bond::Bond& bond, const bond::Limits*) {
                 detail::CallArguments arguments;
                 arguments.values = args;
                 return bond.call_with(name, std::move(arguments));
@@ -153,7 +167,7 @@ bond::ExportedFunction HeldBond::proxy_function(const std::shared_ptr<HeldBond>&
                 else
                     awaited->set_value(std::move(result));
             });
-        self->worker_->wait(*awaited);
+        self->worker_->wait(*awaited, self->wall_deadline_);
         self->worker_->stop_waiting();
         return awaited->take();
     };
@@ -184,6 +198,22 @@ void HeldBond::close(std::function<void()> on_closed) {
     worker_->finish();
 }
 
+void HeldBond::interrupt() {
+    {
+        std::lock_guard lock(bond_mutex_);
+        if (bond_) bond_->interrupt();
+    }
+    if (busy()) worker_->interrupt_waits();
+}
+
+void HeldBond::interrupt_for(std::uint64_t client) {
+    if (top_requester_ == client) {
+        log().info("bond {}: interrupting the call of client {}, which has let go of it", id_,
+                   client);
+        interrupt();
+    }
+}
+
 void HeldBond::close_on_worker() {
     if (bond_) {
         try {
@@ -191,6 +221,7 @@ void HeldBond::close_on_worker() {
         } catch (const BondException& error) {
             log().warn("bond {}: {}", id_, error.what());
         }
+        std::lock_guard lock(bond_mutex_);
         bond_.reset();
         log().info("bond {} closed ({}, pid {})", id_, lang_, pid_.load());
     }

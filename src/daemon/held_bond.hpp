@@ -20,6 +20,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -31,7 +32,8 @@ class ClientConnection;
 
 class HeldBond : public std::enable_shared_from_this<HeldBond> {
   public:
-    using Operation = std::function<Value(bond::Bond&)>;
+    // What runs on the bond: `limits` are the operation's own, if it has any (Bond::with_limits).
+    using Operation = std::function<Value(bond::Bond& bond, const bond::Limits* limits)>;
     using Completion = std::function<void(Value result, std::exception_ptr error)>;
     // Network thread: `bond` has started (error null), or could not.
     using Started = std::function<void(std::shared_ptr<HeldBond> bond, std::exception_ptr error)>;
@@ -47,9 +49,16 @@ class HeldBond : public std::enable_shared_from_this<HeldBond> {
     // Any thread: runs `operation` on the bond's thread as part of `chain`, on behalf of
     // `requester`, who gets the output it produces; then `done` on that thread. An operation of a
     // requester that has gone is dropped, and one on a closed bond fails with
-    // TerminatedException.
+    // TerminatedException. `limits` replace the bond's for this operation, field by field.
     void run(ChainId chain, std::weak_ptr<ClientConnection> requester, Operation operation,
-             Completion done);
+             Completion done, std::optional<bond::Limits> limits = std::nullopt);
+
+    // Any thread: stops the operation running now (Bond::interrupt()), also while it waits for a
+    // client's answer to `invoke` or for another bond; it ends with Interrupted. An idle bond is
+    // left alone.
+    void interrupt();
+    // The same, only if the top-level operation running now is one `client` asked for.
+    void interrupt_for(std::uint64_t client);
 
     // A function to export into this bond that asks `client` to run its `name` (the `invoke`
     // request) and waits for the answer, serving the chain's nested requests meanwhile.
@@ -92,17 +101,23 @@ class HeldBond : public std::enable_shared_from_this<HeldBond> {
     const std::string id_;
     const std::string lang_;
     const std::chrono::steady_clock::time_point asked_at_;
+    bond::Limits limits_;  // the bond's (Options::limits), set before it starts
     std::atomic<int> pid_{-1};
     std::atomic<int> pidfd_{-1};  // the started process, to kill a busy bond race-free
     std::shared_ptr<BondWorker> worker_;
 
     // The worker thread's.
     std::optional<bond::Bond> bond_;  // none until started, or if it could not start
+    std::mutex bond_mutex_;           // bond_ appearing or going, against interrupt()
     std::exception_ptr start_error_;  // why it could not
     std::vector<std::weak_ptr<ClientConnection>> requesters_;  // of the operations running
+    // When the top-level operation's wall limit runs out: waits for clients and other bonds end
+    // then, so that the limit holds even while the bond waits for them.
+    Clock::time_point wall_deadline_ = Clock::time_point::max();
 
     std::atomic<bool> closing_{false}, ended_{false};
-    std::atomic<int> operations_{0};  // running now, nested ones included
+    std::atomic<int> operations_{0};               // running now, nested ones included
+    std::atomic<std::uint64_t> top_requester_{0};  // the client of the top-level operation
 
     // The network thread's.
     std::set<std::uint64_t> holders_;

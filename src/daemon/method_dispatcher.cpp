@@ -2,6 +2,7 @@
 
 #include "daemon_log.hpp"
 #include "named_params.hpp"
+#include "open_request.hpp"
 #include "rpc_error.hpp"
 
 #include <bond/bond.hpp>
@@ -27,18 +28,24 @@ const Value* reference_code(const Value& argument) {
     return code != argument.end() && code->is_string() ? &*code : nullptr;
 }
 
+// An operation's own `limits`, if the request has them.
+std::optional<bond::Limits> operation_limits(const NamedParams& named) {
+    if (auto limits = named.optional_object("limits")) return parse_limits(*limits);
+    return std::nullopt;
+}
+
 }  // namespace
 
 void MethodDispatcher::dispatch(const Client& client, const detail::Message& request,
                                 const Reply& reply) {
     using Method = void (MethodDispatcher::*)(const Client&, const Value&, const Reply&);
     static const std::map<std::string_view, Method> methods = {
-        {"open", &MethodDispatcher::open},   {"attach", &MethodDispatcher::attach},
-        {"eval", &MethodDispatcher::eval},   {"eval_block", &MethodDispatcher::eval_block},
-        {"call", &MethodDispatcher::call},   {"export", &MethodDispatcher::export_function},
-        {"proxy", &MethodDispatcher::proxy}, {"close", &MethodDispatcher::close},
-        {"list", &MethodDispatcher::list},   {"drivers", &MethodDispatcher::drivers},
-        {"auth", &MethodDispatcher::auth},
+        {"open", &MethodDispatcher::open},       {"attach", &MethodDispatcher::attach},
+        {"eval", &MethodDispatcher::eval},       {"eval_block", &MethodDispatcher::eval_block},
+        {"call", &MethodDispatcher::call},       {"export", &MethodDispatcher::export_function},
+        {"proxy", &MethodDispatcher::proxy},     {"interrupt", &MethodDispatcher::interrupt},
+        {"close", &MethodDispatcher::close},     {"list", &MethodDispatcher::list},
+        {"drivers", &MethodDispatcher::drivers}, {"auth", &MethodDispatcher::auth},
     };
     try {
         if (client->needs_auth() && !client->authenticated() && request.method != "auth")
@@ -58,11 +65,14 @@ void MethodDispatcher::client_left(const Client& client, std::function<void()> r
 }
 
 void MethodDispatcher::run_on_bond(const Client& client, const std::shared_ptr<HeldBond>& bond,
-                                   HeldBond::Operation operation, const Reply& reply) {
-    bond->run(client->chain_for(bond->id()), client, std::move(operation),
-              [reply](Value result, std::exception_ptr error) {
-                  reply.complete(std::move(result), std::move(error));
-              });
+                                   HeldBond::Operation operation, const Reply& reply,
+                                   std::optional<bond::Limits> limits) {
+    bond->run(
+        client->chain_for(bond->id()), client, std::move(operation),
+        [reply](Value result, std::exception_ptr error) {
+            reply.complete(std::move(result), std::move(error));
+        },
+        std::move(limits));
 }
 
 void MethodDispatcher::open(const Client& client, const Value& params, const Reply& reply) {
@@ -80,33 +90,39 @@ void MethodDispatcher::attach(const Client& client, const Value& params, const R
 }
 
 void MethodDispatcher::eval(const Client& client, const Value& params, const Reply& reply) {
-    NamedParams named(params, {"bond", "code"});
+    NamedParams named(params, {"bond", "code", "limits"});
     auto bond = registry_.held_by(*client, named.string("bond"));
     run_on_bond(
         client, bond,
-        [code = named.string("code")](bond::Bond& remote) { return remote.eval(code); }, reply);
+        [code = named.string("code")](bond::Bond& remote, const bond::Limits* limits) {
+            return limits ? remote.with_limits(*limits).eval(code) : remote.eval(code);
+        },
+        reply, operation_limits(named));
 }
 
 void MethodDispatcher::eval_block(const Client& client, const Value& params, const Reply& reply) {
-    NamedParams named(params, {"bond", "code"});
+    NamedParams named(params, {"bond", "code", "limits"});
     auto bond = registry_.held_by(*client, named.string("bond"));
     run_on_bond(
         client, bond,
-        [code = named.string("code")](bond::Bond& remote) {
-            remote.eval_block(code);
+        [code = named.string("code")](bond::Bond& remote, const bond::Limits* limits) {
+            if (limits)
+                remote.with_limits(*limits).eval_block(code);
+            else
+                remote.eval_block(code);
             return Value();
         },
-        reply);
+        reply, operation_limits(named));
 }
 
 void MethodDispatcher::call(const Client& client, const Value& params, const Reply& reply) {
-    NamedParams named(params, {"bond", "name", "args"});
+    NamedParams named(params, {"bond", "name", "args", "limits"});
     auto bond = registry_.held_by(*client, named.string("bond"));
     std::string name = named.string("name");
     Value args = named.optional_array("args").value_or(Value::array());
     run_on_bond(
         client, bond,
-        [name, args = std::move(args)](bond::Bond& remote) mutable {
+        [name, args = std::move(args)](bond::Bond& remote, const bond::Limits* limits) mutable {
             detail::CallArguments arguments;
             for (auto& argument : args) {
                 if (const Value* code = reference_code(argument))
@@ -114,9 +130,16 @@ void MethodDispatcher::call(const Client& client, const Value& params, const Rep
                 else
                     arguments.values.push_back(std::move(argument));
             }
+            if (limits) return remote.with_limits(*limits).call_with(name, std::move(arguments));
             return remote.call_with(name, std::move(arguments));
         },
-        reply);
+        reply, operation_limits(named));
+}
+
+void MethodDispatcher::interrupt(const Client& client, const Value& params, const Reply& reply) {
+    NamedParams named(params, {"bond"});
+    registry_.held_by(*client, named.string("bond"))->interrupt();
+    reply.result(nullptr);
 }
 
 void MethodDispatcher::export_function(const Client& client, const Value& params,
@@ -141,7 +164,7 @@ void MethodDispatcher::export_into(const Client& client, const std::shared_ptr<H
                                    const Reply& reply) {
     run_on_bond(
         client, bond,
-        [name, function = std::move(function)](bond::Bond& remote) {
+        [name, function = std::move(function)](bond::Bond& remote, const bond::Limits*) {
             remote.export_raw(name, function);
             return Value();
         },

@@ -1,6 +1,7 @@
 // The methods of the daemon's protocol (docs/daemon.md): each request's params are checked, then
 // it is carried out, at once on the network thread (attach, close's bookkeeping, list, drivers,
-// auth) or as an operation on the bond's own thread (open, eval, eval_block, call, export, proxy).
+// auth, interrupt) or as an operation on the bond's own thread (open, eval, eval_block, call,
+// export, proxy).
 // Network thread only.
 #pragma once
 
@@ -39,6 +40,7 @@ class MethodDispatcher {
     void call(const Client& client, const Value& params, const Reply& reply);
     void export_function(const Client& client, const Value& params, const Reply& reply);
     void proxy(const Client& client, const Value& params, const Reply& reply);
+    void interrupt(const Client& client, const Value& params, const Reply& reply);
     void close(const Client& client, const Value& params, const Reply& reply);
     void list(const Client& client, const Value& params, const Reply& reply);
     void drivers(const Client& client, const Value& params, const Reply& reply);
@@ -48,7 +50,8 @@ class MethodDispatcher {
                      const std::string& name, bond::ExportedFunction function, const Reply& reply);
     // Runs `operation` on `bond`'s thread, in the chain of `client`'s request; answers `reply`.
     void run_on_bond(const Client& client, const std::shared_ptr<HeldBond>& bond,
-                     HeldBond::Operation operation, const Reply& reply);
+                     HeldBond::Operation operation, const Reply& reply,
+                     std::optional<bond::Limits> limits = std::nullopt);
 
     BondRegistry& registry_;
     std::optional<std::string> token_;

@@ -74,6 +74,11 @@ std::optional<Value> NamedParams::optional_typed(std::string_view name,
     return *value;
 }
 
+std::optional<Value> NamedParams::optional_value(std::string_view name) const {
+    const Value* value = find(name);
+    return value ? std::optional<Value>(*value) : std::nullopt;
+}
+
 std::optional<Value> NamedParams::optional_array(std::string_view name) const {
     return optional_typed(name, &Value::is_array, "an array");
 }

@@ -22,6 +22,7 @@ class NamedParams {
     std::optional<bool> optional_bool(std::string_view name) const;
     std::optional<std::int64_t> optional_count(std::string_view name) const;  // an integer >= 0
     std::optional<Value> optional_array(std::string_view name) const;
+    std::optional<Value> optional_value(std::string_view name) const;  // of any type
     std::optional<Value> optional_object(std::string_view name) const;
 
   private:

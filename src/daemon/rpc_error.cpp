@@ -24,6 +24,12 @@ RpcError describe_exception(std::exception_ptr error) {
         std::rethrow_exception(error);
     } catch (const RpcFailure& failure) {
         return failure.error();
+    } catch (const LimitExceeded& exceeded) {
+        RpcError described = library_error(kLimitExceeded, "LimitExceeded", exceeded);
+        described.data["limit"] = exceeded.limit();
+        return described;
+    } catch (const Interrupted& interrupted) {
+        return library_error(kInterrupted, "Interrupted", interrupted);
     } catch (const RemoteException& remote) {
         RpcError described = library_error(kRemoteException, "RemoteException", remote);
         described.data["data"] = remote.data();

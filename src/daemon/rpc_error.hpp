@@ -1,6 +1,6 @@
 // The daemon's errors as JSON-RPC error objects: bond's codes for what the library raises
-// (RemoteException -32001 ... BondException -32005), JSON-RPC's own for malformed requests, each
-// with `data` {type, lang, side?, data?}. See docs/daemon.md, Errors.
+// (RemoteException -32001 ... Interrupted -32007), JSON-RPC's own for malformed requests, each
+// with `data` {type, lang, side?, data?, limit?}. See docs/daemon.md, Errors.
 #pragma once
 
 #include "../protocol/jsonrpc.hpp"
@@ -19,6 +19,8 @@ enum DaemonErrorCode : int {
     kTerminatedException = -32003,
     kTimeoutException = -32004,
     kBondException = -32005,
+    kLimitExceeded = -32006,
+    kInterrupted = -32007,
     kInternalError = -32603,
 };
 
