@@ -37,7 +37,7 @@ void BondRegistry::open(const std::shared_ptr<ClientConnection>& client, OpenReq
     // Answered on the bond's thread once it has started, before what was sent to it later runs.
     held->run(
         client->chain_for(held->id()), client,
-        [](bond::Bond&, const bond::Limits*) { return Value(); },
+        [](bond::Bond&, const bond::Limits&) { return Value(); },
         [held, opened = std::move(opened)](Value, std::exception_ptr error) {
             opened(error ? nullptr : held, error);
         });

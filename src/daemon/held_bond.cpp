@@ -84,7 +84,7 @@ std::exception_ptr HeldBond::start_on_worker(bond::Options options) {
 }
 
 void HeldBond::run(ChainId chain, std::weak_ptr<ClientConnection> requester, Operation operation,
-                   Completion done, std::optional<bond::Limits> limits) {
+                   Completion done, bond::Limits limits) {
     auto task = [self = shared_from_this(), requester, operation = std::move(operation), done,
                  limits = std::move(limits)] {
         auto client = requester.lock();
@@ -102,14 +102,14 @@ void HeldBond::run(ChainId chain, std::weak_ptr<ClientConnection> requester, Ope
         bool top_level = self->requesters_.empty();
         if (top_level) {
             self->top_requester_ = client->id();
-            auto wall = limits && limits->wall ? limits->wall : self->limits_.wall;
+            auto wall = limits.wall ? limits.wall : self->limits_.wall;
             self->wall_deadline_ = wall ? Clock::now() + *wall : Clock::time_point::max();
         }
         self->requesters_.push_back(requester);
         Value result;
         std::exception_ptr error;
         try {
-            result = operation(*self->bond_, limits ? &*limits : nullptr);
+            result = operation(*self->bond_, limits);
         } catch (...) {
             error = std::current_exception();
         }
@@ -122,7 +122,10 @@ void HeldBond::run(ChainId chain, std::weak_ptr<ClientConnection> requester, Ope
         --self->operations_;  // idle before the answer leaves: a client then sees it idle
         done(std::move(result), std::move(error));
     };
-    if (!worker_->submit(chain, std::move(task))) done(nullptr, closed_error(lang_));
+    // Refused once the thread is ending: the bond was closed, or could not start (start_error_
+    // was set before the thread stopped taking tasks, under the same lock).
+    if (!worker_->submit(chain, std::move(task)))
+        done(nullptr, start_error_ ? start_error_ : closed_error(lang_));
 }
 
 bond::ExportedFunction HeldBond::client_function(std::weak_ptr<ClientConnection> client,
@@ -156,7 +159,7 @@ bond::ExportedFunction HeldBond::proxy_function(const std::shared_ptr<HeldBond>&
         if (!self->requesters_.empty()) requester = self->requesters_.back();
         from->run(
             self->worker_->chain(), requester,
-            [name, args](bond::Bond& bond, const bond::Limits*) {
+            [name, args](bond::Bond& bond, const bond::Limits&) {
                 detail::CallArguments arguments;
                 arguments.values = args;
                 return bond.call_with(name, std::move(arguments));

@@ -32,8 +32,9 @@ class ClientConnection;
 
 class HeldBond : public std::enable_shared_from_this<HeldBond> {
   public:
-    // What runs on the bond: `limits` are the operation's own, if it has any (Bond::with_limits).
-    using Operation = std::function<Value(bond::Bond& bond, const bond::Limits* limits)>;
+    // What runs on the bond: `limits` are the operation's own (for Bond::with_limits: a field
+    // that is set replaces the bond's; none set keeps the bond's).
+    using Operation = std::function<Value(bond::Bond& bond, const bond::Limits& limits)>;
     using Completion = std::function<void(Value result, std::exception_ptr error)>;
     // Network thread: `bond` has started (error null), or could not.
     using Started = std::function<void(std::shared_ptr<HeldBond> bond, std::exception_ptr error)>;
@@ -51,7 +52,7 @@ class HeldBond : public std::enable_shared_from_this<HeldBond> {
     // requester that has gone is dropped, and one on a closed bond fails with
     // TerminatedException. `limits` replace the bond's for this operation, field by field.
     void run(ChainId chain, std::weak_ptr<ClientConnection> requester, Operation operation,
-             Completion done, std::optional<bond::Limits> limits = std::nullopt);
+             Completion done, bond::Limits limits = {});
 
     // Any thread: stops the operation running now (Bond::interrupt()), also while it waits for a
     // client's answer to `invoke` or for another bond; it ends with Interrupted. An idle bond is

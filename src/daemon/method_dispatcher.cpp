@@ -28,10 +28,10 @@ const Value* reference_code(const Value& argument) {
     return code != argument.end() && code->is_string() ? &*code : nullptr;
 }
 
-// An operation's own `limits`, if the request has them.
-std::optional<bond::Limits> operation_limits(const NamedParams& named) {
+// An operation's own `limits`, if the request has them; else none, which keeps the bond's.
+bond::Limits operation_limits(const NamedParams& named) {
     if (auto limits = named.optional_object("limits")) return parse_limits(*limits);
-    return std::nullopt;
+    return {};
 }
 
 }  // namespace
@@ -66,7 +66,7 @@ void MethodDispatcher::client_left(const Client& client, std::function<void()> r
 
 void MethodDispatcher::run_on_bond(const Client& client, const std::shared_ptr<HeldBond>& bond,
                                    HeldBond::Operation operation, const Reply& reply,
-                                   std::optional<bond::Limits> limits) {
+                                   bond::Limits limits) {
     bond->run(
         client->chain_for(bond->id()), client, std::move(operation),
         [reply](Value result, std::exception_ptr error) {
@@ -90,26 +90,22 @@ void MethodDispatcher::attach(const Client& client, const Value& params, const R
 }
 
 void MethodDispatcher::eval(const Client& client, const Value& params, const Reply& reply) {
-    NamedParams named(params, {"bond", "code", "limits"});
-    auto bond = registry_.held_by(*client, named.string("bond"));
-    run_on_bond(
-        client, bond,
-        [code = named.string("code")](bond::Bond& remote, const bond::Limits* limits) {
-            return limits ? remote.with_limits(*limits).eval(code) : remote.eval(code);
-        },
-        reply, operation_limits(named));
+    run_code(client, params, reply, /*block=*/false);
 }
 
 void MethodDispatcher::eval_block(const Client& client, const Value& params, const Reply& reply) {
+    run_code(client, params, reply, /*block=*/true);
+}
+
+void MethodDispatcher::run_code(const Client& client, const Value& params, const Reply& reply,
+                                bool block) {
     NamedParams named(params, {"bond", "code", "limits"});
     auto bond = registry_.held_by(*client, named.string("bond"));
     run_on_bond(
         client, bond,
-        [code = named.string("code")](bond::Bond& remote, const bond::Limits* limits) {
-            if (limits)
-                remote.with_limits(*limits).eval_block(code);
-            else
-                remote.eval_block(code);
+        [code = named.string("code"), block](bond::Bond& remote, const bond::Limits& limits) {
+            if (!block) return remote.with_limits(limits).eval(code);
+            remote.with_limits(limits).eval_block(code);
             return Value();
         },
         reply, operation_limits(named));
@@ -122,7 +118,7 @@ void MethodDispatcher::call(const Client& client, const Value& params, const Rep
     Value args = named.optional_array("args").value_or(Value::array());
     run_on_bond(
         client, bond,
-        [name, args = std::move(args)](bond::Bond& remote, const bond::Limits* limits) mutable {
+        [name, args = std::move(args)](bond::Bond& remote, const bond::Limits& limits) mutable {
             detail::CallArguments arguments;
             for (auto& argument : args) {
                 if (const Value* code = reference_code(argument))
@@ -130,8 +126,7 @@ void MethodDispatcher::call(const Client& client, const Value& params, const Rep
                 else
                     arguments.values.push_back(std::move(argument));
             }
-            if (limits) return remote.with_limits(*limits).call_with(name, std::move(arguments));
-            return remote.call_with(name, std::move(arguments));
+            return remote.with_limits(limits).call_with(name, std::move(arguments));
         },
         reply, operation_limits(named));
 }
@@ -164,7 +159,7 @@ void MethodDispatcher::export_into(const Client& client, const std::shared_ptr<H
                                    const Reply& reply) {
     run_on_bond(
         client, bond,
-        [name, function = std::move(function)](bond::Bond& remote, const bond::Limits*) {
+        [name, function = std::move(function)](bond::Bond& remote, const bond::Limits&) {
             remote.export_raw(name, function);
             return Value();
         },

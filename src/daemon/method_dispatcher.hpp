@@ -37,6 +37,7 @@ class MethodDispatcher {
     void attach(const Client& client, const Value& params, const Reply& reply);
     void eval(const Client& client, const Value& params, const Reply& reply);
     void eval_block(const Client& client, const Value& params, const Reply& reply);
+    void run_code(const Client& client, const Value& params, const Reply& reply, bool block);
     void call(const Client& client, const Value& params, const Reply& reply);
     void export_function(const Client& client, const Value& params, const Reply& reply);
     void proxy(const Client& client, const Value& params, const Reply& reply);
@@ -50,8 +51,7 @@ class MethodDispatcher {
                      const std::string& name, bond::ExportedFunction function, const Reply& reply);
     // Runs `operation` on `bond`'s thread, in the chain of `client`'s request; answers `reply`.
     void run_on_bond(const Client& client, const std::shared_ptr<HeldBond>& bond,
-                     HeldBond::Operation operation, const Reply& reply,
-                     std::optional<bond::Limits> limits = std::nullopt);
+                     HeldBond::Operation operation, const Reply& reply, bond::Limits limits = {});
 
     BondRegistry& registry_;
     std::optional<std::string> token_;
