@@ -119,9 +119,22 @@ void Daemon::serve(Stream input, std::optional<Stream> output, std::string peer,
     auto client = std::make_shared<ClientConnection>(io_, id, std::move(peer), stream, *dispatcher_,
                                                      needs_auth);
     clients_[id] = client;
+    if (needs_auth) disconnect_unless_authenticated(client);
     client->start([this, id] {
         clients_.erase(id);
         if (options_.stdio) shutdown("the stdio client has gone");
+    });
+}
+
+void Daemon::disconnect_unless_authenticated(const std::shared_ptr<ClientConnection>& client) {
+    auto deadline = std::make_shared<boost::asio::steady_timer>(io_, options_.auth_timeout);
+    deadline->async_wait([deadline, weak = std::weak_ptr<ClientConnection>(client),
+                          timeout = options_.auth_timeout](const boost::system::error_code& ec) {
+        auto client = weak.lock();
+        if (ec || !client || client->authenticated() || client->closed()) return;
+        log().warn("client {} ({}) did not authenticate within {} ms; disconnecting it",
+                   client->id(), client->peer(), timeout.count());
+        client->disconnect("was disconnected: it did not authenticate in time");
     });
 }
 

@@ -19,6 +19,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -37,7 +38,9 @@ struct DaemonOptions {
     bool stdio = false;                 // one client on stdin/stdout, and nothing else
     std::optional<std::string> listen;  // TCP HOST:PORT
     bool allow_remote = false;
-    std::optional<std::filesystem::path> token_file;        // needed with `listen`
+    std::optional<std::filesystem::path> token_file;  // needed with `listen`
+    // A TCP client that has not authenticated by then is disconnected.
+    std::chrono::milliseconds auth_timeout{10000};
     std::vector<std::pair<std::string, std::size_t>> pool;  // language, how many kept ready
     std::size_t max_message_size = std::size_t{256} << 20;
     // Once listening: one line per listener ("unix PATH", "tcp HOST:PORT", "stdio") is written
@@ -58,6 +61,9 @@ class Daemon {
     template <class Stream>
     void serve(Stream input, std::optional<Stream> output, std::string peer, bool needs_auth,
                bool detects_hangup);
+    // TCP: a client that has not authenticated within --auth-timeout-ms is disconnected, so that
+    // connections nobody uses cannot pile up.
+    void disconnect_unless_authenticated(const std::shared_ptr<ClientConnection>& client);
     void announce_ready();
     void wait_for_signal();
     void shutdown(const std::string& why);

@@ -29,6 +29,11 @@ int main(int argc, char** argv) {
     auto* token_option = app.add_option("--token-file", token_file,
                                         "the file holding the token TCP clients authenticate with")
                              ->check(CLI::ExistingFile);
+    std::int64_t auth_timeout_ms = options.auth_timeout.count();
+    app.add_option("--auth-timeout-ms", auth_timeout_ms,
+                   "how long a TCP client has to authenticate before it is disconnected")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     auto* stdio_option =
         app.add_flag("--stdio", options.stdio, "serve one client on stdin/stdout, and no socket");
     app.add_option("--pool", pools,
@@ -58,6 +63,7 @@ int main(int argc, char** argv) {
         if (!listen.empty()) options.listen = listen;
         if (!token_file.empty()) options.token_file = token_file;
         if (ready_fd >= 0) options.ready_fd = ready_fd;
+        options.auth_timeout = std::chrono::milliseconds(auth_timeout_ms);
         for (const auto& pool : pools) {
             auto equals = pool.find('=');
             std::size_t count = 0, used = 0;

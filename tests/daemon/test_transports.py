@@ -48,6 +48,19 @@ class Tcp(unittest.TestCase):
             with self.assertRaises((EOFError, ConnectionError)):
                 client.request("auth", token="s3cret-token")
 
+    def test_a_client_that_does_not_authenticate_in_time_is_disconnected(self):
+        with Daemon("--listen", "127.0.0.1:0", "--token-file", self.token_file,
+                    "--auth-timeout-ms", "100") as daemon:
+            authenticated = tcp_client(daemon)
+            authenticated.request("auth", token="s3cret-token")
+            silent = tcp_client(daemon)  # its deadline passes after the first one's
+            with self.assertRaises((EOFError, ConnectionError)):
+                silent.read()  # the daemon closes the connection
+            daemon.wait_for_log(r"did not authenticate within 100 ms")
+            self.assertEqual(len(authenticated.request("drivers")), 4)
+            authenticated.close()
+            silent.close()
+
     def test_only_tcp_listens_when_only_listen_is_given(self):
         self.assertEqual([line.split()[0] for line in self.daemon.listeners], ["tcp"])
 
