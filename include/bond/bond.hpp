@@ -133,7 +133,8 @@ class Bond {
     // an exported function called by a top-level call, and so on.
     std::size_t depth() const;
     // The process id of the program the bond started: the interpreter, or the first word of
-    // Options::command (ssh, sudo, bwrap) in front of it. Valid while alive(); -1 when moved from.
+    // Options::command (ssh, sudo, bwrap) in front of it. It stays the same after the bond ends;
+    // -1 for a moved-from Bond.
     int pid() const;
 
   private:

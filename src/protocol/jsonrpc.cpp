@@ -59,11 +59,20 @@ std::string dump(const Value& value) {
     }
 }
 
-std::int64_t decode_id(const Value& message) {
-    auto id = message.find("id");
-    if (id == message.end() || !id->is_number_integer())
-        throw ProtocolError("message without an integer \"id\"");
-    return id->get<std::int64_t>();
+void decode_id(const Value& json, IdRule rule, Message& message) {
+    auto id = json.find("id");
+    if (id != json.end() && id->is_number_integer()) {
+        message.id = id->get<std::int64_t>();
+        message.raw_id = *id;
+        return;
+    }
+    if (rule == IdRule::Any && id != json.end() && (id->is_string() || id->is_null())) {
+        message.raw_id = *id;
+        return;
+    }
+    throw ProtocolError(rule == IdRule::Any
+                            ? "message without an \"id\" that is a string, an integer or null"
+                            : "message without an integer \"id\"");
 }
 
 }  // namespace
@@ -92,6 +101,10 @@ void decode_bytes(Value& value) {
 Message decode_message(std::string_view line) {
     Value json = Value::parse(line, nullptr, /*allow_exceptions=*/false);
     if (json.is_discarded()) throw ProtocolError("not valid JSON");
+    return decode_message(std::move(json), IdRule::Integer);
+}
+
+Message decode_message(Value json, IdRule rule) {
     if (!json.is_object()) throw ProtocolError("a message must be a JSON object");
     auto version = json.find("jsonrpc");
     if (version == json.end() || *version != "2.0")
@@ -109,12 +122,12 @@ Message decode_message(std::string_view line) {
         }
         if (json.contains("id")) {
             message.kind = Message::Kind::Request;
-            message.id = decode_id(json);
+            decode_id(json, rule, message);
         }
         return message;
     }
 
-    message.id = decode_id(json);
+    decode_id(json, rule, message);
     auto result = json.find("result");
     auto error = json.find("error");
     if ((result == json.end()) == (error == json.end()))
@@ -155,18 +168,17 @@ std::string encode_notification(std::string_view method, const Value& params) {
     return line;
 }
 
-std::string encode_result(std::int64_t id, const Value& result) {
-    std::string line =
-        "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) + ",\"result\":" + dump(result);
+std::string encode_result(const Value& id, const Value& result) {
+    std::string line = "{\"jsonrpc\":\"2.0\",\"id\":" + dump(id) + ",\"result\":" + dump(result);
     line += "}\n";
     return line;
 }
 
-std::string encode_error(std::int64_t id, int code, std::string_view message, const Value& data) {
+std::string encode_error(const Value& id, int code, std::string_view message, const Value& data) {
     // The message is host text (what() of an exception): bad UTF-8 in it must not break a reply.
     Value error = {{"code", code}, {"message", std::string(message)}};
     if (!data.is_null()) error["data"] = encode_bytes(data);
-    std::string line = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) +
+    std::string line = "{\"jsonrpc\":\"2.0\",\"id\":" + dump(id) +
                        ",\"error\":" + error.dump(-1, ' ', false, Value::error_handler_t::replace);
     line += "}\n";
     return line;

@@ -32,10 +32,15 @@ struct EncodingError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// Which ids a peer may use. Bond's drivers use integers; a client of the daemon may use any id
+// JSON-RPC 2.0 allows (a string, a number, null), which its reply must echo as it was.
+enum class IdRule { Integer, Any };
+
 struct Message {
     enum class Kind { Request, Notification, Result, Error };
     Kind kind = Kind::Notification;
-    std::int64_t id = 0;  // Request, Result, Error
+    std::int64_t id = 0;  // Request, Result, Error: the id when it is an integer, else 0
+    Value raw_id;         // the id as the peer sent it (IdRule::Any), for the reply
     std::string method;   // Request, Notification
     Value params;         // Request, Notification: an object (or null)
     Value result;         // Result
@@ -44,13 +49,17 @@ struct Message {
     Value error_data;
 };
 
+// ProtocolError for a line that is not JSON ("not valid JSON") or not a message.
 Message decode_message(std::string_view line);
+// An already parsed message; ProtocolError when it is not one.
+Message decode_message(Value json, IdRule rule);
 
 // Each returns one line, ending in '\n'; EncodingError when a value cannot be encoded.
 std::string encode_request(std::int64_t id, std::string_view method, const Value& params);
 std::string encode_notification(std::string_view method, const Value& params);
-std::string encode_result(std::int64_t id, const Value& result);
-std::string encode_error(std::int64_t id, int code, std::string_view message,
+// `id` is the request's id as it came (an integer, or with IdRule::Any a string or null).
+std::string encode_result(const Value& id, const Value& result);
+std::string encode_error(const Value& id, int code, std::string_view message,
                          const Value& data = nullptr);
 
 // The protocol's JSON form of a value (bytes as {"$bytes": ...}) and back.

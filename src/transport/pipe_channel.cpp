@@ -3,16 +3,14 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
-#include <cstring>
-
 namespace bond::detail {
 
 PipeChannel::PipeChannel(boost::asio::io_context& io, ChildProcess& child, std::size_t max_line,
                          StderrSink on_stderr)
     : io_(io),
       child_(child),
-      max_line_(max_line),
       on_stderr_(std::move(on_stderr)),
+      input_(max_line),
       deadline_timer_(io) {
     read_stderr();
 }
@@ -38,21 +36,6 @@ void PipeChannel::write_next() {
                              });
 }
 
-PipeChannel::Taken PipeChannel::take_line(std::string& line) {
-    const char* begin = input_.data();
-    const void* newline = std::memchr(begin + scanned_, '\n', input_.size() - scanned_);
-    if (!newline) {
-        scanned_ = input_.size();
-        return input_.size() - consumed_ > max_line_ ? Taken::TooLong : Taken::Nothing;
-    }
-    std::size_t end = static_cast<const char*>(newline) - begin;
-    if (end - consumed_ > max_line_) return Taken::TooLong;
-    line.assign(input_, consumed_, end - consumed_);
-    consumed_ = scanned_ = end + 1;
-    if (consumed_ == input_.size()) input_.clear(), consumed_ = scanned_ = 0;
-    return Taken::Line;
-}
-
 void PipeChannel::read_stdout() {
     stdout_reading_ = true;
     child_.stdout_pipe().async_read_some(
@@ -63,11 +46,7 @@ void PipeChannel::read_stdout() {
                 stdout_closed_ = true;
                 return;
             }
-            if (consumed_ > 0 && consumed_ >= input_.size() / 2) {  // keep appends amortized O(1)
-                input_.erase(0, consumed_);
-                scanned_ -= consumed_;
-                consumed_ = 0;
-            }
+            stdout_received_ += size;
             input_.append(stdout_chunk_.data(), size);
         });
 }
@@ -102,12 +81,12 @@ PipeChannel::ReadStatus PipeChannel::read_line(std::string& line, Clock::time_po
             woken_ = false;
             return ReadStatus::Woken;
         }
-        switch (take_line(line)) {
-            case Taken::Line:
+        switch (input_.take(line)) {
+            case LineBuffer::Taken::Line:
                 return ReadStatus::Line;
-            case Taken::TooLong:
+            case LineBuffer::Taken::TooLong:
                 return ReadStatus::TooLong;
-            case Taken::Nothing:
+            case LineBuffer::Taken::Nothing:
                 break;
         }
         if (stdout_closed_) return ReadStatus::Closed;
@@ -116,10 +95,10 @@ PipeChannel::ReadStatus PipeChannel::read_line(std::string& line, Clock::time_po
         if (child_.exited()) {
             // Something the process left behind (a forked child) may hold stdout open forever:
             // take what is in the pipe now, and then the stream has ended.
-            std::size_t buffered = input_.size();
+            std::size_t received = stdout_received_;
             if (io_.stopped()) io_.restart();
             io_.poll();
-            if (input_.size() == buffered && !stdout_closed_) return ReadStatus::Closed;
+            if (stdout_received_ == received && !stdout_closed_) return ReadStatus::Closed;
             continue;
         }
         if (!timer_armed) {

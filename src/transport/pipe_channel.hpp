@@ -6,6 +6,7 @@
 #pragma once
 
 #include "child_process.hpp"
+#include "line_buffer.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -37,8 +38,6 @@ class PipeChannel {
     void drain_stderr(Clock::time_point deadline);
 
   private:
-    enum class Taken { Line, Nothing, TooLong };
-    Taken take_line(std::string& line);
     void read_stdout();
     void read_stderr();
     void write_next();
@@ -46,13 +45,11 @@ class PipeChannel {
 
     boost::asio::io_context& io_;
     ChildProcess& child_;
-    std::size_t max_line_;
     StderrSink on_stderr_;
 
-    std::string input_;         // bytes read from stdout, not yet taken as lines
-    std::size_t consumed_ = 0;  // input_[0, consumed_) has been taken
-    std::size_t scanned_ = 0;   // input_[consumed_, scanned_) holds no '\n'
+    LineBuffer input_;  // bytes read from stdout, not yet taken as lines
     std::array<char, 65536> stdout_chunk_;
+    std::size_t stdout_received_ = 0;  // bytes read from stdout so far
     bool stdout_reading_ = false, stdout_closed_ = false;
 
     std::array<char, 4096> stderr_chunk_;

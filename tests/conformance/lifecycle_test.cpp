@@ -63,6 +63,22 @@ TEST_CASE("close ends the interpreter; the destructor does too; a closed bond re
     });
 }
 
+TEST_CASE("pid() is the started process's id, also after the bond has ended") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language);
+        int pid = remote.pid();
+        CHECK(pid > 0);
+        CHECK(process_exists(pid));
+        remote.close();
+        CHECK(remote.pid() == pid);
+        CHECK_FALSE(process_exists(pid));
+        bond::Bond moved = make_test_bond(language);
+        bond::Bond into = std::move(moved);
+        CHECK(moved.pid() == -1);
+        CHECK(into.pid() > 0);
+    });
+}
+
 TEST_CASE("a Bond moves; the moved-from one refuses work") {
     for_each_language([](const Language& language) {
         bond::Bond first = make_test_bond(language);

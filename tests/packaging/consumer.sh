@@ -40,3 +40,5 @@ elif [ -n "${CI:-}" ]; then
 else
     echo "untrusted_decoder: built, not run (it needs sudo and bwrap)"
 fi
+# The daemon is installed too.
+"$scratch/prefix/bin/bondd" --help | grep -q "JSON-RPC"

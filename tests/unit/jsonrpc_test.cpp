@@ -96,3 +96,39 @@ TEST_CASE("malformed messages are protocol errors") {
         CHECK_THROWS_AS(decode_message(line), ProtocolError);
     }
 }
+
+TEST_CASE("with IdRule::Any a request's id may be a string or null, echoed in the reply") {
+    Message request = decode_message(
+        Value::parse(R"({"jsonrpc":"2.0","id":"a-1","method":"eval","params":{}})"), IdRule::Any);
+    CHECK(request.kind == Message::Kind::Request);
+    CHECK(request.raw_id == "a-1");
+    CHECK(Value::parse(encode_result(request.raw_id, 5)) ==
+          Value{{"jsonrpc", "2.0"}, {"id", "a-1"}, {"result", 5}});
+
+    request =
+        decode_message(Value::parse(R"({"jsonrpc":"2.0","id":null,"method":"list"})"), IdRule::Any);
+    CHECK(request.kind == Message::Kind::Request);
+    CHECK(request.raw_id.is_null());
+    CHECK(Value::parse(encode_error(request.raw_id, kInvalidParams, "no"))["id"].is_null());
+
+    request =
+        decode_message(Value::parse(R"({"jsonrpc":"2.0","id":9,"method":"list"})"), IdRule::Any);
+    CHECK(request.id == 9);
+    CHECK(request.raw_id == 9);
+
+    // The bond protocol itself keeps to integers.
+    CHECK_THROWS_AS(decode_message(R"({"jsonrpc":"2.0","id":"a","method":"eval","params":{}})"),
+                    ProtocolError);
+    CHECK_THROWS_AS(
+        decode_message(Value::parse(R"({"jsonrpc":"2.0","id":[1],"method":"x"})"), IdRule::Any),
+        ProtocolError);
+}
+
+TEST_CASE("notifications have no id") {
+    std::string line = encode_notification("output", {{"channel", "stdout"}, {"data", "hi"}});
+    CHECK(line.find('\n') == line.size() - 1);
+    Message decoded = decode_message(line);
+    CHECK(decoded.kind == Message::Kind::Notification);
+    CHECK(decoded.method == "output");
+    CHECK(decoded.params["data"] == "hi");
+}

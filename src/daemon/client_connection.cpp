@@ -1,0 +1,244 @@
+#include "client_connection.hpp"
+
+#include "daemon_log.hpp"
+#include "method_dispatcher.hpp"
+#include "reply.hpp"
+#include "rpc_error.hpp"
+
+#include "../protocol/jsonrpc.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <stdexcept>
+
+namespace bond::daemon {
+namespace {
+
+// More requests than this waiting at once from one client are refused rather than queued: a
+// bound on what a client can make the daemon hold, far above any honest nesting depth.
+constexpr std::size_t kMaxRequestsInFlight = 10000;
+
+// The id of a message that failed validation, if it has a usable one; else null.
+Value usable_id(const Value& json) {
+    if (!json.is_object()) return nullptr;
+    auto id = json.find("id");
+    if (id == json.end() || !(id->is_string() || id->is_number_integer())) return nullptr;
+    return *id;
+}
+
+}  // namespace
+
+ClientConnection::ClientConnection(boost::asio::io_context& network, std::uint64_t id,
+                                   std::string peer, std::shared_ptr<LineStream> stream,
+                                   MethodDispatcher& dispatcher, bool needs_auth)
+    : network_(network),
+      id_(id),
+      peer_(std::move(peer)),
+      stream_(std::move(stream)),
+      dispatcher_(dispatcher),
+      needs_auth_(needs_auth) {}
+
+void ClientConnection::start(std::function<void()> on_gone) {
+    on_gone_ = std::move(on_gone);
+    log().info("client {} connected ({})", id_, peer_);
+    std::weak_ptr<ClientConnection> weak = weak_from_this();
+    stream_->start({
+        .on_line =
+            [weak](std::string& line) {
+                if (auto self = weak.lock()) self->on_line(line);
+            },
+        .on_too_long =
+            [weak] {
+                if (auto self = weak.lock())
+                    self->send_error(nullptr, detail::kInvalidRequest,
+                                     "the message is longer than the daemon accepts "
+                                     "(--max-message-size); it was dropped");
+            },
+        .on_input_end =
+            [weak](bool peer_gone) {
+                if (auto self = weak.lock()) self->input_ended(peer_gone);
+            },
+        .on_broken =
+            [weak] {
+                if (auto self = weak.lock()) self->gone("disconnected (writing to it failed)");
+            },
+    });
+}
+
+void ClientConnection::on_line(std::string& line) {
+    if (closed_) return;
+    if (!line.empty() && line.back() == '\r') line.pop_back();  // a client that sends CRLF
+    if (line.find_first_not_of(" \t") == std::string::npos) return;
+    if (log_traffic()) log().info("client {} -> {}", id_, line);
+
+    Value json = Value::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (json.is_discarded())
+        return send_error(nullptr, detail::kParseError, "parse error: the line is not valid JSON");
+    if (json.is_array())
+        return send_error(nullptr, detail::kInvalidRequest,
+                          "batches are not supported: send each request on a line of its own");
+    Value id = usable_id(json);
+    if (json.is_object() && json.contains("method") && json.contains("params") &&
+        json["params"].is_array())
+        return send_error(id, detail::kInvalidParams,
+                          "invalid params: parameters are named: send an object, not an array");
+    detail::Message message;
+    try {
+        message = detail::decode_message(std::move(json), detail::IdRule::Any);
+    } catch (const detail::ProtocolError& error) {
+        return send_error(id, detail::kInvalidRequest,
+                          std::string("invalid request: ") + error.what());
+    }
+
+    switch (message.kind) {
+        case detail::Message::Kind::Result:
+            return take_answer(false, message.id, std::move(message.result), "");
+        case detail::Message::Kind::Error:
+            return take_answer(true, message.id, nullptr, message.error_message);
+        case detail::Message::Kind::Request:
+        case detail::Message::Kind::Notification:
+            break;
+    }
+    bool wanted = message.kind == detail::Message::Kind::Request;
+    if (in_flight_ >= kMaxRequestsInFlight) {
+        if (wanted)
+            send_error(message.raw_id, kBondException,
+                       "too many requests of this client are waiting (" +
+                           std::to_string(kMaxRequestsInFlight) + "); this one is refused");
+        return;
+    }
+    ++in_flight_;
+    Reply reply(shared_from_this(), message.raw_id, wanted);
+    dispatcher_.dispatch(shared_from_this(), message, reply);
+}
+
+void ClientConnection::take_answer(bool is_error, std::int64_t id, Value result,
+                                   const std::string& error) {
+    std::shared_ptr<Awaited> awaited;
+    {
+        std::lock_guard lock(invokes_mutex_);
+        auto pending = invokes_.find(id);
+        if (pending != invokes_.end()) {
+            awaited = std::move(pending->second.awaited);
+            invokes_.erase(pending);
+        }
+    }
+    if (!awaited) {
+        log().warn("client {}: an answer to no invoke of the daemon (id {}): ignored", id_, id);
+        return;
+    }
+    if (is_error)
+        awaited->set_error(std::make_exception_ptr(std::runtime_error(error)));
+    else
+        awaited->set_value(std::move(result));
+}
+
+void ClientConnection::send(std::string line) {
+    if (closed_) return;
+    if (log_traffic())
+        log().info("client {} <- {}", id_, std::string_view(line).substr(0, line.size() - 1));
+    stream_->write(std::move(line));
+}
+
+void ClientConnection::send_error(const Value& id, int code, const std::string& message) {
+    send(detail::encode_error(id, code, message));
+}
+
+void ClientConnection::send_output(const std::string& bond, bond::Channel channel,
+                                   std::string_view data) {
+    Value params = {{"bond", bond},
+                    {"channel", channel == bond::Channel::Stderr ? "stderr" : "stdout"},
+                    {"data", std::string(data)}};
+    std::string line;
+    try {
+        line = detail::encode_notification("output", params);
+    } catch (const detail::EncodingError&) {  // not UTF-8: sent as bytes
+        params["data"] = Value::binary(std::vector<std::uint8_t>(data.begin(), data.end()));
+        line = detail::encode_notification("output", params);
+    }
+    send(std::move(line));
+}
+
+std::int64_t ClientConnection::invoke(const std::string& bond, const std::string& name,
+                                      const Value& args, ChainId chain,
+                                      std::shared_ptr<Awaited> awaited) {
+    std::int64_t id;
+    {
+        std::lock_guard lock(invokes_mutex_);
+        if (closed_ || input_ended_) {
+            awaited->set_error(std::make_exception_ptr(std::runtime_error(
+                "the client that exported " + name + "() can no longer answer: it has gone")));
+            return 0;
+        }
+        id = ++last_invoke_id_;
+        invokes_[id] = {bond, chain, awaited};
+    }
+    try {
+        send(
+            detail::encode_request(id, "invoke", {{"bond", bond}, {"name", name}, {"args", args}}));
+    } catch (const detail::EncodingError& error) {
+        forget_invoke(id);
+        awaited->set_error(std::make_exception_ptr(
+            std::runtime_error(std::string("cannot send the arguments: ") + error.what())));
+    }
+    return id;
+}
+
+void ClientConnection::forget_invoke(std::int64_t id) {
+    std::lock_guard lock(invokes_mutex_);
+    invokes_.erase(id);
+}
+
+ChainId ClientConnection::chain_for(const std::string& bond) {
+    std::lock_guard lock(invokes_mutex_);
+    for (auto pending = invokes_.rbegin(); pending != invokes_.rend(); ++pending)
+        if (pending->second.bond == bond) return pending->second.chain;
+    if (!invokes_.empty()) return invokes_.rbegin()->second.chain;
+    return new_chain();
+}
+
+void ClientConnection::disconnect(const std::string& why) {
+    stream_->close();
+    gone(why);
+}
+
+void ClientConnection::request_done() {
+    if (--in_flight_ == 0 && input_ended_)
+        boost::asio::post(network_, [self = shared_from_this()] { self->gone("has gone"); });
+}
+
+void ClientConnection::fail_invokes(const std::string& why) {
+    std::map<std::int64_t, PendingInvoke> unanswered;
+    {
+        std::lock_guard lock(invokes_mutex_);
+        unanswered.swap(invokes_);
+    }
+    for (auto& [id, pending] : unanswered)
+        pending.awaited->set_error(std::make_exception_ptr(std::runtime_error(why)));
+}
+
+void ClientConnection::input_ended(bool peer_gone) {
+    if (peer_gone) return gone("disconnected");
+    {
+        std::lock_guard lock(invokes_mutex_);  // invoke() checks input_ended_ under it
+        input_ended_ = true;
+    }
+    fail_invokes("the client that was asked to run it has closed its input");
+    if (in_flight_ == 0) return gone("closed its input");
+    log().info("client {} closed its input; {} request(s) still to answer", id_, in_flight_.load());
+}
+
+void ClientConnection::gone(const std::string& why) {
+    {
+        std::lock_guard lock(invokes_mutex_);  // invoke() checks closed_ under it
+        if (closed_.exchange(true)) return;
+    }
+    log().info("client {} {}", id_, why);
+    fail_invokes("the client that was asked to run it has disconnected");
+    dispatcher_.client_left(shared_from_this(), [self = shared_from_this()] {
+        self->stream_->close();
+        if (self->on_gone_) self->on_gone_();
+    });
+}
+
+}  // namespace bond::daemon

@@ -1,0 +1,105 @@
+// One connected client: its messages in (requests, notifications, answers to `invoke`), its
+// messages out (answers, `output` notifications, `invoke` requests), the bonds it holds and the
+// `invoke` requests it has not answered yet.
+//
+// Threads: reading, dispatching, the held bonds and the authentication state are the network
+// thread's. send(), send_output() and invoke() are called from bond threads too; they only queue
+// lines, in the order they are called, so a bond's output reaches the client before the answer
+// of the operation that produced it.
+#pragma once
+
+#include "bond_worker.hpp"
+#include "line_stream.hpp"
+
+#include <bond/options.hpp>
+#include <bond/value.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+
+namespace bond::daemon {
+
+class MethodDispatcher;
+
+class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
+  public:
+    // `needs_auth`: the first request must be `auth` (TCP).
+    ClientConnection(boost::asio::io_context& network, std::uint64_t id, std::string peer,
+                     std::shared_ptr<LineStream> stream, MethodDispatcher& dispatcher,
+                     bool needs_auth);
+
+    // Network thread: starts reading; `on_gone` once the client has gone and its bonds are
+    // released (its own closed), when the daemon forgets it.
+    void start(std::function<void()> on_gone);
+    // Network thread: ends the connection as if the client had gone (shutdown, failed auth).
+    void disconnect(const std::string& why);
+
+    // Any thread.
+    void send(std::string line);
+    void send_output(const std::string& bond, bond::Channel channel, std::string_view data);
+    // Asks the client to run its exported `name`; its answer completes `awaited`. A client that
+    // has gone completes it with an error at once. Returns the request's id.
+    std::int64_t invoke(const std::string& bond, const std::string& name, const Value& args,
+                        ChainId chain, std::shared_ptr<Awaited> awaited);
+    // The wait for invoke `id` has ended without its answer (the bond is closing): a late
+    // answer is ignored, and later requests no longer count as part of that call.
+    void forget_invoke(std::int64_t id);
+    bool closed() const { return closed_; }
+    // Any thread: one request has been answered (or was a notification that has been run).
+    void request_done();
+
+    // Network thread: the chain a request of this client on `bond` joins. While the client owes
+    // an answer to `invoke`, its requests are part of that call: the innermost one from `bond`,
+    // else the innermost of all. Otherwise the request starts a chain of its own.
+    ChainId chain_for(const std::string& bond);
+
+    std::uint64_t id() const { return id_; }
+    const std::string& peer() const { return peer_; }
+    bool needs_auth() const { return needs_auth_; }
+    bool authenticated() const { return authenticated_; }
+    void set_authenticated() { authenticated_ = true; }
+    // Network thread: the ids of the bonds this client opened or attached to.
+    std::set<std::string>& bonds() { return bonds_; }
+
+  private:
+    struct PendingInvoke {
+        std::string bond;
+        ChainId chain;
+        std::shared_ptr<Awaited> awaited;
+    };
+    void on_line(std::string& line);
+    void take_answer(bool is_error, std::int64_t id, Value result, const std::string& error);
+    void send_error(const Value& id, int code, const std::string& message);
+    // The client sends nothing more: its pending and later `invoke`s fail, what it asked for is
+    // still answered, and then it is gone.
+    void input_ended(bool peer_gone);
+    // The client has gone: its bonds are released; the connection closes once they are.
+    void gone(const std::string& why);
+    void fail_invokes(const std::string& why);
+
+    boost::asio::io_context& network_;
+    const std::uint64_t id_;
+    const std::string peer_;
+    std::shared_ptr<LineStream> stream_;
+    MethodDispatcher& dispatcher_;
+    const bool needs_auth_;
+    bool authenticated_ = false;
+    std::set<std::string> bonds_;
+    std::function<void()> on_gone_;
+
+    std::atomic<bool> closed_{false};
+    std::atomic<bool> input_ended_{false};  // invoke() checks it under invokes_mutex_
+    std::atomic<std::size_t> in_flight_{0};
+    std::mutex invokes_mutex_;
+    std::map<std::int64_t, PendingInvoke> invokes_;  // by id: the last is the innermost
+    std::int64_t last_invoke_id_ = 0;
+};
+
+}  // namespace bond::daemon

@@ -1,0 +1,89 @@
+// bondd as a whole: the listeners (a Unix socket, TCP, or stdin/stdout), the connected clients,
+// the bonds and the warm pool, and the way out: on SIGTERM or SIGINT it stops accepting, closes
+// every bond (no interpreter outlives it), removes its socket and returns 0.
+//
+// Threads: one network thread runs the io_context (accepting, reading and parsing messages,
+// answering what needs no bond, bookkeeping); each bond has a thread of its own (BondWorker).
+// See bond_worker.hpp for how operations and nested calls are routed to bond threads.
+#pragma once
+
+#include "bond_registry.hpp"
+#include "client_connection.hpp"
+#include "method_dispatcher.hpp"
+#include "tcp_listener.hpp"
+#include "unix_listener.hpp"
+#include "warm_pool.hpp"
+#include "workers.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace bond::daemon {
+
+struct DaemonOptions {
+    // Where the Unix socket is; unset: the default path, unless `stdio` or `listen` is given.
+    std::optional<std::filesystem::path> socket;
+    bool stdio = false;                 // one client on stdin/stdout, and nothing else
+    std::optional<std::string> listen;  // TCP HOST:PORT
+    bool allow_remote = false;
+    std::optional<std::filesystem::path> token_file;  // needed with `listen`
+    // A TCP client that has not authenticated by then is disconnected.
+    std::chrono::milliseconds auth_timeout{10000};
+    std::vector<std::pair<std::string, std::size_t>> pool;  // language, how many kept ready
+    std::size_t max_message_size = std::size_t{256} << 20;
+    // Once listening: one line per listener ("unix PATH", "tcp HOST:PORT", "stdio") is written
+    // here, then it is closed.
+    std::optional<int> ready_fd;
+};
+
+class Daemon {
+  public:
+    // Sets everything up; throws std::runtime_error with the reason when it cannot.
+    explicit Daemon(DaemonOptions options);
+    ~Daemon();
+    // Serves until SIGTERM or SIGINT (or, with --stdio, until the client has gone); returns the
+    // exit status.
+    int run();
+
+  private:
+    template <class Stream>
+    void serve(Stream input, std::optional<Stream> output, std::string peer, bool needs_auth,
+               bool detects_hangup);
+    // TCP: a client that has not authenticated within --auth-timeout-ms is disconnected, so that
+    // connections nobody uses cannot pile up.
+    void disconnect_unless_authenticated(const std::shared_ptr<ClientConnection>& client);
+    void announce_ready();
+    void wait_for_signal();
+    void shutdown(const std::string& why);
+    // Ends run() once shutting down, no bond thread is left and every client's stream is closed.
+    void finish_if_done();
+
+    DaemonOptions options_;
+    boost::asio::io_context io_;
+    boost::asio::signal_set signals_;
+    boost::asio::steady_timer last_writes_;  // bounds the flush of the last answers
+    Workers workers_;
+    WarmPool pool_;
+    BondRegistry registry_;
+    std::optional<MethodDispatcher> dispatcher_;
+    std::unique_ptr<UnixListener> unix_listener_;
+    std::unique_ptr<TcpListener> tcp_listener_;
+    std::map<std::uint64_t, std::shared_ptr<ClientConnection>> clients_;
+    std::uint64_t last_client_id_ = 0;
+    std::size_t open_streams_ = 0;
+    bool shutting_down_ = false;
+};
+
+}  // namespace bond::daemon

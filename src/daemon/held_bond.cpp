@@ -1,0 +1,246 @@
+#include "held_bond.hpp"
+
+#include "client_connection.hpp"
+#include "daemon_log.hpp"
+
+#include "../bond/driver_registry.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+namespace bond::daemon {
+namespace {
+
+std::exception_ptr closed_error(const std::string& lang) {
+    return std::make_exception_ptr(TerminatedException(lang, "the bond was closed"));
+}
+
+std::string canonical_language(const std::string& lang) {
+    const detail::DriverSpec* driver = detail::find_driver(lang);
+    return driver ? driver->name : lang;  // make_bond will say it is unknown
+}
+
+}  // namespace
+
+HeldBond::HeldBond(std::string id, const std::string& lang)
+    : id_(std::move(id)),
+      lang_(canonical_language(lang)),
+      asked_at_(std::chrono::steady_clock::now()) {}
+
+HeldBond::~HeldBond() {
+    if (int fd = pidfd_.exchange(-1); fd >= 0) ::close(fd);
+}
+
+std::shared_ptr<HeldBond> HeldBond::start(Workers& workers, std::string id, std::string lang,
+                                          bond::Options options, Started on_started) {
+    std::shared_ptr<HeldBond> held(new HeldBond(std::move(id), lang));
+    held->limits_ = options.limits;
+    // The thread's joiner holds the bond until its thread has been joined.
+    held->worker_ = workers.start("bond " + held->id_, [held] {
+        held->closed_ = true;
+        auto callbacks = std::move(held->on_closed_);
+        held->on_closed_.clear();
+        for (auto& callback : callbacks) callback();
+    });
+    auto start = [held, options = std::move(options), on_started = std::move(on_started),
+                  &network = workers.network()]() mutable {
+        std::exception_ptr error = held->start_on_worker(std::move(options));
+        boost::asio::post(network, [held, on_started = std::move(on_started), error] {
+            on_started(held, error);
+        });
+    };
+    held->worker_->submit(new_chain(), std::move(start));
+    return held;
+}
+
+std::exception_ptr HeldBond::start_on_worker(bond::Options options) {
+    try {
+        if (closing_) throw TerminatedException(lang_, "the bond was closed before it started");
+        options.on_output = [this](bond::Channel channel, std::string_view data) {
+            deliver_output(channel, data);
+        };
+        bond::Bond started = bond::make_bond(lang_, std::move(options));
+        std::lock_guard lock(bond_mutex_);
+        bond_.emplace(std::move(started));
+    } catch (...) {
+        start_error_ = std::current_exception();  // for the operations queued behind the start
+        ended_ = true;
+        worker_->finish();
+        return start_error_;
+    }
+    // A pidfd names this process even after it has been reaped: no risk of signalling another.
+    // (A pidfd is close-on-exec: no interpreter inherits it.)
+    int pid = bond_->pid();
+    pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    pid_ = pid;
+    log().info("bond {} started: {}, pid {}", id_, lang_, pid);
+    return nullptr;
+}
+
+void HeldBond::run(ChainId chain, std::weak_ptr<ClientConnection> requester, Operation operation,
+                   Completion done, bond::Limits limits) {
+    auto task = [self = shared_from_this(), requester, operation = std::move(operation), done,
+                 limits = std::move(limits)] {
+        auto client = requester.lock();
+        if (!client || client->closed())
+            return done(nullptr, std::make_exception_ptr(TerminatedException(
+                                     self->lang_, "the client that asked for it has gone")));
+        // Counted before closing_ is read, as close() sets closing_ before it reads the count:
+        // either close() sees this operation running, or the operation sees the bond closing.
+        ++self->operations_;
+        if (self->closing_ || !self->bond_) {
+            --self->operations_;
+            return done(nullptr,
+                        self->start_error_ ? self->start_error_ : closed_error(self->lang_));
+        }
+        bool top_level = self->requesters_.empty();
+        if (top_level) {
+            self->top_requester_ = client->id();
+            auto wall = limits.wall ? limits.wall : self->limits_.wall;
+            self->wall_deadline_ = wall ? Clock::now() + *wall : Clock::time_point::max();
+        }
+        self->requesters_.push_back(requester);
+        Value result;
+        std::exception_ptr error;
+        try {
+            result = operation(*self->bond_, limits);
+        } catch (...) {
+            error = std::current_exception();
+        }
+        self->requesters_.pop_back();
+        if (top_level) {
+            self->top_requester_ = 0;
+            self->wall_deadline_ = Clock::time_point::max();
+        }
+        if (!self->bond_->alive()) self->ended_ = true;
+        --self->operations_;  // idle before the answer leaves: a client then sees it idle
+        done(std::move(result), std::move(error));
+    };
+    // Refused once the thread is ending: the bond was closed, or could not start (start_error_
+    // was set before the thread stopped taking tasks, under the same lock).
+    if (!worker_->submit(chain, std::move(task)))
+        done(nullptr, start_error_ ? start_error_ : closed_error(lang_));
+}
+
+bond::ExportedFunction HeldBond::client_function(std::weak_ptr<ClientConnection> client,
+                                                 std::string name) {
+    return [weak = weak_from_this(), client = std::move(client),
+            name = std::move(name)](const Value& args) -> Value {
+        auto self = weak.lock();
+        auto connection = client.lock();
+        if (!self) throw std::runtime_error("the bond is closed");
+        if (!connection || connection->closed())
+            throw std::runtime_error("the client that exported " + name + "() has disconnected");
+        auto awaited = self->worker_->make_awaited();
+        auto id = connection->invoke(self->id_, name, args, self->worker_->chain(), awaited);
+        self->worker_->wait(*awaited, self->wall_deadline_);
+        connection->forget_invoke(id);
+        return awaited->take();
+    };
+}
+
+bond::ExportedFunction HeldBond::proxy_function(const std::shared_ptr<HeldBond>& source,
+                                                std::string name) {
+    return [weak = weak_from_this(), source = std::weak_ptr<HeldBond>(source),
+            lang = source->lang(), name = std::move(name)](const Value& args) -> Value {
+        auto self = weak.lock();
+        auto from = source.lock();
+        if (!self || !from || from->closing())
+            throw TerminatedException(lang, "the proxied bond is closed");
+        self->worker_->start_waiting_for(*from->worker_);
+        auto awaited = self->worker_->make_awaited();
+        std::weak_ptr<ClientConnection> requester;
+        if (!self->requesters_.empty()) requester = self->requesters_.back();
+        from->run(
+            self->worker_->chain(), requester,
+            [name, args](bond::Bond& bond, const bond::Limits&) {
+                detail::CallArguments arguments;
+                arguments.values = args;
+                return bond.call_with(name, std::move(arguments));
+            },
+            [awaited](Value result, std::exception_ptr error) {
+                if (error)
+                    awaited->set_error(std::move(error));
+                else
+                    awaited->set_value(std::move(result));
+            });
+        self->worker_->wait(*awaited, self->wall_deadline_);
+        self->worker_->stop_waiting();
+        return awaited->take();
+    };
+}
+
+void HeldBond::deliver_output(bond::Channel channel, std::string_view data) {
+    std::shared_ptr<ClientConnection> client;
+    if (!requesters_.empty()) client = requesters_.back().lock();
+    if (client)
+        client->send_output(id_, channel, data);
+    else
+        log().debug("bond {}: output with no client to take it ({} bytes)", id_, data.size());
+}
+
+void HeldBond::close(std::function<void()> on_closed) {
+    if (closed_) {
+        if (on_closed) on_closed();
+        return;
+    }
+    if (on_closed) on_closed_.push_back(std::move(on_closed));
+    if (closing_.exchange(true)) return;
+    if (busy()) {
+        log().info("bond {} is busy: killing its interpreter (pid {})", id_, pid_.load());
+        kill_interpreter();
+        worker_->abort_waits();
+    }
+    worker_->submit(new_chain(), [self = shared_from_this()] { self->close_on_worker(); });
+    worker_->finish();
+}
+
+void HeldBond::interrupt() {
+    {
+        std::lock_guard lock(bond_mutex_);
+        if (bond_) bond_->interrupt();
+    }
+    if (busy()) worker_->interrupt_waits();
+}
+
+void HeldBond::interrupt_for(std::uint64_t client) {
+    if (top_requester_ == client) {
+        log().info("bond {}: interrupting the call of client {}, which has let go of it", id_,
+                   client);
+        interrupt();
+    }
+}
+
+void HeldBond::close_on_worker() {
+    if (bond_) {
+        try {
+            bond_->close();
+        } catch (const BondException& error) {
+            log().warn("bond {}: {}", id_, error.what());
+        }
+        std::lock_guard lock(bond_mutex_);
+        bond_.reset();
+        log().info("bond {} closed ({}, pid {})", id_, lang_, pid_.load());
+    }
+    ended_ = true;
+}
+
+bool HeldBond::process_exited() const {
+    int fd = pidfd_;
+    if (fd < 0) return false;
+    pollfd ready{fd, POLLIN, 0};
+    return ::poll(&ready, 1, 0) == 1;
+}
+
+void HeldBond::kill_interpreter() {
+    int fd = pidfd_;
+    if (fd >= 0) ::syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0);
+}
+
+}  // namespace bond::daemon

@@ -1,0 +1,130 @@
+// One bond the daemon holds for its clients: the bond::Bond, the thread that uses it (a
+// BondWorker: see bond_worker.hpp for the threading rules), and what the daemon knows about it.
+//
+// A HeldBond exists, and can be held, from the moment it is asked for: operations sent to it
+// while its interpreter starts run once it has started, in the order they came.
+//
+// Threads: the bond::Bond, and whose output it is now, are touched only on the worker thread.
+// The holders, the name and the close callbacks are the network thread's. id, lang and the time
+// it was asked for never change; pid and the states are atomics that any thread may read.
+#pragma once
+
+#include "bond_worker.hpp"
+#include "workers.hpp"
+
+#include <bond/bond.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace bond::daemon {
+
+class ClientConnection;
+
+class HeldBond : public std::enable_shared_from_this<HeldBond> {
+  public:
+    // What runs on the bond: `limits` are the operation's own (for Bond::with_limits: a field
+    // that is set replaces the bond's; none set keeps the bond's).
+    using Operation = std::function<Value(bond::Bond& bond, const bond::Limits& limits)>;
+    using Completion = std::function<void(Value result, std::exception_ptr error)>;
+    // Network thread: `bond` has started (error null), or could not.
+    using Started = std::function<void(std::shared_ptr<HeldBond> bond, std::exception_ptr error)>;
+
+    // Starts `lang`'s interpreter on a new bond thread. `options.on_output` is the daemon's.
+    // `on_started` runs on the network thread once it has started or failed.
+    static std::shared_ptr<HeldBond> start(Workers& workers, std::string id, std::string lang,
+                                           bond::Options options, Started on_started);
+    ~HeldBond();
+    HeldBond(const HeldBond&) = delete;
+    HeldBond& operator=(const HeldBond&) = delete;
+
+    // Any thread: runs `operation` on the bond's thread as part of `chain`, on behalf of
+    // `requester`, who gets the output it produces; then `done` on that thread. An operation of a
+    // requester that has gone is dropped, and one on a closed bond fails with
+    // TerminatedException. `limits` replace the bond's for this operation, field by field.
+    void run(ChainId chain, std::weak_ptr<ClientConnection> requester, Operation operation,
+             Completion done, bond::Limits limits = {});
+
+    // Any thread: stops the operation running now (Bond::interrupt()), also while it waits for a
+    // client's answer to `invoke` or for another bond; it ends with Interrupted. An idle bond is
+    // left alone.
+    void interrupt();
+    // The same, only if the top-level operation running now is one `client` asked for.
+    void interrupt_for(std::uint64_t client);
+
+    // A function to export into this bond that asks `client` to run its `name` (the `invoke`
+    // request) and waits for the answer, serving the chain's nested requests meanwhile.
+    bond::ExportedFunction client_function(std::weak_ptr<ClientConnection> client,
+                                           std::string name);
+    // A function to export into this bond that calls `name` of `source`, on the source's thread.
+    bond::ExportedFunction proxy_function(const std::shared_ptr<HeldBond>& source,
+                                          std::string name);
+
+    // Network thread: ends the bond. A running operation is ended by killing the interpreter
+    // (it fails with TerminatedException); queued ones fail the same way. `on_closed` runs on the
+    // network thread once the interpreter has exited and the bond's thread has been joined.
+    void close(std::function<void()> on_closed = {});
+
+    const std::string& id() const { return id_; }
+    // The language's canonical name (as asked when no language has that name).
+    const std::string& lang() const { return lang_; }
+    int pid() const { return pid_; }  // -1 until it has started
+    std::chrono::steady_clock::time_point asked_at() const { return asked_at_; }
+    bool started() const { return pid_ >= 0; }
+    // An operation is running.
+    bool busy() const { return operations_ > 0; }
+    // The interpreter has ended (it exited, or a timeout closed the bond).
+    bool ended() const { return ended_ || process_exited(); }
+    bool closing() const { return closing_; }
+
+    // Network thread: who holds the bond (client ids), and its name for `attach`.
+    std::set<std::uint64_t>& holders() { return holders_; }
+    std::optional<std::string>& name() { return name_; }
+
+  private:
+    HeldBond(std::string id, const std::string& lang);
+    // Starts the interpreter; the error if it could not.
+    std::exception_ptr start_on_worker(bond::Options options);
+    void deliver_output(bond::Channel channel, std::string_view data);
+    void close_on_worker();
+    bool process_exited() const;
+    void kill_interpreter();
+
+    const std::string id_;
+    const std::string lang_;
+    const std::chrono::steady_clock::time_point asked_at_;
+    bond::Limits limits_;  // the bond's (Options::limits), set before it starts
+    std::atomic<int> pid_{-1};
+    std::atomic<int> pidfd_{-1};  // the started process, to kill a busy bond race-free
+    std::shared_ptr<BondWorker> worker_;
+
+    // The worker thread's.
+    std::optional<bond::Bond> bond_;  // none until started, or if it could not start
+    std::mutex bond_mutex_;           // bond_ appearing or going, against interrupt()
+    std::exception_ptr start_error_;  // why it could not
+    std::vector<std::weak_ptr<ClientConnection>> requesters_;  // of the operations running
+    // When the top-level operation's wall limit runs out: waits for clients and other bonds end
+    // then, so that the limit holds even while the bond waits for them.
+    Clock::time_point wall_deadline_ = Clock::time_point::max();
+
+    std::atomic<bool> closing_{false}, ended_{false};
+    std::atomic<int> operations_{0};               // running now, nested ones included
+    std::atomic<std::uint64_t> top_requester_{0};  // the client of the top-level operation
+
+    // The network thread's.
+    std::set<std::uint64_t> holders_;
+    std::optional<std::string> name_;
+    std::vector<std::function<void()>> on_closed_;
+    bool closed_ = false;  // the thread has been joined
+};
+
+}  // namespace bond::daemon

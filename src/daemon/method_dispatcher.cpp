@@ -1,0 +1,200 @@
+#include "method_dispatcher.hpp"
+
+#include "daemon_log.hpp"
+#include "named_params.hpp"
+#include "open_request.hpp"
+#include "rpc_error.hpp"
+
+#include <bond/bond.hpp>
+
+#include <map>
+#include <string_view>
+
+namespace bond::daemon {
+namespace {
+
+// Compares in time that does not depend on where the strings differ: a token is a secret.
+bool same_secret(const std::string& given, const std::string& expected) {
+    unsigned char difference = given.size() != expected.size();
+    for (std::size_t i = 0; i < expected.size(); ++i)
+        difference |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+    return difference == 0;
+}
+
+// {"$ref": "code"} in a call's args: code evaluated by the bond, not a value.
+const Value* reference_code(const Value& argument) {
+    if (!argument.is_object() || argument.size() != 1) return nullptr;
+    auto code = argument.find("$ref");
+    return code != argument.end() && code->is_string() ? &*code : nullptr;
+}
+
+// An operation's own `limits`, if the request has them; else none, which keeps the bond's.
+bond::Limits operation_limits(const NamedParams& named) {
+    if (auto limits = named.optional_object("limits")) return parse_limits(*limits);
+    return {};
+}
+
+}  // namespace
+
+void MethodDispatcher::dispatch(const Client& client, const detail::Message& request,
+                                const Reply& reply) {
+    using Method = void (MethodDispatcher::*)(const Client&, const Value&, const Reply&);
+    static const std::map<std::string_view, Method> methods = {
+        {"open", &MethodDispatcher::open},       {"attach", &MethodDispatcher::attach},
+        {"eval", &MethodDispatcher::eval},       {"eval_block", &MethodDispatcher::eval_block},
+        {"call", &MethodDispatcher::call},       {"export", &MethodDispatcher::export_function},
+        {"proxy", &MethodDispatcher::proxy},     {"interrupt", &MethodDispatcher::interrupt},
+        {"close", &MethodDispatcher::close},     {"list", &MethodDispatcher::list},
+        {"drivers", &MethodDispatcher::drivers}, {"auth", &MethodDispatcher::auth},
+    };
+    try {
+        if (client->needs_auth() && !client->authenticated() && request.method != "auth")
+            throw bond_error("not authenticated: the first request must be auth {token}");
+        auto method = methods.find(request.method);
+        if (method == methods.end())
+            throw RpcFailure(
+                {detail::kMethodNotFound, "unknown method '" + request.method + "'", nullptr});
+        (this->*method->second)(client, request.params, reply);
+    } catch (...) {
+        reply.fail(std::current_exception());
+    }
+}
+
+void MethodDispatcher::client_left(const Client& client, std::function<void()> released) {
+    registry_.release_all(*client, std::move(released));
+}
+
+void MethodDispatcher::run_on_bond(const Client& client, const std::shared_ptr<HeldBond>& bond,
+                                   HeldBond::Operation operation, const Reply& reply,
+                                   bond::Limits limits) {
+    bond->run(
+        client->chain_for(bond->id()), client, std::move(operation),
+        [reply](Value result, std::exception_ptr error) {
+            reply.complete(std::move(result), std::move(error));
+        },
+        std::move(limits));
+}
+
+void MethodDispatcher::open(const Client& client, const Value& params, const Reply& reply) {
+    registry_.open(client, parse_open_request(params),
+                   [reply](std::shared_ptr<HeldBond> bond, std::exception_ptr error) {
+                       if (error) return reply.fail(error);
+                       reply.result({{"bond", bond->id()}, {"lang", bond->lang()}});
+                   });
+}
+
+void MethodDispatcher::attach(const Client& client, const Value& params, const Reply& reply) {
+    NamedParams named(params, {"name"});
+    auto bond = registry_.attach(client, named.string("name"));
+    reply.result({{"bond", bond->id()}, {"lang", bond->lang()}});
+}
+
+void MethodDispatcher::eval(const Client& client, const Value& params, const Reply& reply) {
+    run_code(client, params, reply, /*block=*/false);
+}
+
+void MethodDispatcher::eval_block(const Client& client, const Value& params, const Reply& reply) {
+    run_code(client, params, reply, /*block=*/true);
+}
+
+void MethodDispatcher::run_code(const Client& client, const Value& params, const Reply& reply,
+                                bool block) {
+    NamedParams named(params, {"bond", "code", "limits"});
+    auto bond = registry_.held_by(*client, named.string("bond"));
+    run_on_bond(
+        client, bond,
+        [code = named.string("code"), block](bond::Bond& remote, const bond::Limits& limits) {
+            if (!block) return remote.with_limits(limits).eval(code);
+            remote.with_limits(limits).eval_block(code);
+            return Value();
+        },
+        reply, operation_limits(named));
+}
+
+void MethodDispatcher::call(const Client& client, const Value& params, const Reply& reply) {
+    NamedParams named(params, {"bond", "name", "args", "limits"});
+    auto bond = registry_.held_by(*client, named.string("bond"));
+    std::string name = named.string("name");
+    Value args = named.optional_array("args").value_or(Value::array());
+    run_on_bond(
+        client, bond,
+        [name, args = std::move(args)](bond::Bond& remote, const bond::Limits& limits) mutable {
+            detail::CallArguments arguments;
+            for (auto& argument : args) {
+                if (const Value* code = reference_code(argument))
+                    detail::append_argument(arguments, remote.ref(code->get<std::string>()));
+                else
+                    arguments.values.push_back(std::move(argument));
+            }
+            return remote.with_limits(limits).call_with(name, std::move(arguments));
+        },
+        reply, operation_limits(named));
+}
+
+void MethodDispatcher::interrupt(const Client& client, const Value& params, const Reply& reply) {
+    NamedParams named(params, {"bond"});
+    registry_.held_by(*client, named.string("bond"))->interrupt();
+    reply.result(nullptr);
+}
+
+void MethodDispatcher::export_function(const Client& client, const Value& params,
+                                       const Reply& reply) {
+    NamedParams named(params, {"bond", "name"});
+    auto bond = registry_.held_by(*client, named.string("bond"));
+    std::string name = named.string("name");
+    export_into(client, bond, name, bond->client_function(client, name), reply);
+}
+
+void MethodDispatcher::proxy(const Client& client, const Value& params, const Reply& reply) {
+    NamedParams named(params, {"bond", "name", "to", "remote"});
+    auto source = registry_.held_by(*client, named.string("bond"));
+    auto target = registry_.held_by(*client, named.string("to"));
+    std::string name = named.string("name");
+    std::string remote_name = named.optional_string("remote").value_or(name);
+    export_into(client, target, remote_name, target->proxy_function(source, name), reply);
+}
+
+void MethodDispatcher::export_into(const Client& client, const std::shared_ptr<HeldBond>& bond,
+                                   const std::string& name, bond::ExportedFunction function,
+                                   const Reply& reply) {
+    run_on_bond(
+        client, bond,
+        [name, function = std::move(function)](bond::Bond& remote, const bond::Limits&) {
+            remote.export_raw(name, function);
+            return Value();
+        },
+        reply);
+}
+
+void MethodDispatcher::close(const Client& client, const Value& params, const Reply& reply) {
+    NamedParams named(params, {"bond"});
+    registry_.release(*client, named.string("bond"), [reply] { reply.result(nullptr); });
+}
+
+void MethodDispatcher::list(const Client& client, const Value& params, const Reply& reply) {
+    NamedParams named(params, {});
+    reply.result(registry_.list(*client));
+}
+
+void MethodDispatcher::drivers(const Client&, const Value& params, const Reply& reply) {
+    NamedParams named(params, {});
+    reply.result(bond::list_drivers());
+}
+
+void MethodDispatcher::auth(const Client& client, const Value& params, const Reply& reply) {
+    NamedParams named(params, {"token"});
+    std::string token = named.string("token");
+    if (!client->needs_auth())
+        throw bond_error("auth is only used over TCP (--listen); this connection needs none");
+    if (!same_secret(token, *token_)) {
+        reply.error(bond_error("authentication failed: wrong token").error());
+        log().warn("client {} ({}) presented a wrong token; disconnecting it", client->id(),
+                   client->peer());
+        return client->disconnect("was disconnected after a wrong token");
+    }
+    client->set_authenticated();
+    log().info("client {} authenticated", client->id());
+    reply.result(nullptr);
+}
+
+}  // namespace bond::daemon

@@ -1,0 +1,60 @@
+// The methods of the daemon's protocol (docs/daemon.md): each request's params are checked, then
+// it is carried out, at once on the network thread (attach, close's bookkeeping, list, drivers,
+// auth, interrupt) or as an operation on the bond's own thread (open, eval, eval_block, call,
+// export, proxy).
+// Network thread only.
+#pragma once
+
+#include "bond_registry.hpp"
+#include "client_connection.hpp"
+#include "reply.hpp"
+
+#include "../protocol/jsonrpc.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace bond::daemon {
+
+class MethodDispatcher {
+  public:
+    // `token`: the one `auth` must present (TCP); none for the other transports.
+    MethodDispatcher(BondRegistry& registry, std::optional<std::string> token)
+        : registry_(registry), token_(std::move(token)) {}
+
+    void dispatch(const std::shared_ptr<ClientConnection>& client, const detail::Message& request,
+                  const Reply& reply);
+    // The client has gone: its bonds are released; `released` once those that ended with it
+    // are closed.
+    void client_left(const std::shared_ptr<ClientConnection>& client,
+                     std::function<void()> released);
+
+  private:
+    using Client = std::shared_ptr<ClientConnection>;
+    void open(const Client& client, const Value& params, const Reply& reply);
+    void attach(const Client& client, const Value& params, const Reply& reply);
+    void eval(const Client& client, const Value& params, const Reply& reply);
+    void eval_block(const Client& client, const Value& params, const Reply& reply);
+    void run_code(const Client& client, const Value& params, const Reply& reply, bool block);
+    void call(const Client& client, const Value& params, const Reply& reply);
+    void export_function(const Client& client, const Value& params, const Reply& reply);
+    void proxy(const Client& client, const Value& params, const Reply& reply);
+    void interrupt(const Client& client, const Value& params, const Reply& reply);
+    void close(const Client& client, const Value& params, const Reply& reply);
+    void list(const Client& client, const Value& params, const Reply& reply);
+    void drivers(const Client& client, const Value& params, const Reply& reply);
+    void auth(const Client& client, const Value& params, const Reply& reply);
+    // Exports `function` into `bond` as `name`, on the bond's thread.
+    void export_into(const Client& client, const std::shared_ptr<HeldBond>& bond,
+                     const std::string& name, bond::ExportedFunction function, const Reply& reply);
+    // Runs `operation` on `bond`'s thread, in the chain of `client`'s request; answers `reply`.
+    void run_on_bond(const Client& client, const std::shared_ptr<HeldBond>& bond,
+                     HeldBond::Operation operation, const Reply& reply, bond::Limits limits = {});
+
+    BondRegistry& registry_;
+    std::optional<std::string> token_;
+};
+
+}  // namespace bond::daemon

@@ -1,0 +1,55 @@
+#include "reply.hpp"
+
+#include "client_connection.hpp"
+
+#include <atomic>
+
+namespace bond::daemon {
+
+struct Reply::State {
+    std::shared_ptr<ClientConnection> client;
+    Value id;
+    bool wanted;
+    std::atomic<bool> answered{false};
+
+    bool take_turn() { return !answered.exchange(true) && wanted; }
+    ~State() {
+        if (take_turn())
+            client->send(detail::encode_error(id, kInternalError, "the request was dropped"));
+        client->request_done();
+    }
+};
+
+Reply::Reply(std::shared_ptr<ClientConnection> client, Value id, bool wanted)
+    : state_(std::make_shared<State>()) {
+    state_->client = std::move(client);
+    state_->id = std::move(id);
+    state_->wanted = wanted;
+}
+
+void Reply::result(const Value& value) const {
+    if (!state_->take_turn()) return;
+    std::string line;
+    try {
+        line = detail::encode_result(state_->id, value);
+    } catch (const detail::EncodingError& problem) {
+        line = detail::encode_error(state_->id, kSerializationException,
+                                    std::string("cannot encode the result: ") + problem.what(),
+                                    {{"type", "SerializationException"}, {"side", "local"}});
+    }
+    state_->client->send(std::move(line));
+}
+
+void Reply::error(const RpcError& error) const {
+    if (!state_->take_turn()) return;
+    state_->client->send(detail::encode_error(state_->id, error.code, error.message, error.data));
+}
+
+void Reply::complete(Value value, std::exception_ptr error) const {
+    if (error)
+        fail(error);
+    else
+        result(value);
+}
+
+}  // namespace bond::daemon

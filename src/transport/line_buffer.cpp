@@ -1,0 +1,51 @@
+#include "line_buffer.hpp"
+
+#include <cstring>
+
+namespace bond::detail {
+
+void LineBuffer::append(const char* data, std::size_t size) {
+    if (skipping_) {
+        const void* newline = std::memchr(data, '\n', size);
+        if (!newline) return;
+        skipping_ = false;
+        std::size_t skipped = static_cast<const char*>(newline) - data + 1;
+        data += skipped;
+        size -= skipped;
+    }
+    if (consumed_ > 0 && consumed_ >= input_.size() / 2) {  // keeps appends amortized O(1)
+        input_.erase(0, consumed_);
+        scanned_ -= consumed_;
+        consumed_ = 0;
+    }
+    input_.append(data, size);
+}
+
+LineBuffer::Taken LineBuffer::take(std::string& line) {
+    const char* begin = input_.data();
+    const void* newline = std::memchr(begin + scanned_, '\n', input_.size() - scanned_);
+    if (!newline) {
+        scanned_ = input_.size();
+        return input_.size() - consumed_ > max_line_ ? Taken::TooLong : Taken::Nothing;
+    }
+    std::size_t end = static_cast<const char*>(newline) - begin;
+    if (end - consumed_ > max_line_) return Taken::TooLong;
+    line.assign(input_, consumed_, end - consumed_);
+    consumed_ = scanned_ = end + 1;
+    if (consumed_ == input_.size()) input_.clear(), consumed_ = scanned_ = 0;
+    return Taken::Line;
+}
+
+void LineBuffer::skip_line() {
+    const char* begin = input_.data() + consumed_;
+    const void* newline = std::memchr(begin, '\n', input_.size() - consumed_);
+    if (newline) {
+        consumed_ = scanned_ = static_cast<const char*>(newline) - input_.data() + 1;
+        return;
+    }
+    input_.clear();
+    consumed_ = scanned_ = 0;
+    skipping_ = true;
+}
+
+}  // namespace bond::detail

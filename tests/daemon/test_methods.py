@@ -1,0 +1,193 @@
+"""bondd's methods, each over a real socket to a real daemon and real interpreters."""
+import os
+import unittest
+
+from bondd_harness import DaemonTestCase, RpcError, process_alive
+
+LANGUAGES = {  # an expression, the statements defining add(a, b), and the pid
+    "Python": ("6 * 7", "def add(a, b):\n    return a + b\n", "__import__('os').getpid()"),
+    "PHP": ("6 * 7", "function add($a, $b) { return $a + $b; }", "getmypid()"),
+    "Perl": ("6 * 7", "sub add { return $_[0] + $_[1]; }", "$$"),
+    "JavaScript": ("6 * 7", "function add(a, b) { return a + b; }", "process.pid"),
+}
+
+
+class Methods(DaemonTestCase):
+    def test_drivers_lists_the_languages(self):
+        self.assertEqual(self.client.request("drivers"), ["Python", "PHP", "Perl", "JavaScript"])
+
+    def test_every_language_opens_evaluates_and_calls(self):
+        for lang, (expression, definition, _) in LANGUAGES.items():
+            with self.subTest(lang=lang):
+                opened = self.client.request("open", lang=lang.lower())
+                self.assertEqual(opened["lang"], lang)
+                bond = opened["bond"]
+                self.assertEqual(self.client.request("eval", bond=bond, code=expression), 42)
+                self.assertIsNone(self.client.request("eval_block", bond=bond, code=definition))
+                self.assertEqual(self.client.request("call", bond=bond, name="add", args=[40, 2]),
+                                 42)
+                self.assertIsNone(self.client.request("close", bond=bond))
+
+    def test_values_and_bytes_cross_both_ways(self):
+        bond = self.client.open()
+        value = {"list": [1, 2.5, "three", None, True], "nested": {"k": ["v"]}, "big": 2**62}
+        self.assertEqual(self.client.request("call", bond=bond, name="lambda x: x", args=[value]),
+                         value)
+        self.assertEqual(
+            self.client.request("call", bond=bond, name="lambda b: b + b'!'",
+                                args=[{"$bytes": "AAH/"}]),
+            {"$bytes": "AAH/IQ=="})
+        self.assertEqual(self.client.request("eval", bond=bond, code="'snow\\u2603\\x00'"),
+                         "snow\u2603\x00")
+
+    def test_call_arguments_may_be_references_evaluated_remotely(self):
+        bond = self.client.open()
+        self.client.request("eval_block", bond=bond, code="items = [1, 2, 3]")
+        self.assertEqual(
+            self.client.request("call", bond=bond, name="lambda xs, n: len(xs) + n",
+                                args=[{"$ref": "items"}, 10]),
+            13)
+        # Only an object with the single key "$ref" is a reference.
+        self.assertEqual(
+            self.client.request("call", bond=bond, name="lambda d: sorted(d)",
+                                args=[{"$ref": "items", "other": 1}]),
+            ["$ref", "other"])
+        self.assertEqual(self.client.request("call", bond=bond, name="lambda: 7"), 7)
+
+    def test_export_sends_invoke_and_relays_the_answer(self):
+        bond = self.client.open()
+        self.client.exports["twice"] = lambda bond_id, x: 2 * x
+        self.assertIsNone(self.client.request("export", bond=bond, name="twice"))
+        self.assertEqual(self.client.request("eval", bond=bond, code="twice(21)"), 42)
+        self.assertEqual(self.client.invokes, 1)
+
+    def test_an_error_answer_to_invoke_is_an_exception_of_the_remote_code(self):
+        bond = self.client.open()
+
+        def fail(bond_id, text):
+            raise ValueError(text)
+        self.client.exports["fail"] = fail
+        self.client.request("export", bond=bond, name="fail")
+        self.client.request("eval_block", bond=bond, code=(
+            "def guarded():\n"
+            "    try:\n"
+            "        fail('no luck')\n"
+            "    except Exception as error:\n"
+            "        return 'caught: ' + str(error)\n"))
+        self.assertEqual(self.client.request("eval", bond=bond, code="guarded()"),
+                         "caught: ValueError: no luck")
+
+    def test_proxy_makes_one_bonds_function_callable_in_another(self):
+        php = self.client.open("PHP")
+        python = self.client.open("Python")
+        self.client.request("eval_block", bond=php,
+                            code="function greet($name) { return \"hello, $name\"; }")
+        self.assertIsNone(self.client.request("proxy", bond=php, name="greet", to=python,
+                                              remote="php_greet"))
+        self.assertEqual(self.client.request("eval", bond=python, code="php_greet('py')"),
+                         "hello, py")
+        # Without `remote`, the name stays; and the source's errors reach the target's code.
+        self.client.request("eval_block", bond=php,
+                            code="function boom() { throw new Exception('php says no'); }")
+        self.client.request("proxy", bond=php, name="boom", to=python)
+        self.client.request("eval_block", bond=python, code=(
+            "def try_boom():\n"
+            "    try:\n"
+            "        boom()\n"
+            "    except Exception as error:\n"
+            "        return str(error)\n"))
+        self.assertIn("php says no", self.client.request("eval", bond=python, code="try_boom()"))
+        # Once the source is closed, calling the proxy is an error of the target's code.
+        self.client.request("close", bond=php)
+        with self.assertRaises(RpcError) as raised:
+            self.client.request("eval", bond=python, code="php_greet('x')")
+        self.assertEqual(raised.exception.code, -32001)
+        self.assertIn("closed", raised.exception.message)
+
+    def test_proxies_recurse_through_both_bonds(self):
+        a = self.client.open()
+        b = self.client.open()
+        self.client.request("eval_block", bond=a, code=(
+            "def ping(n):\n"
+            "    return 0 if n == 0 else 1 + pong(n - 1)\n"))
+        self.client.request("eval_block", bond=b, code=(
+            "def pong(n):\n"
+            "    return 0 if n == 0 else 1 + ping(n - 1)\n"))
+        self.client.request("proxy", bond=a, name="ping", to=b)
+        self.client.request("proxy", bond=b, name="pong", to=a)
+        self.assertEqual(self.client.request("eval", bond=a, code="ping(20)"), 20)
+
+    def test_close_ends_the_interpreter_and_forgets_the_bond(self):
+        bond = self.client.open()
+        pid = self.client.request("eval", bond=bond, code=LANGUAGES["Python"][2])
+        self.assertTrue(process_alive(pid))
+        self.assertIsNone(self.client.request("close", bond=bond))
+        self.assertFalse(process_alive(pid))  # gone by the time close answers
+        with self.assertRaises(RpcError) as raised:
+            self.client.request("eval", bond=bond, code="1")
+        self.assertEqual(raised.exception.code, -32005)
+
+    def test_list_shows_own_bonds_and_named_ones(self):
+        mine = self.client.open()
+        named = self.client.open(name="methods-shared")
+        with self.daemon.connect() as other:
+            others = other.open()
+            listed = {entry["bond"]: entry for entry in other.request("list")}
+            self.assertIn(others, listed)
+            self.assertIn(named, listed)  # named: others may attach
+            self.assertNotIn(mine, listed)
+            self.assertFalse(listed[named]["held"])
+            self.assertEqual(listed[named]["name"], "methods-shared")
+            self.assertTrue(listed[others]["held"])
+        listed = {entry["bond"]: entry for entry in self.client.request("list")}
+        entry = listed[mine]
+        self.assertEqual(entry["lang"], "Python")
+        self.assertEqual(entry["state"], "idle")
+        self.assertEqual(entry["clients"], 1)
+        self.assertGreaterEqual(entry["age"], 0)
+        self.assertEqual(entry["pid"], self.client.request("eval", bond=mine,
+                                                           code=LANGUAGES["Python"][2]))
+        self.client.request("close", bond=named)
+
+    def test_list_shows_a_busy_bond_as_busy(self):
+        bond = self.client.open()
+        self.client.exports["report"] = lambda bond_id: [
+            entry["state"] for entry in self.client.request("list") if entry["bond"] == bond_id]
+        self.client.request("export", bond=bond, name="report")
+        self.assertEqual(self.client.request("eval", bond=bond, code="report()"), ["busy"])
+
+    def test_open_options_shape_the_interpreter(self):
+        directory = self.daemon.directory.name
+        bond = self.client.open(
+            "python", command="python3", args=["-X", "utf8"], cwd=directory,
+            env={"PATH": os.environ["PATH"], "BOND_TEST": "yes"}, def_args=True,
+            trans_except=True, timeout_ms=60000, start_timeout_ms=60000)
+        self.assertEqual(self.client.request("eval", bond=bond, code="__import__('os').getcwd()"),
+                         os.path.realpath(directory))
+        self.assertEqual(
+            self.client.request("eval", bond=bond, code="__import__('os').environ['BOND_TEST']"),
+            "yes")
+        self.assertEqual(self.client.request("eval", bond=bond, code="__import__('sys').flags.utf8_mode"), 1)
+        with self.assertRaises(RpcError) as raised:  # trans_except: the exception's object
+            self.client.request("eval", bond=bond, code="int('x')")
+        self.assertEqual(raised.exception.data["data"]["type"], "ValueError")
+
+    def test_ids_may_be_strings_and_notifications_get_no_answer(self):
+        bond = self.client.open()
+        reply = self.client.request_message("eval", {"bond": bond, "code": "1 + 1"}, id="my-id")
+        self.assertEqual(reply, {"jsonrpc": "2.0", "id": "my-id", "result": 2})
+        # A notification is carried out, unanswered; the next request's answer comes next.
+        self.client.send({"jsonrpc": "2.0", "method": "eval_block",
+                          "params": {"bond": bond, "code": "noted = 5"}})
+        self.assertEqual(self.client.request("eval", bond=bond, code="noted"), 5)
+
+    def test_a_closed_bond_is_no_longer_held_and_others_stay(self):
+        first = self.client.open()
+        second = self.client.open()
+        self.client.request("close", bond=first)
+        self.assertEqual(self.client.request("eval", bond=second, code="2"), 2)
+        self.assertEqual([entry["bond"] for entry in self.client.request("list")], [second])
+
+
+if __name__ == "__main__":
+    unittest.main()
