@@ -6,7 +6,7 @@
 using bond::Value;
 using namespace conformance;
 
-TEST_CASE("eval returns an expression's value; eval_block definitions persist") {
+TEST_CASE("eval returns an expression's value, eval_block definitions persist") {
     for_each_language([](const Language& language) {
         bond::Bond remote = make_test_bond(language);
         CHECK(remote.lang() == language.name);

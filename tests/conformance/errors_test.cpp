@@ -19,7 +19,7 @@ namespace {
 constexpr std::chrono::milliseconds kShortTimeout{2000};
 }  // namespace
 
-TEST_CASE("a remote exception is a RemoteException with the remote message; the bond goes on") {
+TEST_CASE("a remote exception is a RemoteException with the remote message, the bond goes on") {
     for_each_language([](const Language& language) {
         bond::Bond remote = make_test_bond(language);
         remote.eval_block(language.define_fails);

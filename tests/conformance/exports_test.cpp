@@ -30,7 +30,7 @@ TEST_CASE("an exported C++ function is a native function of the remote code") {
     });
 }
 
-TEST_CASE("exporting a name again replaces it; an invalid name is a BondException") {
+TEST_CASE("exporting a name again replaces it, an invalid name is a BondException") {
     for_each_language([](const Language& language) {
         bond::Bond remote = make_test_bond(language);
         remote.export_function("version", [] { return 1; });

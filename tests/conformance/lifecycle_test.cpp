@@ -40,7 +40,7 @@ std::string start_error(const std::string& lang, bond::Options options) {
 }
 }  // namespace
 
-TEST_CASE("close ends the interpreter; the destructor does too; a closed bond refuses work") {
+TEST_CASE("close ends the interpreter, the destructor does too, a closed bond refuses work") {
     for_each_language([](const Language& language) {
         int pid = 0;
         {
@@ -79,7 +79,7 @@ TEST_CASE("pid() is the started process's id, also after the bond has ended") {
     });
 }
 
-TEST_CASE("a Bond moves; the moved-from one refuses work") {
+TEST_CASE("a Bond moves, the moved-from one refuses work") {
     for_each_language([](const Language& language) {
         bond::Bond first = make_test_bond(language);
         bond::Bond second = std::move(first);

@@ -67,7 +67,7 @@ TEST_CASE("a runaway loop is stopped at the time limit and the bond keeps its st
     });
 }
 
-TEST_CASE("the bond's limits apply to every operation; with_limits replaces them field by field") {
+TEST_CASE("the bond's limits apply to every operation, with_limits replaces them field by field") {
     for_each_language([](const Language& language) {
         bond::Bond remote = bond_with_state(language, {.limits = {.wall = 300ms, .output = 10}});
         limit_message("wall", [&] { remote.eval_block(language.infinite_loop); });
@@ -94,7 +94,7 @@ TEST_CASE("the time limit covers time blocked in sleep and in a read") {
     });
 }
 
-TEST_CASE("the CPU limit stops a busy loop; sleeping uses no CPU") {
+TEST_CASE("the CPU limit stops a busy loop, sleeping uses no CPU") {
     for_each_language([](const Language& language) {
         bond::Bond remote = bond_with_state(language);
         std::string message = limit_message(
@@ -112,7 +112,7 @@ TEST_CASE("the CPU limit stops a busy loop; sleeping uses no CPU") {
     });
 }
 
-TEST_CASE("the memory limit stops a memory bomb; the host is untouched") {
+TEST_CASE("the memory limit stops a memory bomb, the host is untouched") {
     for_each_language([](const Language& language) {
         bond::Bond remote = bond_with_state(language);
         int pid = remote.eval(language.pid).get<int>();
@@ -130,7 +130,7 @@ TEST_CASE("the memory limit stops a memory bomb; the host is untouched") {
     });
 }
 
-TEST_CASE("an output flood ends at the output limit; exactly the limit is delivered") {
+TEST_CASE("an output flood ends at the output limit, exactly the limit is delivered") {
     for_each_language([](const Language& language) {
         OutputLog output;
         bond::Bond remote = bond_with_state(language, {.on_output = output.sink()});

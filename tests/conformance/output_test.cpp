@@ -86,7 +86,7 @@ TEST_CASE("without on_output, remote output goes to the host's std::cout and std
     });
 }
 
-TEST_CASE("on_output cannot use its own bond; the bond stays alive") {
+TEST_CASE("on_output cannot use its own bond, the bond stays alive") {
     for_each_language([](const Language& language) {
         std::unique_ptr<bond::Bond> remote;
         std::vector<std::string> refusals;

@@ -1,7 +1,6 @@
 // JavaScript's own rules, beyond the conformance suite: callable expressions, Promises and the
 // event loop, persistent declarations, require, output redirection (child processes and timers
 // included), JavaScript's error model, value mapping and exported functions as plain functions.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <bond/bond.hpp>
 
 #include <doctest/doctest.h>
@@ -9,6 +8,7 @@
 #include "../support/captured_output.hpp"
 #include "../support/test_bond.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -311,7 +311,7 @@ TEST_CASE("output produced by a timer after a call returned arrives with the nex
     CHECK(output.stdout_text == "from a timer\nfrom a child\n");
 }
 
-TEST_CASE("thrown values of every kind are RemoteExceptions; the bond stays usable") {
+TEST_CASE("thrown values of every kind are RemoteExceptions, the bond stays usable") {
     bond::Bond js = make_js();
     CHECK(remote_error(js, "throw new Error('plain error')") == "Error: plain error");
     CHECK(remote_error(js, "throw 'text'") == "text");

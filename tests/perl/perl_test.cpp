@@ -1,7 +1,6 @@
 // Perl's own rules, beyond the conformance suite: callable expressions and the context rule, the
 // package main, output redirection, die, value mapping (numbers, strings, bytes), serialized
 // exceptions, exported functions as plain Perl subs, and the JSON codec the driver picks.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <bond/bond.hpp>
 
 #include <doctest/doctest.h>
@@ -55,7 +54,7 @@ TEST_CASE("with -w the driver itself warns about nothing") {
     CHECK(output.all == "");
 }
 
-TEST_CASE("call takes any function-like expression; the arguments are appended as a list") {
+TEST_CASE("call takes any function-like expression, the arguments are appended as a list") {
     bond::Bond perl = make_perl();
     perl.eval_block(
         "sub add { return $_[0] + $_[1] }\n"
@@ -77,7 +76,7 @@ TEST_CASE("call takes any function-like expression; the arguments are appended a
     CHECK(perl.call("add", perl.ref("20 + 1"), 21) == 42);  // code_args
 }
 
-TEST_CASE("context rule: list context, one element is a scalar, none is null; scalar forces") {
+TEST_CASE("context rule: list context, one element is a scalar, none is null, scalar forces") {
     bond::Bond perl = make_perl();
     perl.eval_block("sub many { return (1, 2, 3) }\nsub one { return (7) }\nsub none { return }");
     CHECK(perl.call("many") == Value::array({1, 2, 3}));
@@ -128,7 +127,7 @@ TEST_CASE("every way Perl writes output is redirected, in order, and never corru
     CHECK(perl.eval("1 + 1") == 2);
 }
 
-TEST_CASE("output that is not UTF-8 passes byte for byte; wide characters as UTF-8") {
+TEST_CASE("output that is not UTF-8 passes byte for byte, wide characters as UTF-8") {
     Output output;
     bond::Bond perl = make_perl({.on_output = output.sink()});
     perl.eval_block("print \"\\xff\\x00\\n\"; print \"\\x{263a}\\n\";");
@@ -148,7 +147,7 @@ TEST_CASE("a megabyte written at once, by Perl or a child process, never blocks"
     CHECK(output.stdout_text.size() == 2 * 1048576);
 }
 
-TEST_CASE("die with text or an object is a RemoteException; syntax errors too; the bond goes on") {
+TEST_CASE("die with text or an object is a RemoteException, syntax errors too, the bond goes on") {
     bond::Bond perl = make_perl();
     CHECK(remote_error(perl, "die \"plain\\n\";") == "plain");
     CHECK(remote_error(perl, "die 'where';").find("where at (bond eval_block) line 1.") == 0);
@@ -213,7 +212,7 @@ TEST_CASE("numbers stay numbers, strings stay strings") {
     CHECK(perl.call("ref", true) == "JSON::PP::Boolean");
 }
 
-TEST_CASE("byte strings that are not UTF-8 cross as bytes; UTF-8 bytes from the host stay bytes") {
+TEST_CASE("byte strings that are not UTF-8 cross as bytes, UTF-8 bytes from the host stay bytes") {
     bond::Bond perl = make_perl();
     CHECK(perl.eval("\"\\xff\\xfe\"") == Value::binary({0xff, 0xfe}));
     CHECK(perl.eval("\"caf\\xc3\\xa9\"") == "caf\xc3\xa9");  // valid UTF-8 bytes: text

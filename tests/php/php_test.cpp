@@ -1,7 +1,6 @@
 // PHP's own rules, beyond the conformance suite: callable expressions, the global scope, output
 // redirection, PHP's error model (fatal errors included), redefinitions, value mapping, serialized
 // exceptions and exported functions as plain PHP functions.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <bond/bond.hpp>
 
 #include <doctest/doctest.h>
@@ -39,7 +38,7 @@ TEST_CASE("PHP is named case-insensitively and by its alias") {
     }
 }
 
-TEST_CASE("args are appended after the default arguments; def_args = false drops those") {
+TEST_CASE("args are appended after the default arguments, def_args = false drops those") {
     bond::Bond php = make_php({.args = {"-d", "precision=5"}});
     CHECK(php.eval("ini_get('precision')") == "5");
     CHECK(php.eval("ini_get('display_errors')") == "stderr");
@@ -221,7 +220,7 @@ TEST_CASE("error_reporting() behaves as in plain PHP") {
     CHECK(php.eval("error_reporting()") == php.eval("E_ALL"));
 }
 
-TEST_CASE("exceptions and Errors are RemoteExceptions with PHP's message; the bond goes on") {
+TEST_CASE("exceptions and Errors are RemoteExceptions with PHP's message, the bond goes on") {
     bond::Bond php = make_php();
     CHECK(remote_error(php, "throw new RuntimeException('broken');") == "RuntimeException: broken");
     CHECK(remote_error(php, "undefined_function_here();") ==
@@ -361,7 +360,7 @@ TEST_CASE("redefining a function or class is an error, and the bond stays usable
     CHECK(php.eval("exported()") == 1);
 }
 
-TEST_CASE("lists are arrays, associative arrays objects, [] is []; objects arrive as arrays") {
+TEST_CASE("lists are arrays, associative arrays objects, [] is [], objects arrive as arrays") {
     bond::Bond php = make_php();
     CHECK(php.eval("[1, 'two', null]") == Value::array({1, "two", nullptr}));
     CHECK(php.eval("[]") == Value::array());
@@ -383,7 +382,7 @@ TEST_CASE("lists are arrays, associative arrays objects, [] is []; objects arriv
     CHECK(php.call("array_sum", Value{{"a", 1}, {"b", 2}}) == 3);
 }
 
-TEST_CASE("strings that are not UTF-8 cross as bytes; resources and closures cannot cross") {
+TEST_CASE("strings that are not UTF-8 cross as bytes, resources and closures cannot cross") {
     bond::Bond php = make_php();
     CHECK(php.eval("\"\\xff\\xfe\"") == Value::binary({0xff, 0xfe}));
     CHECK(php.eval("'é'") == "é");

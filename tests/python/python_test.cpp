@@ -1,6 +1,5 @@
 // Python's own rules, beyond the conformance suite: interpreter arguments, stdin, exit, callable
 // expressions, the driver's privacy, output from threads and binary streams.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <bond/bond.hpp>
 
 #include <doctest/doctest.h>
@@ -15,7 +14,7 @@ using bond::Channel;
 using bond::Value;
 using namespace std::chrono_literals;
 
-TEST_CASE("args are appended after the default arguments; def_args = false drops those") {
+TEST_CASE("args are appended after the default arguments, def_args = false drops those") {
     bond::Bond dev = bond::make_bond("Python", {.args = {"-X", "dev"}});
     CHECK(dev.eval("__import__('sys').flags.dev_mode") == true);
     CHECK(dev.eval("__import__('sys').flags.interactive") == 1);
@@ -94,7 +93,7 @@ TEST_CASE("binary streams and file-descriptor writes keep their bytes and order"
     CHECK(output.all == "\xff\xfetextfd1err\nx\n");
 }
 
-TEST_CASE("bytes-like values are bytes; an argument Python cannot send is a catchable TypeError") {
+TEST_CASE("bytes-like values are bytes, an argument Python cannot send is a catchable TypeError") {
     bond::Bond py = bond::make_bond("Python");
     CHECK(py.eval("bytearray(b'ab')") == Value::binary({'a', 'b'}));
     CHECK(py.eval("memoryview(b'cd')") == Value::binary({'c', 'd'}));

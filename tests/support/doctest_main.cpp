@@ -1,4 +1,4 @@
-// The remote tests' main: doctest's, except that a run whose filter matched no test case fails,
+// The test suites' main: doctest's, except that a run whose filter matched no test case fails,
 // so that a test ctest cannot name (doctest_discover_tests splits names at ";") never passes by
 // running nothing.
 #define DOCTEST_CONFIG_IMPLEMENT
