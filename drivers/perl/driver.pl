@@ -255,9 +255,12 @@ sub emit_output {
         syswrite($file->[0], $text) if $file;
         return;
     }
-    local $sending = 1;
-    drain_output_files();
-    output_notification($channel, $text);
+    {
+        local $sending = 1;
+        drain_output_files();
+        output_notification($channel, $text);
+    }
+    stop_at_safe_point();    # a stop that came while this was written
 }
 
 # --- Stopping running code -------------------------------------------------------------------

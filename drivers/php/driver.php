@@ -304,6 +304,12 @@ final class Driver
             self::$sending = false;
             self::$userCode = $userCode;
         }
+        // A stop that came while this was written could not be raised: the signal again makes
+        // the user code that follows (a sleep, say) stop at its next tick.
+        if ($userCode && function_exists('posix_kill') &&
+            (self::$inputArrived || self::$stop !== null && !self::$stopRaised)) {
+            posix_kill(self::$pid, SIGIO);
+        }
         return true;
     }
 

@@ -228,7 +228,7 @@ class _ProtocolStream(io.TextIOBase):
                 text[start:start + self._MESSAGE_CHARACTERS])))
 
     def flush(self):
-        with _output_lock as nested:
+        with _driver_code(), _output_lock as nested:
             if not nested:
                 self.flush_buffer()
 
@@ -388,15 +388,18 @@ _original_address_space = resource.getrlimit(resource.RLIMIT_AS)
 
 
 class _driver_code:
-    """Marks driver code called from user code: a stop waits until it is done."""
+    """Marks driver code called from user code: a stop waits until it is done, and is raised as
+    the user code goes on (a stop that came while the driver wrote output is not lost)."""
 
     def __enter__(self):
         global _in_user_code
         self._was, _in_user_code = _in_user_code, False
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, error_type, *exc_info):
         global _in_user_code
         _in_user_code = self._was
+        if error_type is None:
+            _raise_stop()
 
 
 def _request_stop(request_id, message, limit=None):

@@ -226,3 +226,33 @@ TEST_CASE("limits describe themselves in words") {
         CHECK(message == "the code ran longer than its time limit of 1.5 s and was stopped");
     });
 }
+
+TEST_CASE("an interrupt that comes while the driver writes output is not lost") {
+    for_each_language([](const Language& language) {
+        // on_output runs as the output arrives: the interrupt then races the driver's writing.
+        for (int round = 0; round < 5; ++round) {
+            CAPTURE(round);
+            bond::Bond* running = nullptr;
+            std::mutex mutex;
+            std::condition_variable printed;
+            bool seen = false;
+            bond::Bond remote =
+                bond_with_state(language, {.on_output = [&](bond::Channel, std::string_view) {
+                                    std::lock_guard lock(mutex);
+                                    seen = true;
+                                    printed.notify_all();
+                                }});
+            running = &remote;
+            std::thread interrupter([&] {
+                std::unique_lock lock(mutex);
+                printed.wait(lock, [&] { return seen; });
+                running->interrupt();
+            });
+            CHECK_THROWS_AS(
+                remote.eval_block(language.print_line("running") + "\n" + language.sleep_forever),
+                bond::Interrupted);
+            interrupter.join();
+            check_state_intact(language, remote);
+        }
+    });
+}
