@@ -426,20 +426,12 @@
                     const {Session} = require('inspector');
                     inspectorSession = new Session();
                     inspectorSession.connect();
-                    // The main context, named in each evaluation: after V8 ended one, the
-                    // inspector may no longer find a context by default.
-                    inspectorSession.on('Runtime.executionContextCreated', ({params}) => {
-                        if (params.context.auxData && params.context.auxData.isDefault)
-                            mainContextId = params.context.id;
-                    });
-                    inspectorSession.post('Runtime.enable');
                 } catch (error) {
                     inspectorSession = false;  // a node built without the inspector
                 }
             }
             return inspectorSession;
         }
-        let mainContextId;
         function inspectorCall(method, params) {
             let reply = null;
             inspector().post(method, params, (error, result) => {
@@ -486,7 +478,6 @@
                         replMode: true,
                         awaitPromise: true,
                         objectGroup: 'bond',
-                        contextId: mainContextId,
                     },
                     (error, reply) => {
                         if (session !== inspectorSession) return;  // of a stopped request
