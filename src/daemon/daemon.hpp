@@ -9,6 +9,7 @@
 
 #include "bond_registry.hpp"
 #include "client_connection.hpp"
+#include "daemon_options.hpp"
 #include "method_dispatcher.hpp"
 #include "tcp_listener.hpp"
 #include "unix_listener.hpp"
@@ -19,34 +20,14 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <utility>
-#include <vector>
 
 namespace bond::daemon {
-
-struct DaemonOptions {
-    // Where the Unix socket is; unset: the default path, unless `stdio` or `listen` is given.
-    std::optional<std::filesystem::path> socket;
-    bool stdio = false;                 // one client on stdin/stdout, and nothing else
-    std::optional<std::string> listen;  // TCP HOST:PORT
-    bool allow_remote = false;
-    std::optional<std::filesystem::path> token_file;  // needed with `listen`
-    // A TCP client that has not authenticated by then is disconnected.
-    std::chrono::milliseconds auth_timeout{10000};
-    std::vector<std::pair<std::string, std::size_t>> pool;  // language, how many kept ready
-    std::size_t max_message_size = std::size_t{256} << 20;
-    // Once listening: one line per listener ("unix PATH", "tcp HOST:PORT", "stdio") is written
-    // here, then it is closed.
-    std::optional<int> ready_fd;
-};
 
 class Daemon {
   public:

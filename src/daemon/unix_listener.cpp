@@ -1,11 +1,12 @@
 #include "unix_listener.hpp"
 
+#include "default_socket_path.hpp"
+
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -49,15 +50,9 @@ void remove_stale_socket(const std::filesystem::path& path) {
 }  // namespace
 
 std::filesystem::path UnixListener::default_path() {
-    std::filesystem::path directory;
-    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
-    if (runtime && *runtime) {
-        directory = std::filesystem::path(runtime) / "bond";
-    } else {
-        directory = "/tmp/bond-" + std::to_string(::geteuid());
-    }
-    ensure_private_directory(directory);
-    return directory / "bondd.sock";
+    std::filesystem::path path = default_socket_path();
+    ensure_private_directory(path.parent_path());
+    return path;
 }
 
 UnixListener::UnixListener(boost::asio::io_context& io, std::filesystem::path path,

@@ -29,8 +29,8 @@ class UnixListener {
     void close();
     const std::filesystem::path& path() const { return path_; }
 
-    // $XDG_RUNTIME_DIR/bond/bondd.sock, else /tmp/bond-$UID/bondd.sock; the directory is created
-    // (0700) if needed, and refused if someone else owns it or others may enter it.
+    // default_socket_path(), its directory created (0700) if needed, and refused if someone else
+    // owns it or others may enter it.
     static std::filesystem::path default_path();
 
   private:
