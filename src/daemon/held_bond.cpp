@@ -176,6 +176,17 @@ bond::ExportedFunction HeldBond::proxy_function(const std::shared_ptr<HeldBond>&
     };
 }
 
+std::vector<std::string> HeldBond::exports() const {
+    std::lock_guard lock(exports_mutex_);
+    return exports_;
+}
+
+void HeldBond::record_exports(const bond::Bond& bond) {
+    auto names = bond.exports();
+    std::lock_guard lock(exports_mutex_);
+    exports_ = std::move(names);
+}
+
 void HeldBond::deliver_output(bond::Channel channel, std::string_view data) {
     std::shared_ptr<ClientConnection> client;
     if (!requesters_.empty()) client = requesters_.back().lock();

@@ -6,7 +6,8 @@
 //
 // Threads: the bond::Bond, and whose output it is now, are touched only on the worker thread.
 // The holders, the name and the close callbacks are the network thread's. id, lang and the time
-// it was asked for never change; pid and the states are atomics that any thread may read.
+// it was asked for never change; pid and the states are atomics that any thread may read, the
+// exported names a copy under a mutex.
 #pragma once
 
 #include "bond_worker.hpp"
@@ -69,6 +70,13 @@ class HeldBond : public std::enable_shared_from_this<HeldBond> {
     bond::ExportedFunction proxy_function(const std::shared_ptr<HeldBond>& source,
                                           std::string name);
 
+    // Any thread: the names the remote code can call that reach outside the bond (exported by
+    // clients, or proxied into it), sorted; an export counts once it has taken effect.
+    std::vector<std::string> exports() const;
+    // Bond thread, after an export into `bond` (this HeldBond's own): keeps its Bond::exports()
+    // for exports().
+    void record_exports(const bond::Bond& bond);
+
     // Network thread: ends the bond. A running operation is ended by killing the interpreter
     // (it fails with TerminatedException); queued ones fail the same way. `on_closed` runs on the
     // network thread once the interpreter has exited and the bond's thread has been joined.
@@ -119,6 +127,8 @@ class HeldBond : public std::enable_shared_from_this<HeldBond> {
     std::atomic<bool> closing_{false}, ended_{false};
     std::atomic<int> operations_{0};               // running now, nested ones included
     std::atomic<std::uint64_t> top_requester_{0};  // the client of the top-level operation
+    mutable std::mutex exports_mutex_;
+    std::vector<std::string> exports_;  // Bond::exports(), as of the last export
 
     // The network thread's.
     std::set<std::uint64_t> holders_;

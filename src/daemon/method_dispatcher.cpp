@@ -46,6 +46,7 @@ void MethodDispatcher::dispatch(const Client& client, const detail::Message& req
         {"proxy", &MethodDispatcher::proxy},     {"interrupt", &MethodDispatcher::interrupt},
         {"close", &MethodDispatcher::close},     {"list", &MethodDispatcher::list},
         {"drivers", &MethodDispatcher::drivers}, {"auth", &MethodDispatcher::auth},
+        {"exports", &MethodDispatcher::exports},
     };
     try {
         if (client->needs_auth() && !client->authenticated() && request.method != "auth")
@@ -137,6 +138,15 @@ void MethodDispatcher::interrupt(const Client& client, const Value& params, cons
     reply.result(nullptr);
 }
 
+void MethodDispatcher::exports(const Client& client, const Value& params, const Reply& reply) {
+    NamedParams named(params, {"bond"});
+    auto bond = registry_.held_by(*client, named.string("bond"));
+    // As for the operations: the code of an ended bond calls nothing any more, and its requests
+    // get -32003.
+    if (bond->ended()) throw TerminatedException(bond->lang(), "the bond has ended");
+    reply.result(bond->exports());
+}
+
 void MethodDispatcher::export_function(const Client& client, const Value& params,
                                        const Reply& reply) {
     NamedParams named(params, {"bond", "name"});
@@ -159,8 +169,11 @@ void MethodDispatcher::export_into(const Client& client, const std::shared_ptr<H
                                    const Reply& reply) {
     run_on_bond(
         client, bond,
-        [name, function = std::move(function)](bond::Bond& remote, const bond::Limits&) {
+        // The operation runs on the bond's own thread, which holds `bond` meanwhile.
+        [name, function = std::move(function), held = bond.get()](bond::Bond& remote,
+                                                                  const bond::Limits&) {
             remote.export_raw(name, function);
+            held->record_exports(remote);
             return Value();
         },
         reply);

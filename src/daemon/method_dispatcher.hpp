@@ -1,7 +1,7 @@
 // The methods of the daemon's protocol (docs/daemon.md): each request's params are checked, then
 // it is carried out, at once on the network thread (attach, close's bookkeeping, list, drivers,
-// auth, interrupt) or as an operation on the bond's own thread (open, eval, eval_block, call,
-// export, proxy).
+// auth, interrupt, exports) or as an operation on the bond's own thread (open, eval, eval_block,
+// call, export, proxy).
 // Network thread only.
 #pragma once
 
@@ -42,6 +42,7 @@ class MethodDispatcher {
     void export_function(const Client& client, const Value& params, const Reply& reply);
     void proxy(const Client& client, const Value& params, const Reply& reply);
     void interrupt(const Client& client, const Value& params, const Reply& reply);
+    void exports(const Client& client, const Value& params, const Reply& reply);
     void close(const Client& client, const Value& params, const Reply& reply);
     void list(const Client& client, const Value& params, const Reply& reply);
     void drivers(const Client& client, const Value& params, const Reply& reply);

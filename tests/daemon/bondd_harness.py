@@ -147,6 +147,12 @@ class DaemonTestCase(unittest.TestCase):
     def tearDown(self):
         self.client.close()
 
+    def error_of(self, method, **params):
+        """The RpcError that this client's `method` request fails with."""
+        with self.assertRaises(RpcError) as raised:
+            self.client.request(method, **params)
+        return raised.exception
+
 
 class Client:
     """One connection: requests wait for their reply, meanwhile collecting `output`

@@ -11,11 +11,6 @@ SLEEP = "__import__('time').sleep(600)"
 
 
 class Limits(DaemonTestCase):
-    def error_of(self, method, **params):
-        with self.assertRaises(RpcError) as raised:
-            self.client.request(method, **params)
-        return raised.exception
-
     def test_limits_of_open_hold_for_every_operation(self):
         bond = self.client.open(limits={"wall_ms": 300})
         for _ in range(2):

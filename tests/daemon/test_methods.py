@@ -189,5 +189,97 @@ class Methods(DaemonTestCase):
         self.assertEqual([entry["bond"] for entry in self.client.request("list")], [second])
 
 
+class Exports(DaemonTestCase):
+    """`exports`: the names a bond's code can call that reach outside it."""
+
+    def test_exported_and_proxied_names_sorted(self):
+        python = self.client.open("Python")
+        php = self.client.open("PHP")
+        self.assertEqual(self.client.request("exports", bond=python), [])
+        self.client.request("export", bond=python, name="zeta")
+        self.client.request("export", bond=python, name="alpha")
+        self.client.request("eval_block", bond=php,
+                            code="function greet($name) { return \"hello, $name\"; }")
+        self.client.request("proxy", bond=php, name="greet", to=python, remote="php_greet")
+        self.client.request("proxy", bond=php, name="greet", to=python)
+        # Exporting a name again replaces it: it is listed once.
+        self.client.request("export", bond=python, name="alpha")
+        self.assertEqual(self.client.request("exports", bond=python),
+                         ["alpha", "greet", "php_greet", "zeta"])
+        # A proxy adds to its target only; into PHP too.
+        self.assertEqual(self.client.request("exports", bond=php), [])
+        self.client.request("proxy", bond=python, name="len", to=php, remote="py_len")
+        self.assertEqual(self.client.request("exports", bond=php), ["py_len"])
+        self.assertEqual(self.client.request("eval", bond=php, code="py_len('four')"), 4)
+
+    def test_an_export_that_failed_is_not_listed(self):
+        bond = self.client.open()
+        self.client.request("export", bond=bond, name="fine")
+        self.assertEqual(self.error_of("export", bond=bond, name="not a name").code, -32005)
+        self.assertEqual(self.client.request("exports", bond=bond), ["fine"])
+
+    def test_every_holder_sees_every_clients_exports(self):
+        bond = self.client.open(name="exports-shared")
+        other = self.daemon.connect()
+        other.request("attach", name="exports-shared")
+        other.exports["from_other"] = lambda bond_id: "other's"
+        other.request("export", bond=bond, name="from_other")
+        self.client.request("export", bond=bond, name="from_first")
+        self.assertEqual(self.client.request("exports", bond=bond), ["from_first", "from_other"])
+        self.assertEqual(other.request("exports", bond=bond), ["from_first", "from_other"])
+        # The name stays defined in the remote code after its client has gone: calling it then
+        # raises there.
+        other.finish()
+        self.assertEqual(self.client.request("exports", bond=bond), ["from_first", "from_other"])
+        error = self.error_of("eval", bond=bond, code="from_other()")
+        self.assertEqual(error.code, -32001)
+        self.assertIn("disconnected", error.message)
+        self.client.request("close", bond=bond)
+
+    def test_answered_at_once_while_the_bond_is_busy(self):
+        bond = self.client.open(name="exports-busy")
+        self.client.request("export", bond=bond, name="callback")
+        with self.daemon.connect() as other:
+            other.request("attach", name="exports-busy")
+            self.client.send({"jsonrpc": "2.0", "id": "loop", "method": "eval_block",
+                              "params": {"bond": bond,
+                                         "code": "print('looping', flush=True)\nwhile True: pass"}})
+            self.assertEqual(self.client.read()["method"], "output")  # it is running now
+            self.assertEqual(other.request("exports", bond=bond), ["callback"])
+            other.request("interrupt", bond=bond)
+            self.assertEqual(self.client.wait_reply("loop")["error"]["code"], -32007)
+        self.client.request("close", bond=bond)
+
+    def test_only_for_a_bond_the_caller_holds(self):
+        bond = self.client.open()
+        self.client.request("export", bond=bond, name="private")
+        with self.daemon.connect() as other:
+            error = other.request_message("exports", {"bond": bond})["error"]
+            self.assertEqual(error["code"], -32005)
+            self.assertIn("unknown bond", error["message"])
+        self.client.request("close", bond=bond)
+        error = self.error_of("exports", bond=bond)
+        self.assertEqual(error.code, -32005)
+        self.assertIn("unknown bond", error.message)
+
+    def test_params_are_checked(self):
+        bond = self.client.open()
+        for params, mentions in [({}, "bond"), ({"bond": 7}, "bond"),
+                                 ({"bond": bond, "name": "x"}, "name")]:
+            with self.subTest(params=params):
+                error = self.client.request_message("exports", params)["error"]
+                self.assertEqual(error["code"], -32602)
+                self.assertIn(mentions, error["message"])
+
+    def test_a_bond_that_has_ended_answers_terminated(self):
+        bond = self.client.open()
+        self.client.request("export", bond=bond, name="gone_with_it")
+        self.assertEqual(self.error_of("eval", bond=bond, code="__import__('os')._exit(3)").code,
+                         -32003)
+        error = self.error_of("exports", bond=bond)
+        self.assertEqual(error.code, -32003)
+        self.assertEqual(error.data["type"], "TerminatedException")
+
+
 if __name__ == "__main__":
     unittest.main()
