@@ -502,8 +502,8 @@ class Terminal(Pane):
 
     def __init__(self, command, env=None, width=120, height=40, cwd=None):
         server = _TmuxServer(width, height)
-        super().__init__(server, command)
         try:
+            super().__init__(server, command)
             server.start(self, env, cwd)
         except BaseException:
             server.close()
