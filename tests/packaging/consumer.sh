@@ -42,3 +42,6 @@ else
 fi
 # The daemon is installed too.
 "$scratch/prefix/bin/bondd" --help | grep -q "JSON-RPC"
+# And the command line, which works from where it is installed.
+"$scratch/prefix/bin/bond" --version | grep -qx "bond [0-9.]*"
+[ "$("$scratch/prefix/bin/bond" eval python '6 * 7')" = 42 ]

@@ -1,0 +1,83 @@
+#include "one_shot.hpp"
+
+#include "interrupt_watcher.hpp"
+#include "language_hints.hpp"
+#include "local_target.hpp"
+#include "signal_pipe.hpp"
+#include "terminal_output.hpp"
+
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+namespace bond::cli {
+namespace {
+
+constexpr int kFailed = 1;
+constexpr int kInterrupted = 130;  // 128 + SIGINT, as shells report a program Ctrl+C ended
+
+// Starts the bond, loads the files, runs `operation` on it with Ctrl+C interrupting it.
+template <class F>
+int run_once(const OneShot& shot, TerminalOutput& output, SignalPipe& signals, F&& operation) {
+    std::optional<LocalTarget> target;
+    bool interrupted = false;
+    try {
+        Options options = to_options(shot.interpreter);
+        options.on_output = output.output_sink();
+        target.emplace(shot.lang, std::move(options));
+        InterruptWatcher watcher(signals, *target);
+        try {
+            for (const auto& file : shot.loads)
+                target->eval_block(file_as_block(hints_for(target->lang()), read_source(file)));
+            operation(*target);
+        } catch (...) {
+            interrupted = watcher.interrupted() || signals.ending();
+            throw;
+        }
+        target->close();
+        return signals.ending() ? kInterrupted : 0;
+    } catch (const std::exception& error) {
+        output.write_error(dynamic_cast<const BondException*>(&error) != nullptr
+                               ? std::string(error.what())
+                               : "bond: " + std::string(error.what()));
+        if (target) target->close();
+        return interrupted ? kInterrupted : kFailed;
+    }
+}
+
+}  // namespace
+
+std::string read_source(const std::string& file) {
+    std::ostringstream text;
+    if (file == "-") {
+        text << std::cin.rdbuf();
+        return text.str();
+    }
+    std::ifstream stream(file, std::ios::binary);
+    if (!stream) throw std::runtime_error("cannot read " + file);
+    text << stream.rdbuf();
+    return text.str();
+}
+
+int run_eval(const OneShot& shot, const std::string& code, TerminalOutput& output,
+             SignalPipe& signals) {
+    return run_once(shot, output, signals,
+                    [&](ReplTarget& target) { output.write_value(target.eval(code)); });
+}
+
+int run_exec(const OneShot& shot, const std::string& file, TerminalOutput& output,
+             SignalPipe& signals) {
+    std::string source = read_source(file);  // before the interpreter starts: no wasted start
+    return run_once(shot, output, signals, [&](ReplTarget& target) {
+        target.eval_block(file_as_block(hints_for(target.lang()), source));
+    });
+}
+
+int run_call(const OneShot& shot, const std::string& name, const Value& arguments,
+             TerminalOutput& output, SignalPipe& signals) {
+    return run_once(shot, output, signals,
+                    [&](ReplTarget& target) { output.write_value(target.call(name, arguments)); });
+}
+
+}  // namespace bond::cli

@@ -1,0 +1,319 @@
+"""The non-interactive sub-commands of `bond`, run as a user runs them: stdout, stderr, exit codes.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import unittest
+
+from cli_support import BOND, HANG_GUARD, Client, Daemon, read_line, run
+
+# Per language: an expression and its value as JSON, code that raises and the words of its error,
+# a statement printing "out" and "err" to stdout and stderr, and a function definition of
+# `twice`.
+LANGUAGES = {
+    "python": {
+        "name": "Python",
+        "expression": ("[x * x for x in range(4)]", "[0,1,4,9]"),
+        "raises": ("1 / 0", "RemoteException[Python]: ZeroDivisionError: division by zero"),
+        "prints": "import sys\nprint('out')\nprint('err', file=sys.stderr)\n",
+        "twice": "def twice(x):\n    return x * 2\n",
+        "loop": "import os\nprint(os.getpid(), flush=True)\nwhile True:\n    pass\n",
+        "version": ["python3", "-c", "import platform; print(platform.python_version())"],
+    },
+    "php": {
+        "name": "PHP",
+        "expression": ("explode(',', 'a,b')", '["a","b"]'),
+        "raises": ("intdiv(1, 0)", "RemoteException[PHP]: DivisionByZeroError: Division by zero"),
+        "prints": "<?php\necho \"out\\n\";\nfwrite(STDERR, \"err\\n\");\n",
+        "twice": "<?php\nfunction twice($x) { return $x * 2; }\n",
+        "loop": "<?php\necho getmypid(), \"\\n\";\nwhile (true) {}\n",
+        "version": ["php", "-r", "echo PHP_VERSION, \"\\n\";"],
+    },
+    "perl": {
+        "name": "Perl",
+        "expression": ("[map { $_ * $_ } 0 .. 3]", "[0,1,4,9]"),
+        "raises": ("die \"boom\\n\"", "RemoteException[Perl]: boom"),
+        "prints": "print \"out\\n\";\nprint STDERR \"err\\n\";\n",
+        "twice": "sub twice { return $_[0] * 2; }\n",
+        "loop": "$| = 1;\nprint \"$$\\n\";\n1 while 1;\n",
+        "version": ["perl", "-e", "printf \"%vd\\n\", $^V"],
+    },
+    "javascript": {
+        "name": "JavaScript",
+        "expression": ("[0, 1, 2, 3].map(x => x * x)", "[0,1,4,9]"),
+        "raises": ("null.x", "RemoteException[JavaScript]: TypeError: Cannot read properties of null"),
+        "prints": "console.log('out');\nconsole.error('err');\n",
+        "twice": "function twice(x) { return x * 2; }\n",
+        "loop": "console.log(process.pid);\nwhile (true) {}\n",
+        "version": ["node", "-p", "process.versions.node"],
+    },
+}
+
+
+def write_file(directory, name, text):
+    path = os.path.join(directory, name)
+    with open(path, "w") as file:
+        file.write(text)
+    return path
+
+
+class Eval(unittest.TestCase):
+    def test_prints_the_value_as_json(self):
+        for lang, table in LANGUAGES.items():
+            with self.subTest(lang=lang):
+                code, expected = table["expression"]
+                status, out, err = run("eval", lang, code)
+                self.assertEqual((status, out, err), (0, expected + "\n", ""))
+
+    def test_an_error_goes_to_stderr_with_status_1(self):
+        for lang, table in LANGUAGES.items():
+            with self.subTest(lang=lang):
+                code, words = table["raises"]
+                status, out, err = run("eval", lang, code)
+                self.assertEqual((status, out), (1, ""))
+                self.assertIn(words, err)
+
+    def test_values_of_every_kind(self):
+        status, out, _ = run("eval", "python",
+                             "{'s': 'é\\n', 'n': None, 'f': 1.5, 'b': b'\\x00\\xff', 'big': 2**63 - 1}")
+        self.assertEqual(status, 0)
+        self.assertEqual(json.loads(out), {"s": "é\n", "n": None, "f": 1.5,
+                                           "b": {"$bytes": "AP8="}, "big": 2**63 - 1})
+
+    def test_output_comes_before_the_value(self):
+        status, out, _ = run("eval", "python", "print('said ', end='') or 'value'")
+        self.assertEqual((status, out), (0, 'said \n"value"\n'))
+
+    def test_a_promise_is_awaited(self):
+        status, out, _ = run("eval", "js", "new Promise(done => setTimeout(() => done(7), 5))")
+        self.assertEqual((status, out), (0, "7\n"))
+
+
+class Exec(unittest.TestCase):
+    def setUp(self):
+        self.directory = tempfile.TemporaryDirectory()
+        self.addCleanup(self.directory.cleanup)
+
+    def test_runs_a_file_and_forwards_its_output(self):
+        for lang, table in LANGUAGES.items():
+            with self.subTest(lang=lang):
+                path = write_file(self.directory.name, "prints", table["prints"])
+                status, out, err = run("exec", lang, path)
+                self.assertEqual((status, out, err), (0, "out\n", "err\n"))
+
+    def test_runs_stdin(self):
+        status, out, _ = run("exec", "perl", "-", input="print 6 * 7, \"\\n\";")
+        self.assertEqual((status, out), (0, "42\n"))
+
+    def test_a_php_file_keeps_its_html(self):
+        path = write_file(self.directory.name, "page.php",
+                          "<h1><?php echo strtoupper('title'); ?></h1>\n<?php echo 1 + 1;")
+        self.assertEqual(run("exec", "php", path), (0, "<h1>TITLE</h1>\n2", ""))
+
+    def test_a_failing_script_exits_1_after_its_output(self):
+        path = write_file(self.directory.name, "fails.py", "print('before')\nraise ValueError('no')\n")
+        status, out, err = run("exec", "python", path)
+        self.assertEqual((status, out), (1, "before\n"))
+        self.assertIn("RemoteException[Python]: ValueError: no", err)
+
+    def test_a_missing_file_is_an_error(self):
+        status, _, err = run("exec", "python", os.path.join(self.directory.name, "absent.py"))
+        self.assertEqual(status, 1)
+        self.assertIn("cannot read", err)
+
+    def test_limits_stop_a_runaway_script(self):
+        status, _, err = run("exec", "python", "-", "--limit", "wall=500ms",
+                             input="while True:\n    pass\n")
+        self.assertEqual(status, 1)
+        self.assertIn("LimitExceeded[Python]: the code ran longer than its time limit", err)
+
+    def test_cwd_and_command(self):
+        status, out, _ = run("exec", "python", "-", "--cwd", self.directory.name,
+                             "--command", "python3 -X utf8", input="import os, sys\n"
+                             "print(os.getcwd(), sys.flags.utf8_mode)\n")
+        self.assertEqual((status, out), (0, os.path.realpath(self.directory.name) + " 1\n"))
+
+    def test_a_command_that_does_not_exist(self):
+        status, _, err = run("eval", "python", "1", "--command", "no-such-interpreter-here")
+        self.assertEqual(status, 1)
+        self.assertIn("no-such-interpreter-here", err)
+
+    def test_ctrl_c_interrupts_the_code_and_exits_130(self):
+        for lang, table in LANGUAGES.items():
+            with self.subTest(lang=lang):
+                path = write_file(self.directory.name, "loop", table["loop"])
+                process = subprocess.Popen([BOND, "exec", lang, path], stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE, text=True)
+                interpreter = int(read_line(process.stdout))
+                process.send_signal(signal.SIGINT)
+                _, err = process.communicate(timeout=HANG_GUARD)
+                self.assertEqual(process.returncode, 130)
+                self.assertIn("Interrupted[%s]" % table["name"], err)
+                with self.assertRaises(ProcessLookupError):
+                    os.kill(interpreter, 0)
+
+    def test_sandbox(self):
+        if shutil.which("bwrap") is None:
+            if os.environ.get("CI"):
+                self.fail("bwrap is missing (scripts/setup installs it)")
+            self.skipTest("bwrap is not installed")
+        status, out, _ = run("eval", "python", "__import__('os').path.exists('%s')"
+                             % self.directory.name, "--sandbox")
+        self.assertEqual((status, out), (0, "false\n"))
+        status, out, _ = run("eval", "python", "__import__('os').listdir('%s')"
+                             % self.directory.name, "--sandbox-read", self.directory.name)
+        self.assertEqual((status, out), (0, "[]\n"))
+
+
+class Call(unittest.TestCase):
+    def test_json_arguments(self):
+        self.assertEqual(run("call", "php", "explode", '","', '"a,b,c"'), (0, '["a","b","c"]\n', ""))
+        self.assertEqual(run("call", "python", "dict", '[["k", {"n": [1, null]}]]'),
+                         (0, '{"k":{"n":[1,null]}}\n', ""))
+        self.assertEqual(run("call", "perl", "length", '{"$bytes": "AAEC"}'), (0, "3\n", ""))
+
+    def test_load_defines_the_function(self):
+        with tempfile.TemporaryDirectory() as directory:
+            for lang, table in LANGUAGES.items():
+                with self.subTest(lang=lang):
+                    path = write_file(directory, "twice", table["twice"])
+                    self.assertEqual(run("call", lang, "twice", "21", "--load", path),
+                                     (0, "42\n", ""))
+
+    def test_an_argument_that_is_not_json_is_a_usage_error(self):
+        status, out, err = run("call", "php", "strtoupper", "hello")
+        self.assertEqual((status, out), (2, ""))
+        self.assertIn("'hello' is not JSON", err)
+
+
+class Usage(unittest.TestCase):
+    COMMANDS = ["repl", "eval", "exec", "call", "attach", "serve", "drivers"]
+
+    def test_usage_errors_exit_2(self):
+        for args, words in [((), "subcommand"), (("frobnicate",), "subcommand is required"),
+                            (("eval", "python"), "CODE is required"),
+                            (("eval", "cobol", "1"), "unknown language 'cobol'"),
+                            (("eval", "python", "1", "--limit", "wall=fast"), "wants a number"),
+                            (("eval", "python", "1", "--limit", "speed=1"), "unknown limit"),
+                            (("eval", "python", "1", "--bogus"), "--bogus")]:
+            with self.subTest(args=args):
+                status, out, err = run(*args)
+                self.assertEqual((status, out), (2, ""))
+                self.assertIn(words, err)
+
+    def test_help_and_version_on_every_sub_command(self):
+        for command in [None] + self.COMMANDS:
+            args = [command] if command else []
+            with self.subTest(command=command):
+                status, out, _ = run(*args, "--help")
+                self.assertEqual(status, 0)
+                self.assertIn("Usage", out)
+                status, out, _ = run(*args, "--version")
+                self.assertEqual((status, out), (0, "bond 0.1.0\n"))
+
+    def test_log_level(self):
+        status, _, err = run("eval", "python", "1", "--log-level", "debug")
+        self.assertEqual(status, 0)
+        self.assertRegex(err, r"\[bond\] \[(debug|info)\]")
+        self.assertEqual(run("eval", "python", "1")[2], "")
+
+
+class Drivers(unittest.TestCase):
+    def test_every_language_with_the_interpreters_own_version(self):
+        status, out, _ = run("drivers", "--json")
+        self.assertEqual(status, 0)
+        reports = {report["lang"]: report for report in json.loads(out)}
+        self.assertEqual(set(reports), {table["name"] for table in LANGUAGES.values()})
+        for table in LANGUAGES.values():
+            report = reports[table["name"]]
+            with self.subTest(lang=report["lang"]):
+                own = subprocess.run(table["version"], capture_output=True, text=True,
+                                     check=True).stdout.strip()
+                self.assertEqual((report["found"], report["version"], report["error"]),
+                                 (True, own, None))
+                self.assertEqual(report["path"], shutil.which(report["command"]))
+
+    def test_the_table(self):
+        status, out, _ = run("drivers")
+        self.assertEqual(status, 0)
+        for table in LANGUAGES.values():
+            self.assertRegex(out, r"(?m)^%s +\d+\.\d+\S* +/" % table["name"])
+
+    def test_an_interpreter_that_is_not_there(self):
+        status, out, _ = run("drivers", "--json", env={"PATH": "/nonexistent"})
+        self.assertEqual(status, 1)  # nothing works at all
+        for report in json.loads(out):
+            self.assertFalse(report["found"])
+            self.assertIn("is not on PATH", report["error"])
+
+
+class Serve(unittest.TestCase):
+    def test_serves_clients_and_stops_on_sigterm(self):
+        daemon = Daemon()
+        self.assertEqual(daemon.ready_line, "unix " + daemon.socket_path)
+        client = Client(daemon.socket_path)
+        opened = client.request("open", lang="perl")
+        self.assertEqual(client.request("eval", bond=opened["bond"], code="6 * 7"), 42)
+        client.close()
+        status, log = daemon.stop()
+        self.assertEqual(status, 0)
+        self.assertIn("opened", log)
+
+    def test_daemon_options_are_checked(self):
+        status, _, err = run("serve", "--stdio", "--socket", "/tmp/x.sock")
+        self.assertEqual(status, 2)
+        self.assertIn("excludes", err)
+
+
+class Attach(unittest.TestCase):
+    """bond attach with its input from a pipe: each line as if typed (the terminal's side, keys
+    and Ctrl+C, is in test_repl.py)."""
+
+    def setUp(self):
+        self.daemon = Daemon()
+        self.addCleanup(self.daemon.stop)
+        self.owner = Client(self.daemon.socket_path, exports={"greet": lambda who: "hello " + who})
+        self.addCleanup(self.owner.close)
+        self.bond = self.owner.request("open", lang="python", name="shared")["bond"]
+        self.owner.request("export", bond=self.bond, name="greet")
+
+    def attach(self, lines, *args):
+        return run("attach", "shared", "--socket", self.daemon.socket_path, *args, input=lines,
+                   env={**os.environ, "HOME": self.daemon.directory.name})
+
+    def test_shares_the_bond_with_its_owner(self):
+        status, out, err = self.attach("x = 5\n!x * 2\n:exports\n!greet('operator')\n")
+        self.assertEqual(status, 0, err)
+        self.assertIn("10\n", out)
+        self.assertIn('"hello operator"\n', out)
+        self.assertIn("greet", err)  # :exports is a notice, on stderr
+        self.assertEqual(self.owner.request("eval", bond=self.bond, code="x"), 5)
+
+    def test_errors_and_output(self):
+        status, out, err = self.attach("print('from attach')\n1/0\n!'still here'\n")
+        self.assertEqual(status, 0)
+        self.assertIn("from attach\n", out)
+        self.assertIn("RemoteException[Python]: ZeroDivisionError: division by zero", err)
+        self.assertIn('"still here"', out)
+
+    def test_leaving_lets_go_without_closing(self):
+        self.assertEqual(self.attach("y = 1\n")[0], 0)
+        self.assertEqual(self.owner.request("eval", bond=self.bond, code="y"), 1)
+
+    def test_an_unknown_name(self):
+        status, _, err = run("attach", "nobody-has-this", "--socket", self.daemon.socket_path)
+        self.assertEqual(status, 1)
+        self.assertIn("BondException", err)
+
+    def test_no_daemon(self):
+        status, _, err = run("attach", "shared", "--socket", "/nonexistent/bondd.sock")
+        self.assertEqual(status, 1)
+        self.assertIn("cannot connect to bondd at /nonexistent/bondd.sock", err)
+
+
+if __name__ == "__main__":
+    unittest.main()
