@@ -91,7 +91,11 @@
                 }
             };
             const files = ['stdout', 'stderr'].map(openFile);
-            const nodeOptions = process.execArgv.filter((o) => o !== '-i' && o !== '--interactive');
+            // --expose-internals: for the driver's SIGINT watchdog (holdSigintWatchdog).
+            const nodeOptions = [
+                ...process.execArgv.filter((o) => o !== '-i' && o !== '--interactive'),
+                '--expose-internals'
+            ];
             const driver =
                 require('child_process')
                     .spawn(
@@ -693,7 +697,26 @@
                 if (fromUserCode) enterUserCode();
             }
         }
-        process.on('SIGINT', () => {});  // one that comes too late to stop anything
+        // breakOnSigint starts a watchdog thread (and its signal handler) before each script and
+        // stops it after: ~100 us a request. Held started, as Node's REPL holds it, it costs a
+        // counter, and a SIGINT that comes while no script runs (too late to stop anything) is
+        // noted by the watchdog and dropped. No SIGINT listener of the driver's: vm would take
+        // listeners away around every script, and libuv would reset SIGINT's handler to the
+        // default each time (the code that set one up itself has that to live with).
+        (function holdSigintWatchdog() {
+            const warn = process.emitWarning;
+            process.emitWarning = () => {};  // "These APIs are for internal testing only"
+            try {
+                require('internal/test/binding')
+                    .internalBinding('contextify')
+                    .startSigintWatchdog();
+            } catch (error) {
+                // A node that refuses --expose-internals: slower, and a late SIGINT is ignored.
+                process.on('SIGINT', () => {});
+            } finally {
+                process.emitWarning = warn;
+            }
+        })();
 
         // --- Requests --------------------------------------------------------------------------
         // The top-level request being served, whose reply waits for its Promise and for the
