@@ -130,7 +130,11 @@ void LineEditor::remember(const std::string& line) {
 LineEditor::QuietTypeAhead::QuietTypeAhead() {
     if (::tcgetattr(STDIN_FILENO, &saved_) != 0) return;  // not a terminal
     termios quiet = saved_;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO | ECHONL);
+    // Not canonical either: the terminal would otherwise keep a Ctrl+D typed ahead as an end of
+    // file that libedit, switching to raw mode, never sees. ISIG stays: Ctrl+C interrupts.
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO | ECHONL | ICANON);
+    quiet.c_cc[VMIN] = 1;
+    quiet.c_cc[VTIME] = 0;
     changed_ = ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet) == 0;
 }
 

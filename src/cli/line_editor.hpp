@@ -33,8 +33,9 @@ class LineEditor {
     // Adds a line to the history and saves it.
     void remember(const std::string& line);
 
-    // While code runs, keys typed ahead wait for the next prompt, which draws them, instead of
-    // being echoed by the terminal in the middle of the code's output; Ctrl+C still works.
+    // While code runs, keys typed ahead wait, as they are, for the next prompt, which draws
+    // them, instead of being echoed by the terminal in the middle of the code's output (and
+    // Ctrl+D among them read as the end of input); Ctrl+C still interrupts.
     class QuietTypeAhead {
       public:
         QuietTypeAhead();

@@ -65,6 +65,9 @@ class Session {
                 output_.write_notice("");
                 break;
             }
+            // Until the next prompt, keys typed ahead wait for it (one hold: between two
+            // holds the terminal would be canonical again for a moment).
+            LineEditor::QuietTypeAhead quiet;
             std::string line = input.line;
             if (pending.empty()) {
                 std::string command = trimmed(line);
@@ -114,7 +117,6 @@ class Session {
     template <class F>
     bool guarded(F&& operation) {
         try {
-            LineEditor::QuietTypeAhead quiet;
             InterruptWatcher watcher(signals_, target_);
             operation();
             return true;

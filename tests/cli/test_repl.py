@@ -6,9 +6,10 @@ against hangs.
 import os
 import re
 import tempfile
+import threading
 import unittest
 
-from cli_support import BOND, Client, Daemon
+from cli_support import BOND, HANG_GUARD, Client, Daemon
 from terminal import Terminal, require_tmux
 
 
@@ -151,6 +152,7 @@ class Repl(unittest.TestCase):
         first = self.start("python")
         first.expect(r"Python> ")
         self.type_line(first, "!'remembered' + '!'", r'"remembered!"')
+        first.expect(r"Python> ")
         first.press("C-d")
         self.assertEqual(first.wait_exit(), 0)
 
@@ -159,6 +161,28 @@ class Repl(unittest.TestCase):
         second.press("Up")
         second.press("Enter")
         second.expect(r'"remembered!"')
+
+    def test_keys_typed_while_code_runs_wait_for_the_prompt(self):
+        fifo = os.path.join(self.home.name, "gate")
+        os.mkfifo(fifo)
+        terminal = self.start("python")
+        terminal.expect(r"Python> ")
+        self.type_line(terminal, "!open(%r).read()" % fifo, re.escape("read()"))
+        # Opening the FIFO waits until the code opens it too: the code is running.
+        opened = []
+        opener = threading.Thread(target=lambda: opened.append(os.open(fifo, os.O_WRONLY)))
+        opener.start()
+        opener.join(HANG_GUARD)
+        self.assertTrue(opened, "the code never opened the FIFO")
+        terminal.send("!6 * 7")
+        terminal.press("Enter")
+        terminal.press("C-d")
+        os.write(opened[0], b"done")
+        os.close(opened[0])
+        terminal.expect(r'"done"\n')
+        terminal.expect(r"\n42\n")
+        self.assertEqual(terminal.wait_exit(), 0)
+        self.assertEqual(terminal.screen().count("!6 * 7"), 1)  # drawn once, by the prompt
 
     def test_remote_stderr_is_red(self):
         terminal = self.start("php")
