@@ -27,6 +27,14 @@ std::string proc_field(const char* file, const std::string& key) {
     return "unknown";
 }
 
+// How an idle CPU waits decides what waking it costs, which a round trip between two processes
+// on two CPUs pays twice.
+std::string first_line(const char* file) {
+    std::ifstream input(file);
+    std::string line;
+    return std::getline(input, line) ? line : "unknown";
+}
+
 }  // namespace
 
 bond::Value describe_machine() {
@@ -39,6 +47,7 @@ bond::Value describe_machine() {
             {"cores", std::thread::hardware_concurrency()},
             {"memory", proc_field("/proc/meminfo", "MemTotal")},
             {"kernel", std::string(name.sysname) + " " + name.release + " " + name.machine},
+            {"cpu_idle_driver", first_line("/sys/devices/system/cpu/cpuidle/current_driver")},
             {"compiler", __VERSION__},
 #ifdef NDEBUG
             {"assertions", false},

@@ -9,6 +9,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <sched.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -57,6 +59,7 @@ int main(int argc, char** argv) try {
     double seconds = 0.3;
     std::string output = std::string(BOND_BENCH_SOURCE_DIR) + "/results/latest.json";
     std::string bondd = BOND_BENCH_BONDD;
+    std::vector<int> cpus;
     std::string probe_language;
     std::size_t probe_bytes = 16 << 20;
     int probe_calls = 3;
@@ -71,6 +74,11 @@ int main(int argc, char** argv) try {
     app.add_option("--seconds", seconds, "the length of one repetition")
         ->check(CLI::Range(0.001, 60.0));
     app.add_option("--output", output, "where the JSON goes")->capture_default_str();
+    app.add_option("--cpus", cpus,
+                   "run everything (this program, the interpreters, bondd) on these CPUs only, "
+                   "comma-separated: --cpus 0 takes the cost of waking another CPU out of the "
+                   "figures")
+        ->delimiter(',');
     app.add_option("--bondd", bondd, "the bondd to measure")->capture_default_str();
     // Internal: the memory figure, measured in a fresh process (memory_probe.hpp).
     app.add_option("--memory-probe", probe_language)->group("");
@@ -84,6 +92,14 @@ int main(int argc, char** argv) try {
         return bench::memory_probe_main(*language, probe_bytes, probe_calls);
     }
 
+    if (!cpus.empty()) {
+        // Inherited by every process the run starts.
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        for (int cpu : cpus) CPU_SET(cpu, &set);
+        if (sched_setaffinity(0, sizeof set, &set) != 0)
+            throw std::runtime_error("cannot run on CPUs " + CLI::detail::join(cpus, ","));
+    }
     bench::RunSettings settings{
         .sampling = quick ? bench::Sampling{.repetitions = 3, .seconds = 0.02}
                           : bench::Sampling{.repetitions = repetitions, .seconds = seconds},
@@ -115,6 +131,7 @@ int main(int argc, char** argv) try {
                            {{"repetitions", settings.sampling.repetitions},
                             {"seconds_per_repetition", settings.sampling.seconds},
                             {"quick", quick},
+                            {"cpus", cpus},
                             {"only", settings.only}}},
                           {"languages", bond::Value::object()}};
     std::cout << "bond_bench on " << report["machine"]["cpu"].get<std::string>() << ", "
