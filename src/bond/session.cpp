@@ -191,6 +191,7 @@ Value Session::request(std::string_view method, Value params, const Limits* limi
         throw SerializationException(lang_, "local",
                                      std::string("cannot encode the request: ") + error.what());
     }
+    params = Value();  // a large argument need not be held twice while the reply is awaited
     DepthGuard guard(depth_);
     send(std::move(line));
     return await_reply(id);

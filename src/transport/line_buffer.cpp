@@ -30,6 +30,15 @@ LineBuffer::Taken LineBuffer::take(std::string& line) {
     }
     std::size_t end = static_cast<const char*>(newline) - begin;
     if (end - consumed_ > max_line_) return Taken::TooLong;
+    if (consumed_ == 0 && end + 1 == input_.size()) {
+        // The buffer holds this line alone (the usual case): hand it over instead of copying
+        // it, which also leaves no capacity of a long line behind.
+        input_.resize(end);
+        line.swap(input_);
+        input_.clear();
+        scanned_ = 0;
+        return Taken::Line;
+    }
     line.assign(input_, consumed_, end - consumed_);
     consumed_ = scanned_ = end + 1;
     if (consumed_ == input_.size()) input_.clear(), consumed_ = scanned_ = 0;

@@ -53,3 +53,19 @@ TEST_CASE("a line over the limit is reported, complete or not, and can be skippe
     CHECK(buffer.take(line) == Taken::Line);
     CHECK(line == "1234");
 }
+
+TEST_CASE("a line that fills the buffer alone is handed over whole, and the buffer goes on") {
+    LineBuffer buffer(1 << 20);
+    std::string line = "left over from before";
+    std::string big(100000, 'x');
+    append(buffer, big + "\n");
+    CHECK(buffer.take(line) == Taken::Line);
+    CHECK(line == big);
+    CHECK(buffer.take(line) == Taken::Nothing);
+    append(buffer, "next\nand");
+    CHECK(buffer.take(line) == Taken::Line);
+    CHECK(line == "next");
+    append(buffer, " more\n");
+    CHECK(buffer.take(line) == Taken::Line);
+    CHECK(line == "and more");
+}
