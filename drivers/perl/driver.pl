@@ -395,9 +395,14 @@ my %escape = (map({ chr($_) => sprintf('\\u%04x', $_) } 0 .. 31),
 
 sub serialization_error { die Bond::SerializationError->new($_[0]) }
 
+# A character that UTF-8 cannot carry: a surrogate, or beyond U+10FFFF.
+my $not_unicode_scalar = qr/[^\x{0}-\x{D7FF}\x{E000}-\x{10FFFF}]/;
+
 sub encode_string {
     my ($s) = @_;    # a character string
-    if ($s =~ /[\x{D800}-\x{DFFF}]|[^\x{0}-\x{10FFFF}]/) {
+    # One character class: Perl scans it at once (an alternation of two classes took a second for
+    # 16 MiB, most of a large string's round trip).
+    if ($s =~ $not_unicode_scalar) {
         serialization_error('a string with a surrogate or beyond U+10FFFF is not valid UTF-8');
     }
     $s =~ s/(["\\\x00-\x1f])/$escape{$1}/g;
@@ -528,7 +533,7 @@ sub send_error {
     my ($id, $code, $message, $data) = @_;
     my $text = as_text($message) // $message;
     utf8::upgrade($text);
-    $text =~ s/[\x{D800}-\x{DFFF}]|[^\x{0}-\x{10FFFF}]/\x{FFFD}/g;
+    $text =~ s/$not_unicode_scalar/\x{FFFD}/g;
     my $line = '{"jsonrpc":"2.0","id":' . $id . ',"error":{"code":' . $code . ',"message":' . encode_string($text);
     if (defined $data) {
         my $encoded = eval { encode_value($data) } // encode_value({ type => $data->{type} });
