@@ -1,5 +1,6 @@
 #include "daemon_connection.hpp"
 
+#include "daemon/rpc_error.hpp"
 #include "protocol/jsonrpc.hpp"
 
 #include <bond/errors.hpp>
@@ -25,21 +26,21 @@ constexpr std::size_t kMaxLine = std::size_t{256} << 20;
     std::string lang = field("lang");
     const std::string& message = answer.error_message;
     switch (answer.error_code) {
-        case -32001:
+        case daemon::kRemoteException:
             throw RemoteException(
                 lang, message,
                 data.is_object() && data.contains("data") ? data["data"] : Value(message));
-        case -32002:
+        case daemon::kSerializationException:
             throw SerializationException(lang, field("side"), message);
-        case -32003:
+        case daemon::kTerminatedException:
             throw TerminatedException(lang, message);
-        case -32004:
+        case daemon::kTimeoutException:
             throw TimeoutException(lang, message);
-        case -32006:
+        case daemon::kLimitExceeded:
             throw LimitExceeded(lang, field("limit"), message);
-        case -32007:
+        case daemon::kInterrupted:
             throw Interrupted(lang, message);
-        case -32005:
+        case daemon::kBondException:
             throw BondException(lang, message);
         default:
             throw BondException(lang, "the daemon refused the request: " + message + " (" +
@@ -157,7 +158,7 @@ void DaemonConnection::take_line(std::string_view line) {
         }
     } else if (message.kind == Kind::Request) {
         // Only the client that exported a function is asked to run it; this one exports none.
-        write_line(detail::encode_error(Value(message.id), -32601,
+        write_line(detail::encode_error(Value(message.id), detail::kMethodNotFound,
                                         "the bond command line exports no functions"));
     } else if (message.kind == Kind::Result || message.kind == Kind::Error) {
         std::lock_guard lock(mutex_);
