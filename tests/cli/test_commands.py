@@ -137,6 +137,15 @@ class Exec(unittest.TestCase):
                              "print(os.getcwd(), sys.flags.utf8_mode)\n")
         self.assertEqual((status, out), (0, os.path.realpath(self.directory.name) + " 1\n"))
 
+    def test_arg_and_timeout(self):
+        status, out, _ = run("eval", "python", "__import__('sys').flags.utf8_mode",
+                             "--arg=-X", "--arg", "utf8")
+        self.assertEqual((status, out), (0, "1\n"))
+        # No reply within --timeout: the bond is closed and the command fails.
+        status, _, err = run("eval", "python", "__import__('time').sleep(60)", "--timeout", "0.5")
+        self.assertEqual(status, 1)
+        self.assertIn("TimeoutException[Python]", err)
+
     def test_a_command_that_does_not_exist(self):
         status, _, err = run("eval", "python", "1", "--command", "no-such-interpreter-here")
         self.assertEqual(status, 1)
