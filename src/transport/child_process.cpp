@@ -2,6 +2,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/process/args.hpp>
+#include <boost/process/async_pipe.hpp>
 #include <boost/process/env.hpp>
 #include <boost/process/environment.hpp>
 #include <boost/process/exe.hpp>
@@ -102,15 +103,21 @@ ChildProcess::ChildProcess(boost::asio::io_context& io, const std::vector<std::s
                                  std::strerror(errno));
     std::vector<std::string> arguments(argv.begin() + 1, argv.end());
     std::error_code error;
+    bp::async_pipe stdin_pipe(io), stdout_pipe(io), stderr_pipe(io);
     child_ = bp::child(bp::exe = program, bp::args = arguments,
-                       bp::std_in<stdin_, bp::std_out> stdout_, bp::std_err > stderr_,
+                       bp::std_in<stdin_pipe, bp::std_out> stdout_pipe, bp::std_err > stderr_pipe,
                        make_environment(env), ChildSetup(cwd ? cwd->string() : ""), error);
     if (error) throw std::runtime_error("cannot start '" + program + "': " + error.message());
     pid_ = child_.id();
+    // The host's ends as plain descriptors: PipeChannel waits for them to become readable and
+    // reads and writes them without blocking (see pipe_channel.hpp).
+    stdin_ = std::move(stdin_pipe).sink();
+    stdout_ = std::move(stdout_pipe).source();
+    stderr_ = std::move(stderr_pipe).source();
     // Other fork()s of the host must not inherit these pipes, or EOF would never reach either side.
-    set_close_on_exec(stdin_.native_sink());
-    set_close_on_exec(stdout_.native_source());
-    set_close_on_exec(stderr_.native_source());
+    set_close_on_exec(stdin_.native_handle());
+    set_close_on_exec(stdout_.native_handle());
+    set_close_on_exec(stderr_.native_handle());
     int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
     if (pidfd < 0) throw std::runtime_error("pidfd_open failed: the kernel is older than 5.3");
     exit_watch_.assign(pidfd);

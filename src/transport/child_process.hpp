@@ -7,7 +7,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/process/async_pipe.hpp>
 #include <boost/process/child.hpp>
 
 #include <chrono>
@@ -30,9 +29,10 @@ class ChildProcess {
                  const std::optional<std::map<std::string, std::string>>& env);
     ~ChildProcess();
 
-    boost::process::async_pipe& stdin_pipe() { return stdin_; }
-    boost::process::async_pipe& stdout_pipe() { return stdout_; }
-    boost::process::async_pipe& stderr_pipe() { return stderr_; }
+    // The host's ends of the child's stdin, stdout and stderr pipes.
+    boost::asio::posix::stream_descriptor& stdin_pipe() { return stdin_; }
+    boost::asio::posix::stream_descriptor& stdout_pipe() { return stdout_; }
+    boost::asio::posix::stream_descriptor& stderr_pipe() { return stderr_; }
     int pid() const { return pid_; }
 
     // True once the process has ended (it may still have to be reaped).
@@ -56,7 +56,7 @@ class ChildProcess {
     void reap();
     void run_one();
     boost::asio::io_context& io_;
-    boost::process::async_pipe stdin_, stdout_, stderr_;
+    boost::asio::posix::stream_descriptor stdin_, stdout_, stderr_;
     boost::process::child child_;
     int pid_ = -1;
     boost::asio::posix::stream_descriptor exit_watch_;  // a pidfd: readable once the process exits

@@ -4,6 +4,13 @@
 #include <boost/asio/write.hpp>
 
 namespace bond::detail {
+namespace {
+
+bool would_block(const boost::system::error_code& error) {
+    return error == boost::asio::error::would_block || error == boost::asio::error::try_again;
+}
+
+}  // namespace
 
 PipeChannel::PipeChannel(boost::asio::io_context& io, ChildProcess& child, std::size_t max_line,
                          StderrSink on_stderr)
@@ -12,50 +19,87 @@ PipeChannel::PipeChannel(boost::asio::io_context& io, ChildProcess& child, std::
       on_stderr_(std::move(on_stderr)),
       input_(max_line),
       deadline_timer_(io) {
+    // Reads and writes of our own (not Asio's) must not block: see send() and on_stdout().
+    child_.stdin_pipe().non_blocking(true);
+    child_.stdout_pipe().non_blocking(true);
+    read_stdout();
     read_stderr();
 }
 
 void PipeChannel::send(std::string line) {
     if (stdin_broken_) return;  // the reader is gone; the missing reply will tell
+    if (!writing_) {
+        // Most lines fit in the pipe: written here and now, with no handler to run later.
+        boost::system::error_code error;
+        std::size_t written = child_.stdin_pipe().write_some(boost::asio::buffer(line), error);
+        if (error && !would_block(error)) {
+            stdin_broken_ = true;
+            return;
+        }
+        if (written == line.size()) return;
+        front_written_ = written;
+    }
     outgoing_.push_back(std::move(line));
     if (!writing_) write_next();
 }
 
 void PipeChannel::write_next() {
     writing_ = true;
-    boost::asio::async_write(child_.stdin_pipe(), boost::asio::buffer(outgoing_.front()),
-                             [this](const boost::system::error_code& ec, std::size_t) {
-                                 if (ec) {
-                                     stdin_broken_ = true;
-                                     outgoing_.clear();
-                                 } else {
-                                     outgoing_.pop_front();
-                                 }
-                                 writing_ = false;
-                                 if (!outgoing_.empty()) write_next();
-                             });
+    const std::string& line = outgoing_.front();
+    boost::asio::async_write(
+        child_.stdin_pipe(),
+        boost::asio::buffer(line.data() + front_written_, line.size() - front_written_),
+        [this](const boost::system::error_code& error, std::size_t) {
+            front_written_ = 0;
+            if (error) {
+                stdin_broken_ = true;
+                outgoing_.clear();
+            } else {
+                outgoing_.pop_front();
+            }
+            writing_ = false;
+            if (!outgoing_.empty()) write_next();
+        });
 }
 
 void PipeChannel::read_stdout() {
-    stdout_reading_ = true;
-    child_.stdout_pipe().async_read_some(
-        boost::asio::buffer(stdout_chunk_),
-        [this](const boost::system::error_code& ec, std::size_t size) {
-            stdout_reading_ = false;
-            if (ec) {
-                stdout_closed_ = true;
-                return;
-            }
-            stdout_received_ += size;
-            input_.append(stdout_chunk_.data(), size);
+    auto& pipe = child_.stdout_pipe();
+    if (!stdout_drained_) {
+        pipe.async_read_some(boost::asio::buffer(stdout_chunk_),
+                             [this](const boost::system::error_code& error, std::size_t size) {
+                                 on_stdout(error, size);
+                             });
+        return;
+    }
+    // Asio's epoll is edge-triggered: a wait sees data that arrives after it starts, so it may
+    // only start once a read has emptied the pipe; new data then always raises an event.
+    pipe.async_wait(
+        boost::asio::posix::descriptor::wait_read, [this](const boost::system::error_code& error) {
+            if (error) return on_stdout(error, 0);
+            boost::system::error_code read_error;
+            std::size_t size =
+                child_.stdout_pipe().read_some(boost::asio::buffer(stdout_chunk_), read_error);
+            on_stdout(read_error, size);
         });
+}
+
+void PipeChannel::on_stdout(const boost::system::error_code& error, std::size_t size) {
+    if (error && !would_block(error)) {
+        stdout_closed_ = true;  // end of file, or the pipe was closed
+        return;
+    }
+    stdout_received_ += size;
+    input_.append(stdout_chunk_.data(), size);
+    // A read of a pipe that returns less than it asked for has emptied it.
+    stdout_drained_ = size < stdout_chunk_.size();
+    read_stdout();
 }
 
 void PipeChannel::read_stderr() {
     child_.stderr_pipe().async_read_some(
         boost::asio::buffer(stderr_chunk_),
-        [this](const boost::system::error_code& ec, std::size_t size) {
-            if (ec) {
+        [this](const boost::system::error_code& error, std::size_t size) {
+            if (error) {
                 stderr_closed_ = true;
                 return;
             }
@@ -65,17 +109,41 @@ void PipeChannel::read_stderr() {
 }
 
 void PipeChannel::arm_deadline(Clock::time_point deadline) {
+    deadline_ = deadline;
     timed_out_ = false;
-    deadline_timer_.expires_at(deadline);
+    // A timer set for later than this deadline would fire too late; one set for earlier fires in
+    // time, and its handler sets it again for the rest. Calls with the same timeout thus set the
+    // timer about once per timeout, not once per call.
+    if (!timer_pending_ || timer_expiry_ > deadline) start_timer(deadline);
+}
+
+void PipeChannel::start_timer(Clock::time_point expiry) {
+    timer_pending_ = true;
+    timer_expiry_ = expiry;
+    deadline_timer_.expires_at(expiry);  // a pending wait ends with operation_aborted
     deadline_timer_.async_wait(
-        [this, generation = ++wait_generation_](const boost::system::error_code& ec) {
-            if (!ec && generation == wait_generation_) timed_out_ = true;
+        [this, generation = ++timer_generation_](const boost::system::error_code& error) {
+            on_timer(error, generation);
         });
+}
+
+void PipeChannel::on_timer(const boost::system::error_code& error, unsigned generation) {
+    if (generation != timer_generation_) return;  // replaced by a later start_timer()
+    timer_pending_ = false;
+    if (error || !waiting_) return;
+    if (Clock::now() >= deadline_)
+        timed_out_ = true;
+    else
+        start_timer(deadline_);
 }
 
 PipeChannel::ReadStatus PipeChannel::read_line(std::string& line, Clock::time_point deadline) {
     timed_out_ = false;
     bool timer_armed = false;
+    struct Waiting {
+        bool& flag;
+        ~Waiting() { flag = false; }
+    } waiting{waiting_};
     for (;;) {
         if (woken_) {
             woken_ = false;
@@ -91,7 +159,6 @@ PipeChannel::ReadStatus PipeChannel::read_line(std::string& line, Clock::time_po
         }
         if (stdout_closed_) return ReadStatus::Closed;
         if (timed_out_) return ReadStatus::TimedOut;
-        if (!stdout_reading_) read_stdout();
         if (child_.exited()) {
             // Something the process left behind (a forked child) may hold stdout open forever:
             // take what is in the pipe now, and then the stream has ended.
@@ -103,6 +170,7 @@ PipeChannel::ReadStatus PipeChannel::read_line(std::string& line, Clock::time_po
         }
         if (!timer_armed) {
             timer_armed = true;
+            waiting_ = true;
             arm_deadline(deadline);
         }
         if (io_.stopped()) io_.restart();
@@ -112,6 +180,11 @@ PipeChannel::ReadStatus PipeChannel::read_line(std::string& line, Clock::time_po
 
 void PipeChannel::drain_stderr(Clock::time_point deadline) {
     if (stderr_closed_) return;
+    struct Waiting {
+        bool& flag;
+        ~Waiting() { flag = false; }
+    } waiting{waiting_};
+    waiting_ = true;
     arm_deadline(deadline);
     while (!stderr_closed_ && !timed_out_) {
         if (io_.stopped()) io_.restart();

@@ -2,6 +2,10 @@
 // stdout, its stderr handed on in chunks as it arrives. All waiting happens in read_line(), which
 // runs the bond's io_context until a line, end of file or the deadline; queued writes and stderr
 // make progress meanwhile, so neither side can deadlock on a full pipe.
+// A call is the hot path: it costs the host a write, one epoll_wait and a read. A line that fits
+// in the pipe is written at once; stdout is read only once epoll says it holds something (a
+// speculative read would fail with EAGAIN); the deadline timer is re-armed only when a wait needs
+// an earlier expiry than the one already set.
 // Handlers capture `this`: the owner must not run the io_context after destroying the channel.
 #pragma once
 
@@ -25,7 +29,8 @@ class PipeChannel {
     // Woken: wake() was called; the caller's deadlines may have changed.
     enum class ReadStatus { Line, Closed, TimedOut, TooLong, Woken };
 
-    // Starts reading stderr at once; `max_line` bounds one incoming line (without its '\n').
+    // Starts reading stdout and stderr at once; `max_line` bounds one incoming line (without its
+    // '\n').
     PipeChannel(boost::asio::io_context& io, ChildProcess& child, std::size_t max_line,
                 StderrSink on_stderr);
 
@@ -38,10 +43,17 @@ class PipeChannel {
     void drain_stderr(Clock::time_point deadline);
 
   private:
+    // Keeps one operation pending on stdout for as long as it is open, so that no readiness
+    // epoll reports is ever lost: a read at once while the pipe may hold more, else a wait for it
+    // to become readable.
     void read_stdout();
+    void on_stdout(const boost::system::error_code& error, std::size_t size);
     void read_stderr();
     void write_next();
+    // The timer serves the deadline of the wait under way (deadline_): see on_timer().
     void arm_deadline(Clock::time_point deadline);
+    void start_timer(Clock::time_point expiry);
+    void on_timer(const boost::system::error_code& error, unsigned generation);
 
     boost::asio::io_context& io_;
     ChildProcess& child_;
@@ -50,16 +62,22 @@ class PipeChannel {
     LineBuffer input_;  // bytes read from stdout, not yet taken as lines
     std::array<char, 65536> stdout_chunk_;
     std::size_t stdout_received_ = 0;  // bytes read from stdout so far
-    bool stdout_reading_ = false, stdout_closed_ = false;
+    bool stdout_drained_ = false;      // the last read emptied the pipe
+    bool stdout_closed_ = false;
 
     std::array<char, 4096> stderr_chunk_;
     bool stderr_closed_ = false;
 
     std::deque<std::string> outgoing_;
+    std::size_t front_written_ = 0;  // bytes of outgoing_.front() already written
     bool writing_ = false, stdin_broken_ = false;
 
     boost::asio::steady_timer deadline_timer_;
-    unsigned wait_generation_ = 0;  // a timer handler of an earlier wait must not end this one
+    Clock::time_point deadline_ = Clock::time_point::max();  // of the wait under way
+    bool waiting_ = false;                                   // read_line or drain_stderr runs
+    Clock::time_point timer_expiry_;                         // when the pending timer fires
+    bool timer_pending_ = false;
+    unsigned timer_generation_ = 0;  // a cancelled timer's handler must not touch the new one
     bool timed_out_ = false;
     bool woken_ = false;
 };
