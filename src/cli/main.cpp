@@ -8,6 +8,7 @@
 #include "drivers_command.hpp"
 #include "local_target.hpp"
 #include "one_shot.hpp"
+#include "protocol/json_parser.hpp"
 #include "protocol/jsonrpc.hpp"
 #include "repl.hpp"
 #include "signal_pipe.hpp"
@@ -43,13 +44,13 @@ std::string check_language(const std::string& lang) {
 bond::Value parse_json_arguments(const std::vector<std::string>& texts) {
     bond::Value arguments = bond::Value::array();
     for (const auto& text : texts) {
-        bond::Value value = bond::Value::parse(text, nullptr, false);
-        if (value.is_discarded())
+        try {
+            arguments.push_back(bond::detail::parse_json(text));
+        } catch (const bond::detail::ProtocolError&) {
             throw CLI::ValidationError("JSON-ARG", "'" + text +
                                                        "' is not JSON (a string needs its quotes: "
                                                        "'\"text\"')");
-        bond::detail::decode_bytes(value);
-        arguments.push_back(std::move(value));
+        }
     }
     return arguments;
 }

@@ -5,6 +5,7 @@
 #include "reply.hpp"
 #include "rpc_error.hpp"
 
+#include "../protocol/json_parser.hpp"
 #include "../protocol/jsonrpc.hpp"
 
 #include <boost/asio/post.hpp>
@@ -71,9 +72,13 @@ void ClientConnection::on_line(std::string& line) {
     if (line.find_first_not_of(" \t") == std::string::npos) return;
     if (log_traffic()) log().info("client {} -> {}", id_, line);
 
-    Value json = Value::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (json.is_discarded())
-        return send_error(nullptr, detail::kParseError, "parse error: the line is not valid JSON");
+    Value json;
+    try {
+        json = detail::parse_json(line);
+    } catch (const detail::ProtocolError& error) {
+        return send_error(nullptr, detail::kParseError,
+                          std::string("parse error: ") + error.what());
+    }
     if (json.is_array())
         return send_error(nullptr, detail::kInvalidRequest,
                           "batches are not supported: send each request on a line of its own");

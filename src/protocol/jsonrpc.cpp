@@ -1,6 +1,7 @@
 #include "jsonrpc.hpp"
 
 #include "base64.hpp"
+#include "json_parser.hpp"
 
 #include <cmath>
 
@@ -81,27 +82,8 @@ Value encode_bytes(const Value& value) {
     return needs_encoding(value) ? replace_binary(value) : value;
 }
 
-void decode_bytes(Value& value) {
-    if (value.is_object()) {
-        if (value.size() == 1) {
-            auto bytes = value.find(kBytesKey);
-            if (bytes != value.end() && bytes->is_string()) {
-                if (auto decoded = base64_decode(bytes->get_ref<const std::string&>())) {
-                    value = Value::binary(std::move(*decoded));
-                    return;
-                }  // not base64: an ordinary object that happens to have that key
-            }
-        }
-        for (auto& element : value) decode_bytes(element);
-    } else if (value.is_array()) {
-        for (auto& element : value) decode_bytes(element);
-    }
-}
-
 Message decode_message(std::string_view line) {
-    Value json = Value::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (json.is_discarded()) throw ProtocolError("not valid JSON");
-    return decode_message(std::move(json), IdRule::Integer);
+    return decode_message(parse_json(line), IdRule::Integer);
 }
 
 Message decode_message(Value json, IdRule rule) {
@@ -118,7 +100,6 @@ Message decode_message(Value json, IdRule rule) {
             if (!params->is_object() && !params->is_null())
                 throw ProtocolError("\"params\" must be an object");
             message.params = std::move(*params);
-            decode_bytes(message.params);
         }
         if (json.contains("id")) {
             message.kind = Message::Kind::Request;
@@ -135,7 +116,6 @@ Message decode_message(Value json, IdRule rule) {
     if (result != json.end()) {
         message.kind = Message::Kind::Result;
         message.result = std::move(*result);
-        decode_bytes(message.result);
         return message;
     }
     if (!error->is_object()) throw ProtocolError("\"error\" must be an object");
@@ -149,7 +129,6 @@ Message decode_message(Value json, IdRule rule) {
     message.error_message = text->get<std::string>();
     if (auto data = error->find("data"); data != error->end()) {
         message.error_data = std::move(*data);
-        decode_bytes(message.error_data);
     }
     return message;
 }

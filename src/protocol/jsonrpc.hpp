@@ -49,9 +49,10 @@ struct Message {
     Value error_data;
 };
 
-// ProtocolError for a line that is not JSON ("not valid JSON") or not a message.
+// ProtocolError for a line that is not JSON ("not valid JSON: ...") or not a message.
 Message decode_message(std::string_view line);
-// An already parsed message; ProtocolError when it is not one.
+// A message read by parse_json (json_parser.hpp), its bytes already decoded; ProtocolError when
+// it is not one.
 Message decode_message(Value json, IdRule rule);
 
 // Each returns one line, ending in '\n'; EncodingError when a value cannot be encoded.
@@ -62,8 +63,7 @@ std::string encode_result(const Value& id, const Value& result);
 std::string encode_error(const Value& id, int code, std::string_view message,
                          const Value& data = nullptr);
 
-// The protocol's JSON form of a value (bytes as {"$bytes": ...}) and back.
+// The protocol's JSON form of a value (bytes as {"$bytes": ...}); parse_json reads it back.
 Value encode_bytes(const Value& value);
-void decode_bytes(Value& value);
 
 }  // namespace bond::detail

@@ -1,0 +1,22 @@
+// Reads one JSON text into a Value the way the protocol reads every line it receives: objects
+// {"$bytes": "<base64>"} become bytes as they close, strings are moved into the Value instead of
+// copied (a 16 MiB argument is not held twice), and nesting deeper than a bound is an error
+// rather than a deep structure for later recursive code to overflow the stack on.
+#pragma once
+
+#include <bond/value.hpp>
+
+#include <cstddef>
+#include <string_view>
+
+namespace bond::detail {
+
+// Deeper JSON than this is refused: far beyond any real value, and shallow enough for the
+// recursive code that encodes a value (nlohmann's dump) to stay within a thread's stack.
+constexpr std::size_t kMaxJsonDepth = 10000;
+
+// ProtocolError ("not valid JSON: ...", "JSON nested more than N levels deep") when `text` is
+// not one JSON value.
+Value parse_json(std::string_view text, std::size_t max_depth = kMaxJsonDepth);
+
+}  // namespace bond::detail
