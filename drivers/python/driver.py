@@ -6,15 +6,16 @@ import atexit
 import base64
 import binascii
 import faulthandler
+import fcntl
 import io
 import json
 import keyword
 import os
 import platform
-import queue
 import resource
 import select
 import signal
+import struct
 import sys
 import threading
 
@@ -46,7 +47,7 @@ class Interrupted(KeyboardInterrupt):
 # reads stdin cannot eat protocol bytes; fd 1 and 2 become pipes that this driver reads, so the
 # output of child processes (os.system) reaches the host as output messages instead of corrupting
 # the protocol. The copies are not inherited by child processes (os.dup's default).
-_protocol_in = os.fdopen(os.dup(0), "rb", buffering=1 << 16)
+_protocol_in = os.dup(0)
 _protocol_out = os.dup(1)
 _original_stderr = os.dup(2)
 
@@ -113,7 +114,15 @@ def _decode_object(obj):
 _encoder = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_encode_value
 )
-_decoder = json.JSONDecoder(object_hook=_decode_object)
+_bytes_decoder = json.JSONDecoder(object_hook=_decode_object)
+_plain_decoder = json.JSONDecoder()
+
+
+def _decode(line):
+    """A protocol line (bytes) as Python values; ValueError when it is not UTF-8 JSON. The object
+    hook that turns {"$bytes": ...} into bytes costs a call per object: only where it can apply."""
+    decoder = _bytes_decoder if b'"$bytes"' in line else _plain_decoder
+    return decoder.decode(line.decode("utf-8"))
 
 
 def _dumps(message):
@@ -174,12 +183,27 @@ def _send_line(line):
 
 
 def _pump_output_pipes():
-    """Forwards child processes' output while a call runs, so that a full pipe never blocks them."""
+    """The output thread: forwards child processes' output while a call runs, so that a full pipe
+    never blocks them. It also watches the protocol's input for its end (POLLHUP, asked for
+    without POLLIN, so requests do not wake it): the host went away while code runs, and code
+    that never returns to the interpreter (a long call into C) must not run on unattended."""
+    poller = select.poll()
+    watched = set(_output_pipes)
+    for fd in watched:
+        poller.register(fd, select.POLLIN)
+    poller.register(_protocol_in, 0)
     try:
-        while _output_pipes:
-            select.select(list(_output_pipes), [], [])
+        while True:
+            events = poller.poll()
+            if any(fd == _protocol_in for fd, _ in events):
+                poller.unregister(_protocol_in)
+                if _received and not _waiting_for_host:
+                    os._exit(1)
             with _output_lock:
                 _drain_output_pipes()
+            for fd in watched - set(_output_pipes):  # user code closed every writer
+                poller.unregister(fd)
+                watched.discard(fd)
     except OSError as error:  # the protocol channel is gone: the host will see the end
         _write_all(_original_stderr, ("bond driver: output pump: %s\n" % error).encode())
 
@@ -308,16 +332,23 @@ def _eval_block(params):
 
 
 _compiled_names = {}  # call's name expressions, compiled once: most calls repeat a few names
+_MISSING = object()
 
 
 def _call(params):
     name = _code(params, "name")
-    code = _compiled_names.get(name)
-    if code is None:
+    compiled = _compiled_names.get(name)
+    if compiled is None:
         if len(_compiled_names) > 1024:
             _compiled_names.clear()
-        code = _compiled_names[name] = compile(name, "<bond>", "eval")
-    function = eval(code, _user_globals)
+        plain = name.isidentifier() and not keyword.iskeyword(name)
+        compiled = _compiled_names[name] = (plain, compile(name, "<bond>", "eval"))
+    plain, code = compiled
+    # A global's plain name is looked up directly, which is what eval would find, sooner; a
+    # builtin, an undefined name or an expression is evaluated.
+    function = _user_globals.get(name, _MISSING) if plain else _MISSING
+    if function is _MISSING:
+        function = eval(code, _user_globals)
     args = params.get("args", [])
     for position in params.get("code_args", ()):
         args[position] = eval(compile(args[position], "<bond>", "eval"), _user_globals)
@@ -373,12 +404,17 @@ def _error_data(error):
 
 # --- Stopping running code ----------------------------------------------------------------------
 # The host stops code in-band (docs/protocol.md, Limits): an `interrupt` notification names the
-# top-level request to stop. The reader thread sees it while the code runs and signals the main
-# thread (SIGINT); the handler raises Interrupted in the code, but only while user code runs, so
-# that no protocol message is cut in half: elsewhere the stop waits for the next safe point (the
-# code starts, an exported function returns, the code prints). The CPU limit is an ITIMER_PROF
-# timer (SIGPROF); the memory limit is RLIMIT_AS, which makes allocations raise MemoryError.
+# top-level request to stop. The main thread reads the protocol itself; its input raises SIGIO
+# whenever data arrives (O_ASYNC, owned by the main thread, so that the signal also ends a system
+# call the code is blocked in). While user code runs, the handler reads the interrupt and raises
+# Interrupted in the code; elsewhere it only notes that input came, and the stop waits for the
+# next safe point (the code starts, an exported function returns, the code prints), so that no
+# protocol message is cut in half. A signal per message is far cheaper than a reader thread that
+# hands every message to the main thread, and than switching O_ASYNC on and off around the code.
+# The CPU limit is an ITIMER_PROF timer (SIGPROF); the memory limit is RLIMIT_AS, which makes
+# allocations raise MemoryError.
 _received = set()  # ids of the host's requests received and not yet answered
+_input_arrived = False  # SIGIO came while the driver could not look at the input
 _stop = None  # (request id, message, limit) of the operation to stop
 _stop_raised = False  # raised once: code that swallows it is killed by the host after a grace
 _in_user_code = False
@@ -411,11 +447,62 @@ def _request_stop(request_id, message, limit=None):
 
 
 def _raise_stop():
-    """Raises the pending stop in the code running now, once, if that is user code."""
-    global _stop_raised
-    if _stop is not None and not _stop_raised and _in_user_code:
+    """At a safe point: takes the interrupts that arrived, and raises the pending stop in the code
+    running now, once, if that is user code."""
+    global _stop_raised, _input_arrived
+    if not _in_user_code:
+        return
+    if _input_arrived:
+        _input_arrived = False
+        _take_interrupts()
+    if _stop is not None and not _stop_raised:
         _stop_raised = True
         raise Interrupted(_stop[1], _stop[2])
+
+
+def _take_interrupts():
+    """Reads what the protocol's input holds now, without blocking, and takes the interrupts out
+    of it; only while user code runs, when the host sends nothing else. Its end: the host is gone,
+    and the code must not run on unattended."""
+    global _scanned
+    while select.select([_protocol_in], [], [], 0)[0]:
+        chunk = os.read(_protocol_in, 1 << 16)
+        if not chunk:
+            os._exit(1)
+        _input.extend(chunk)
+    if b'"interrupt"' not in _input:
+        return
+    lines = _input.split(b"\n")
+    kept = [line for line in lines[:-1] if not _take_interrupt(line)]
+    kept.append(lines[-1])  # the start of a line still arriving
+    _input[:] = b"\n".join(kept)
+    _scanned = 0
+
+
+def _take_interrupt(line):
+    """True when `line` is an interrupt notification, now taken."""
+    if b'"interrupt"' not in line:
+        return False
+    try:
+        message = _decode(line)
+    except ValueError:
+        return False
+    if not isinstance(message, dict) or message.get("method") != "interrupt" or "id" in message:
+        return False
+    _note_interrupt(message.get("params"))
+    return True
+
+
+def _note_interrupt(params):
+    if isinstance(params, dict):
+        _request_stop(params.get("id"), params.get("reason") or "the code was interrupted")
+
+
+def _on_input_signal(signum, frame):
+    global _input_arrived
+    _input_arrived = True
+    if _in_user_code:
+        _raise_stop()
 
 
 def _on_stop_signal(signum, frame):
@@ -549,7 +636,7 @@ def _request(method, params):
     global _next_request_id, _nesting
     # The protocol nests strictly: only the thread serving the host, in the driver's own process,
     # can make a request and read its reply.
-    if os.getpid() != _driver_pid:
+    if _in_forked_child:
         raise RuntimeError("%s() is exported by the bond's host and cannot be called from a "
                            "forked process" % params.get("name"))
     if _exiting:
@@ -589,47 +676,47 @@ def _reply_raises(error):
     return BondError(message)
 
 
-def _read_protocol():
-    """The reader thread: owns the protocol's input, so that an interrupt reaches the driver while
-    user code runs; everything else goes to the main thread through _inbox, in order."""
+def _read_line():
+    """The next protocol line (bytes, with its newline), or None at the end of the input."""
+    global _scanned, _waiting_for_host
     while True:
-        line = _protocol_in.readline()
-        if not line:
-            break
+        end = _input.find(b"\n", _scanned)
+        if end >= 0:
+            line = bytes(_input[:end + 1])
+            del _input[:end + 1]
+            _scanned = 0
+            return line
+        _scanned = len(_input)  # a long line arrives in many reads: each is searched once
+        _waiting_for_host = True
         try:
-            message = _decoder.decode(line.decode("utf-8"))
-        except ValueError as error:
-            _inbox.put(error)
-            continue
-        if isinstance(message, dict) and message.get("method") == "interrupt":
-            params = message.get("params")
-            if isinstance(params, dict) and _request_stop(
-                    params.get("id"), params.get("reason") or "the code was interrupted"):
-                signal.pthread_kill(_serving_thread, signal.SIGINT)
-            continue  # an interrupt of a request already answered interrupts nothing
-        if isinstance(message, dict) and "method" in message and "id" in message:
-            _received.add(message["id"])
-        _inbox.put(message)
-    _inbox.put(None)
-    if _received and not _waiting_for_host:
-        # The host went away (it was killed, or it killed the connection) while code runs:
-        # nothing will read the result, and the code must not run on unattended.
-        os._exit(1)
+            chunk = os.read(_protocol_in, 1 << 16)
+        finally:
+            _waiting_for_host = False
+        if not chunk:
+            return None
+        _input.extend(chunk)
 
 
 def _serve(awaited_id=None):
-    global _waiting_for_host
     while True:
-        _waiting_for_host = True
-        message = _inbox.get()
-        _waiting_for_host = False
-        if message is None:
+        line = _read_line()
+        if line is None:
             _exit_like_python(0)  # the host closed the bond
-        if isinstance(message, ValueError):
-            _reply_error(None, -32700, "parse error: %s" % message)
-        elif not isinstance(message, dict):
+        try:
+            message = _decode(line)
+        except ValueError as error:
+            _reply_error(None, -32700, "parse error: %s" % error)
+            continue
+        if not isinstance(message, dict):
             _reply_error(None, -32600, "a message must be a JSON object")
         elif "method" in message:
+            if "id" not in message and message["method"] == "interrupt":
+                # While an exported function runs; an interrupt of a request already answered
+                # interrupts nothing.
+                _note_interrupt(message.get("params"))
+                continue
+            if "id" in message:
+                _received.add(message["id"])
             _handle_request(message)
         elif message.get("id") == awaited_id and awaited_id is not None:
             if "error" in message:
@@ -664,11 +751,13 @@ def _exit_like_python(code):
 def _after_fork_in_child():
     """A forked child (multiprocessing, os.fork) must not speak on the parent's protocol channel:
     its output goes to fd 1 and 2, the pipes the parent's driver forwards."""
-    global _output_lock, _output_pipes
+    global _output_lock, _output_pipes, _in_forked_child
+    _in_forked_child = True
     _output_lock = _OutputLock()  # another thread of the parent may have held it
     _output_pipes = {}
     signal.setitimer(signal.ITIMER_PROF, 0)
-    for fd in (_protocol_in.fileno(), _protocol_out, _stdout_read, _stderr_read):
+    signal.signal(signal.SIGIO, signal.SIG_IGN)  # the input's signals are the parent's
+    for fd in (_protocol_in, _protocol_out, _stdout_read, _stderr_read):
         try:
             os.close(fd)
         except OSError:
@@ -680,15 +769,27 @@ def _after_fork_in_child():
         errors="backslashreplace")
 
 
+def _watch_input():
+    """Makes the protocol's input raise SIGIO in the main thread whenever data arrives."""
+    try:
+        owner = struct.pack("ii", 0, threading.get_native_id())  # F_OWNER_TID: this thread
+        fcntl.fcntl(_protocol_in, getattr(fcntl, "F_SETOWN_EX", 15), owner)
+    except OSError:
+        fcntl.fcntl(_protocol_in, fcntl.F_SETOWN, os.getpid())
+    flags = fcntl.fcntl(_protocol_in, fcntl.F_GETFL)
+    fcntl.fcntl(_protocol_in, fcntl.F_SETFL, flags | os.O_ASYNC)
+
+
 def _fail(reason):
     _write_all(_original_stderr, ("bond driver: %s\n" % reason).encode("utf-8", "replace"))
     os._exit(70)
 
 
-_driver_pid = os.getpid()
+_in_forked_child = False  # set by _after_fork_in_child: cheaper than getpid() on every call
 _serving_thread = threading.get_ident()
-_inbox = queue.SimpleQueue()
-_waiting_for_host = False
+_input = bytearray()  # read from the protocol's input, not yet taken as lines
+_scanned = 0  # _input[:_scanned] holds no newline
+_waiting_for_host = False  # the main thread waits for the host's next message
 _nesting = 0
 _exiting = False
 _base_recursion_limit = sys.getrecursionlimit()
@@ -702,8 +803,9 @@ def main():
     os.register_at_fork(after_in_child=_after_fork_in_child)
     signal.signal(signal.SIGINT, _on_stop_signal)
     signal.signal(signal.SIGPROF, _on_stop_signal)
+    signal.signal(signal.SIGIO, _on_input_signal)
+    _watch_input()
     threading.Thread(target=_pump_output_pipes, name="bond-output", daemon=True).start()
-    threading.Thread(target=_read_protocol, name="bond-input", daemon=True).start()
     _write_all(_original_stderr, STDERR_READY_MARK)
     ready = {"protocol": PROTOCOL_VERSION, "lang": "Python",
              "version": platform.python_version(), "pid": os.getpid()}
