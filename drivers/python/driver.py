@@ -3,7 +3,6 @@
 # with exec() in a namespace of its own: user code runs in __main__'s globals and never sees it.
 # Only the standard library is used.
 import atexit
-import base64
 import binascii
 import faulthandler
 import fcntl
@@ -11,7 +10,6 @@ import io
 import json
 import keyword
 import os
-import platform
 import resource
 import select
 import signal
@@ -96,15 +94,22 @@ class _OutputLock:
 _output_lock = _OutputLock()
 
 
+# base64 (and the re it imports) is loaded when bytes first cross: a bond that never moves bytes
+# starts without it.
+def _base64(data):
+    return binascii.b2a_base64(data, newline=False).decode("ascii")
+
+
 def _encode_value(value):
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+        return {"$bytes": _base64(bytes(value))}
     raise TypeError("cannot serialize a value of type %s: %r" % (type(value).__name__, value))
 
 
 def _decode_object(obj):
     if len(obj) == 1 and "$bytes" in obj and isinstance(obj["$bytes"], str):
         try:
+            import base64
             return base64.b64decode(obj["$bytes"], validate=True)
         except binascii.Error:
             pass  # not bytes after all: an ordinary dict
@@ -140,7 +145,7 @@ def _output_line(channel, data):
     try:
         payload = data.decode("utf-8")
     except UnicodeDecodeError:
-        payload = {"$bytes": base64.b64encode(data).decode("ascii")}
+        payload = {"$bytes": _base64(data)}
     return _dumps(
         {"jsonrpc": "2.0", "method": "output", "params": {"channel": channel, "data": payload}}
     )
@@ -808,7 +813,7 @@ def main():
     threading.Thread(target=_pump_output_pipes, name="bond-output", daemon=True).start()
     _write_all(_original_stderr, STDERR_READY_MARK)
     ready = {"protocol": PROTOCOL_VERSION, "lang": "Python",
-             "version": platform.python_version(), "pid": os.getpid()}
+             "version": sys.version.split()[0], "pid": os.getpid()}
     _send_line(b"\n" + _dumps({"jsonrpc": "2.0", "method": "ready", "params": ready}))
     try:
         _serve()
