@@ -19,9 +19,8 @@ PipeChannel::PipeChannel(boost::asio::io_context& io, ChildProcess& child, std::
       on_stderr_(std::move(on_stderr)),
       input_(max_line),
       deadline_timer_(io) {
-    // Reads and writes of our own (not Asio's) must not block: see send() and on_stdout().
+    // A write of our own (not Asio's) must not block: see send().
     child_.stdin_pipe().non_blocking(true);
-    child_.stdout_pipe().non_blocking(true);
     read_stdout();
     read_stderr();
 }
@@ -63,36 +62,19 @@ void PipeChannel::write_next() {
 }
 
 void PipeChannel::read_stdout() {
-    auto& pipe = child_.stdout_pipe();
-    if (!stdout_drained_) {
-        pipe.async_read_some(boost::asio::buffer(stdout_chunk_),
-                             [this](const boost::system::error_code& error, std::size_t size) {
-                                 on_stdout(error, size);
-                             });
-        return;
-    }
-    // Asio's epoll is edge-triggered: a wait sees data that arrives after it starts, so it may
-    // only start once a read has emptied the pipe; new data then always raises an event.
-    pipe.async_wait(
-        boost::asio::posix::descriptor::wait_read, [this](const boost::system::error_code& error) {
-            if (error) return on_stdout(error, 0);
-            boost::system::error_code read_error;
-            std::size_t size =
-                child_.stdout_pipe().read_some(boost::asio::buffer(stdout_chunk_), read_error);
-            on_stdout(read_error, size);
+    // After a read that emptied the pipe, Asio tries no speculative read: the next read waits for
+    // epoll, and costs no system call before it.
+    child_.stdout_pipe().async_read_some(
+        boost::asio::buffer(stdout_chunk_),
+        [this](const boost::system::error_code& error, std::size_t size) {
+            if (error) {
+                stdout_closed_ = true;  // end of file, or the pipe was closed
+                return;
+            }
+            stdout_received_ += size;
+            input_.append(stdout_chunk_.data(), size);
+            read_stdout();
         });
-}
-
-void PipeChannel::on_stdout(const boost::system::error_code& error, std::size_t size) {
-    if (error && !would_block(error)) {
-        stdout_closed_ = true;  // end of file, or the pipe was closed
-        return;
-    }
-    stdout_received_ += size;
-    input_.append(stdout_chunk_.data(), size);
-    // A read of a pipe that returns less than it asked for has emptied it.
-    stdout_drained_ = size < stdout_chunk_.size();
-    read_stdout();
 }
 
 void PipeChannel::read_stderr() {

@@ -3,9 +3,8 @@
 // runs the bond's io_context until a line, end of file or the deadline; queued writes and stderr
 // make progress meanwhile, so neither side can deadlock on a full pipe.
 // A call is the hot path: it costs the host a write, one epoll_wait and a read. A line that fits
-// in the pipe is written at once; stdout is read only once epoll says it holds something (a
-// speculative read would fail with EAGAIN); the deadline timer is re-armed only when a wait needs
-// an earlier expiry than the one already set.
+// in the pipe is written at once, with no handler to run; a read stays pending on stdout; the
+// deadline timer is set again only when a wait needs an earlier expiry than the one pending.
 // Handlers capture `this`: the owner must not run the io_context after destroying the channel.
 #pragma once
 
@@ -43,11 +42,8 @@ class PipeChannel {
     void drain_stderr(Clock::time_point deadline);
 
   private:
-    // Keeps one operation pending on stdout for as long as it is open, so that no readiness
-    // epoll reports is ever lost: a read at once while the pipe may hold more, else a wait for it
-    // to become readable.
+    // Keeps a read pending on stdout for as long as it is open.
     void read_stdout();
-    void on_stdout(const boost::system::error_code& error, std::size_t size);
     void read_stderr();
     void write_next();
     // The timer serves the deadline of the wait under way (deadline_): see on_timer().
@@ -62,7 +58,6 @@ class PipeChannel {
     LineBuffer input_;  // bytes read from stdout, not yet taken as lines
     std::array<char, 65536> stdout_chunk_;
     std::size_t stdout_received_ = 0;  // bytes read from stdout so far
-    bool stdout_drained_ = false;      // the last read emptied the pipe
     bool stdout_closed_ = false;
 
     std::array<char, 4096> stderr_chunk_;
