@@ -196,19 +196,30 @@ class LanguageRunner {
             }
             add(std::move(figure));
         }
-        std::cerr << "  " << language_.key << ": host memory for 16 MiB" << std::endl;
+        measure_host_memory("payload_16MiB_host_memory", "host memory, 16 MiB call", {});
+        // glibc raises its mmap and trim thresholds once a program frees a large block, and then
+        // keeps freed stages of growing buffers (nlohmann's lexer holds a string twice while it
+        // reads it) resident: a fixed trim threshold shows the host's own share.
+        measure_host_memory("payload_16MiB_host_memory_fixed_trim",
+                            "host memory, fixed malloc trim",
+                            {{"MALLOC_TRIM_THRESHOLD_", "131072"}});
+    }
+
+    void measure_host_memory(const std::string& key, const std::string& title,
+                             const std::map<std::string, std::string>& environment) {
+        std::cerr << "  " << language_.key << ": " << title << std::endl;
         std::size_t bytes = kPayloads.back().bytes;
-        bond::Value probe = probe_memory(settings_.self, language_, bytes, settings_.quick ? 1 : 3);
+        bond::Value probe =
+            probe_memory(settings_.self, language_, bytes, settings_.quick ? 1 : 3, environment);
         double growth = 0;
         for (const auto& sample : probe["growth_bytes"])
             growth = std::max(growth, sample.get<double>());
-        Figure memory{.key = "payload_16MiB_host_memory",
-                      .title = "host memory, 16 MiB call",
-                      .unit = "MiB",
-                      .value = growth / kMiB};
+        Figure memory{.key = key, .title = title, .unit = "MiB", .value = growth / kMiB};
         memory.ratio = growth / static_cast<double>(bytes);
-        memory.target = "< 5 x payload";
-        memory.met = *memory.ratio < target::kPayloadMemory;
+        if (environment.empty()) {
+            memory.target = "< 5 x payload";
+            memory.met = *memory.ratio < target::kPayloadMemory;
+        }
         memory.details = probe;
         memory.details["payload_bytes"] = bytes;
         add(std::move(memory));

@@ -55,10 +55,12 @@ int memory_probe_main(const Language& language, std::size_t payload_bytes, int c
 }
 
 bond::Value probe_memory(const std::string& self, const Language& language,
-                         std::size_t payload_bytes, int calls) {
+                         std::size_t payload_bytes, int calls,
+                         const std::map<std::string, std::string>& environment) {
     std::string output =
         output_of({self, "--memory-probe", language.key, "--payload-bytes",
-                   std::to_string(payload_bytes), "--calls", std::to_string(calls)});
+                   std::to_string(payload_bytes), "--calls", std::to_string(calls)},
+                  environment.empty() ? environment : environment_with(environment));
     bond::Value result = bond::Value::parse(output, nullptr, false);
     if (!result.is_object() || !result.contains("growth_bytes"))
         throw std::runtime_error("the memory probe failed (run " + self + " --memory-probe " +

@@ -8,6 +8,7 @@
 #include <bond/value.hpp>
 
 #include <cstddef>
+#include <map>
 #include <string>
 
 namespace bench {
@@ -15,8 +16,10 @@ namespace bench {
 // In the fresh process: prints {"growth_bytes": [...]} for `calls` calls, each with the peak
 // reset before it where the kernel allows it (/proc/self/clear_refs).
 int memory_probe_main(const Language& language, std::size_t payload_bytes, int calls);
-// In the benchmark: runs the probe and returns what it printed.
+// In the benchmark: runs the probe and returns what it printed. `environment` (added to this
+// process's) lets glibc's allocator be tuned for it (MALLOC_TRIM_THRESHOLD_).
 bond::Value probe_memory(const std::string& self, const Language& language,
-                         std::size_t payload_bytes, int calls);
+                         std::size_t payload_bytes, int calls,
+                         const std::map<std::string, std::string>& environment = {});
 
 }  // namespace bench

@@ -8,7 +8,8 @@ import subprocess
 import sys
 
 FIGURES = ["small_call", "callback", "payload_1KiB", "payload_64KiB", "payload_1MiB",
-           "payload_16MiB", "payload_16MiB_host_memory", "startup", "warm_open",
+           "payload_16MiB", "payload_16MiB_host_memory", "payload_16MiB_host_memory_fixed_trim",
+           "startup", "warm_open",
            "daemon_cpp_client", "daemon_python_client", "parallel_1", "parallel_2", "parallel_4"]
 # Figures compared with something: their floor is measured too.
 WITH_FLOOR = {"small_call", "callback", "payload_1KiB", "payload_64KiB", "payload_1MiB",

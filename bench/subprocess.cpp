@@ -170,9 +170,13 @@ bool LineReader::read_line(std::string& line) {
     }
 }
 
-std::string output_of(const std::vector<std::string>& argv) {
+std::string output_of(const std::vector<std::string>& argv,
+                      const std::map<std::string, std::string>& environment) {
     try {
-        Subprocess child({.argv = argv, .pipe_stdout = true, .discard_stderr = true});
+        Subprocess child({.argv = argv,
+                          .environment = environment,
+                          .pipe_stdout = true,
+                          .discard_stderr = true});
         std::string output;
         char chunk[4096];
         ssize_t size;

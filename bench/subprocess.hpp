@@ -68,7 +68,9 @@ class LineReader {
     std::size_t scanned_ = 0;   // bytes from start_ known to hold no '\n'
 };
 
-// Runs argv to its end and returns its stdout (stderr discarded); "" if it cannot start.
-std::string output_of(const std::vector<std::string>& argv);
+// Runs argv to its end (in `environment`, if not empty) and returns its stdout (stderr
+// discarded); "" if it cannot start.
+std::string output_of(const std::vector<std::string>& argv,
+                      const std::map<std::string, std::string>& environment = {});
 
 }  // namespace bench
