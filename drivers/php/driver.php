@@ -116,6 +116,7 @@ final class Driver
     private const CLOCK_PROCESS_CPUTIME_ID = 2;
     private const POLLIN = 1;
     private const OUTPUT_HANDLER_DISABLED = 0x2000;  // PHP_OUTPUT_HANDLER_DISABLED
+    private const READ_SIZE = 1048576;
     private const MAX_DEPTH = 10000;  // of a value sent: deeper is taken for a reference cycle
     private const PROT_READ_WRITE = 3;
     private const MAP_PRIVATE_ANONYMOUS = 0x22;
@@ -135,7 +136,7 @@ final class Driver
     /** @var int[] ids of the host's requests being served, innermost last */
     private static array $serving = [];
     private static int $pid;
-    /** @var \FFI\CData|null a byte that reads 1 in this process and 0 in a forked child */
+    /** @var \FFI\CData|null 1 here, 0 in a forked child */
     private static ?\FFI\CData $forkMark = null;
     private static string $nonce;
     private static bool $bigints = false;
@@ -145,9 +146,10 @@ final class Driver
 
     // Stopping running code (docs/protocol.md, Limits). PHP has no threads: while user code runs
     // the protocol's input raises SIGIO when a line arrives (O_ASYNC, see watch()), and pcntl's
-    // async signals run onSignal() between two opcodes, also in a loop that never calls anything. It raises Interrupted only in user
-    // code, never while the driver reads or writes the protocol: there the stop waits for the
-    // next safe point (the code starts, an exported function returns, the code prints).
+    // async signals run onSignal() between two opcodes, also in a loop that never calls
+    // anything. It raises Interrupted only in user code, never while the driver reads or writes
+    // the protocol: there the stop waits for the next safe point (the code starts, an exported
+    // function returns, the code prints).
     /** @var array{int, string, ?string}|null the request to stop, why, and the limit */
     private static ?array $stop = null;
     private static bool $stopRaised = false;  // once: code that swallows it is killed by the host
@@ -210,11 +212,12 @@ final class Driver
             self::check($c->dup2($file, $fd), 'dup2');
             self::$outputFiles[$channel] = [$file, 0];
         }
-        self::$readBuffer = \FFI::new('char[1048576]', false);
+        // Larger than a pipe read needs: without it each 1 MiB payload faults in a fresh 2 MiB
+        // chunk of the Zend heap (240 page faults more per call, measured).
+        self::$readBuffer = \FFI::new('char[' . self::READ_SIZE . ']', false);
         self::$pid = $c->getpid();
-        // Whether this is still the driver's process is asked before every message: a page that
-        // the kernel gives a forked child zeroed (MADV_WIPEONFORK) answers it without a system
-        // call. Where that is missing, getpid() does.
+        // Asked before every message, without a system call: a forked child gets this page
+        // zeroed (MADV_WIPEONFORK). Where that is missing, getpid() answers.
         $page = $c->mmap(null, 4096, self::PROT_READ_WRITE, self::MAP_PRIVATE_ANONYMOUS, -1, 0);
         if ($c->madvise($page, 4096, self::MADV_WIPEONFORK) === 0) {
             self::$forkMark = \FFI::cast('unsigned char *', $page);
@@ -267,7 +270,8 @@ final class Driver
         foreach (self::$outputFiles as $channel => [$file, $position]) {
             $start = $position;
             $data = '';
-            while (($n = self::$libc->pread($file, self::$readBuffer, 1048576, $position)) > 0) {
+            while (($n = self::$libc->pread($file, self::$readBuffer, self::READ_SIZE,
+                    $position)) > 0) {
                 $data .= \FFI::string(self::$readBuffer, $n);
                 $position += $n;
             }
@@ -385,8 +389,7 @@ final class Driver
         if ($c->timer_create(self::CLOCK_PROCESS_CPUTIME_ID, \FFI::addr($event), \FFI::addr($timer)) === 0) {
             self::$cpuTimer = $timer;
         }
-        // O_ASYNC once for good (switching it costs the kernel more than switching the owner),
-        // with no owner yet: see watch().
+        // O_ASYNC for good (switching it is dear), with no owner yet: see watch().
         self::check($c->fcntl(self::$protocolIn, self::F_SETOWN, 0), 'F_SETOWN');
         $flags = self::check($c->fcntl(self::$protocolIn, self::F_GETFL), 'F_GETFL');
         self::check($c->fcntl(self::$protocolIn, self::F_SETFL, $flags | self::O_ASYNC), 'O_ASYNC');
@@ -394,12 +397,9 @@ final class Driver
     }
 
     /**
-     * Watches the input while user code runs, not while the driver reads it itself: a signal for
-     * every message the driver would read anyway costs more (its delivery, pcntl's dispatch with
-     * two sigprocmask) than making this process the input's owner for the time of the code, which
-     * is what sends SIGIO. A message that came between the driver's read and the owner's change
-     * raised no signal: the next safe point looks at the input once (inputArrived). Returns
-     * whether the input was watched before.
+     * Owns the input (F_SETOWN: SIGIO) only while user code runs: a signal for each line the
+     * driver reads itself costs more than two fcntl. A line that came just before raised none:
+     * the next safe point polls once. Returns the previous state.
      */
     private static function watch(bool $on): bool
     {
@@ -484,7 +484,7 @@ final class Driver
             self::$pollInput = \FFI::addr($poll);
         }
         while (self::$libc->poll(self::$pollInput, 1, 0) > 0) {
-            $n = self::$libc->read(self::$protocolIn, self::$readBuffer, 1048576);
+            $n = self::$libc->read(self::$protocolIn, self::$readBuffer, self::READ_SIZE);
             if ($n === 0) {
                 self::$libc->_exit(1);
             }
@@ -599,7 +599,7 @@ final class Driver
                 return $line;
             }
             self::$scanned = strlen(self::$inBuffer);
-            $n = self::$libc->read(self::$protocolIn, self::$readBuffer, 1048576);
+            $n = self::$libc->read(self::$protocolIn, self::$readBuffer, self::READ_SIZE);
             if ($n < 0 && self::errno() === self::EINTR) {
                 continue;
             }
@@ -665,7 +665,7 @@ final class Driver
         return self::encode($message) . "\n";
     }
 
-    /** The reply to request `id` with its result: the line dumps() would make, sooner. */
+    /** dumps() of a result, sooner. */
     private static function resultLine(mixed $id, mixed $result): string
     {
         return is_int($id) ? '{"jsonrpc":"2.0","id":' . $id . ',"result":' . self::encode($result) .
@@ -675,18 +675,15 @@ final class Driver
     /** A value as JSON; throws SerializationError for what JSON cannot carry. */
     private static function encode(mixed $value): string
     {
-        // Floats go out exact (the shortest text that reads back the same), whatever the user
-        // code set; -1 is PHP's default, so this costs an ini_get() only.
+        // Floats go out exact, whatever user code set; -1 is PHP's default.
         $precision = ini_get('serialize_precision');
         if ($precision !== '-1') {
             ini_set('serialize_precision', '-1');
         }
         try {
             if (!is_object($value)) {
-                // What prepare() would change or refuse in scalars and lists, json_encode refuses
-                // too (a string that is not UTF-8, NaN, infinities, nesting deeper than prepare()
-                // takes), or writes as a JSON object (an object, an array with keys): only those
-                // take the long way.
+                // What prepare() would change in scalars and lists, json_encode refuses (not
+                // UTF-8, NaN, too deep); objects and keyed arrays come out with "{".
                 try {
                     $json = json_encode($value, self::JSON_FLAGS, self::MAX_DEPTH);
                     if (!is_array($value) || !str_contains($json, '{')) {
@@ -715,9 +712,7 @@ final class Driver
     /** A protocol line as PHP values: objects become associative arrays, bytes strings. */
     private static function loads(string $line): mixed
     {
-        // Most lines hold no bytes, no integers beyond PHP's int, no {} (which must stay an
-        // object) and no \u escape (which could spell "$bytes"): json_decode's arrays are what
-        // the long way below would make of them.
+        // With no bytes, big integers, {} or \u (which could spell $bytes), arrays will do.
         if (!preg_match('/\d{19}|\$bytes|\{\s*\}|\\\\u/', $line)) {
             return json_decode($line, true, 100000, JSON_THROW_ON_ERROR);
         }
