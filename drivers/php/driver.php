@@ -1209,7 +1209,7 @@ final class Driver
         if (function_exists('readline_list_history')) {
             $history = readline_list_history();
             $kept = array_filter($history, fn($line) =>
-                !str_starts_with($line, "eval('?>'.base64_decode("));
+                !str_starts_with($line, "eval('?>'."));
             if (count($kept) !== count($history)) {
                 readline_clear_history();
                 foreach ($kept as $line) {
