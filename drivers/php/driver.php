@@ -712,12 +712,15 @@ final class Driver
     /** A protocol line as PHP values: objects become associative arrays, bytes strings. */
     private static function loads(string $line): mixed
     {
-        // With no bytes, big integers, {} or \u (which could spell $bytes), arrays will do.
-        if (!preg_match('/\d{19}|\$bytes|\{\s*\}|\\\\u/', $line)) {
+        // With no bytes, big integers, {} or \u (which could spell $bytes), arrays will do. (One
+        // regular expression with alternatives scans a long line at half the speed.)
+        $bigints = preg_match('/\d{19}/', $line);
+        if (!$bigints && !str_contains($line, '$bytes') && !str_contains($line, '\\u') &&
+            !preg_match('/\{\s*\}/', $line)) {
             return json_decode($line, true, 100000, JSON_THROW_ON_ERROR);
         }
         $key = '$bond-bigint-' . self::$nonce;
-        if (preg_match('/\d{19}/', $line)) {
+        if ($bigints) {
             // Integers beyond PHP's int would become floats: mark them, outside strings.
             $line = preg_replace_callback(
                 '/"(?:[^"\\\\]|\\\\.)*+"(*SKIP)(*FAIL)|(?<![\d.eE+-])-?\d{19,}(?![\d.eE])/',
