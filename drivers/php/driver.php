@@ -116,6 +116,11 @@ final class Driver
     private const CLOCK_PROCESS_CPUTIME_ID = 2;
     private const POLLIN = 1;
     private const OUTPUT_HANDLER_DISABLED = 0x2000;  // PHP_OUTPUT_HANDLER_DISABLED
+    private const READ_SIZE = 1048576;
+    private const MAX_DEPTH = 10000;  // of a value sent: deeper is taken for a reference cycle
+    private const PROT_READ_WRITE = 3;
+    private const MAP_PRIVATE_ANONYMOUS = 0x22;
+    private const MADV_WIPEONFORK = 18;
 
     private static \FFI $libc;
     private static int $protocolIn;
@@ -131,22 +136,29 @@ final class Driver
     /** @var int[] ids of the host's requests being served, innermost last */
     private static array $serving = [];
     private static int $pid;
+    /** @var \FFI\CData|null 1 here, 0 in a forked child */
+    private static ?\FFI\CData $forkMark = null;
     private static string $nonce;
     private static bool $bigints = false;
     /** @var array<string, string> lower-case name => exported name */
     private static array $exports = [];
     private static bool $sending = false;
 
-    // Stopping running code (docs/protocol.md, Limits). PHP has no threads: the protocol's input
-    // raises SIGIO when a line arrives (O_ASYNC), and pcntl's async signals run onSignal() between
-    // two opcodes, also in a loop that never calls anything. It raises Interrupted only in user
-    // code, never while the driver reads or writes the protocol: there the stop waits for the
-    // next safe point (the code starts, an exported function returns, the code prints).
+    // Stopping running code (docs/protocol.md, Limits). PHP has no threads: while user code runs
+    // the protocol's input raises SIGIO when a line arrives (O_ASYNC, see watch()), and pcntl's
+    // async signals run onSignal() between two opcodes, also in a loop that never calls
+    // anything. It raises Interrupted only in user code, never while the driver reads or writes
+    // the protocol: there the stop waits for the next safe point (the code starts, an exported
+    // function returns, the code prints).
     /** @var array{int, string, ?string}|null the request to stop, why, and the limit */
     private static ?array $stop = null;
     private static bool $stopRaised = false;  // once: code that swallows it is killed by the host
     private static bool $userCode = false;
     private static bool $inputArrived = false;  // SIGIO came while the driver could not read
+    private static ?\FFI\CData $pollInput = null;  // a pollfd of the input, for poll()
+    private static bool $canWatch = false;  // pcntl's async signals are there
+    private static bool $watching = false;  // the input's owner is this process: SIGIO on input
+    private static bool $handlerBroken = false;  // the output handler threw: PHP disabled it
     /** @var array{id?: int, cpu?: float, memory?: int} the running operation's limits */
     private static array $limits = [];
     private static int $memoryBaseline = 0;
@@ -185,6 +197,8 @@ final class Driver
                               struct bond_itimerspec *old);
             struct bond_pollfd { int fd; short events; short revents; };
             int poll(struct bond_pollfd *fds, unsigned long nfds, int timeout);
+            void *mmap(void *addr, unsigned long length, int prot, int flags, int fd, long offset);
+            int madvise(void *addr, unsigned long length, int advice);
         ');
         $c = self::$libc;
         self::$protocolIn = self::check($c->fcntl(0, self::F_DUPFD_CLOEXEC, 3), 'dup stdin');
@@ -198,8 +212,17 @@ final class Driver
             self::check($c->dup2($file, $fd), 'dup2');
             self::$outputFiles[$channel] = [$file, 0];
         }
-        self::$readBuffer = \FFI::new('char[1048576]', false);
+        // Larger than a pipe read needs: without it each 1 MiB payload faults in a fresh 2 MiB
+        // chunk of the Zend heap (240 page faults more per call, measured).
+        self::$readBuffer = \FFI::new('char[' . self::READ_SIZE . ']', false);
         self::$pid = $c->getpid();
+        // Asked before every message, without a system call: a forked child gets this page
+        // zeroed (MADV_WIPEONFORK). Where that is missing, getpid() answers.
+        $page = $c->mmap(null, 4096, self::PROT_READ_WRITE, self::MAP_PRIVATE_ANONYMOUS, -1, 0);
+        if ($c->madvise($page, 4096, self::MADV_WIPEONFORK) === 0) {
+            self::$forkMark = \FFI::cast('unsigned char *', $page);
+            self::$forkMark[0] = 1;
+        }
         // php -a defines no STDIN/STDOUT/STDERR: user code expects them, on fd 0, 1 and 2.
         // Plain streams on the descriptors, not filtered ones, so that proc_open can hand them
         // to child processes (proc_open($command, [1 => STDOUT, 2 => STDERR], $pipes)).
@@ -247,7 +270,8 @@ final class Driver
         foreach (self::$outputFiles as $channel => [$file, $position]) {
             $start = $position;
             $data = '';
-            while (($n = self::$libc->pread($file, self::$readBuffer, 1048576, $position)) > 0) {
+            while (($n = self::$libc->pread($file, self::$readBuffer, self::READ_SIZE,
+                    $position)) > 0) {
                 $data .= \FFI::string(self::$readBuffer, $n);
                 $position += $n;
             }
@@ -270,7 +294,8 @@ final class Driver
     /** Whether this is the driver's process, not one forked by user code (pcntl_fork). */
     private static function inDriverProcess(): bool
     {
-        return self::$libc->getpid() === self::$pid;
+        return self::$forkMark !== null ? self::$forkMark[0] === 1
+            : self::$libc->getpid() === self::$pid;
     }
 
     /** The output handler at the bottom of PHP's output buffers: echo, print, printf... */
@@ -278,8 +303,13 @@ final class Driver
     {
         // Code that prints in a loop stops here. Throwing from an output handler disables it:
         // the output goes to descriptor 1, still forwarded, and the request's end restores it.
-        self::stopAtSafePoint();
-        return self::forward('stdout', $buffer) ? '' : $buffer;
+        try {
+            self::stopAtSafePoint();
+            return self::forward('stdout', $buffer) ? '' : $buffer;
+        } catch (\Throwable $error) {
+            self::$handlerBroken = true;
+            throw $error;
+        }
     }
 
     /**
@@ -359,9 +389,29 @@ final class Driver
         if ($c->timer_create(self::CLOCK_PROCESS_CPUTIME_ID, \FFI::addr($event), \FFI::addr($timer)) === 0) {
             self::$cpuTimer = $timer;
         }
-        self::check($c->fcntl(self::$protocolIn, self::F_SETOWN, self::$pid), 'F_SETOWN');
+        // O_ASYNC for good (switching it is dear), with no owner yet: see watch().
+        self::check($c->fcntl(self::$protocolIn, self::F_SETOWN, 0), 'F_SETOWN');
         $flags = self::check($c->fcntl(self::$protocolIn, self::F_GETFL), 'F_GETFL');
         self::check($c->fcntl(self::$protocolIn, self::F_SETFL, $flags | self::O_ASYNC), 'O_ASYNC');
+        self::$canWatch = true;
+    }
+
+    /**
+     * Owns the input (F_SETOWN: SIGIO) only while user code runs: a signal for each line the
+     * driver reads itself costs more than two fcntl. A line that came just before raised none:
+     * the next safe point polls once. Returns the previous state.
+     */
+    private static function watch(bool $on): bool
+    {
+        $was = self::$watching;
+        if ($on !== $was && self::$canWatch) {
+            self::$libc->fcntl(self::$protocolIn, self::F_SETOWN, $on ? self::$pid : 0);
+            self::$watching = $on;
+            if ($on) {
+                self::$inputArrived = true;
+            }
+        }
+        return $was;
     }
 
     public static function onSignal(int $signal): void
@@ -427,11 +477,14 @@ final class Driver
      */
     private static function takeInterrupts(): void
     {
-        $poll = self::$libc->new('struct bond_pollfd');
-        $poll->fd = self::$protocolIn;
-        $poll->events = self::POLLIN;
-        while (self::$libc->poll(\FFI::addr($poll), 1, 0) > 0) {
-            $n = self::$libc->read(self::$protocolIn, self::$readBuffer, 1048576);
+        if (self::$pollInput === null) {
+            $poll = self::$libc->new('struct bond_pollfd', false);
+            $poll->fd = self::$protocolIn;
+            $poll->events = self::POLLIN;
+            self::$pollInput = \FFI::addr($poll);
+        }
+        while (self::$libc->poll(self::$pollInput, 1, 0) > 0) {
+            $n = self::$libc->read(self::$protocolIn, self::$readBuffer, self::READ_SIZE);
             if ($n === 0) {
                 self::$libc->_exit(1);
             }
@@ -514,6 +567,7 @@ final class Driver
     /** Code that was stopped while printing left the driver's output handler disabled. */
     private static function restoreOutputHandler(): void
     {
+        self::$handlerBroken = false;
         $handlers = ob_get_status(true);
         if (count($handlers) === 1 && ($handlers[0]['flags'] & self::OUTPUT_HANDLER_DISABLED)) {
             ob_end_clean();
@@ -545,7 +599,7 @@ final class Driver
                 return $line;
             }
             self::$scanned = strlen(self::$inBuffer);
-            $n = self::$libc->read(self::$protocolIn, self::$readBuffer, 1048576);
+            $n = self::$libc->read(self::$protocolIn, self::$readBuffer, self::READ_SIZE);
             if ($n < 0 && self::errno() === self::EINTR) {
                 continue;
             }
@@ -560,7 +614,7 @@ final class Driver
     /** A PHP value as what json_encode turns into the protocol's JSON. */
     private static function prepare(mixed $value, int $depth = 0): mixed
     {
-        if ($depth > 10000) {
+        if ($depth > self::MAX_DEPTH) {
             throw new SerializationError('the value is nested too deeply (a reference cycle?)');
         }
         switch (true) {
@@ -608,27 +662,65 @@ final class Driver
     /** One protocol line; throws SerializationError for what JSON cannot carry. */
     private static function dumps(array $message): string
     {
-        self::$bigints = false;
+        return self::encode($message) . "\n";
+    }
+
+    /** dumps() of a result, sooner. */
+    private static function resultLine(mixed $id, mixed $result): string
+    {
+        return is_int($id) ? '{"jsonrpc":"2.0","id":' . $id . ',"result":' . self::encode($result) .
+            "}\n" : self::dumps(['jsonrpc' => '2.0', 'id' => $id, 'result' => $result]);
+    }
+
+    /** A value as JSON; throws SerializationError for what JSON cannot carry. */
+    private static function encode(mixed $value): string
+    {
+        // Floats go out exact, whatever user code set; -1 is PHP's default.
         $precision = ini_get('serialize_precision');
-        ini_set('serialize_precision', '-1');
+        if ($precision !== '-1') {
+            ini_set('serialize_precision', '-1');
+        }
         try {
-            $json = json_encode(self::prepare($message), self::JSON_FLAGS, 100000);
-        } catch (\JsonException $error) {
-            throw new SerializationError($error->getMessage());
+            if (!is_object($value)) {
+                // What prepare() would change in scalars and lists, json_encode refuses (not
+                // UTF-8, NaN, too deep); objects and keyed arrays come out with "{".
+                try {
+                    $json = json_encode($value, self::JSON_FLAGS, self::MAX_DEPTH);
+                    if (!is_array($value) || !str_contains($json, '{')) {
+                        return $json;
+                    }
+                } catch (\JsonException $ignored) {
+                }
+            }
+            self::$bigints = false;
+            try {
+                $json = json_encode(self::prepare($value), self::JSON_FLAGS, 100000);
+            } catch (\JsonException $error) {
+                throw new SerializationError($error->getMessage());
+            }
+            if (self::$bigints) {
+                $json = preg_replace('/"' . preg_quote(self::$nonce, '/') . '(\d+)"/', '$1', $json);
+            }
+            return $json;
         } finally {
-            ini_set('serialize_precision', $precision);
+            if ($precision !== '-1') {
+                ini_set('serialize_precision', $precision);
+            }
         }
-        if (self::$bigints) {
-            $json = preg_replace('/"' . preg_quote(self::$nonce, '/') . '(\d+)"/', '$1', $json);
-        }
-        return $json . "\n";
     }
 
     /** A protocol line as PHP values: objects become associative arrays, bytes strings. */
     private static function loads(string $line): mixed
     {
+        // With no bytes, big integers, {} or \u (which could spell $bytes), arrays will do. (One
+        // regular expression with alternatives scans a long line at half the speed.)
+        $bigints = preg_match('/\d{19}/', $line);
+        if (!$bigints && !str_contains($line, '$bytes') && !str_contains($line, '\\u') &&
+            !preg_match('/\{\s*\}/', $line)) {
+            return json_decode($line, true, 100000, JSON_THROW_ON_ERROR);
+        }
         $key = '$bond-bigint-' . self::$nonce;
-        if (preg_match('/\d{19}/', $line)) {
+        if ($bigints) {
             // Integers beyond PHP's int would become floats: mark them, outside strings.
             $line = preg_replace_callback(
                 '/"(?:[^"\\\\]|\\\\.)*+"(*SKIP)(*FAIL)|(?<![\d.eE+-])-?\d{19,}(?![\d.eE])/',
@@ -931,12 +1023,14 @@ final class Driver
                     self::applyLimits($id, $params['limits']);
                 }
                 self::$userCode = true;
+                $watched = self::watch(true);
                 try {
                     self::$inputArrived = true;  // stopped before it started?
                     self::stopAtSafePoint();
                     $result = self::$handler($params);
                 } finally {
                     self::$userCode = false;
+                    self::watch($watched);
                     if ($limited) {
                         self::liftLimits();
                     }
@@ -956,7 +1050,7 @@ final class Driver
                 return;
             }
             try {
-                $line = self::dumps(['jsonrpc' => '2.0', 'id' => $id, 'result' => $result]);
+                $line = self::resultLine($id, $result);
             } catch (SerializationError $error) {
                 self::replyError($id, -32001, 'cannot serialize the result: ' .
                     $error->getMessage());
@@ -969,7 +1063,7 @@ final class Driver
                 self::$stop = null;
                 self::$stopRaised = false;
             }
-            if (!self::$serving) {
+            if (!self::$serving && self::$handlerBroken) {
                 self::restoreOutputHandler();
             }
         }
@@ -988,8 +1082,8 @@ final class Driver
         }
         $id = ++self::$nextRequestId;
         try {
-            $line = self::dumps(['jsonrpc' => '2.0', 'id' => $id, 'method' => 'call',
-                'params' => ['name' => $name, 'args' => $args]]);
+            $line = '{"jsonrpc":"2.0","id":' . $id . ',"method":"call","params":{"name":' .
+                self::encode($name) . ',"args":' . self::encode($args) . "}}\n";
         } catch (SerializationError $error) {
             throw new \TypeError("cannot serialize the arguments of $name(): " .
                 $error->getMessage());
@@ -997,11 +1091,13 @@ final class Driver
         self::stopAtSafePoint();
         $userCode = self::$userCode;
         self::$userCode = false;
+        $watched = self::watch(false);  // the driver reads the input itself meanwhile
         try {
             self::sendLine($line);
             $result = self::serve($id);
         } finally {
             self::$userCode = $userCode;
+            self::watch($watched);
         }
         self::stopAtSafePoint();  // the host's function returned, but the code was stopped meanwhile
         return $result;
@@ -1116,7 +1212,7 @@ final class Driver
         if (function_exists('readline_list_history')) {
             $history = readline_list_history();
             $kept = array_filter($history, fn($line) =>
-                !str_starts_with($line, "eval('?>'.base64_decode("));
+                !str_starts_with($line, "eval('?>'."));
             if (count($kept) !== count($history)) {
                 readline_clear_history();
                 foreach ($kept as $line) {

@@ -500,7 +500,7 @@ TEST_CASE("the bootstrap line stays out of ~/.php_history" * doctest::skip()) {
     if (!std::filesystem::exists(file)) return;  // a home directory that is not writable
     std::ifstream history(file);
     std::string text((std::istreambuf_iterator<char>(history)), std::istreambuf_iterator<char>());
-    CHECK(text.find("base64_decode(") == std::string::npos);
+    CHECK(text.find("eval('?>'.") == std::string::npos);
 }
 
 TEST_CASE("a forked child prints through the parent's driver and never speaks the protocol") {
