@@ -22,12 +22,15 @@ std::string python_bootstrap(std::string_view source) {
 }
 
 // PHP runs its interactive shell (-a, with the readline extension), which reads one line from
-// stdin and runs it at the global scope: that line decodes the driver from base64 and evals it
-// ('?>' first, because the driver is a file that starts with <?php). -d options keep PHP's own
-// warnings off stdout (display_errors=stderr) and unduplicated (log_errors=0), and make sure the
-// FFI extension the driver needs for dup2() is usable.
+// stdin, a byte per system call, and runs it at the global scope: that line reads the driver's
+// source, sent raw after it, with one read, and evals it ('?>' first, because the driver is a
+// file that starts with <?php). The host sends nothing more before the ready message, so nothing
+// after the source can be read by mistake. -d options keep PHP's own warnings off stdout
+// (display_errors=stderr) and unduplicated (log_errors=0), and make sure the FFI extension the
+// driver needs for dup2() is usable.
 std::string php_bootstrap(std::string_view source) {
-    return "eval('?>'.base64_decode('" + base64_encode(source) + "'));\n";
+    return "eval('?>'.file_get_contents('php://fd/0',false,null,0," +
+           std::to_string(source.size()) + "));\n" + std::string(source);
 }
 
 // Perl runs with no arguments, so it reads its program from stdin: the driver's source and then
