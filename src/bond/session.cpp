@@ -25,9 +25,21 @@ void keep_tail(std::string& text, std::size_t limit) {
     if (text.size() > limit) text.erase(0, text.size() - limit);
 }
 
+// The start of what a co-process sent, for an error message: control characters are written as
+// \xNN, so that a NUL cannot cut the message short nor an escape sequence reach a terminal.
 std::string excerpt(std::string_view text, std::size_t limit = 300) {
-    if (text.size() <= limit) return std::string(text);
-    return std::string(text.substr(0, limit)) + "... (" + std::to_string(text.size()) + " bytes)";
+    std::string shown;
+    for (char c : text.substr(0, limit)) {
+        auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f) {
+            static constexpr char hex[] = "0123456789abcdef";
+            shown += {'\\', 'x', hex[byte >> 4], hex[byte & 15]};
+        } else {
+            shown += c;
+        }
+    }
+    if (text.size() > limit) shown += "... (" + std::to_string(text.size()) + " bytes)";
+    return shown;
 }
 
 std::string join(const std::vector<std::string>& words) {
@@ -62,6 +74,7 @@ struct DepthGuard {
 
 // A top-level operation ends however its request ends.
 struct OperationScope {
+    OperationScope(Operation& o, std::atomic<std::int64_t>& r) : operation(o), running(r) {}
     Operation& operation;
     std::atomic<std::int64_t>& running;
     ~OperationScope() {
