@@ -282,6 +282,32 @@ TEST_CASE("every output path reaches on_output in order, the protocol intact") {
     CHECK(js.eval("2 + 2") == 4);
 }
 
+TEST_CASE("output of child processes in one call after another arrives as written") {
+    // The output files are emptied after each read: a later write must land at their start.
+    Output output;
+    bond::Bond js = make_js({.on_output = output.sink()});
+    js.eval_block("require('child_process').execSync('echo one', {stdio: 'inherit'});");
+    js.eval_block("require('child_process').execSync('echo two', {stdio: 'inherit'});");
+    js.eval_block("require('child_process').execSync('echo three >&2', {stdio: 'inherit'});");
+    js.eval_block("require('child_process').execSync('echo four >&2', {stdio: 'inherit'});");
+    CHECK(output.stdout_text == "one\ntwo\n");
+    CHECK(output.stderr_text == "three\nfour\n");
+}
+
+TEST_CASE("output written to descriptors 1 and 2 in other ways arrives before the reply") {
+    // Until something writes to the descriptors the driver does not read them: each way to
+    // write there must be noticed.
+    Output output;
+    bond::Bond js = make_js({.on_output = output.sink()});
+    js.eval_block("require('fs').writeSync(1, 'by fs\\n');");
+    CHECK(output.stdout_text == "by fs\n");
+    js.eval_block("process._rawDebug('raw');");
+    CHECK(output.stderr_text == "raw\n");
+    bond::Bond other = make_js({.on_output = output.sink()});
+    other.eval_block("require('fs').writeFileSync('/dev/stderr', 'by path\\n');");
+    CHECK(output.stderr_text == "raw\nby path\n");
+}
+
 TEST_CASE("output of a child process that writes much does not block or corrupt the protocol") {
     Output output;
     bond::Bond js = make_js({.on_output = output.sink()});
