@@ -1,24 +1,19 @@
 // The bond driver for JavaScript (Node.js): speaks the protocol of docs/protocol.md with the host.
-// This file is one function expression, run twice, in two processes:
-//  - "launcher": the host starts `node -i` and sends one line that evaluates this file in that
-//    REPL. Node cannot dup2(), so the launcher starts a second node, the driver, whose fd 1 and 2
-//    are files this driver reads (output of child processes then never corrupts the protocol),
-//    and which gets the protocol pipes as fd 3 and 4. The launcher then only waits: it forwards
-//    what the driver's files still hold when the driver ends, and ends the same way.
-//  - "driver": serves the host's requests. Its main thread reads the protocol's input itself
-//    (in the event loop while idle, so Promises and timers run; with blocking reads while an
-//    exported host function waits for its reply, JavaScript code on the stack), and a worker
-//    thread, the watcher, takes the input over while user code runs long, to stop it for an
-//    interrupt (see Reading).
+// The host starts `node -i` and sends one line that evaluates this file, a function expression, in
+// that REPL; the driver then serves in that same process (one node start-up). Node cannot dup2():
+// descriptors 0, 1 and 2 are closed and opened again, 1 and 2 as files the driver reads (output of
+// child processes then never corrupts the protocol), see takeDescriptors. Its main thread reads
+// the protocol's input itself (in the event loop while idle, so Promises and timers run; with
+// blocking reads while nothing else needs the loop, or while an exported host function waits for
+// its reply with JavaScript code on the stack), and a worker thread, the watcher, takes the input
+// over while user code runs long, to stop it for an interrupt (see Reading).
 // Only Node's standard library is used.
-(function bondJavaScriptDriver(role, source) {
+(function bondJavaScriptDriver() {
     'use strict';
     const fs = require('fs');
     const {isUtf8} = require('buffer');
 
     const STDERR_READY_MARK = '\n__bond_driver_ready__\n';
-    // The driver's descriptors, as the launcher arranges them.
-    const FD = {protocolIn: 3, protocolOut: 4, originalStderr: 5, stdoutFile: 6, stderrFile: 7};
     const OUTPUT_CHUNK = 1 << 20;  // bytes per output message at most
 
     function outputLine(channel, bytes) {
@@ -67,119 +62,127 @@
         if (offset > 0) fs.ftruncateSync(writeFd, 0);
     }
 
-    if (role === 'launcher') return launch(source);
-    return serve();
-
-    // --- The launcher ----------------------------------------------------------------------------
-    function launch(driverSource) {
-        const os = require('os');
-        const path = require('path');
-        // A failure here must end the launcher with a message, not leave the REPL waiting.
-        process.on('uncaughtException', (error) => {
+    // The host's bootstrap calls this with role 'launcher' in its REPL's eval. Code run there
+    // runs in the REPL's domain, whose error handler would print what the code's callbacks
+    // throw to the REPL's output: leave it. Then wait until the REPL has printed this line's
+    // value and its prompt (the host ignores that noise before `ready`).
+    if (process.domain) process.domain.exit();
+    setImmediate(() => {
+        let descriptors;
+        try {
+            descriptors = takeDescriptors();
+        } catch (error) {
+            // Nothing to serve with: end with the reason, not leave the REPL waiting.
             writeAll(2, `bond driver: cannot start the driver: ${error.message}\n`);
             process.exit(70);
-        });
-        // After the REPL has printed this line's value and its prompt (the host ignores that
-        // noise). From then on stdin carries the protocol, read by the driver only.
-        setImmediate(() => {
-            process.on('SIGINT', () => {});  // an interrupt is for the driver, not for the launcher
-            // $TMPDIR when it is set; else /tmp, and where that is read-only /dev/shm: a sandbox
-            // with a read-only /tmp (bwrap --ro-bind / /) still has a memory file system there
-            // (bwrap --dev /dev).
-            const directories = process.env.TMPDIR ? [os.tmpdir()] : [os.tmpdir(), '/dev/shm'];
-            const openFile = (channel) => {
-                for (const [index, directory] of directories.entries()) {
-                    const name = path.join(
-                        directory,
-                        `bond-${process.pid}-${channel}-` +
-                            require('crypto').randomBytes(6).toString('hex'));
-                    try {
-                        const write = fs.openSync(name, 'ax', 0o600);  // see drainOutputFile
-                        const read = fs.openSync(name, 'r');
-                        fs.unlinkSync(name);
-                        return {channel, write, read};
-                    } catch (error) {
-                        if (index === directories.length - 1) throw error;
+        }
+        try {
+            serve(descriptors);
+        } catch (error) {
+            writeAll(descriptors.originalStderr, `bond driver: ${error.stack}\n`);
+            process.exit(70);
+        }
+    });
+
+    // --- Descriptors -----------------------------------------------------------------------------
+    // The protocol's pipes are the REPL's stdin and stdout. They get descriptions of their own
+    // (see reopen), not inherited by child processes. Node cannot dup2(): descriptors 0, 1 and 2
+    // are closed and opened again, which gives them the lowest free numbers: 0 reads /dev/null,
+    // 1 and 2 append to unlinked temporary files that the driver reads and forwards (output of
+    // child processes then never corrupts the protocol, and comes in order with the messages).
+    // (Node opens with O_CLOEXEC; libuv clears it on the descriptors a child process inherits.)
+    // Without /proc the driver keeps the protocol on 0 and 1: child processes that write to
+    // their stdout then corrupt it.
+    function takeDescriptors() {
+        const os = require('os');
+        const path = require('path');
+        // The REPL would go on reading stdin (pause() does not last): close it here, without
+        // letting the REPL see the end, which would make it exit.
+        process.stdin.removeAllListeners();
+        process.stdin.destroy();
+        const again = (fd, flags) => {
+            try {
+                return fs.openSync(`/proc/self/fd/${fd}`, flags);
+            } catch (error) {
+                return null;
+            }
+        };
+        const input = [again(0, 'r'), again(0, 'r'), again(0, 'r')];
+        const protocolOut = again(1, 'w');
+        const originalStderr = again(2, 'w');
+        const opened = [...input, protocolOut, originalStderr];
+        if (opened.includes(null)) {
+            for (const fd of opened)
+                if (fd !== null) fs.closeSync(fd);
+            return {input: null, protocolIn: 0, protocolOut: 1, originalStderr: 2, outputFiles: []};
+        }
+        const expect = (fd, wanted) => {
+            if (fd !== wanted) throw new Error(`descriptor ${wanted} was taken (got ${fd})`);
+            return fd;
+        };
+        // $TMPDIR when it is set; else /tmp, and where that is read-only /dev/shm: a sandbox
+        // with a read-only /tmp (bwrap --ro-bind / /) still has a memory file system there
+        // (bwrap --dev /dev).
+        const directories = process.env.TMPDIR ? [os.tmpdir()] : [os.tmpdir(), '/dev/shm'];
+        const outputFile = (fd, channel) => {
+            for (const [index, directory] of directories.entries()) {
+                const name = path.join(
+                    directory,
+                    `bond-${process.pid}-${channel}-${Math.random().toString(36).slice(2)}`);
+                try {
+                    const write = expect(fs.openSync(name, 'ax', 0o600), fd);  // see drainOutputFile
+                    const read = fs.openSync(name, 'r');
+                    fs.unlinkSync(name);
+                    return {read, write, channel};
+                } catch (error) {
+                    if (index === directories.length - 1) {
+                        writeAll(originalStderr, `bond driver: cannot start the driver: ${error.message}\n`);
+                        process.exit(70);
                     }
                 }
-            };
-            const files = ['stdout', 'stderr'].map(openFile);
-            // --expose-internals: for the driver's SIGINT watchdog (holdSigintWatchdog).
-            const nodeOptions = [
-                ...process.execArgv.filter((o) => o !== '-i' && o !== '--interactive'),
-                '--expose-internals'
-            ];
-            const driver =
-                require('child_process')
-                    .spawn(
-                        process.execPath, [...nodeOptions, '-e', `(${driverSource})('driver')`], {
-                            stdio: [
-                                'ignore', files[0].write, files[1].write, 0, 1, 2, files[0].read,
-                                files[1].read
-                            ]
-                        });
-            // The REPL would go on reading stdin (pause() does not last): close it here, without
-            // letting the REPL see the end, which would make it exit.
-            process.stdin.removeAllListeners();
-            process.stdin.destroy();
-            driver.on('error', (error) => {
-                writeAll(2, `bond driver: cannot start ${process.execPath}: ${error.message}\n`);
-                process.exit(70);
-            });
-            // A signal that ends the launcher must end the driver first: the host's waitpid() of
-            // the launcher then means the driver is gone too, not a zombie waiting for init.
-            for (const signal of ['SIGTERM', 'SIGHUP'])
-                process.on(signal, () => driver.kill(signal));
-            driver.on('exit', (code, signal) => {
-                // What the driver wrote last (a fatal error of V8, say) still reaches the host.
-                for (const file of files) {
-                    try {
-                        drainOutputFile(
-                            file.read, file.write, file.channel, (line) => writeAll(1, line));
-                    } catch (error) {
-                        // The host has gone: nothing is left to tell.
-                    }
-                }
-                if (signal) {
-                    process.removeAllListeners(signal);
-                    process.kill(process.pid, signal);
-                }
-                process.exit(code === null ? 70 : code);
-            });
-        });
+            }
+        };
+        fs.closeSync(0);
+        expect(fs.openSync('/dev/null', 'r'), 0);
+        fs.closeSync(1);
+        const stdout = outputFile(1, 'stdout');
+        fs.closeSync(2);
+        const stderr = outputFile(2, 'stderr');
+        return {input, protocolIn: null, protocolOut, originalStderr, outputFiles: [stdout, stderr]};
     }
 
     // --- The driver ------------------------------------------------------------------------------
-    function serve() {
+    function serve(descriptors) {
         const vm = require('vm');
         const util = require('util');
         const {Worker, MessageChannel, receiveMessageOnPort} = require('worker_threads');
-        // Node's internal bindings (the driver's node runs with --expose-internals): for the
-        // SIGINT watchdog and to see whether the event loop has work. Null where refused.
-        const internalBinding = (() => {
+        // Node's bindings, for the SIGINT watchdog, to see whether the event loop has work and
+        // what may write to descriptors 1 and 2; null where refused.
+        function binding(name) {
             const warn = process.emitWarning;
-            process.emitWarning = () => {};  // "These APIs are for internal testing only"
+            process.emitWarning = () => {};  // "Access to process.binding(...) is deprecated"
             try {
-                return require('internal/test/binding').internalBinding;
+                return process.binding(name);
             } catch (error) {
                 return null;
             } finally {
                 process.emitWarning = warn;
             }
-        })();
-
-        // New descriptions of the inherited descriptors: not inherited by child processes (Node
-        // opens with O_CLOEXEC), and blocking even when the launcher's libuv made the shared ones
-        // non-blocking. Where /proc is missing the inherited ones are kept.
-        function reopen(fd, flags) {
-            try {
-                const copy = fs.openSync(`/proc/self/fd/${fd}`, flags);
-                fs.closeSync(fd);
-                return copy;
-            } catch (error) {
-                return fd;
-            }
         }
+
+        // What the REPL of the bootstrap (node -i) shows of itself: gone. -i in execArgv
+        // (child_process.fork starts a node with process.execArgv), its globals _ and _error.
+        // (Its globals for the built-in modules, fs and the others, are those of node -e too.)
+        for (const option of ['-i', '--interactive']) {
+            const index = process.execArgv.indexOf(option);
+            if (index !== -1) process.execArgv.splice(index, 1);
+        }
+        for (const name of ['_', '_error']) {
+            const property = Object.getOwnPropertyDescriptor(globalThis, name);
+            if (property !== undefined && property.get !== undefined && property.configurable)
+                delete globalThis[name];
+        }
+
         // Memory the driver's threads share (the main thread and the watcher, see Reading).
         const shared = new Int32Array(new SharedArrayBuffer(32));
         const LINES = 0;    // counts messages passed on by the watcher
@@ -193,12 +196,7 @@
         const TAKEOVERS = 7;  // counts the times the watcher took the input
         const BUSY = 1, WATCHED = 2;
 
-        const protocolOut = reopen(FD.protocolOut, 'w');
-        const originalStderr = reopen(FD.originalStderr, 'w');
-        const outputFiles = [
-            {read: reopen(FD.stdoutFile, 'r'), write: 1, channel: 'stdout'},
-            {read: reopen(FD.stderrFile, 'r'), write: 2, channel: 'stderr'},
-        ];
+        const {protocolOut, originalStderr, outputFiles} = descriptors;
 
         function fail(reason) {
             try {
@@ -213,7 +211,7 @@
         // once something may write to them (watchDescriptorWriters, below): two preads a
         // message otherwise spent on files nothing writes.
         let writingMessage = false;
-        let descriptorsWritten = internalBinding === null;
+        let descriptorsWritten = outputFiles.length > 0 && binding('fs') === null;
         function drainOutputFiles(always) {
             if (!descriptorsWritten && !always) return;
             for (const file of outputFiles)
@@ -759,9 +757,9 @@
         // default each time (the code that set one up itself has that to live with).
         (function holdSigintWatchdog() {
             try {
-                internalBinding('contextify').startSigintWatchdog();
+                binding('contextify').startSigintWatchdog();
             } catch (error) {
-                // A node that refuses --expose-internals: slower, and a late SIGINT is ignored.
+                // A node without process.binding('contextify'): slower, a late SIGINT ignored.
                 process.on('SIGINT', () => {});
             }
         })();
@@ -885,29 +883,29 @@
         const WATCH_MS = 20;
         const READ_CHUNK = 1 << 16;
 
-        // Descriptions of the input (see reopen): one blocking, read while JavaScript waits; one
-        // for the event loop (libuv makes it non-blocking); one for the watcher. Without /proc,
-        // the inherited one is the watcher's alone, and it never gives the input back.
-        function openInput() {
-            try {
-                return fs.openSync(`/proc/self/fd/${FD.protocolIn}`, 'r');
-            } catch (error) {
-                return null;
-            }
-        }
-        const inputFds = [openInput(), openInput(), openInput()];
-        const canRead = !inputFds.includes(null);
-        if (canRead) {
-            fs.closeSync(FD.protocolIn);
-        } else {
-            for (const fd of inputFds)
-                if (fd !== null) fs.closeSync(fd);
+        // Descriptions of the input (see takeDescriptors): one blocking, read while JavaScript
+        // waits; one for the event loop (libuv makes it non-blocking); one for the watcher.
+        // Without them, descriptor 0 is the watcher's alone, and it never gives the input back.
+        const inputFds = descriptors.input;
+        const canRead = inputFds !== null;
+        if (!canRead) {
             Atomics.store(shared, INPUT, WATCHED);
             Atomics.store(shared, ARMED, 1);
         }
 
         const inbox = new MessageChannel();  // the watcher's messages to the main thread
         const control = new MessageChannel();  // the limits of the running request, to the watcher
+        // The watcher's thread runs at a lower priority (nice 10): starting a Worker takes
+        // tens of milliseconds of CPU, which on a busy or single CPU would otherwise delay the
+        // first calls; later it only wakes for moments. (Its thread is the one that appears.)
+        const threads = () => {
+            try {
+                return fs.readdirSync('/proc/self/task');
+            } catch (error) {
+                return [];
+            }
+        };
+        const threadsBefore = new Set(threads());
         const watcher = new Worker(
             `
             const {workerData} = require('worker_threads');
@@ -1057,7 +1055,7 @@
                     port: inbox.port2,
                     control: control.port2,
                     shared: shared.buffer,
-                    fd: canRead ? inputFds[2] : FD.protocolIn,
+                    fd: canRead ? inputFds[2] : descriptors.protocolIn,
                     out: protocolOut,
                     keep: !canRead,
                 },
@@ -1067,6 +1065,13 @@
             });
         watcher.on('error', (error) => fail(`the protocol watcher failed: ${error.stack}`));
         watcher.unref();
+        for (const thread of threads().filter((thread) => !threadsBefore.has(thread))) {
+            try {
+                require('os').setPriority(Number(thread), 10);
+            } catch (error) {
+                // Not allowed (or gone): at the usual priority then.
+            }
+        }
 
         const memoryBaseline = process.memoryUsage.rss();
         const setV8Flags = require('v8').setFlagsFromString;  // not watched (see below)
@@ -1157,7 +1162,7 @@
         function releaseInput() {
             if ((Atomics.and(shared, INPUT, ~BUSY) & WATCHED) !== 0 && ownInput) {
                 ownInput = false;
-                input.pause();
+                if (input !== null) input.pause();
             }
         }
         // The watcher gave the input back, unless it has taken it again since.
@@ -1166,17 +1171,31 @@
             if (Atomics.load(shared, TAKEOVERS) === hold &&
                 (Atomics.load(shared, INPUT) & WATCHED) === 0 && !closing) {
                 ownInput = true;
-                input.resume();
+                if (input !== null) input.resume();
             }
         }
 
-        const input = canRead ? new (require('net').Socket)({
-            fd: inputFds[1],
-            readable: true,
-            writable: false,
-            onread: {buffer: Buffer.allocUnsafe(READ_CHUNK), callback: onInput},
-        }) :
-                                null;
+        // The event loop's reader of the input, made when the loop is first needed (the net
+        // module is not loaded before: start-up).
+        let input = null;
+        function readInLoop() {
+            if (!ownInput || closing) return;
+            if (input !== null) return input.resume();
+            input = new (require('net').Socket)({
+                fd: inputFds[1],
+                readable: true,
+                writable: false,
+                onread: {buffer: Buffer.allocUnsafe(READ_CHUNK), callback: onInput},
+            });
+            input.on('end', () => {
+                enqueue({end: 'the host closed the bond'});
+                serveQueued();
+            });
+            input.on('error', (error) => {
+                enqueue({end: error.message});
+                serveQueued();
+            });
+        }
         function onInput(length, buffer) {
             takeLines(buffer.subarray(0, length));
             // The host writes a line whole: the rest of one begun comes at once.
@@ -1184,16 +1203,6 @@
                 ;
             serveQueued();
             return ownInput;
-        }
-        if (input !== null) {
-            input.on('end', () => {
-                queued.push({end: 'the host closed the bond'});
-                serveQueued();
-            });
-            input.on('error', (error) => {
-                queued.push({end: error.message});
-                serveQueued();
-            });
         }
         inbox.port1.on('message', (received) => {
             enqueue(received);
@@ -1226,54 +1235,48 @@
                 serving = false;
             }
             releaseInput();
+            readInLoop();
         }
 
-        // Whether anything but the bond's input may need the event loop: a handle or request
-        // beyond the driver's own, a timer or immediate (unref()'d ones too), a tick queued.
-        // Checked again only when an async resource was created since it had nothing (Node
-        // counts them: a handle, request, timer or immediate cannot be made without it).
+        // Whether anything but the bond's input may need the event loop: a handle, request,
+        // timer or immediate beyond the driver's own, a tick queued. Checked again only when an
+        // async resource was made since it had nothing: Node counts them (async ids), and none
+        // of those is made without one.
         const loopHasWork = (() => {
-            if (internalBinding === null) return () => true;
-            let asyncIds, counter, timerLists, immediateInfo;
-            try {
-                const asyncWrap = internalBinding('async_wrap');
-                asyncIds = asyncWrap.async_id_fields;
-                counter = asyncWrap.constants.kAsyncIdCounter;
-                timerLists = require('internal/timers').timerListMap;
-                immediateInfo = internalBinding('timers').immediateInfo;
-                if (!asyncIds || counter === undefined || !timerLists || !immediateInfo)
-                    return () => true;
-            } catch (error) {
+            const asyncWrap = binding('async_wrap');
+            const pipeWrap = binding('pipe_wrap');
+            const asyncIds = asyncWrap !== null ? asyncWrap.async_id_fields : undefined;
+            const counter = asyncWrap !== null ? asyncWrap.constants.kAsyncIdCounter : undefined;
+            if (asyncIds === undefined || counter === undefined || pipeWrap === null ||
+                typeof process.getActiveResourcesInfo !== 'function')
                 return () => true;
-            }
-            // unref()'d handles are invisible to _getActiveHandles: seen once, the loop is
-            // always given its turn. (Timers are seen in their lists.)
+            // What was unref()'d is not listed: seen once, the loop is always given its turn.
+            // (A timer made unref'd at once, by timers/promises with {ref: false}, is missed:
+            // it runs when the loop next runs.)
             let unrefSeen = false;
-            const handleWrap = (() => {
-                let prototype = input !== null ? Object.getPrototypeOf(input._handle) : null;
-                while (prototype !== null && !Object.hasOwn(prototype, 'unref'))
-                    prototype = Object.getPrototypeOf(prototype);
-                return prototype;
-            })();
-            const messagePort = Object.getPrototypeOf(inbox.port1);
-            for (const prototype of [handleWrap, messagePort]) {
-                if (prototype === null || typeof prototype.unref !== 'function')
-                    return () => true;
-                const unref = prototype.unref;
+            const timer = setTimeout(() => {}, 0), immediate = setImmediate(() => {});
+            clearTimeout(timer);
+            clearImmediate(immediate);
+            let handleWrap = pipeWrap.Pipe.prototype;
+            while (handleWrap !== null && !Object.hasOwn(handleWrap, 'unref'))
+                handleWrap = Object.getPrototypeOf(handleWrap);
+            for (const prototype of [handleWrap, Object.getPrototypeOf(inbox.port1),
+                                     Object.getPrototypeOf(timer), Object.getPrototypeOf(immediate)]) {
+                const unref = prototype !== null ? prototype.unref : undefined;
+                if (typeof unref !== 'function') return () => true;
                 prototype.unref = function(...args) {
                     unrefSeen = true;
-                    return unref.apply(this, args);
+                    return Reflect.apply(unref, this, args);
                 };
             }
-            const ownHandles = process._getActiveHandles().length;  // the input, the inbox
+            const ownResources = process.getActiveResourcesInfo().length;  // the inbox
             let quietAt = -1;  // the count of async resources when the loop had nothing
             return () => {
                 if (asyncIds[counter] === quietAt) return false;
                 process._tickCallback();
-                if (unrefSeen || immediateInfo[0] !== 0 || process._getActiveRequests().length !== 0)
+                if (unrefSeen ||
+                    process.getActiveResourcesInfo().length > ownResources + (input !== null ? 1 : 0))
                     return true;
-                for (const key in timerLists) return true;
-                if (process._getActiveHandles().length > ownHandles) return true;
                 quietAt = asyncIds[counter];
                 return false;
             };
@@ -1284,7 +1287,7 @@
             if (closing) return;
             closing = true;
             inbox.port1.close();
-            if (input !== null) input.destroy();
+            if (input !== null) input.destroy();  // (made by readInLoop)
             // The host went away while it waited for a reply: nobody wants the rest.
             if (received.length > 0) process.exit(0);
             // Else like the end of a script: what is scheduled still runs, then node exits.
@@ -1459,9 +1462,9 @@
             const isOurs = (target) => target === 1 || target === 2 ||
                 (typeof target === 'string' && OUR_DESCRIPTORS.test(target));
             try {
-                watchCalls(internalBinding('process_wrap').Process.prototype, 'spawn');
-                watchCalls(internalBinding('spawn_sync'), 'spawn');
-                const fsBinding = internalBinding('fs');
+                watchCalls(binding('process_wrap').Process.prototype, 'spawn');
+                watchCalls(binding('spawn_sync'), 'spawn');
+                const fsBinding = binding('fs');
                 for (const name of ['writeBuffer', 'writeBuffers', 'writeString', 'writeFileUtf8'])
                     if (name in fsBinding) watchCalls(fsBinding, name, (args) => isOurs(args[0]));
                 for (const name of ['open', 'openFileHandle'])
@@ -1471,7 +1474,8 @@
                 watchCalls(process, '_rawDebug');
                 watchCalls(require('v8'), 'setFlagsFromString');
                 watchCalls(require('inspector'), 'open');
-                watchCalls(internalBinding('wasi'), 'WASI');
+                const Module = require('module');  // WASI, its module loaded
+                watchCalls(Module, '_load', (args) => args[0] === 'wasi' || args[0] === 'node:wasi');
                 process.on('worker', (worker) => {
                     if (worker !== watcher) note();  // (Node tells of the watcher late)
                 });
@@ -1506,5 +1510,6 @@
                          pid: process.pid
                      }
                  }));
+        serveQueued();
     }
 })
