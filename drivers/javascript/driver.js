@@ -155,7 +155,6 @@
     function serve(descriptors) {
         const vm = require('vm');
         const util = require('util');
-        const {Worker, MessageChannel, receiveMessageOnPort} = require('worker_threads');
         // Node's bindings, for the SIGINT watchdog, to see whether the event loop has work and
         // what may write to descriptors 1 and 2; null where refused.
         function binding(name) {
@@ -314,7 +313,9 @@
         }
         // Integers beyond Number's 53 bits cross as BigInt, exactly: JSON.parse and stringify
         // know no BigInt, so such numbers travel through them as marked strings.
-        const BIGINT_MARK = `bond-bigint-${require('crypto').randomBytes(8).toString('hex')}:`;
+        // (Math.random, not the crypto module: loading that took 5 to 10 ms of start-up.)
+        const randomText = () => Math.random().toString(36).slice(2);
+        const BIGINT_MARK = `bond-bigint-${randomText()}${randomText()}:`;
         const ENCODED_BIGINT = new RegExp(`"${BIGINT_MARK}(-?\\d+)"`, 'g');
         const INT64_MIN = -(2n ** 63n), UINT64_MAX = 2n ** 64n - 1n;
         let encodedBigInt = false;
@@ -755,14 +756,14 @@
         // noted by the watchdog and dropped. No SIGINT listener of the driver's: vm would take
         // listeners away around every script, and libuv would reset SIGINT's handler to the
         // default each time (the code that set one up itself has that to live with).
-        (function holdSigintWatchdog() {
+        function holdSigintWatchdog() {
             try {
                 binding('contextify').startSigintWatchdog();
             } catch (error) {
                 // A node without process.binding('contextify'): slower, a late SIGINT ignored.
                 process.on('SIGINT', () => {});
             }
-        })();
+        }
 
         // --- Requests --------------------------------------------------------------------------
         // The top-level request being served, whose reply waits for its Promise and for the
@@ -863,6 +864,21 @@
         process.on('uncaughtException', (error) => reportUncaught(error, 'Uncaught'));
         process.on('unhandledRejection', (reason) => reportUncaught(reason, 'Unhandled rejection'));
 
+        // Ready: the host may send its first request while the rest is set up (the watcher's
+        // Worker takes a few milliseconds to make).
+        writeAll(originalStderr, STDERR_READY_MARK);
+        sendLine('\n' + encode({
+                     jsonrpc: '2.0',
+                     method: 'ready',
+                     params: {
+                         protocol: 1,
+                         lang: 'JavaScript',
+                         version: process.versions.node,
+                         pid: process.pid
+                     }
+                 }));
+        holdSigintWatchdog();
+
         // --- Reading ---------------------------------------------------------------------------
         // The main thread reads the protocol's input itself: in its event loop while idle (so
         // Promises and timers run), with blocking reads while JavaScript waits for the host (a
@@ -882,6 +898,7 @@
         // and the main thread wakes it (ARMED) when it takes a message.
         const WATCH_MS = 20;
         const READ_CHUNK = 1 << 16;
+        const {Worker, MessageChannel, receiveMessageOnPort} = require('worker_threads');
 
         // Descriptions of the input (see takeDescriptors): one blocking, read while JavaScript
         // waits; one for the event loop (libuv makes it non-blocking); one for the watcher.
@@ -1074,7 +1091,6 @@
         }
 
         const memoryBaseline = process.memoryUsage.rss();
-        const setV8Flags = require('v8').setFlagsFromString;  // not watched (see below)
         let collectGarbage = null;
         function watchLimits(id, limits) {
             if (id === null) return control.port1.postMessage(null);
@@ -1083,7 +1099,7 @@
                 // What a stopped operation left behind is garbage now: collect it before the
                 // next operation is measured against the same ceiling.
                 if (collectGarbage === null) {
-                    setV8Flags('--expose-gc');
+                    binding('v8').setFlagsFromString('--expose-gc');  // not watched (below)
                     collectGarbage = vm.runInNewContext('gc');
                 }
                 collectGarbage();
@@ -1472,10 +1488,25 @@
                 watchCalls(fsBinding, 'copyFile', (args) => isOurs(args[1]));
                 watchCalls(process, 'dlopen');
                 watchCalls(process, '_rawDebug');
-                watchCalls(require('v8'), 'setFlagsFromString');
-                watchCalls(require('inspector'), 'open');
-                const Module = require('module');  // WASI, its module loaded
-                watchCalls(Module, '_load', (args) => args[0] === 'wasi' || args[0] === 'node:wasi');
+                // Modules with such functions, watched when first required (loading them here
+                // took milliseconds of start-up): WASI writes to the descriptors itself.
+                const watchedModules = {
+                    wasi: note,
+                    v8: (module) => watchCalls(module, 'setFlagsFromString'),
+                    inspector: (module) => watchCalls(module, 'open'),
+                };
+                const Module = require('module');
+                const load = Module._load;
+                Module._load = function(request, ...rest) {
+                    const loaded = Reflect.apply(load, this, [request, ...rest]);
+                    const name = typeof request === 'string' ? request.replace(/^node:/, '') : '';
+                    if (Object.hasOwn(watchedModules, name)) {
+                        const watch = watchedModules[name];
+                        delete watchedModules[name];
+                        watch(loaded);
+                    }
+                    return loaded;
+                };
                 process.on('worker', (worker) => {
                     if (worker !== watcher) note();  // (Node tells of the watcher late)
                 });
@@ -1499,17 +1530,6 @@
         globalThis.require =
             require('module').createRequire(require('path').join(process.cwd(), '[bond]'));
 
-        writeAll(originalStderr, STDERR_READY_MARK);
-        sendLine('\n' + encode({
-                     jsonrpc: '2.0',
-                     method: 'ready',
-                     params: {
-                         protocol: 1,
-                         lang: 'JavaScript',
-                         version: process.versions.node,
-                         pid: process.pid
-                     }
-                 }));
         serveQueued();
     }
 })
