@@ -2,13 +2,14 @@
 // The host starts `node -i` and sends one line that evaluates this file, a function expression, in
 // that REPL; the driver then serves in that same process (one node start-up). Node cannot dup2():
 // descriptors 0, 1 and 2 are closed and opened again, 1 and 2 as files the driver reads (output of
-// child processes then never corrupts the protocol), see takeDescriptors. Its main thread reads
+// child processes then never corrupts the protocol), see takeDescriptors; where the protocol's
+// pipes cannot be opened again (sudo), a second node serves instead (spawnDriver). Its main thread reads
 // the protocol's input itself (in the event loop while idle, so Promises and timers run; with
 // blocking reads while nothing else needs the loop, or while an exported host function waits for
 // its reply with JavaScript code on the stack), and a worker thread, the watcher, takes the input
 // over while user code runs long, to stop it for an interrupt (see Reading).
 // Only Node's standard library is used.
-(function bondJavaScriptDriver() {
+(function bondJavaScriptDriver(role, source) {
     'use strict';
     const fs = require('fs');
     const {isUtf8} = require('buffer');
@@ -62,10 +63,11 @@
         if (offset > 0) fs.ftruncateSync(writeFd, 0);
     }
 
-    // The host's bootstrap calls this with role 'launcher' in its REPL's eval. Code run there
-    // runs in the REPL's domain, whose error handler would print what the code's callbacks
-    // throw to the REPL's output: leave it. Then wait until the REPL has printed this line's
-    // value and its prompt (the host ignores that noise before `ready`).
+    // The host's bootstrap calls this with role 'launcher' in its REPL's eval, and its source.
+    if (role === 'driver') return serveSpawned();
+    // Code run there runs in the REPL's domain, whose error handler would print what the code's
+    // callbacks throw to the REPL's output: leave it. Then wait until the REPL has printed this
+    // line's value and its prompt (the host ignores that noise before `ready`).
     if (process.domain) process.domain.exit();
     setImmediate(() => {
         let descriptors;
@@ -76,6 +78,7 @@
             writeAll(2, `bond driver: cannot start the driver: ${error.message}\n`);
             process.exit(70);
         }
+        if (descriptors === null) return spawnDriver(source);
         try {
             serve(descriptors);
         } catch (error) {
@@ -85,21 +88,15 @@
     });
 
     // --- Descriptors -----------------------------------------------------------------------------
-    // The protocol's pipes are the REPL's stdin and stdout. They get descriptions of their own
-    // (see reopen), not inherited by child processes. Node cannot dup2(): descriptors 0, 1 and 2
-    // are closed and opened again, which gives them the lowest free numbers: 0 reads /dev/null,
-    // 1 and 2 append to unlinked temporary files that the driver reads and forwards (output of
+    // The protocol's pipes are the REPL's stdin and stdout. They get descriptions of their own,
+    // opened again through /proc: not inherited by child processes (Node opens with O_CLOEXEC),
+    // blocking or not as each reader wants. Node cannot dup2(): descriptors 0, 1 and 2 are then
+    // closed and opened again, which gives them the lowest free numbers: 0 reads /dev/null, 1
+    // and 2 append to unlinked temporary files that the driver reads and forwards (output of
     // child processes then never corrupts the protocol, and comes in order with the messages).
-    // (Node opens with O_CLOEXEC; libuv clears it on the descriptors a child process inherits.)
-    // Without /proc the driver keeps the protocol on 0 and 1: child processes that write to
-    // their stdout then corrupt it.
+    // (libuv clears O_CLOEXEC on the descriptors a child process inherits.) Where the pipes
+    // cannot be opened again (no /proc, or pipes of another user: sudo), null: see spawnDriver.
     function takeDescriptors() {
-        const os = require('os');
-        const path = require('path');
-        // The REPL would go on reading stdin (pause() does not last): close it here, without
-        // letting the REPL see the end, which would make it exit.
-        process.stdin.removeAllListeners();
-        process.stdin.destroy();
         const again = (fd, flags) => {
             try {
                 return fs.openSync(`/proc/self/fd/${fd}`, flags);
@@ -114,41 +111,106 @@
         if (opened.includes(null)) {
             for (const fd of opened)
                 if (fd !== null) fs.closeSync(fd);
-            return {input: null, protocolIn: 0, protocolOut: 1, originalStderr: 2, outputFiles: []};
+            return null;
         }
+        stopRepl();
         const expect = (fd, wanted) => {
             if (fd !== wanted) throw new Error(`descriptor ${wanted} was taken (got ${fd})`);
             return fd;
         };
-        // $TMPDIR when it is set; else /tmp, and where that is read-only /dev/shm: a sandbox
-        // with a read-only /tmp (bwrap --ro-bind / /) still has a memory file system there
-        // (bwrap --dev /dev).
-        const directories = process.env.TMPDIR ? [os.tmpdir()] : [os.tmpdir(), '/dev/shm'];
-        const outputFile = (fd, channel) => {
-            for (const [index, directory] of directories.entries()) {
-                const name = path.join(
-                    directory,
-                    `bond-${process.pid}-${channel}-${Math.random().toString(36).slice(2)}`);
-                try {
-                    const write = expect(fs.openSync(name, 'ax', 0o600), fd);  // see drainOutputFile
-                    const read = fs.openSync(name, 'r');
-                    fs.unlinkSync(name);
-                    return {read, write, channel};
-                } catch (error) {
-                    if (index === directories.length - 1) {
-                        writeAll(originalStderr, `bond driver: cannot start the driver: ${error.message}\n`);
-                        process.exit(70);
-                    }
-                }
-            }
-        };
         fs.closeSync(0);
         expect(fs.openSync('/dev/null', 'r'), 0);
         fs.closeSync(1);
-        const stdout = outputFile(1, 'stdout');
+        const stdout = outputFile('stdout', (fd) => expect(fd, 1), originalStderr);
         fs.closeSync(2);
-        const stderr = outputFile(2, 'stderr');
-        return {input, protocolIn: null, protocolOut, originalStderr, outputFiles: [stdout, stderr]};
+        const stderr = outputFile('stderr', (fd) => expect(fd, 2), originalStderr);
+        return {input, protocolOut, originalStderr, outputFiles: [stdout, stderr]};
+    }
+    // The REPL would go on reading stdin (pause() does not last): close it here, without
+    // letting the REPL see the end, which would make it exit.
+    function stopRepl() {
+        process.stdin.removeAllListeners();
+        process.stdin.destroy();
+    }
+    // An output file, opened for appending (see drainOutputFile) and for reading, unlinked. In
+    // $TMPDIR when it is set; else /tmp, and where that is read-only /dev/shm: a sandbox with a
+    // read-only /tmp (bwrap --ro-bind / /) still has a memory file system there (bwrap --dev
+    // /dev). None: the reason on stderr, and exit.
+    function outputFile(channel, check, stderr) {
+        const os = require('os');
+        const path = require('path');
+        const directories = process.env.TMPDIR ? [os.tmpdir()] : [os.tmpdir(), '/dev/shm'];
+        for (const [index, directory] of directories.entries()) {
+            const name = path.join(
+                directory, `bond-${process.pid}-${channel}-${Math.random().toString(36).slice(2)}`);
+            try {
+                const write = check(fs.openSync(name, 'ax', 0o600));
+                const read = fs.openSync(name, 'r');
+                fs.unlinkSync(name);
+                return {read, write, channel};
+            } catch (error) {
+                if (index === directories.length - 1) {
+                    writeAll(stderr, `bond driver: cannot start the driver: ${error.message}\n`);
+                    process.exit(70);
+                }
+            }
+        }
+    }
+
+    // --- Where the pipes cannot be opened again: a second process --------------------------------
+    // This process (the launcher) starts a second node, the driver, whose descriptors 1 and 2
+    // are the output files (Node's spawn arranges what dup2 would) and which gets the protocol's
+    // pipes as 3 and 4; it then only waits: it forwards what the driver's files still hold when
+    // the driver ends (a fatal error of V8, say), and ends the same way. A second node start-up,
+    // and the watcher holds the input for good (see Reading).
+    function spawnDriver(driverSource) {
+        // A failure here must end the launcher with a message, not leave the REPL waiting.
+        process.on('uncaughtException', (error) => {
+            writeAll(2, `bond driver: cannot start the driver: ${error.message}\n`);
+            process.exit(70);
+        });
+        process.on('SIGINT', () => {});  // an interrupt is for the driver, not for the launcher
+        const files = ['stdout', 'stderr'].map((channel) => outputFile(channel, (fd) => fd, 2));
+        const nodeOptions = process.execArgv.filter((o) => o !== '-i' && o !== '--interactive');
+        const driver = require('child_process').spawn(
+            process.execPath, [...nodeOptions, '-e', `(${driverSource})('driver')`], {
+                stdio: [
+                    'ignore', files[0].write, files[1].write, 0, 1, 2, files[0].read,
+                    files[1].read
+                ]
+            });
+        stopRepl();
+        driver.on('error', (error) => {
+            writeAll(2, `bond driver: cannot start ${process.execPath}: ${error.message}\n`);
+            process.exit(70);
+        });
+        // A signal that ends the launcher must end the driver first: the host's waitpid() of
+        // the launcher then means the driver is gone too, not a zombie waiting for init.
+        for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => driver.kill(signal));
+        driver.on('exit', (code, signal) => {
+            for (const file of files) {
+                try {
+                    drainOutputFile(file.read, file.write, file.channel, (line) => writeAll(1, line));
+                } catch (error) {
+                    // The host has gone: nothing is left to tell.
+                }
+            }
+            if (signal) {
+                process.removeAllListeners(signal);
+                process.kill(process.pid, signal);
+            }
+            process.exit(code === null ? 70 : code);
+        });
+    }
+    // The driver's side: descriptors as spawnDriver arranged them.
+    function serveSpawned() {
+        serve({
+            input: null,
+            protocolIn: 3,
+            protocolOut: 4,
+            originalStderr: 5,
+            outputFiles: [{read: 6, write: 1, channel: 'stdout'}, {read: 7, write: 2, channel: 'stderr'}],
+        });
     }
 
     // --- The driver ------------------------------------------------------------------------------
@@ -912,17 +974,6 @@
 
         const inbox = new MessageChannel();  // the watcher's messages to the main thread
         const control = new MessageChannel();  // the limits of the running request, to the watcher
-        // The watcher's thread runs at a lower priority (nice 10): starting a Worker takes
-        // tens of milliseconds of CPU, which on a busy or single CPU would otherwise delay the
-        // first calls; later it only wakes for moments. (Its thread is the one that appears.)
-        const threads = () => {
-            try {
-                return fs.readdirSync('/proc/self/task');
-            } catch (error) {
-                return [];
-            }
-        };
-        const threadsBefore = new Set(threads());
         const watcher = new Worker(
             `
             const {workerData} = require('worker_threads');
@@ -1082,13 +1133,6 @@
             });
         watcher.on('error', (error) => fail(`the protocol watcher failed: ${error.stack}`));
         watcher.unref();
-        for (const thread of threads().filter((thread) => !threadsBefore.has(thread))) {
-            try {
-                require('os').setPriority(Number(thread), 10);
-            } catch (error) {
-                // Not allowed (or gone): at the usual priority then.
-            }
-        }
 
         const memoryBaseline = process.memoryUsage.rss();
         let collectGarbage = null;
