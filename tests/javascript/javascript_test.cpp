@@ -187,6 +187,18 @@ TEST_CASE("an exception thrown while no request runs goes to stderr") {
     CHECK(output.stderr_text.find("Uncaught: Error: idle failure") != std::string::npos);
 }
 
+TEST_CASE("the domain module works: an error in a callback reaches its domain") {
+    // The driver switches off the async hook of the REPL's domain (it slowed every Promise):
+    // requiring the module switches it on again.
+    bond::Bond js = make_js();
+    CHECK(js.eval("(async () => { await null; await null; return 'awaited'; })()") == "awaited");
+    CHECK(js.eval("new Promise((resolve) => {\n"
+                  "    const d = require('domain').create();\n"
+                  "    d.on('error', (error) => resolve(error.message));\n"
+                  "    d.run(() => setTimeout(() => { throw new Error('caught by the domain'); }));\n"
+                  "})") == "caught by the domain");
+}
+
 TEST_CASE("exported C++ functions answer synchronously, also inside async functions") {
     bond::Bond js = make_js();
     js.export_function("cb", [](int x) { return x * 10; });
