@@ -120,6 +120,13 @@
         };
         fs.closeSync(0);
         expect(fs.openSync('/dev/null', 'r'), 0);
+        // process.stdin as node makes it for a file (the REPL's was the pipe's, destroyed).
+        let stdin = null;
+        Object.defineProperty(process, 'stdin', {
+            configurable: true,
+            enumerable: true,
+            get: () => stdin ??= new fs.ReadStream(null, {fd: 0, autoClose: false}),
+        });
         fs.closeSync(1);
         const stdout = outputFile('stdout', (fd) => expect(fd, 1), originalStderr);
         fs.closeSync(2);
