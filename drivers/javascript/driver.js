@@ -1,13 +1,14 @@
 // The bond driver for JavaScript (Node.js): speaks the protocol of docs/protocol.md with the host.
-// The host starts `node -i` and sends one line that evaluates this file, a function expression, in
-// that REPL; the driver then serves in that same process (one node start-up). Node cannot dup2():
-// descriptors 0, 1 and 2 are closed and opened again, 1 and 2 as files the driver reads (output of
-// child processes then never corrupts the protocol), see takeDescriptors; where the protocol's
-// pipes cannot be opened again (sudo), a second node serves instead (spawnDriver). Its main thread reads
-// the protocol's input itself (in the event loop while idle, so Promises and timers run; with
-// blocking reads while nothing else needs the loop, or while an exported host function waits for
-// its reply with JavaScript code on the stack), and a worker thread, the watcher, takes the input
-// over while user code runs long, to stop it for an interrupt (see Reading).
+// The host starts `node -i` and sends one line that evaluates this file, a function expression,
+// in that REPL; the driver then serves in that same process (one node start-up). Node cannot
+// dup2(): descriptors 0, 1 and 2 are closed and opened again, 1 and 2 as files the driver reads
+// (output of child processes then never corrupts the protocol), see takeDescriptors; where the
+// protocol's pipes cannot be opened again (sudo), a second node serves instead (spawnDriver).
+// The main thread reads the protocol's input itself (in the event loop while idle, so Promises
+// and timers run; with blocking reads while nothing else needs the loop, or while an exported
+// host function waits for its reply with JavaScript code on the stack), and a worker thread, the
+// watcher, takes the input over while user code runs long, to stop it for an interrupt (see
+// Reading).
 // Only Node's standard library is used.
 (function bondJavaScriptDriver(role, source) {
     'use strict';
@@ -38,8 +39,8 @@
             try {
                 offset += fs.writeSync(fd, bytes, offset);
             } catch (error) {
-                // A non-blocking descriptor that could not be reopened (see reopen): wait a little
-                // for the host to read. Only reached where /proc is missing.
+                // A non-blocking descriptor shared with the launcher (see spawnDriver): wait a
+                // little for the host to read.
                 if (error.code !== 'EAGAIN') throw error;
                 Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
             }
@@ -197,7 +198,8 @@
         driver.on('exit', (code, signal) => {
             for (const file of files) {
                 try {
-                    drainOutputFile(file.read, file.write, file.channel, (line) => writeAll(1, line));
+                    drainOutputFile(
+                        file.read, file.write, file.channel, (line) => writeAll(1, line));
                 } catch (error) {
                     // The host has gone: nothing is left to tell.
                 }
@@ -216,7 +218,10 @@
             protocolIn: 3,
             protocolOut: 4,
             originalStderr: 5,
-            outputFiles: [{read: 6, write: 1, channel: 'stdout'}, {read: 7, write: 2, channel: 'stderr'}],
+            outputFiles: [
+                {read: 6, write: 1, channel: 'stdout'},
+                {read: 7, write: 2, channel: 'stderr'},
+            ],
         });
     }
 
@@ -980,9 +985,10 @@
         holdSigintWatchdog();
 
         // --- Reading ---------------------------------------------------------------------------
-        // The main thread reads the protocol's input itself: in its event loop while idle (so
-        // Promises and timers run), with blocking reads while JavaScript waits for the host (a
-        // call of an exported function). A message then costs no hand-off between threads.
+        // The main thread reads the protocol's input itself: with blocking reads while nothing
+        // else needs the event loop (serveQueued, loopHasWork) or while JavaScript waits for the
+        // host (a call of an exported function), else in its event loop (so Promises and timers
+        // run). A message then costs a read, no hand-off between threads, no epoll_wait.
         // While user code runs nothing reads there, so a worker thread, the watcher, takes the
         // input over once the main thread has worked WATCH_MS without reading it (a long
         // computation, a loop that prints): it passes each message on through the inbox, stops
@@ -1000,9 +1006,9 @@
         const READ_CHUNK = 1 << 16;
         const {Worker, MessageChannel, receiveMessageOnPort} = require('worker_threads');
 
-        // Descriptions of the input (see takeDescriptors): one blocking, read while JavaScript
-        // waits; one for the event loop (libuv makes it non-blocking); one for the watcher.
-        // Without them, descriptor 0 is the watcher's alone, and it never gives the input back.
+        // Descriptions of the input (see takeDescriptors): one blocking, for the blocking reads;
+        // one for the event loop (libuv makes it non-blocking); one for the watcher. Without
+        // them (spawnDriver), descriptor 3 is the watcher's alone, and it never gives it back.
         const inputFds = descriptors.input;
         const canRead = inputFds !== null;
         if (!canRead) {
@@ -1229,8 +1235,9 @@
         let largeReadBuffer = null;
         function readInputSync() {
             // The rest of a long line comes in large pieces.
-            const buffer =
-                partial.length === 0 ? readBuffer : (largeReadBuffer ??= Buffer.allocUnsafe(OUTPUT_CHUNK));
+            const buffer = partial.length === 0 ?
+                readBuffer :
+                (largeReadBuffer ??= Buffer.allocUnsafe(OUTPUT_CHUNK));
             let length;
             for (;;) {
                 try {
@@ -1253,7 +1260,8 @@
         function markBusy() {
             Atomics.or(shared, INPUT, BUSY);
             Atomics.add(shared, READS, 1);
-            if (Atomics.load(shared, ARMED) === 0 && Atomics.compareExchange(shared, ARMED, 0, 1) === 0)
+            if (Atomics.load(shared, ARMED) === 0 &&
+                Atomics.compareExchange(shared, ARMED, 0, 1) === 0)
                 Atomics.notify(shared, ARMED);
         }
         // The main thread is about to wait for input: from the input, unless the watcher holds it.
@@ -1358,8 +1366,9 @@
             let handleWrap = pipeWrap.Pipe.prototype;
             while (handleWrap !== null && !Object.hasOwn(handleWrap, 'unref'))
                 handleWrap = Object.getPrototypeOf(handleWrap);
-            for (const prototype of [handleWrap, Object.getPrototypeOf(inbox.port1),
-                                     Object.getPrototypeOf(timer), Object.getPrototypeOf(immediate)]) {
+            const prototypes = [handleWrap, inbox.port1, timer, immediate].map(
+                (object, index) => index === 0 ? object : Object.getPrototypeOf(object));
+            for (const prototype of prototypes) {
                 const unref = prototype !== null ? prototype.unref : undefined;
                 if (typeof unref !== 'function') return () => true;
                 prototype.unref = function(...args) {
@@ -1372,9 +1381,8 @@
             return () => {
                 if (asyncIds[counter] === quietAt) return false;
                 process._tickCallback();
-                if (unrefSeen ||
-                    process.getActiveResourcesInfo().length > ownResources + (input !== null ? 1 : 0))
-                    return true;
+                const own = ownResources + (input !== null ? 1 : 0);
+                if (unrefSeen || process.getActiveResourcesInfo().length > own) return true;
                 quietAt = asyncIds[counter];
                 return false;
             };
@@ -1596,8 +1604,8 @@
                 note();
             }
             // V8's and Node's own printing, asked for on the command line.
-            if (process.execArgv.some((option) => /^--(trace|prof|inspect|print|log|cpu-prof|heap-prof|debug)/.test(option)))
-                note();
+            const printing = /^--(trace|prof|inspect|print|log|cpu-prof|heap-prof|debug)/;
+            if (process.execArgv.some((option) => printing.test(option))) note();
         })();
 
         process.on('exit', () => {
