@@ -288,7 +288,7 @@
         })();
 
         // Memory the driver's threads share (the main thread and the watcher, see Reading).
-        const shared = new Int32Array(new SharedArrayBuffer(32));
+        const shared = new Int32Array(new SharedArrayBuffer(36));
         const LINES = 0;    // counts messages passed on by the watcher
         const WRITING = 1;  // the protocol's output is being written (a lock of both threads)
         // 1: user code runs where a SIGINT stops it; 2: the watcher sent that SIGINT.
@@ -298,6 +298,7 @@
         const READS = 5;      // counts the messages the main thread took
         const ARMED = 6;      // the watcher watches the main thread (else it sleeps)
         const TAKEOVERS = 7;  // counts the times the watcher took the input
+        const GUARDED = 8;    // runGuarded calls under way: user code is on the stack
         const BUSY = 1, WATCHED = 2;
 
         const {protocolOut, originalStderr, outputFiles} = descriptors;
@@ -835,9 +836,11 @@
                 () => script.runInThisContext({breakOnSigint: true, displayErrors: false});
             return (work) => {
                 guarded = work;
+                Atomics.add(shared, GUARDED, 1);
                 try {
                     return run();
                 } finally {
+                    Atomics.sub(shared, GUARDED, 1);
                     guarded = null;
                     Atomics.store(shared, RUNNING, 0);
                     // Only a SIGINT from elsewhere can have cut a message in half.
@@ -1073,7 +1076,8 @@
             input.on('error', (error) => pass({end: error.message}));
 
             // Watching the main thread: busy (BUSY) and no message taken (READS) for ${WATCH_MS}
-            // ms, it cannot see the input: hold it.
+            // ms, it cannot see the input: hold it, when user code is under way (GUARDED; the
+            // driver's own work, decoding and encoding a large value, cannot be stopped anyway).
             let readsSeen = 0;
             function watch() {
                 readsSeen = Atomics.load(shared, ${READS});
@@ -1082,6 +1086,8 @@
             function check() {
                 if (Atomics.load(shared, ${INPUT}) === ${BUSY}) {
                     if (Atomics.load(shared, ${READS}) !== readsSeen) return watch();
+                    if (Atomics.load(shared, ${GUARDED}) === 0)
+                        return setTimeout(check, ${WATCH_MS});
                     if (Atomics.compareExchange(shared, ${INPUT}, ${BUSY}, ${BUSY | WATCHED}) ===
                         ${BUSY}) {
                         holding = Atomics.add(shared, ${TAKEOVERS}, 1) + 1;
