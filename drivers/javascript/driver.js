@@ -1,13 +1,14 @@
 // The bond driver for JavaScript (Node.js): speaks the protocol of docs/protocol.md with the host.
-// This file is one function expression, run twice, in two processes:
-//  - "launcher": the host starts `node -i` and sends one line that evaluates this file in that
-//    REPL. Node cannot dup2(), so the launcher starts a second node, the driver, whose fd 1 and 2
-//    are files this driver reads (output of child processes then never corrupts the protocol),
-//    and which gets the protocol pipes as fd 3 and 4. The launcher then only waits: it forwards
-//    what the driver's files still hold when the driver ends, and ends the same way.
-//  - "driver": serves the host's requests. A worker thread owns the protocol's input, so the
-//    event loop stays free for Promises and timers, and so a synchronous call of an exported
-//    host function can wait for its reply (Atomics.wait) while JavaScript code is on the stack.
+// The host starts `node -i` and sends one line that evaluates this file, a function expression,
+// in that REPL; the driver then serves in that same process (one node start-up). Node cannot
+// dup2(): descriptors 0, 1 and 2 are closed and opened again, 1 and 2 as files the driver reads
+// (output of child processes then never corrupts the protocol), see takeDescriptors; where the
+// protocol's pipes cannot be opened again (sudo), a second node serves instead (spawnDriver).
+// The main thread reads the protocol's input itself (in the event loop while idle, so Promises
+// and timers run; with blocking reads while nothing else needs the loop, or while an exported
+// host function waits for its reply with JavaScript code on the stack), and a worker thread, the
+// watcher, takes the input over while user code runs long, to stop it for an interrupt (see
+// Reading).
 // Only Node's standard library is used.
 (function bondJavaScriptDriver(role, source) {
     'use strict';
@@ -15,8 +16,6 @@
     const {isUtf8} = require('buffer');
 
     const STDERR_READY_MARK = '\n__bond_driver_ready__\n';
-    // The driver's descriptors, as the launcher arranges them.
-    const FD = {protocolIn: 3, protocolOut: 4, originalStderr: 5, stdoutFile: 6, stderrFile: 7};
     const OUTPUT_CHUNK = 1 << 20;  // bytes per output message at most
 
     function outputLine(channel, bytes) {
@@ -25,13 +24,23 @@
     }
 
     function writeAll(fd, data) {
-        const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+        let bytes = data;
+        if (typeof data === 'string') {
+            let written = 0;
+            try {
+                written = fs.writeSync(fd, data);  // mostly all of it
+            } catch (error) {
+                if (error.code !== 'EAGAIN') throw error;
+            }
+            if (written === Buffer.byteLength(data)) return;
+            bytes = Buffer.from(data).subarray(written);
+        }
         for (let offset = 0; offset < bytes.length;) {
             try {
                 offset += fs.writeSync(fd, bytes, offset);
             } catch (error) {
-                // A non-blocking descriptor that could not be reopened (see reopen): wait a little
-                // for the host to read. Only reached where /proc is missing.
+                // A non-blocking descriptor shared with the launcher (see spawnDriver): wait a
+                // little for the host to read.
                 if (error.code !== 'EAGAIN') throw error;
                 Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
             }
@@ -41,6 +50,7 @@
     // Reads the unread part of an output file (fd 1 or 2 of the driver) and hands it, in chunks,
     // to `send`. The file is emptied once read, so that it does not grow with everything ever
     // written: a background process writing in between read and truncation loses that output.
+    // Its writers append (O_APPEND), so they write at its start again, not after a hole.
     let drainBuffer = null;
     function drainOutputFile(readFd, writeFd, channel, send) {
         const buffer = drainBuffer ??= Buffer.allocUnsafe(OUTPUT_CHUNK);
@@ -54,120 +64,244 @@
         if (offset > 0) fs.ftruncateSync(writeFd, 0);
     }
 
-    if (role === 'launcher') return launch(source);
-    return serve();
+    // The host's bootstrap calls this with role 'launcher' in its REPL's eval, and its source.
+    if (role === 'driver') return serveSpawned();
+    // Code run there runs in the REPL's domain, whose error handler would print what the code's
+    // callbacks throw to the REPL's output: leave it. Then wait until the REPL has printed this
+    // line's value and its prompt (the host ignores that noise before `ready`).
+    if (process.domain) process.domain.exit();
+    setImmediate(() => {
+        let descriptors;
+        try {
+            descriptors = takeDescriptors();
+        } catch (error) {
+            // Nothing to serve with: end with the reason, not leave the REPL waiting.
+            writeAll(2, `bond driver: cannot start the driver: ${error.message}\n`);
+            process.exit(70);
+        }
+        if (descriptors === null) return spawnDriver(source);
+        try {
+            serve(descriptors);
+        } catch (error) {
+            writeAll(descriptors.originalStderr, `bond driver: ${error.stack}\n`);
+            process.exit(70);
+        }
+    });
 
-    // --- The launcher ----------------------------------------------------------------------------
-    function launch(driverSource) {
+    // --- Descriptors -----------------------------------------------------------------------------
+    // The protocol's pipes are the REPL's stdin and stdout. They get descriptions of their own,
+    // opened again through /proc: not inherited by child processes (Node opens with O_CLOEXEC),
+    // blocking or not as each reader wants. Node cannot dup2(): descriptors 0, 1 and 2 are then
+    // closed and opened again, which gives them the lowest free numbers: 0 reads /dev/null, 1
+    // and 2 append to unlinked temporary files that the driver reads and forwards (output of
+    // child processes then never corrupts the protocol, and comes in order with the messages).
+    // (libuv clears O_CLOEXEC on the descriptors a child process inherits.) Where the pipes
+    // cannot be opened again (no /proc, or pipes of another user: sudo), null: see spawnDriver.
+    function takeDescriptors() {
+        const again = (fd, flags) => {
+            try {
+                return fs.openSync(`/proc/self/fd/${fd}`, flags);
+            } catch (error) {
+                return null;
+            }
+        };
+        const input = [again(0, 'r'), again(0, 'r'), again(0, 'r')];
+        const protocolOut = again(1, 'w');
+        const originalStderr = again(2, 'w');
+        const opened = [...input, protocolOut, originalStderr];
+        if (opened.includes(null)) {
+            for (const fd of opened)
+                if (fd !== null) fs.closeSync(fd);
+            return null;
+        }
+        stopRepl();
+        const expect = (fd, wanted) => {
+            if (fd !== wanted) throw new Error(`descriptor ${wanted} was taken (got ${fd})`);
+            return fd;
+        };
+        fs.closeSync(0);
+        expect(fs.openSync('/dev/null', 'r'), 0);
+        // process.stdin as node makes it for a file (the REPL's was the pipe's, destroyed).
+        let stdin = null;
+        Object.defineProperty(process, 'stdin', {
+            configurable: true,
+            enumerable: true,
+            get: () => stdin ??= new fs.ReadStream(null, {fd: 0, autoClose: false}),
+        });
+        fs.closeSync(1);
+        const stdout = outputFile('stdout', (fd) => expect(fd, 1), originalStderr);
+        fs.closeSync(2);
+        const stderr = outputFile('stderr', (fd) => expect(fd, 2), originalStderr);
+        return {input, protocolOut, originalStderr, outputFiles: [stdout, stderr]};
+    }
+    // The REPL would go on reading stdin (pause() does not last): close it here, without
+    // letting the REPL see the end, which would make it exit.
+    function stopRepl() {
+        process.stdin.removeAllListeners();
+        process.stdin.destroy();
+    }
+    // An output file, opened for appending (see drainOutputFile) and for reading, unlinked. In
+    // $TMPDIR when it is set; else /tmp, and where that is read-only /dev/shm: a sandbox with a
+    // read-only /tmp (bwrap --ro-bind / /) still has a memory file system there (bwrap --dev
+    // /dev). None: the reason on stderr, and exit.
+    function outputFile(channel, check, stderr) {
         const os = require('os');
         const path = require('path');
+        const directories = process.env.TMPDIR ? [os.tmpdir()] : [os.tmpdir(), '/dev/shm'];
+        for (const [index, directory] of directories.entries()) {
+            const name = path.join(
+                directory, `bond-${process.pid}-${channel}-${Math.random().toString(36).slice(2)}`);
+            try {
+                const write = check(fs.openSync(name, 'ax', 0o600));
+                const read = fs.openSync(name, 'r');
+                fs.unlinkSync(name);
+                return {read, write, channel};
+            } catch (error) {
+                if (index === directories.length - 1) {
+                    writeAll(stderr, `bond driver: cannot start the driver: ${error.message}\n`);
+                    process.exit(70);
+                }
+            }
+        }
+    }
+
+    // --- Where the pipes cannot be opened again: a second process --------------------------------
+    // This process (the launcher) starts a second node, the driver, whose descriptors 1 and 2
+    // are the output files (Node's spawn arranges what dup2 would) and which gets the protocol's
+    // pipes as 3 and 4; it then only waits: it forwards what the driver's files still hold when
+    // the driver ends (a fatal error of V8, say), and ends the same way. A second node start-up,
+    // and the watcher holds the input for good (see Reading).
+    function spawnDriver(driverSource) {
         // A failure here must end the launcher with a message, not leave the REPL waiting.
         process.on('uncaughtException', (error) => {
             writeAll(2, `bond driver: cannot start the driver: ${error.message}\n`);
             process.exit(70);
         });
-        // After the REPL has printed this line's value and its prompt (the host ignores that
-        // noise). From then on stdin carries the protocol, read by the driver only.
-        setImmediate(() => {
-            process.on('SIGINT', () => {});  // an interrupt is for the driver, not for the launcher
-            // $TMPDIR when it is set; else /tmp, and where that is read-only /dev/shm: a sandbox
-            // with a read-only /tmp (bwrap --ro-bind / /) still has a memory file system there
-            // (bwrap --dev /dev).
-            const directories = process.env.TMPDIR ? [os.tmpdir()] : [os.tmpdir(), '/dev/shm'];
-            const openFile = (channel) => {
-                for (const [index, directory] of directories.entries()) {
-                    const name = path.join(
-                        directory,
-                        `bond-${process.pid}-${channel}-` +
-                            require('crypto').randomBytes(6).toString('hex'));
-                    try {
-                        const write = fs.openSync(name, 'wx', 0o600);
-                        const read = fs.openSync(name, 'r');
-                        fs.unlinkSync(name);
-                        return {channel, write, read};
-                    } catch (error) {
-                        if (index === directories.length - 1) throw error;
-                    }
-                }
-            };
-            const files = ['stdout', 'stderr'].map(openFile);
-            // --expose-internals: for the driver's SIGINT watchdog (holdSigintWatchdog).
-            const nodeOptions = [
-                ...process.execArgv.filter((o) => o !== '-i' && o !== '--interactive'),
-                '--expose-internals'
-            ];
-            const driver =
-                require('child_process')
-                    .spawn(
-                        process.execPath, [...nodeOptions, '-e', `(${driverSource})('driver')`], {
-                            stdio: [
-                                'ignore', files[0].write, files[1].write, 0, 1, 2, files[0].read,
-                                files[1].read
-                            ]
-                        });
-            // The REPL would go on reading stdin (pause() does not last): close it here, without
-            // letting the REPL see the end, which would make it exit.
-            process.stdin.removeAllListeners();
-            process.stdin.destroy();
-            driver.on('error', (error) => {
-                writeAll(2, `bond driver: cannot start ${process.execPath}: ${error.message}\n`);
-                process.exit(70);
+        process.on('SIGINT', () => {});  // an interrupt is for the driver, not for the launcher
+        const files = ['stdout', 'stderr'].map((channel) => outputFile(channel, (fd) => fd, 2));
+        const nodeOptions = process.execArgv.filter((o) => o !== '-i' && o !== '--interactive');
+        const driver = require('child_process').spawn(
+            process.execPath, [...nodeOptions, '-e', `(${driverSource})('driver')`], {
+                stdio: [
+                    'ignore', files[0].write, files[1].write, 0, 1, 2, files[0].read,
+                    files[1].read
+                ]
             });
-            // A signal that ends the launcher must end the driver first: the host's waitpid() of
-            // the launcher then means the driver is gone too, not a zombie waiting for init.
-            for (const signal of ['SIGTERM', 'SIGHUP'])
-                process.on(signal, () => driver.kill(signal));
-            driver.on('exit', (code, signal) => {
-                // What the driver wrote last (a fatal error of V8, say) still reaches the host.
-                for (const file of files) {
-                    try {
-                        drainOutputFile(
-                            file.read, file.write, file.channel, (line) => writeAll(1, line));
-                    } catch (error) {
-                        // The host has gone: nothing is left to tell.
-                    }
+        stopRepl();
+        driver.on('error', (error) => {
+            writeAll(2, `bond driver: cannot start ${process.execPath}: ${error.message}\n`);
+            process.exit(70);
+        });
+        // A signal that ends the launcher must end the driver first: the host's waitpid() of
+        // the launcher then means the driver is gone too, not a zombie waiting for init.
+        for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => driver.kill(signal));
+        driver.on('exit', (code, signal) => {
+            for (const file of files) {
+                try {
+                    drainOutputFile(
+                        file.read, file.write, file.channel, (line) => writeAll(1, line));
+                } catch (error) {
+                    // The host has gone: nothing is left to tell.
                 }
-                if (signal) {
-                    process.removeAllListeners(signal);
-                    process.kill(process.pid, signal);
-                }
-                process.exit(code === null ? 70 : code);
-            });
+            }
+            if (signal) {
+                process.removeAllListeners(signal);
+                process.kill(process.pid, signal);
+            }
+            process.exit(code === null ? 70 : code);
+        });
+    }
+    // The driver's side: descriptors as spawnDriver arranged them.
+    function serveSpawned() {
+        serve({
+            input: null,
+            protocolIn: 3,
+            protocolOut: 4,
+            originalStderr: 5,
+            outputFiles: [
+                {read: 6, write: 1, channel: 'stdout'},
+                {read: 7, write: 2, channel: 'stderr'},
+            ],
         });
     }
 
     // --- The driver ------------------------------------------------------------------------------
-    function serve() {
+    function serve(descriptors) {
         const vm = require('vm');
         const util = require('util');
-        const {Worker, MessageChannel, receiveMessageOnPort} = require('worker_threads');
-
-        // New descriptions of the inherited descriptors: not inherited by child processes (Node
-        // opens with O_CLOEXEC), and blocking even when the launcher's libuv made the shared ones
-        // non-blocking. Where /proc is missing the inherited ones are kept.
-        function reopen(fd, flags) {
+        // Node's bindings, for the SIGINT watchdog, to see whether the event loop has work and
+        // what may write to descriptors 1 and 2; null where refused.
+        function binding(name) {
+            const warn = process.emitWarning;
+            process.emitWarning = () => {};  // "Access to process.binding(...) is deprecated"
             try {
-                const copy = fs.openSync(`/proc/self/fd/${fd}`, flags);
-                fs.closeSync(fd);
-                return copy;
+                return process.binding(name);
             } catch (error) {
-                return fd;
+                return null;
+            } finally {
+                process.emitWarning = warn;
             }
         }
-        // Memory the driver's threads share.
-        const shared = new Int32Array(new SharedArrayBuffer(16));
-        const LINES = 0;    // counts messages passed on by the reader thread
-        const WRITING = 1;  // the protocol's output is being written (a lock of both threads)
-        // 1: user code runs where a SIGINT stops it; 2: the reader thread sent that SIGINT.
-        const RUNNING = 2;
-        const STOPS = 3;  // the reader thread passed on a stop the main thread has not taken
 
-        const protocolOut = reopen(FD.protocolOut, 'w');
-        const originalStderr = reopen(FD.originalStderr, 'w');
-        const outputFiles = [
-            {read: reopen(FD.stdoutFile, 'r'), write: 1, channel: 'stdout'},
-            {read: reopen(FD.stderrFile, 'r'), write: 2, channel: 'stderr'},
-        ];
+        // What the REPL of the bootstrap (node -i) shows of itself: gone. -i in execArgv
+        // (child_process.fork starts a node with process.execArgv), its globals _ and _error.
+        // (Its globals for the built-in modules, fs and the others, are those of node -e too.)
+        for (const option of ['-i', '--interactive']) {
+            const index = process.execArgv.indexOf(option);
+            if (index !== -1) process.execArgv.splice(index, 1);
+        }
+        for (const name of ['_', '_error']) {
+            const property = Object.getOwnPropertyDescriptor(globalThis, name);
+            if (property !== undefined && property.get !== undefined && property.configurable)
+                delete globalThis[name];
+        }
+        // The REPL made a domain, and domains carry themselves from callback to callback with
+        // an async hook, which also hooks every Promise: `await` ran 12 times slower. The hooks
+        // are switched off (Node then calls none); user code that requires the domain module
+        // gets them back.
+        (function switchOffReplHooks() {
+            const asyncWrap = binding('async_wrap');
+            if (asyncWrap === null) return;
+            const fields = asyncWrap.async_hook_fields, names = asyncWrap.constants;
+            const counts = ['kInit', 'kBefore', 'kAfter', 'kDestroy', 'kPromiseResolve', 'kTotals']
+                               .map((name) => names[name]);
+            if (counts.some((index) => index === undefined) || fields[names.kTotals] === 0 ||
+                typeof asyncWrap.setPromiseHooks !== 'function')
+                return;
+            const saved = counts.map((index) => fields[index]);
+            for (const index of counts) fields[index] = 0;
+            asyncWrap.setPromiseHooks(undefined, undefined, undefined, undefined);
+            const Module = require('module');
+            const load = Module._load;
+            let off = true;
+            Module._load = function(request, ...rest) {
+                if (off && (request === 'domain' || request === 'node:domain')) {
+                    off = false;
+                    counts.forEach((index, i) => {
+                        fields[index] += saved[i];
+                    });
+                    // Node sets the Promise hooks of all async hooks again when one is added.
+                    require('v8').promiseHooks.onInit(() => {})();
+                }
+                return Reflect.apply(load, this, [request, ...rest]);
+            };
+        })();
+
+        // Memory the driver's threads share (the main thread and the watcher, see Reading).
+        const shared = new Int32Array(new SharedArrayBuffer(36));
+        const LINES = 0;    // counts messages passed on by the watcher
+        const WRITING = 1;  // the protocol's output is being written (a lock of both threads)
+        // 1: user code runs where a SIGINT stops it; 2: the watcher sent that SIGINT.
+        const RUNNING = 2;
+        const STOPS = 3;      // the watcher passed on a stop the main thread has not taken
+        const INPUT = 4;      // who reads the protocol's input: BUSY and WATCHED bits
+        const READS = 5;      // counts the messages the main thread took
+        const ARMED = 6;      // the watcher watches the main thread (else it sleeps)
+        const TAKEOVERS = 7;  // counts the times the watcher took the input
+        const GUARDED = 8;    // runGuarded calls under way: user code is on the stack
+        const BUSY = 1, WATCHED = 2;
+
+        const {protocolOut, originalStderr, outputFiles} = descriptors;
 
         function fail(reason) {
             try {
@@ -178,14 +312,18 @@
         }
 
         // --- Writing: every message first forwards the output files, so that output written
-        // before a reply (by a child process too) reaches the host before the reply.
+        // before a reply (by a child process too) reaches the host before the reply; that is,
+        // once something may write to them (watchDescriptorWriters, below): two preads a
+        // message otherwise spent on files nothing writes.
         let writingMessage = false;
-        function drainOutputFiles() {
+        let descriptorsWritten = outputFiles.length > 0 && binding('fs') === null;
+        function drainOutputFiles(always) {
+            if (!descriptorsWritten && !always) return;
             for (const file of outputFiles)
                 drainOutputFile(
                     file.read, file.write, file.channel, (line) => writeAll(protocolOut, line));
         }
-        // The reader thread writes too (a `limit` notification): a lock of both threads.
+        // The watcher writes too (a `limit` notification): a lock of both threads.
         function sendLine(line) {
             writingMessage = true;
             while (Atomics.compareExchange(shared, WRITING, 0, 1) !== 0)
@@ -281,7 +419,9 @@
         }
         // Integers beyond Number's 53 bits cross as BigInt, exactly: JSON.parse and stringify
         // know no BigInt, so such numbers travel through them as marked strings.
-        const BIGINT_MARK = `bond-bigint-${require('crypto').randomBytes(8).toString('hex')}:`;
+        // (Math.random, not the crypto module: loading that took 5 to 10 ms of start-up.)
+        const randomText = () => Math.random().toString(36).slice(2);
+        const BIGINT_MARK = `bond-bigint-${randomText()}${randomText()}:`;
         const ENCODED_BIGINT = new RegExp(`"${BIGINT_MARK}(-?\\d+)"`, 'g');
         const INT64_MIN = -(2n ** 63n), UINT64_MAX = 2n ** 64n - 1n;
         let encodedBigInt = false;
@@ -603,20 +743,24 @@
         };
 
         // --- Stopping running code (docs/protocol.md, Limits) --------------------------------
-        // The reader thread sees an `interrupt` while code runs and sends SIGINT: user code runs
-        // inside a vm script with breakOnSigint, which V8 ends there (JavaScript cannot catch it),
-        // however deep the code is. CPU and memory limits are watched by the reader thread too.
+        // The watcher sees an `interrupt` while code runs (see Reading) and sends SIGINT: user
+        // code runs inside a vm script with breakOnSigint, which V8 ends there (JavaScript cannot
+        // catch it), however deep the code is. CPU and memory limits are watched by the watcher
+        // too. An interrupt the main thread reads itself (between pieces of user code, or
+        // before code that returned a Promise settles) is noted at once.
         // A stop that comes while the driver's own code runs ends the user code at the next
         // safe point (user code starting, an exported function returning, output written) the
         // same way.
         class Interrupted extends Error {}
         Object.defineProperty(Interrupted.prototype, 'name', {value: 'Interrupted'});
 
-        const received = new Set();  // ids of the host's requests not answered yet
+        // Ids of the host's requests not answered yet (an array: they are few, and a Set
+        // shrinks, a new table, at every delete).
+        const received = [];
         let stop = null;             // {id, limit, raised} of the operation being stopped
 
         function noteStop(id, limit) {
-            if (stop !== null || !received.has(id)) return;  // stale: its reply crossed it
+            if (stop !== null || !received.includes(id)) return;  // stale: its reply crossed it
             stop = {id, limit, raised: false};
             // Awaiting a Promise, with nothing of it running: stop waiting for it. (Code waiting
             // for an exported function is stopped when that returns.)
@@ -632,10 +776,11 @@
         }
         // A safe point: a pending stop ends the running code here, once.
         function raisePendingStop() {
-            if (Atomics.load(shared, STOPS) !== 0) outsideUserCode(takeStops);
+            if (Atomics.load(shared, STOPS) !== 0 || queuedInterrupts > 0)
+                outsideUserCode(takeStops);
             if (stop !== null && !stop.raised && Atomics.load(shared, RUNNING) !== 0) stopNow();
         }
-        // Ends the running user code as an interrupt from the reader thread does: with a SIGINT
+        // Ends the running user code as an interrupt from the watcher does: with a SIGINT
         // that V8 turns into the end of the script, which no JavaScript code can catch (an
         // exception could be: console.log swallows what its stream throws).
         function stopNow() {
@@ -650,7 +795,7 @@
         }
 
         // V8 ends the script wherever it is when the SIGINT comes, skipping `finally` blocks, so
-        // a SIGINT must never reach the driver's own code: the reader thread sends it only while
+        // a SIGINT must never reach the driver's own code: the watcher sends it only while
         // RUNNING is 1 and marks it sent (2); code leaving user code that finds it sent waits
         // for it to end the script right there.
         function enterUserCode() { Atomics.store(shared, RUNNING, 1); }
@@ -661,10 +806,12 @@
         // Runs user code where a SIGINT ends it: inside a vm script, whose breakOnSigint is set
         // before RUNNING becomes 1.
         const runGuarded = (() => {
-            const slot = Symbol.for('bond.guarded');
-            const script = new vm.Script(`globalThis[Symbol.for('bond.guarded')]()`);
-            return (work) => {
-                globalThis[slot] = () => {
+            // The script calls a global function that runs the work of the moment: set once (a
+            // global property added and deleted per run slows every global lookup).
+            let guarded = null;
+            Object.defineProperty(globalThis, Symbol.for('bond.guarded'), {
+                value() {
+                    const work = guarded;
                     enterUserCode();
                     raisePendingStop();
                     let result;
@@ -676,11 +823,25 @@
                     }
                     leaveUserCode();
                     return result;
-                };
+                },
+            });
+            const script = new vm.Script(`globalThis[Symbol.for('bond.guarded')]()`);
+            // Node 16 to 22: what script.runInThisContext({breakOnSigint: true, displayErrors:
+            // false}) calls, without its parsing of the options (a third of the time): (context,
+            // timeout, displayErrors, breakOnSigint, breakOnFirstLine).
+            const runInContext = Object.getPrototypeOf(vm.Script.prototype).runInContext;
+            const major = Number(process.versions.node.split('.')[0]);
+            const run = major >= 16 && major <= 22 && typeof runInContext === 'function' ?
+                () => runInContext.call(script, null, -1, false, true, false) :
+                () => script.runInThisContext({breakOnSigint: true, displayErrors: false});
+            return (work) => {
+                guarded = work;
+                Atomics.add(shared, GUARDED, 1);
                 try {
-                    return script.runInThisContext({breakOnSigint: true, displayErrors: false});
+                    return run();
                 } finally {
-                    delete globalThis[slot];
+                    Atomics.sub(shared, GUARDED, 1);
+                    guarded = null;
                     Atomics.store(shared, RUNNING, 0);
                     // Only a SIGINT from elsewhere can have cut a message in half.
                     if (writingMessage) fail('a SIGINT from outside ended the driver mid-message');
@@ -703,20 +864,14 @@
         // noted by the watchdog and dropped. No SIGINT listener of the driver's: vm would take
         // listeners away around every script, and libuv would reset SIGINT's handler to the
         // default each time (the code that set one up itself has that to live with).
-        (function holdSigintWatchdog() {
-            const warn = process.emitWarning;
-            process.emitWarning = () => {};  // "These APIs are for internal testing only"
+        function holdSigintWatchdog() {
             try {
-                require('internal/test/binding')
-                    .internalBinding('contextify')
-                    .startSigintWatchdog();
+                binding('contextify').startSigintWatchdog();
             } catch (error) {
-                // A node that refuses --expose-internals: slower, and a late SIGINT is ignored.
+                // A node without process.binding('contextify'): slower, a late SIGINT ignored.
                 process.on('SIGINT', () => {});
-            } finally {
-                process.emitWarning = warn;
             }
-        })();
+        }
 
         // --- Requests --------------------------------------------------------------------------
         // The top-level request being served, whose reply waits for its Promise and for the
@@ -738,13 +893,14 @@
             if (handler === undefined)
                 return sendMessage(
                     errorReply(id ?? null, -32601, `unknown method ${JSON.stringify(method)}`));
-            if (id !== undefined) received.add(id);
+            if (id !== undefined) received.push(id);
             const limits = !nested && params.limits !== null && typeof params.limits === 'object' ?
                 params.limits :
                 null;
             if (limits !== null) watchLimits(id, limits);
             const answer = (reply) => {
-                received.delete(id);
+                const index = received.lastIndexOf(id);
+                if (index !== -1) received.splice(index, 1);
                 if (limits !== null) watchLimits(null, null);
                 if (stop !== null && stop.id === id) stop = null;
                 if (id !== undefined) sendMessage(reply);
@@ -775,6 +931,25 @@
                 answer(message);
             };
             request.fail = (thrown) => reply(thrownReply(id, thrown));
+            if (!isThenable(result)) {
+                // Runs the microtasks the code queued and Node's processing of unhandled
+                // rejections now, as Node would once this callback returns: one that the code
+                // caused fails the request (reportUncaught) before its reply is sent.
+                try {
+                    process._tickCallback();
+                } catch (error) {
+                    process.emit('uncaughtException', error, 'uncaughtException');  // a nextTick's
+                }
+                if (request.replied) return;
+                let response;
+                try {
+                    response =
+                        encode({jsonrpc: '2.0', id, result: result === undefined ? null : result});
+                } catch (error) {
+                    return request.fail(error);
+                }
+                return reply({line: response});
+            }
             Promise.resolve(result).then((value) => {
                 // Serialized now, sent when this turn of the event loop is over.
                 let response;
@@ -797,16 +972,60 @@
         process.on('uncaughtException', (error) => reportUncaught(error, 'Uncaught'));
         process.on('unhandledRejection', (reason) => reportUncaught(reason, 'Unhandled rejection'));
 
-        // --- Reading: a worker thread reads the protocol's input and passes each line on. -------
-        // It also stops running code (interrupt, CPU and memory limits), and writes the `limit`
-        // notification itself: the main thread may be the one that cannot stop.
-        const inbox = new MessageChannel();
-        const watcher = new MessageChannel();
-        const reader = new Worker(
+        // Ready: the host may send its first request while the rest is set up (the watcher's
+        // Worker takes a few milliseconds to make).
+        writeAll(originalStderr, STDERR_READY_MARK);
+        sendLine('\n' + encode({
+                     jsonrpc: '2.0',
+                     method: 'ready',
+                     params: {
+                         protocol: 1,
+                         lang: 'JavaScript',
+                         version: process.versions.node,
+                         pid: process.pid
+                     }
+                 }));
+        holdSigintWatchdog();
+
+        // --- Reading ---------------------------------------------------------------------------
+        // The main thread reads the protocol's input itself: with blocking reads while nothing
+        // else needs the event loop (serveQueued, loopHasWork) or while JavaScript waits for the
+        // host (a call of an exported function), else in its event loop (so Promises and timers
+        // run). A message then costs a read, no hand-off between threads, no epoll_wait.
+        // While user code runs nothing reads there, so a worker thread, the watcher, takes the
+        // input over once the main thread has worked WATCH_MS without reading it (a long
+        // computation, a loop that prints): it passes each message on through the inbox, stops
+        // the running code for an interrupt (SIGINT, see above), and gives the input back at the
+        // end of a line once the main thread waits for input again. The watcher also enforces
+        // the CPU and memory limits, and writes the `limit` notification itself: the main thread
+        // may be the one that cannot stop.
+        //
+        // shared[INPUT] decides who reads: BUSY is set by the main thread while it does not read
+        // (it clears it before reading), WATCHED by the watcher, only in place of BUSY alone.
+        // READS counts the messages the main thread took, so that the watcher tells a long piece
+        // of work from a stream of short ones; the watcher sleeps while the main thread is idle,
+        // and the main thread wakes it (ARMED) when it takes a message.
+        const WATCH_MS = 20;
+        const READ_CHUNK = 1 << 16;
+        const {Worker, MessageChannel, receiveMessageOnPort} = require('worker_threads');
+
+        // Descriptions of the input (see takeDescriptors): one blocking, for the blocking reads;
+        // one for the event loop (libuv makes it non-blocking); one for the watcher. Without
+        // them (spawnDriver), descriptor 3 is the watcher's alone, and it never gives it back.
+        const inputFds = descriptors.input;
+        const canRead = inputFds !== null;
+        if (!canRead) {
+            Atomics.store(shared, INPUT, WATCHED);
+            Atomics.store(shared, ARMED, 1);
+        }
+
+        const inbox = new MessageChannel();  // the watcher's messages to the main thread
+        const control = new MessageChannel();  // the limits of the running request, to the watcher
+        const watcher = new Worker(
             `
             const {workerData} = require('worker_threads');
             const fs = require('fs');
-            const {port, control, fd, out} = workerData;
+            const {port, control, fd, out, keep} = workerData;
             const shared = new Int32Array(workerData.shared);
             function pass(message) {
                 port.postMessage(message);
@@ -818,9 +1037,19 @@
                 if (Atomics.compareExchange(shared, ${RUNNING}, 1, 2) === 1)
                     process.kill(process.pid, 'SIGINT');
             }
+
+            // The input, read only while this thread holds it.
+            let holding = keep ? 1 : 0;  // the number of the hold (TAKEOVERS), 0 when not held
             let pending = [];
-            const input = new (require('net').Socket)({fd, readable: true, writable: false});
-            input.on('data', (chunk) => {
+            const input = new (require('net').Socket)({
+                fd,
+                readable: true,
+                writable: false,
+                manualStart: !keep,
+                onread: {buffer: Buffer.allocUnsafe(${READ_CHUNK}), callback: onInput},
+            });
+            function onInput(length, buffer) {
+                const chunk = buffer.subarray(0, length);
                 let start = 0;
                 for (let end; (end = chunk.indexOf(10, start)) !== -1; start = end + 1) {
                     pending.push(chunk.subarray(start, end));
@@ -829,8 +1058,16 @@
                     pass({line});
                     if (line.includes('"interrupt"')) stopRunningCode();
                 }
-                if (start < chunk.length) pending.push(chunk.subarray(start));
-            });
+                if (start < chunk.length) pending.push(Buffer.from(chunk.subarray(start)));
+                // At the end of a line, with the main thread waiting for input: give it back.
+                if (!keep && pending.length === 0 &&
+                    Atomics.compareExchange(shared, ${INPUT}, ${WATCHED}, 0) === ${WATCHED}) {
+                    pass({giveBack: holding});
+                    holding = 0;
+                    idle();
+                    return false;  // stops reading
+                }
+            }
             input.on('end', () => {
                 // The host is gone: code that runs must not go on unattended.
                 if (Atomics.load(shared, ${RUNNING}) !== 0) process.kill(process.pid, 'SIGKILL');
@@ -838,18 +1075,58 @@
             });
             input.on('error', (error) => pass({end: error.message}));
 
+            // Watching the main thread: busy (BUSY) and no message taken (READS) for ${WATCH_MS}
+            // ms, it cannot see the input: hold it, when user code is under way (GUARDED; the
+            // driver's own work, decoding and encoding a large value, cannot be stopped anyway).
+            let readsSeen = 0;
+            function watch() {
+                readsSeen = Atomics.load(shared, ${READS});
+                setTimeout(check, ${WATCH_MS});
+            }
+            function check() {
+                if (Atomics.load(shared, ${INPUT}) === ${BUSY}) {
+                    if (Atomics.load(shared, ${READS}) !== readsSeen) return watch();
+                    if (Atomics.load(shared, ${GUARDED}) === 0)
+                        return setTimeout(check, ${WATCH_MS});
+                    if (Atomics.compareExchange(shared, ${INPUT}, ${BUSY}, ${BUSY | WATCHED}) ===
+                        ${BUSY}) {
+                        holding = Atomics.add(shared, ${TAKEOVERS}, 1) + 1;
+                        input.resume();
+                        return;
+                    }
+                }
+                idle();
+            }
+            // Sleeps until the main thread takes a message (it sets ARMED and notifies).
+            function idle() {
+                Atomics.store(shared, ${ARMED}, 0);
+                if ((Atomics.load(shared, ${INPUT}) & ${BUSY}) !== 0) {
+                    Atomics.store(shared, ${ARMED}, 1);
+                    return watch();
+                }
+                const waiting = Atomics.waitAsync(shared, ${ARMED}, 0);
+                if (waiting.async)
+                    waiting.value.then(watch);
+                else
+                    watch();
+            }
+            if (!keep) idle();
+
             // CPU time and memory of the running operation, from the limits in its request.
-            let watch = null;
             const cpuSeconds = () => {
                 const used = process.cpuUsage();
                 return (used.user + used.system) / 1e6;
             };
             function limitReached(limit) {
                 const line = JSON.stringify(
-                    {jsonrpc: '2.0', method: 'limit', params: {id: watch.id, limit}}) + '\\n';
+                    {jsonrpc: '2.0', method: 'limit', params: {id: limits.id, limit}}) + '\\n';
                 while (Atomics.compareExchange(shared, ${WRITING}, 0, 1) !== 0)
                     Atomics.wait(shared, ${WRITING}, 1);
                 try {
+                    // Noted before the host can know: its answer to a call of the main thread
+                    // (-32002) must find the stop.
+                    pass({stop: {id: limits.id, limit}});
+                    Atomics.store(shared, ${STOPS}, 1);
                     fs.writeSync(out, line);
                 } catch (error) {
                     // The host has gone; the end of the input follows.
@@ -857,35 +1134,35 @@
                     Atomics.store(shared, ${WRITING}, 0);
                     Atomics.notify(shared, ${WRITING});
                 }
-                pass({stop: {id: watch.id, limit}});
                 stopRunningCode();
-                unwatch();
+                unwatchLimits();
             }
             function checkCpu() {
-                const used = cpuSeconds() - watch.cpuStart;
-                if (used >= watch.cpu) return limitReached('cpu');
+                const used = cpuSeconds() - limits.cpuStart;
+                if (used >= limits.cpu) return limitReached('cpu');
                 // CPU time runs no faster than the clock per thread: check again when the rest
                 // of the budget could be used up at the earliest.
-                watch.cpuTimer = setTimeout(checkCpu, Math.max(1, (watch.cpu - used) * 1000));
+                limits.cpuTimer = setTimeout(checkCpu, Math.max(1, (limits.cpu - used) * 1000));
             }
-            function unwatch() {
-                if (watch === null) return;
-                clearTimeout(watch.cpuTimer);
-                clearInterval(watch.memoryTimer);
-                watch = null;
+            let limits = null;
+            function unwatchLimits() {
+                if (limits === null) return;
+                clearTimeout(limits.cpuTimer);
+                clearInterval(limits.memoryTimer);
+                limits = null;
             }
             control.on('message', (message) => {
-                unwatch();
+                unwatchLimits();
                 if (message === null) return;
-                watch = message;
-                if (watch.cpu > 0) {
-                    watch.cpuStart = cpuSeconds();
+                limits = message;
+                if (limits.cpu > 0) {
+                    limits.cpuStart = cpuSeconds();
                     checkCpu();
                 }
                 // Memory is sampled: an allocation may overshoot by what it gets in 10 ms.
-                if (watch.memory > 0)
-                    watch.memoryTimer = setInterval(() => {
-                        if (process.memoryUsage.rss() - watch.baseline > watch.memory)
+                if (limits.memory > 0)
+                    limits.memoryTimer = setInterval(() => {
+                        if (process.memoryUsage.rss() - limits.baseline > limits.memory)
                             limitReached('memory');
                     }, 10);
             });
@@ -894,53 +1171,250 @@
                 eval: true,
                 workerData: {
                     port: inbox.port2,
-                    control: watcher.port2,
+                    control: control.port2,
                     shared: shared.buffer,
-                    fd: reopen(FD.protocolIn, 'r'),
+                    fd: canRead ? inputFds[2] : descriptors.protocolIn,
                     out: protocolOut,
+                    keep: !canRead,
                 },
-                transferList: [inbox.port2, watcher.port2],
+                transferList: [inbox.port2, control.port2],
                 stdout: false,
                 stderr: false
             });
-        reader.on('error', (error) => fail(`the protocol reader failed: ${error.stack}`));
-        reader.unref();
+        watcher.on('error', (error) => fail(`the protocol watcher failed: ${error.stack}`));
+        watcher.unref();
 
         const memoryBaseline = process.memoryUsage.rss();
         let collectGarbage = null;
         function watchLimits(id, limits) {
-            if (id === null) return watcher.port1.postMessage(null);
+            if (id === null) return control.port1.postMessage(null);
             const memory = Number(limits.memory) || 0;
             if (memory > 0 && process.memoryUsage.rss() - memoryBaseline > memory) {
                 // What a stopped operation left behind is garbage now: collect it before the
                 // next operation is measured against the same ceiling.
                 if (collectGarbage === null) {
-                    require('v8').setFlagsFromString('--expose-gc');
+                    binding('v8').setFlagsFromString('--expose-gc');  // not watched (below)
                     collectGarbage = vm.runInNewContext('gc');
                 }
                 collectGarbage();
             }
-            watcher.port1.postMessage(
+            control.port1.postMessage(
                 {id, cpu: Number(limits.cpu) || 0, memory, baseline: memoryBaseline});
         }
 
+        // Messages read and not handled yet, in order: {line}, {end}, and from the watcher
+        // {stop} and {giveBack}.
+        const queued = [];
+        let queuedInterrupts = 0;  // interrupts among them, for raisePendingStop
+        let partial = [];          // the start of a line whose end is not read yet
+        let ownInput = canRead;    // the main thread reads the input, not the watcher
+
+        const mayStop = (received) =>
+            received.stop !== undefined ||
+            (received.line !== undefined && received.line.includes('"interrupt"'));
+        function enqueue(received) {
+            if (mayStop(received)) ++queuedInterrupts;
+            queued.push(received);
+        }
+        function shiftQueued() {
+            const received = queued.shift();
+            if (mayStop(received)) --queuedInterrupts;
+            return received;
+        }
+        function takeLines(chunk) {
+            let start = 0;
+            for (let end; (end = chunk.indexOf(10, start)) !== -1; start = end + 1) {
+                let line;
+                if (partial.length === 0) {
+                    line = chunk.toString('utf8', start, end);
+                } else {
+                    partial.push(chunk.subarray(start, end));
+                    line = Buffer.concat(partial).toString('utf8');
+                    partial = [];
+                }
+                enqueue({line});
+            }
+            if (start < chunk.length) partial.push(Buffer.from(chunk.subarray(start)));
+        }
+        // A blocking read; false at the end of the input. (takeLines copies what it keeps.)
+        const readBuffer = Buffer.allocUnsafe(READ_CHUNK);
+        let largeReadBuffer = null;
+        function readInputSync() {
+            // The rest of a long line comes in large pieces.
+            const buffer = partial.length === 0 ?
+                readBuffer :
+                (largeReadBuffer ??= Buffer.allocUnsafe(OUTPUT_CHUNK));
+            let length;
+            for (;;) {
+                try {
+                    length = fs.readSync(inputFds[0], buffer, 0, buffer.length, null);
+                    break;
+                } catch (error) {
+                    if (error.code === 'EINTR') continue;  // a SIGINT from outside
+                    queued.push({end: error.message});
+                    return false;
+                }
+            }
+            if (length === 0) {
+                queued.push({end: 'the host closed the bond'});
+                return false;
+            }
+            takeLines(buffer.subarray(0, length));
+            return true;
+        }
+        // The main thread takes a message: it does not read the input until releaseInput().
+        function markBusy() {
+            Atomics.or(shared, INPUT, BUSY);
+            Atomics.add(shared, READS, 1);
+            if (Atomics.load(shared, ARMED) === 0 &&
+                Atomics.compareExchange(shared, ARMED, 0, 1) === 0)
+                Atomics.notify(shared, ARMED);
+        }
+        // The main thread is about to wait for input: from the input, unless the watcher holds it.
+        function releaseInput() {
+            if ((Atomics.and(shared, INPUT, ~BUSY) & WATCHED) !== 0 && ownInput) {
+                ownInput = false;
+                if (input !== null) input.pause();
+            }
+        }
+        // The watcher gave the input back, unless it has taken it again since.
+        function takeInputBack(hold) {
+            releaseInput();
+            if (Atomics.load(shared, TAKEOVERS) === hold &&
+                (Atomics.load(shared, INPUT) & WATCHED) === 0 && !closing) {
+                ownInput = true;
+                if (input !== null) input.resume();
+            }
+        }
+
+        // The event loop's reader of the input, made when the loop is first needed (the net
+        // module is not loaded before: start-up).
+        let input = null;
+        function readInLoop() {
+            if (!ownInput || closing) return;
+            if (input !== null) return input.resume();
+            input = new (require('net').Socket)({
+                fd: inputFds[1],
+                readable: true,
+                writable: false,
+                onread: {buffer: Buffer.allocUnsafe(READ_CHUNK), callback: onInput},
+            });
+            input.on('end', () => {
+                enqueue({end: 'the host closed the bond'});
+                serveQueued();
+            });
+            input.on('error', (error) => {
+                enqueue({end: error.message});
+                serveQueued();
+            });
+        }
+        function onInput(length, buffer) {
+            takeLines(buffer.subarray(0, length));
+            // The host writes a line whole: the rest of one begun comes at once.
+            while (partial.length > 0 && readInputSync())
+                ;
+            serveQueued();
+            return ownInput;
+        }
+        inbox.port1.on('message', (received) => {
+            enqueue(received);
+            serveQueued();
+        });
+
+        // Handles the queued messages while idle; then, while nothing else needs the event
+        // loop, waits for the next message with a blocking read (no epoll_wait, no callback).
+        let serving = false;
+        function serveQueued() {
+            if (serving) return;
+            serving = true;
+            try {
+                for (;;) {
+                    while (queued.length > 0) {
+                        const received = shiftQueued();
+                        if (received.giveBack !== undefined) {
+                            takeInputBack(received.giveBack);
+                            continue;
+                        }
+                        markBusy();
+                        handleIdleMessage(received);
+                    }
+                    if (!ownInput || closing || current !== null || loopHasWork()) break;
+                    releaseInput();
+                    if (!ownInput) break;
+                    readInputSync();
+                }
+            } finally {
+                serving = false;
+            }
+            releaseInput();
+            readInLoop();
+        }
+
+        // Whether anything but the bond's input may need the event loop: a handle, request,
+        // timer or immediate beyond the driver's own, a tick queued. Checked again only when an
+        // async resource was made since it had nothing: Node counts them (async ids), and none
+        // of those is made without one.
+        const loopHasWork = (() => {
+            const asyncWrap = binding('async_wrap');
+            const pipeWrap = binding('pipe_wrap');
+            const asyncIds = asyncWrap !== null ? asyncWrap.async_id_fields : undefined;
+            const counter = asyncWrap !== null ? asyncWrap.constants.kAsyncIdCounter : undefined;
+            if (asyncIds === undefined || counter === undefined || pipeWrap === null ||
+                typeof process.getActiveResourcesInfo !== 'function')
+                return () => true;
+            // What was unref()'d is not listed: seen once, the loop is always given its turn.
+            // (A timer made unref'd at once, by timers/promises with {ref: false}, is missed:
+            // it runs when the loop next runs.)
+            let unrefSeen = false;
+            const timer = setTimeout(() => {}, 0), immediate = setImmediate(() => {});
+            clearTimeout(timer);
+            clearImmediate(immediate);
+            let handleWrap = pipeWrap.Pipe.prototype;
+            while (handleWrap !== null && !Object.hasOwn(handleWrap, 'unref'))
+                handleWrap = Object.getPrototypeOf(handleWrap);
+            const prototypes = [handleWrap, inbox.port1, timer, immediate].map(
+                (object, index) => index === 0 ? object : Object.getPrototypeOf(object));
+            for (const prototype of prototypes) {
+                const unref = prototype !== null ? prototype.unref : undefined;
+                if (typeof unref !== 'function') return () => true;
+                prototype.unref = function(...args) {
+                    unrefSeen = true;
+                    return Reflect.apply(unref, this, args);
+                };
+            }
+            const ownResources = process.getActiveResourcesInfo().length;  // the inbox
+            let quietAt = -1;  // the count of async resources when the loop had nothing
+            return () => {
+                if (asyncIds[counter] === quietAt) return false;
+                process._tickCallback();
+                const own = ownResources + (input !== null ? 1 : 0);
+                if (unrefSeen || process.getActiveResourcesInfo().length > own) return true;
+                quietAt = asyncIds[counter];
+                return false;
+            };
+        })();
+
         let closing = false;
         function hostClosed() {
+            if (closing) return;
             closing = true;
             inbox.port1.close();
+            if (input !== null) input.destroy();  // (made by readInLoop)
             // The host went away while it waited for a reply: nobody wants the rest.
-            if (received.size > 0) process.exit(0);
+            if (received.length > 0) process.exit(0);
             // Else like the end of a script: what is scheduled still runs, then node exits.
         }
 
-        // Messages taken from the inbox to look for stops, to be handled in their turn.
-        const deferred = [];
-        // Takes the stops (interrupt, limit) that the inbox holds.
+        // Takes the stops (interrupt, limit) that the inbox and the queue hold.
         function takeStops() {
             Atomics.store(shared, STOPS, 0);
-            for (let received; (received = receiveMessageOnPort(inbox.port1)) !== undefined;) {
-                if (!takeStop(received.message)) deferred.push(received.message);
-            }
+            for (let received; (received = receiveMessageOnPort(inbox.port1)) !== undefined;)
+                enqueue(received.message);
+            if (queuedInterrupts === 0) return;
+            const rest = queued.filter((received) => !takeStop(received));
+            queued.length = 0;
+            queuedInterrupts = 0;
+            for (const received of rest) enqueue(received);
         }
         // True when `received` was a stop, now noted.
         function takeStop(received) {
@@ -961,13 +1435,31 @@
             return true;
         }
 
+        // The next message, waiting for it.
         function nextMessageSync() {
-            if (deferred.length > 0) return deferred.shift();
             for (;;) {
+                while (queued.length > 0) {
+                    const received = shiftQueued();
+                    if (received.giveBack !== undefined) {
+                        takeInputBack(received.giveBack);
+                        continue;
+                    }
+                    markBusy();
+                    return received;
+                }
+                releaseInput();
+                if (ownInput) {
+                    readInputSync();
+                    // A limit the watcher reached meanwhile: the host's answer may refer to it.
+                    if (Atomics.load(shared, STOPS) !== 0) takeStops();
+                    continue;
+                }
                 const seen = Atomics.load(shared, LINES);
                 const received = receiveMessageOnPort(inbox.port1);
-                if (received !== undefined) return received.message;
-                Atomics.wait(shared, LINES, seen);
+                if (received !== undefined)
+                    enqueue(received.message);
+                else
+                    Atomics.wait(shared, LINES, seen);
             }
         }
 
@@ -1037,6 +1529,8 @@
                     String((reply.error && reply.error.message) ?? 'error in the host'));
             }
             raisePendingStop();  // the host's function returned, but the code was stopped meanwhile
+            // Read with the reply (called from a timer, say): handled from the event loop.
+            if (queued.length > 0 && !serving) setImmediate(serveQueued);
             return reply.result;
         }
 
@@ -1050,14 +1544,79 @@
             else
                 fail(`a reply to a request never sent: ${received.line.slice(0, 200)}`);
         }
-        inbox.port1.on('message', (received) => {
-            handleIdleMessage(received);
-            while (deferred.length > 0) handleIdleMessage(deferred.shift());
-        });
+
+        // Output reaches descriptors 1 and 2 (the files) only through process.stdout and
+        // process.stderr (sent at once, not there) until something else writes to them: a
+        // child process, a Worker, native code (an addon, WASI, V8's and the inspector's own
+        // printing), an fs write to them. Each is noted here when it first happens, and from
+        // then on the files are read before every message.
+        (function watchDescriptorWriters() {
+            if (descriptorsWritten) return;
+            const note = () => {
+                descriptorsWritten = true;
+            };
+            // Wraps object[name], a function, so that calls for which `writes(args)` is true (all
+            // calls by default) note it; a missing one (another Node) gives up: read always.
+            function watchCalls(object, name, writes = () => true) {
+                const original = object !== null && object !== undefined ? object[name] : undefined;
+                if (typeof original !== 'function') return note();
+                const watched = function(...args) {
+                    if (!descriptorsWritten && writes(args)) note();
+                    return new.target ? Reflect.construct(original, args, new.target) :
+                                        Reflect.apply(original, this, args);
+                };
+                Object.defineProperty(watched, 'name', {value: original.name});
+                watched.prototype = original.prototype;
+                object[name] = watched;
+            }
+            const OUR_DESCRIPTORS =
+                /^\/(dev\/(stdout|stderr|fd\/[12])|proc\/(self|thread-self|\d+)\/fd\/[12])$/;
+            const isOurs = (target) => target === 1 || target === 2 ||
+                (typeof target === 'string' && OUR_DESCRIPTORS.test(target));
+            try {
+                watchCalls(binding('process_wrap').Process.prototype, 'spawn');
+                watchCalls(binding('spawn_sync'), 'spawn');
+                const fsBinding = binding('fs');
+                for (const name of ['writeBuffer', 'writeBuffers', 'writeString', 'writeFileUtf8'])
+                    if (name in fsBinding) watchCalls(fsBinding, name, (args) => isOurs(args[0]));
+                for (const name of ['open', 'openFileHandle'])
+                    watchCalls(fsBinding, name, (args) => isOurs(args[0]));
+                watchCalls(fsBinding, 'copyFile', (args) => isOurs(args[1]));
+                watchCalls(process, 'dlopen');
+                watchCalls(process, '_rawDebug');
+                // Modules with such functions, watched when first required (loading them here
+                // took milliseconds of start-up): WASI writes to the descriptors itself.
+                const watchedModules = {
+                    wasi: note,
+                    v8: (module) => watchCalls(module, 'setFlagsFromString'),
+                    inspector: (module) => watchCalls(module, 'open'),
+                };
+                const Module = require('module');
+                const load = Module._load;
+                Module._load = function(request, ...rest) {
+                    const loaded = Reflect.apply(load, this, [request, ...rest]);
+                    const name = typeof request === 'string' ? request.replace(/^node:/, '') : '';
+                    if (Object.hasOwn(watchedModules, name)) {
+                        const watch = watchedModules[name];
+                        delete watchedModules[name];
+                        watch(loaded);
+                    }
+                    return loaded;
+                };
+                process.on('worker', (worker) => {
+                    if (worker !== watcher) note();  // (Node tells of the watcher late)
+                });
+            } catch (error) {
+                note();
+            }
+            // V8's and Node's own printing, asked for on the command line.
+            const printing = /^--(trace|prof|inspect|print|log|cpu-prof|heap-prof|debug)/;
+            if (process.execArgv.some((option) => printing.test(option))) note();
+        })();
 
         process.on('exit', () => {
             try {
-                drainOutputFiles();
+                drainOutputFiles(true);
             } catch (error) {
                 // The host has gone.
             }
@@ -1067,16 +1626,6 @@
         globalThis.require =
             require('module').createRequire(require('path').join(process.cwd(), '[bond]'));
 
-        writeAll(originalStderr, STDERR_READY_MARK);
-        sendLine('\n' + encode({
-                     jsonrpc: '2.0',
-                     method: 'ready',
-                     params: {
-                         protocol: 1,
-                         lang: 'JavaScript',
-                         version: process.versions.node,
-                         pid: process.pid
-                     }
-                 }));
+        serveQueued();
     }
 })

@@ -187,6 +187,18 @@ TEST_CASE("an exception thrown while no request runs goes to stderr") {
     CHECK(output.stderr_text.find("Uncaught: Error: idle failure") != std::string::npos);
 }
 
+TEST_CASE("the domain module works: an error in a callback reaches its domain") {
+    // The driver switches off the async hook of the REPL's domain (it slowed every Promise):
+    // requiring the module switches it on again.
+    bond::Bond js = make_js();
+    CHECK(js.eval("(async () => { await null; await null; return 'awaited'; })()") == "awaited");
+    CHECK(js.eval("new Promise((resolve) => {\n"
+                  "    const d = require('domain').create();\n"
+                  "    d.on('error', (error) => resolve(error.message));\n"
+                  "    d.run(() => setTimeout(() => { throw new Error('caught by the domain'); }));\n"
+                  "})") == "caught by the domain");
+}
+
 TEST_CASE("exported C++ functions answer synchronously, also inside async functions") {
     bond::Bond js = make_js();
     js.export_function("cb", [](int x) { return x * 10; });
@@ -280,6 +292,32 @@ TEST_CASE("every output path reaches on_output in order, the protocol intact") {
     CHECK(output.stdout_text == "one\ntwo\nthree\nfour\n{ eight: 8 }\n");
     CHECK(output.stderr_text == "five\nsix\nseven\n");
     CHECK(js.eval("2 + 2") == 4);
+}
+
+TEST_CASE("output of child processes in one call after another arrives as written") {
+    // The output files are emptied after each read: a later write must land at their start.
+    Output output;
+    bond::Bond js = make_js({.on_output = output.sink()});
+    js.eval_block("require('child_process').execSync('echo one', {stdio: 'inherit'});");
+    js.eval_block("require('child_process').execSync('echo two', {stdio: 'inherit'});");
+    js.eval_block("require('child_process').execSync('echo three >&2', {stdio: 'inherit'});");
+    js.eval_block("require('child_process').execSync('echo four >&2', {stdio: 'inherit'});");
+    CHECK(output.stdout_text == "one\ntwo\n");
+    CHECK(output.stderr_text == "three\nfour\n");
+}
+
+TEST_CASE("output written to descriptors 1 and 2 in other ways arrives before the reply") {
+    // Until something writes to the descriptors the driver does not read them: each way to
+    // write there must be noticed.
+    Output output;
+    bond::Bond js = make_js({.on_output = output.sink()});
+    js.eval_block("require('fs').writeSync(1, 'by fs\\n');");
+    CHECK(output.stdout_text == "by fs\n");
+    js.eval_block("process._rawDebug('raw');");
+    CHECK(output.stderr_text == "raw\n");
+    bond::Bond other = make_js({.on_output = output.sink()});
+    other.eval_block("require('fs').writeFileSync('/dev/stderr', 'by path\\n');");
+    CHECK(output.stderr_text == "raw\nby path\n");
 }
 
 TEST_CASE("output of a child process that writes much does not block or corrupt the protocol") {
