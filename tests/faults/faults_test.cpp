@@ -1,0 +1,310 @@
+// Faults of the co-process, and abuse by it: it dies, hangs, stops reading, lies, floods or
+// speaks garbage. Each case checks the exact exception and the host's health afterwards: no
+// descriptor or child process left behind, and a new bond works. Real interpreters where the
+// fault is something a real one does (being killed); tests/faults/hostile_driver.cpp, a fake
+// co-process, where only a hostile one would do it.
+#include "../conformance/languages.hpp"
+
+#include <bond/bond.hpp>
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+using conformance::for_each_language;
+using conformance::Language;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::size_t open_descriptors() {
+    std::size_t count = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
+        ++count;
+    return count;
+}
+
+// Processes whose parent is this one, zombies included.
+std::size_t child_processes() {
+    std::size_t count = 0;
+    std::string me = std::to_string(::getpid());
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        std::ifstream stat(entry.path() / "stat");
+        std::string text;
+        if (!std::getline(stat, text)) continue;
+        // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last
+        // ')'.
+        auto close = text.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream rest(text.substr(close + 1));
+        std::string state, ppid;
+        rest >> state >> ppid;
+        if (ppid == me) ++count;
+    }
+    return count;
+}
+
+std::size_t status_kib(const std::string& field) {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.starts_with(field + ":")) return std::stoul(line.substr(field.size() + 1));
+    return 0;
+}
+
+// What the host holds before a fault; check() says whether it holds the same afterwards, and
+// that a new bond of `lang` still works.
+struct HostHealth {
+    std::size_t descriptors = open_descriptors();
+    std::size_t children = child_processes();
+
+    void check(const std::string& lang = "Python") const {
+        CHECK(open_descriptors() == descriptors);
+        CHECK(child_processes() == children);
+        for (const Language& language : conformance::languages()) {
+            if (language.name != lang) continue;
+            bond::Bond fresh = bond::make_bond(lang);
+            fresh.eval_block(language.define_ident);
+            CHECK(fresh.call("ident", 3) == 3);
+        }
+    }
+};
+
+bond::Bond hostile(const std::string& scenario, bond::Options options = {}) {
+    options.command = std::string(BOND_HOSTILE_DRIVER) + " " + scenario;
+    options.def_args = false;
+    return bond::make_bond("Python", std::move(options));
+}
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+template <class Exception, class F>
+std::string thrown_message(F&& f) {
+    try {
+        f();
+    } catch (const Exception& error) {
+        return error.what();
+    } catch (const std::exception& error) {
+        FAIL("another exception: ", std::string(error.what()));
+        return "";
+    }
+    FAIL("no exception");
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("a co-process killed with SIGKILL mid-call is a TerminatedException within 1 s") {
+    for_each_language([](const Language& language) {
+        HostHealth health;
+        {
+            Clock::time_point killed;
+            bond::Bond remote =
+                bond::make_bond(language.name, {.on_output = [&](bond::Channel, std::string_view) {
+                                    // The code has started: it prints, then sleeps.
+                                    if (killed == Clock::time_point{}) {
+                                        killed = Clock::now();
+                                        ::kill(remote.pid(), SIGKILL);
+                                    }
+                                }});
+            std::string message = thrown_message<bond::TerminatedException>([&] {
+                remote.eval_block(language.print_line("sleeping") + "\n" + language.sleep_forever);
+            });
+            CHECK(seconds_since(killed) < 1.0);
+            CHECK(message.find("during a call") != std::string::npos);
+            CHECK(!remote.alive());
+        }
+        health.check(language.name);
+    });
+}
+
+TEST_CASE(
+    "a co-process killed with SIGKILL inside a nested call is a TerminatedException "
+    "within 1 s") {
+    for_each_language([](const Language& language) {
+        HostHealth health;
+        {
+            bond::Bond remote = bond::make_bond(language.name);
+            Clock::time_point killed;
+            remote.export_function("killme", [&] {
+                killed = Clock::now();
+                ::kill(remote.pid(), SIGKILL);
+                return 1;
+            });
+            std::string message = thrown_message<bond::TerminatedException>(
+                [&] { remote.eval(language.call_export("killme")); });
+            CHECK(seconds_since(killed) < 1.0);
+            CHECK(message.find("killed by signal 9") != std::string::npos);
+        }
+        health.check(language.name);
+    });
+}
+
+TEST_CASE("a co-process killed with SIGKILL while idle fails the next call within 1 s") {
+    for_each_language([](const Language& language) {
+        HostHealth health;
+        {
+            bond::Bond remote = bond::make_bond(language.name);
+            remote.eval_block(language.define_ident);
+            ::kill(remote.pid(), SIGKILL);
+            auto start = Clock::now();
+            std::string message =
+                thrown_message<bond::TerminatedException>([&] { remote.call("ident", 1); });
+            CHECK(seconds_since(start) < 1.0);
+            CHECK(message.find("killed by signal 9") != std::string::npos);
+        }
+        health.check(language.name);
+    });
+}
+
+TEST_CASE("a co-process that closes its stdout and keeps running is ended") {
+    HostHealth health;
+    {
+        bond::Bond remote = hostile("close-stdout");
+        std::string message =
+            thrown_message<bond::TerminatedException>([&] { remote.call("f", 1); });
+        // It ignores SIGTERM: the stop sequence ends with SIGKILL.
+        CHECK(message.find("killed by signal 9") != std::string::npos);
+        CHECK(message.find("during a call") != std::string::npos);
+    }
+    health.check();
+}
+
+TEST_CASE("a co-process that writes half a line and exits is a TerminatedException") {
+    HostHealth health;
+    {
+        bond::Bond remote = hostile("half-line-exit");
+        std::string message =
+            thrown_message<bond::TerminatedException>([&] { remote.call("f", 1); });
+        CHECK(message.find("exited with status 3") != std::string::npos);
+    }
+    health.check();
+}
+
+TEST_CASE("a co-process that stops reading while the host writes 16 MiB cannot block the host") {
+    HostHealth health;
+    {
+        bond::Bond remote = hostile("no-read", {.timeout = 2s});
+        std::string big(16 << 20, 'x');
+        std::string message =
+            thrown_message<bond::TimeoutException>([&] { remote.call("f", big); });
+        CHECK(message.find("timed out waiting for a reply") != std::string::npos);
+        CHECK(!remote.alive());
+    }
+    health.check();
+}
+
+TEST_CASE("a reply that is not a message is a clear BondException and closes the bond") {
+    struct Case {
+        const char* scenario;
+        const char* says;
+    };
+    for (const Case& fault : {
+             Case{"not-json", "protocol error: not valid JSON: parse error at line 1, column 2"},
+             Case{"wrong-shape", "a reply must have exactly one of \"result\" and \"error\""},
+             Case{"array", "a message must be a JSON object"},
+             Case{"unknown-id", "a reply to request 1001 while request 1 was awaited"},
+             Case{"deep", "JSON nested more than 10000 levels deep"},
+             Case{"invalid-utf8", "invalid string: ill-formed UTF-8 byte"},
+             Case{"nul", "invalid string: control character U+0000 (NUL) must be escaped"},
+             Case{"nul", "\"result\":\"a\\x00b\"}"},  // the excerpt shows the NUL
+         }) {
+        std::string scenario = fault.scenario;
+        CAPTURE(scenario);
+        HostHealth health;
+        {
+            bond::Bond remote = hostile(fault.scenario);
+            std::string message = thrown_message<bond::BondException>([&] { remote.call("f", 1); });
+            CAPTURE(message);
+            CHECK(message.find(fault.says) != std::string::npos);
+            CHECK(message.find("the bond is closed") != std::string::npos);
+            CHECK(!remote.alive());
+            CHECK_THROWS_AS(remote.call("f", 1), bond::TerminatedException);
+        }
+        health.check();
+    }
+}
+
+TEST_CASE("a line longer than max_message_size is refused before it is read to its end") {
+    HostHealth health;
+    {
+        bond::Bond remote = hostile("long-line", {.max_message_size = 1 << 20});
+        std::ofstream("/proc/self/clear_refs") << "5";  // the peak starts from here
+        std::size_t before = status_kib("VmRSS");
+        std::string message = thrown_message<bond::BondException>([&] { remote.call("f", 1); });
+        CHECK(message.find("a message of more than 1048576 bytes") != std::string::npos);
+        // 8 MiB were sent; the host held no more than the limit and a read's worth.
+        CHECK(status_kib("VmHWM") - before < 4096);
+    }
+    health.check();
+}
+
+TEST_CASE("the remote reaches nothing but the host's exports, and gets ordinary errors") {
+    HostHealth health;
+    {
+        bond::Bond remote = hostile("call-host");
+        int calls = 0;
+        remote.export_function("add", [&](int a, int b) {
+            ++calls;
+            return a + b;
+        });
+        // remote.call(NAME, ARGS...): what the hostile co-process got back when it called the
+        // host's NAME(ARGS...) itself.
+        CHECK(remote.call("add", 1, 2)["result"] == 3);
+        bond::Value missing = remote.call("system", "rm -rf /");
+        CHECK(missing["error"]["code"] == -32601);
+        CHECK(missing["error"]["message"] == "no exported function named 'system'");
+        bond::Value arity = remote.call("add", 1);
+        CHECK(arity["error"]["code"] == -32000);
+        CHECK(arity["error"]["message"] == "expected 2 arguments, got 1");
+        CHECK(remote.call("add", 1, 2, 3)["error"]["code"] == -32000);
+        bond::Value types = remote.call("add", "one", "two");
+        CHECK(types["error"]["code"] == -32000);
+        CAPTURE(types);
+        CHECK(types["error"]["message"].get<std::string>().find("(string) has the wrong type") !=
+              std::string::npos);
+        CHECK(calls == 1);
+        CHECK(remote.alive());
+    }
+    {
+        bond::Bond remote = hostile("request-host");
+        remote.export_function("f", [] { return 1; });
+        auto ask = [&](bond::Value message) { return remote.call("f", message); };
+        bond::Value eval =
+            ask({{"jsonrpc", "2.0"}, {"id", 7}, {"method", "eval"}, {"params", {{"code", "1"}}}});
+        CHECK(eval["error"]["code"] == -32601);
+        bond::Value no_name = ask({{"jsonrpc", "2.0"}, {"id", 7}, {"method", "call"}});
+        CHECK(no_name["error"]["code"] == -32601);
+        bond::Value bad_args = ask({{"jsonrpc", "2.0"},
+                                    {"id", 7},
+                                    {"method", "call"},
+                                    {"params", {{"name", "f"}, {"args", "x"}}}});
+        CHECK(bad_args["error"]["code"] == -32602);
+        CHECK(remote.alive());
+    }
+    health.check();
+}
+
+TEST_CASE("10,000 open, call, close cycles leave no descriptors, processes or memory behind") {
+    auto cycle = [](int i) {
+        bond::Bond remote = hostile("echo");
+        REQUIRE(remote.call("ident", i) == i);
+    };
+    for (int i = 0; i < 100; ++i) cycle(i);  // what is allocated once, for good, is there now
+    HostHealth health;
+    std::size_t rss = status_kib("VmRSS");
+    for (int i = 0; i < 10'000; ++i) cycle(i);
+    CHECK(open_descriptors() == health.descriptors);
+    CHECK(child_processes() == health.children);
+    CHECK(status_kib("VmRSS") < rss + 1024);
+}
