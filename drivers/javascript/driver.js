@@ -1006,6 +1006,7 @@
         // of work from a stream of short ones; the watcher sleeps while the main thread is idle,
         // and the main thread wakes it (ARMED) when it takes a message.
         const WATCH_MS = 20;
+        const CLOSE_GRACE_MS = 2000;
         const READ_CHUNK = 1 << 16;
         const {Worker, MessageChannel, receiveMessageOnPort} = require('worker_threads');
 
@@ -1402,7 +1403,10 @@
             if (input !== null) input.destroy();  // (made by readInLoop)
             // The host went away while it waited for a reply: nobody wants the rest.
             if (received.length > 0) process.exit(0);
-            // Else like the end of a script: what is scheduled still runs, then node exits.
+            // Else like the end of a script: what is scheduled still runs, then node exits; for
+            // as long as the host's close() waits at most, since a host that went away (killed)
+            // can no longer end this process.
+            setTimeout(() => process.exit(0), CLOSE_GRACE_MS).unref();
         }
 
         // Takes the stops (interrupt, limit) that the inbox and the queue hold.

@@ -16,6 +16,7 @@ import signal
 import struct
 import sys
 import threading
+import time
 
 import __main__
 
@@ -706,7 +707,7 @@ def _serve(awaited_id=None):
     while True:
         line = _read_line()
         if line is None:
-            _exit_like_python(0)  # the host closed the bond
+            _host_closed()
         try:
             message = _decode(line)
         except ValueError as error:
@@ -738,19 +739,31 @@ def _exit(status):
     os._exit(status)
 
 
-def _exit_like_python(code):
+def _exit_like_python(code, grace=None):
     """Ends the interpreter as an uncaught SystemExit(code) would: the message of a code that is
-    not a number goes to stderr, other threads are waited for, atexit functions run."""
+    not a number goes to stderr, other threads are waited for (for `grace` seconds at most, when
+    given), atexit functions run."""
     global _exiting
     _exiting = True  # atexit functions must not call the host that is closing the bond
     if code is not None and not isinstance(code, int):
         sys.stderr.write("%s\n" % (code,))
         code = 1
+    deadline = None if grace is None else time.monotonic() + grace
     for thread in threading.enumerate():
         if thread is not threading.current_thread() and not thread.daemon:
-            thread.join()
+            thread.join(None if deadline is None else max(0, deadline - time.monotonic()))
     atexit._run_exitfuncs()
     _exit(code or 0)
+
+
+# As long as the host's close() waits for the interpreter to end on its own: past that, a host
+# that is still there kills it, and one that is gone (killed) no longer can.
+_CLOSE_GRACE_SECONDS = 2
+
+
+def _host_closed():
+    """The end of the protocol's input: the host closed the bond, or went away."""
+    _exit_like_python(0, _CLOSE_GRACE_SECONDS)
 
 
 def _after_fork_in_child():

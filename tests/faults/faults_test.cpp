@@ -13,9 +13,15 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include <poll.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace std::chrono_literals;
@@ -307,4 +313,48 @@ TEST_CASE("10,000 open, call, close cycles leave no descriptors, processes or me
     CHECK(open_descriptors() == health.descriptors);
     CHECK(child_processes() == health.children);
     CHECK(status_kib("VmRSS") < rss + 1024);
+}
+
+TEST_CASE("an interpreter whose host was killed ends by itself, work left behind or not") {
+    // Code that keeps the interpreter busy after the end of its input: what the host's close()
+    // would end after its grace period, if the host were still there.
+    std::map<std::string, std::string> leaves_work = {
+        {"Python",
+         "import threading, time\nthreading.Thread(target=time.sleep, args=(1000,)).start()\n"},
+        {"JavaScript", "setInterval(() => {}, 1000);"},
+    };
+    for_each_language([&](const Language& language) {
+        std::string code =
+            leaves_work.count(language.name) ? leaves_work[language.name] : language.set_global;
+        int output[2];
+        REQUIRE(::pipe(output) == 0);
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_adddup2(&actions, output[1], 1);
+        posix_spawn_file_actions_addclose(&actions, output[0]);
+        std::vector<std::string> words = {BOND_ORPHANING_HOST, language.name, code};
+        std::vector<char*> argv;
+        for (auto& word : words) argv.push_back(word.data());
+        argv.push_back(nullptr);
+        pid_t host = 0;
+        REQUIRE(posix_spawn(&host, argv[0], &actions, nullptr, argv.data(), environ) == 0);
+        posix_spawn_file_actions_destroy(&actions);
+        ::close(output[1]);
+        std::string line;
+        char c;
+        while (::read(output[0], &c, 1) == 1 && c != '\n') line += c;
+        ::close(output[0]);
+        REQUIRE(!line.empty());
+        int interpreter = std::stoi(line);
+        int watch = static_cast<int>(::syscall(SYS_pidfd_open, interpreter, 0));
+        REQUIRE(watch >= 0);
+
+        ::kill(host, SIGKILL);
+        ::waitpid(host, nullptr, 0);
+        auto killed = Clock::now();
+        pollfd ended{watch, POLLIN, 0};
+        CHECK(::poll(&ended, 1, 30'000) == 1);  // a guard against a hang, not a measure
+        CHECK(seconds_since(killed) < 10);
+        ::close(watch);
+    });
 }

@@ -28,8 +28,8 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <string_view>
 #include <string>
+#include <string_view>
 
 using nlohmann::json;
 
