@@ -8,7 +8,7 @@
 package main;
 
 sub Bond::_run_list { local @_; eval $Bond::_code }    # list context: the caller's
-sub Bond::_run_block { local @_; eval $Bond::_code; return }
+sub Bond::_run_block { local @_; eval $Bond::_code; die $@ if $@; return }    # the caller's eval gets it
 
 package Bond::Bytes;
 # Bytes from the host that happen to be valid UTF-8 (the empty string included): a plain Perl
@@ -735,12 +735,10 @@ sub answer_request {
     }
     if ($method eq 'eval_block') {
         local $_code = "#line 1 \"(bond eval_block)\"\n" . ($params->{code} // '') . "\n;";
-        eval { local $user_code = 1; stop_at_safe_point(); 1 } or return send_exception($id, $@);
-        {
-            local $user_code = 1;
-            Bond::_run_block();
-        }
-        return send_exception($id, $@) if $@;
+        # All of it in an eval: a stop raised just before or after the code's own eval (while
+        # $user_code is set) must end the request, not escape into the driver.
+        eval { local $user_code = 1; stop_at_safe_point(); Bond::_run_block(); 1 }
+            or return send_exception($id, $@);
         return send_result($id, undef);
     }
     if ($method eq 'export') {
