@@ -80,9 +80,11 @@ our @_args;
 my $json;         # the decoder: Cpanel::JSON::XS, JSON::XS or JSON::PP
 our $JSON_MODULE;    # which one, for tests
 my ($protocol_in, $protocol_out);
-my %output_files;    # channel => [handle, read position, reader, channel]
+my %output_files;    # channel => [handle, read position, reader, channel, reader is handle]
+my @output_files;    # the same, stdout first
 my $in_buffer = '';
 my $may_hold_bytes = 1;    # whether the message read last may hold bytes (read_message)
+my $newline_free = 0;      # how much of $in_buffer's start is known to hold no newline
 my $trans_except = 0;
 my $next_id = 0;
 our $sending = 0;
@@ -99,6 +101,9 @@ my $stop;                # [request id, message, limit] of the operation to stop
 my $stop_raised = 0;     # once: code that swallows it is killed by the host
 our $user_code = 0;
 my $input_arrived = 0;   # SIGIO came while the driver could not read
+my $input_bits = '';     # the input's descriptor as select() takes it
+my ($rt_sigaction, $sigio_handled, $sigio_ignored, $sigio_number);    # see watch_input
+my $watching = 1;        # whether SIGIO is handled now
 my %limits;              # the running operation's id, cpu, memory
 my @pending_notifications;    # lines a signal handler could not send halfway through a message
 my $memory_baseline;     # the interpreter's address space once the driver runs
@@ -145,29 +150,39 @@ sub open_channels {
         } else {
             open(STDERR, '>&', $handle) or die "bond driver: stderr: $!\n";
         }
-        $output_files{$channel} = [$handle, 0, $reader, $channel];
+        $output_files{$channel} = [$handle, 0, $reader, $channel, $reader == $handle];
+        push @output_files, $output_files{$channel};
     }
     tie *STDOUT, 'Bond::Output', 'stdout';
     tie *STDERR, 'Bond::Output', 'stderr';
     return $original_stderr;
 }
 
-# memfd_create's system call number, by the architecture perl was built for (Linux).
+# System call numbers, by the architecture perl was built for (Linux), for what Perl has no
+# function of its own: memfd_create and rt_sigaction.
 my %MEMFD_CREATE = (x86_64 => 319, i386 => 356, i486 => 356, i586 => 356, i686 => 356,
     aarch64 => 279, riscv64 => 279, loongarch64 => 279, arm => 385, powerpc => 360,
     powerpc64 => 360, powerpc64le => 360, s390x => 350);
+my %RT_SIGACTION = (x86_64 => 13, i386 => 174, i486 => 174, i586 => 174, i686 => 174,
+    aarch64 => 134, riscv64 => 134, loongarch64 => 134, arm => 174, powerpc => 173,
+    powerpc64 => 173, powerpc64le => 173, s390x => 174);
+
+sub system_call_number {
+    my ($numbers) = @_;
+    return undef unless $^O eq 'linux';
+    require Config;
+    no warnings 'once';
+    my $arch = $Config::Config{archname};
+    return undef if $arch =~ /x32/;    # the x32 ABI numbers its system calls differently
+    return $numbers->{ (split /-/, $arch)[0] };
+}
 
 # An output file in memory, in append mode: it needs no writable directory, so the driver also
 # runs where / and /tmp are read-only (a sandbox) and leaves nothing on disk. Returns the file and
 # a reader of it (see reader_of); nothing where memfd_create is not to be had.
 sub memory_file {
     my ($name) = @_;
-    return unless $^O eq 'linux';
-    require Config;
-    no warnings 'once';
-    my $arch = $Config::Config{archname};
-    return if $arch =~ /x32/;    # the x32 ABI numbers its system calls differently
-    my $number = $MEMFD_CREATE{ (split /-/, $arch)[0] } or return;
+    my $number = system_call_number(\%MEMFD_CREATE) or return;
     my $fd = syscall($number, $name, 1);    # MFD_CLOEXEC
     return if $fd < 0;
     open(my $handle, '+<&=', $fd) or return;
@@ -224,6 +239,10 @@ sub quit {
 # (UTF-8 and a newline) in place.
 sub send_line {
     quit(0) if $$ != $driver_pid;    # a forked child that returned into the driver
+    if ($watching && $rt_sigaction) {    # watch_input(0), inline: once per message
+        $watching = 0;
+        syscall($rt_sigaction, $sigio_number, $sigio_ignored, 0, 8);
+    }
     local $sending = 1;
     drain_output_files();
     write_all(shift @pending_notifications) while @pending_notifications;
@@ -245,10 +264,9 @@ sub output_notification {
 
 # Forwards what the output files hold that was not forwarded yet.
 sub drain_output_files {
-    for my $file (@output_files{'stdout', 'stderr'}) {
-        next unless $file;
+    for my $file (@output_files) {
         # Without a reader of its own, the driver reads the file through its writers' offset.
-        sysseek($file->[2], $file->[1], SEEK_SET) if $file->[2] == $file->[0];
+        sysseek($file->[2], $file->[1], SEEK_SET) if $file->[4];
         # Usually nothing: one read (of a small size, as Perl makes the buffer that large first).
         next unless sysread($file->[2], my $data, 1 << 16);
         my ($handle, $position, $reader, $channel) = @$file;
@@ -285,19 +303,46 @@ sub emit_output {
 }
 
 # --- Stopping running code -------------------------------------------------------------------
-my $input_bits = '';    # the input's descriptor as select() takes it
+# The input is O_ASYNC all the time (switching that flag costs far more than a signal): every
+# line that arrives raises SIGIO. Only while user code runs does that mean anything, so
+# SIGIO is ignored the rest of the time, which the kernel then drops at once: a signal per
+# request costs more than the two rt_sigaction calls (delivery, rt_sigreturn, and the two
+# sigprocmask of Perl's deferred handler). They are made through syscall with the two
+# dispositions Perl itself installed, read back once; where that system call's number is not
+# known, SIGIO stays handled all the time. Whatever arrived while it was ignored is read once
+# the handler is back (watch_input(1) sets $input_arrived). The driver stops watching before it
+# sends anything (send_line): the host's answer must not raise the signal.
 sub watch_input {
-    vec($input_bits, fileno($protocol_in), 1) = 1;
-    $SIG{IO} = \&on_input;
-    $SIG{PROF} = \&on_cpu_time;
-    my $flags = fcntl($protocol_in, F_GETFL, 0) or return;
-    fcntl($protocol_in, F_SETOWN, $$) or return;
-    fcntl($protocol_in, F_SETFL, $flags | O_ASYNC);
+    my ($on) = @_;
+    $input_arrived = 1 if $on;
+    return if !$rt_sigaction || $watching == $on;
+    $watching = $on;
+    syscall($rt_sigaction, $sigio_number, $on ? $sigio_handled : $sigio_ignored, 0, 8);
 }
 
-# SIGIO: it also comes for every request the driver reads (the input is O_ASYNC all the time,
-# as switching that flag costs more than the signal); only in user code does it mean anything.
-# It never comes to a forked child: the signal goes to the process that F_SETOWN named.
+sub start_watching_input {
+    vec($input_bits, fileno($protocol_in), 1) = 1;
+    $SIG{PROF} = \&on_cpu_time;
+    $SIG{IO} = \&on_input;
+    my $flags = fcntl($protocol_in, F_GETFL, 0) or return;
+    fcntl($protocol_in, F_SETOWN, $$) or return;
+    fcntl($protocol_in, F_SETFL, $flags | O_ASYNC) or return;
+    my $number = system_call_number(\%RT_SIGACTION) or return;
+    my %signal;
+    @signal{ split ' ', $Config::Config{sig_name} } = split ' ', $Config::Config{sig_num};
+    my $sigio = 0 + $signal{IO};    # a number: syscall passes strings as pointers
+    my ($handled, $ignored) = ("\0" x 64, "\0" x 64);    # larger than any struct sigaction
+    syscall($number, $sigio, 0, $handled, 8) == 0 or return;
+    $SIG{IO} = 'IGNORE';
+    my $read = syscall($number, $sigio, 0, $ignored, 8);
+    $SIG{IO} = \&on_input;
+    return unless $read == 0 && $ignored ne $handled;
+    ($rt_sigaction, $sigio_number, $sigio_handled, $sigio_ignored) = ($number, $sigio, $handled, $ignored);
+    watch_input(0);
+}
+
+# SIGIO in user code: see above. It never comes to a forked child: the signal goes to the
+# process that F_SETOWN named.
 sub on_input {
     $input_arrived = 1;
     stop_at_safe_point() if $user_code;
@@ -354,6 +399,7 @@ sub take_interrupts {
     my @lines = split /\n/, $in_buffer, -1;
     my $partial = pop @lines;
     $in_buffer = join('', map { "$_\n" } grep { !take_interrupt($_) } @lines) . $partial;
+    $newline_free = 0;
 }
 
 # Whether $line is an interrupt notification (then taken).
@@ -526,29 +572,31 @@ sub blessed {
 
 my $base64 = qr{\A(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\z};
 
-# Turns what the decoder made into Perl values: {"$bytes": base64} becomes bytes.
+# Turns what the decoder made into Perl values, in place (no copy of large strings):
+# {"$bytes": base64} becomes bytes. $_[0] is the value, replaced where it is such an object.
 sub from_json {
-    my ($v) = @_;
-    my $type = ref $v;
+    my $type = ref $_[0] or return;
     if ($type eq 'ARRAY') {
-        $_ = from_json($_) for @$v;
+        from_json($_) for @{ $_[0] };    # $_ is the element itself
     } elsif ($type eq 'HASH') {
+        my $v = $_[0];
         if (keys %$v == 1 && exists $v->{'$bytes'} && !ref $v->{'$bytes'} && defined $v->{'$bytes'}
             && $v->{'$bytes'} =~ $base64) {
             require MIME::Base64;
             my $bytes = MIME::Base64::decode_base64($v->{'$bytes'});
-            return defined utf8_text($bytes) ? Bond::Bytes->new($bytes) : $bytes;
+            $_[0] = defined utf8_text($bytes) ? Bond::Bytes->new($bytes) : $bytes;
+            return;
         }
-        $_ = from_json($_) for values %$v;
+        from_json($_) for values %$v;
     }
-    return $v;
 }
 
 # --- Messages --------------------------------------------------------------------------------
 sub read_message {
     while (1) {
-        my $end = index($in_buffer, "\n");
+        my $end = index($in_buffer, "\n", $newline_free);
         if ($end >= 0) {
+            $newline_free = 0;
             my $line = substr($in_buffer, 0, $end + 1, '');
             next if ord($line) != 123 && $line =~ /\A\s*\z/;    # 123: "{", the usual start
             my $message = eval { $json->decode($line) };
@@ -562,6 +610,8 @@ sub read_message {
             }
             return $message;
         }
+        # A long line comes in many reads (64 KiB each, a pipe's size): search only what is new.
+        $newline_free = length $in_buffer;
         my $n = sysread($protocol_in, $in_buffer, 1 << 20, length $in_buffer);
         if (!defined $n) {
             next if $!{EINTR};
@@ -684,15 +734,21 @@ sub handle_request {
     # Not local: after "Out of memory!" the END block still sees the request to answer.
     push @serving, $id;
     my $params = $message->{params} // {};
-    $params = from_json($params) if $may_hold_bytes;
+    from_json($params) if $may_hold_bytes;
     $params = {} unless ref $params eq 'HASH';
     my $limited = exists $params->{limits};
     apply_limits($id, $params->{limits}) if $limited;
-    $input_arrived = 1;    # stopped before it started?
+    # watch_input(1), inline: once per request. And whether it was stopped before it started.
+    $input_arrived = 1;
+    if (!$watching && $rt_sigaction) {
+        $watching = 1;
+        syscall($rt_sigaction, $sigio_number, $sigio_handled, 0, 8);
+    }
     my $ok = eval { answer_request($id, $message->{method} // '', $params); 1 };
     my $error = $@;
     lift_limits() if $limited;
     pop @serving;
+    watch_input(0) if $watching;    # no reply was sent (send_line stops watching)
     if ($stop && $stop->[0] == $id) {
         $stop = undef;
         $stop_raised = 0;
@@ -795,7 +851,9 @@ sub call_host {
         local $user_code = 0;
         send_line('{"jsonrpc":"2.0","id":' . $id . ',"method":"call","params":{"name":' . encode_string($name)
             . ',"args":' . $encoded . '}}');
-        $reply = serve($id);
+        $reply = eval { serve($id) };
+        watch_input(1);
+        die $@ unless $reply;
     }
     if (exists $reply->{error}) {
         my $error = $reply->{error};
@@ -806,7 +864,8 @@ sub call_host {
         }
         Bond::Error->throw($text);
     }
-    my $result = $may_hold_bytes ? from_json($reply->{result}) : $reply->{result};
+    my $result = $reply->{result};
+    from_json($result) if $may_hold_bytes;
     stop_at_safe_point();    # the host's function returned, but the code was stopped meanwhile
     return $result;
 }
@@ -814,7 +873,7 @@ sub call_host {
 sub main {
     choose_json();
     my $original_stderr = open_channels();
-    watch_input();
+    start_watching_input();
     $memory_baseline = address_space();
     syswrite($original_stderr, "\n__bond_driver_ready__\n");
     close $original_stderr;
