@@ -67,12 +67,11 @@ use strict;
 use warnings;
 no warnings 'recursion';
 use B ();
-use Fcntl qw(O_RDWR O_CREAT O_EXCL O_APPEND SEEK_SET F_GETFL F_SETFL F_SETOWN O_ASYNC);
 # Loaded where first needed, not at start-up (POSIX alone takes about 9 ms to load): Time::HiRes
 # (CPU limits), MIME::Base64 (bytes), Scalar::Util (blessed values, exceptions), File::Spec
-# (no memfd_create), POSIX (_exit, rare paths).
+# (no memfd_create), POSIX (_exit, rare paths), Fcntl (see %fcntl).
 
-use constant PROTOCOL_VERSION => 1;
+sub PROTOCOL_VERSION () { 1 }    # not `use constant`: one module less to load
 
 our $_code;
 our @_args;
@@ -166,6 +165,7 @@ my %MEMFD_CREATE = (x86_64 => 319, i386 => 356, i486 => 356, i586 => 356, i686 =
 my %RT_SIGACTION = (x86_64 => 13, i386 => 174, i486 => 174, i586 => 174, i686 => 174,
     aarch64 => 134, riscv64 => 134, loongarch64 => 134, arm => 174, powerpc => 173,
     powerpc64 => 173, powerpc64le => 173, s390x => 174);
+my $SIGIO = 29;    # on all of these (Config's sig_num would load Config_heavy.pl: 2 ms)
 
 sub system_call_number {
     my ($numbers) = @_;
@@ -177,6 +177,19 @@ sub system_call_number {
     return $numbers->{ (split /-/, $arch)[0] };
 }
 
+# fcntl's numbers: on Linux for the architectures above (their common values), else from Fcntl,
+# which takes about 0.6 ms to load.
+my %fcntl;
+sub fcntl_numbers {
+    my @names = qw(F_GETFL F_SETFL F_SETOWN O_APPEND O_ASYNC);
+    if (system_call_number(\%RT_SIGACTION)) {
+        @fcntl{@names} = (3, 4, 8, 02000, 020000);
+    } else {
+        require Fcntl;
+        $fcntl{$_} = Fcntl->can($_)->() for @names;
+    }
+}
+
 # An output file in memory, in append mode: it needs no writable directory, so the driver also
 # runs where / and /tmp are read-only (a sandbox) and leaves nothing on disk. Returns the file and
 # a reader of it (see reader_of); nothing where memfd_create is not to be had.
@@ -186,8 +199,8 @@ sub memory_file {
     my $fd = syscall($number, $name, 1);    # MFD_CLOEXEC
     return if $fd < 0;
     open(my $handle, '+<&=', $fd) or return;
-    my $flags = fcntl($handle, F_GETFL, 0);
-    fcntl($handle, F_SETFL, $flags | O_APPEND) or return;
+    my $flags = fcntl($handle, $fcntl{F_GETFL}, 0);
+    fcntl($handle, $fcntl{F_SETFL}, $flags | $fcntl{O_APPEND}) or return;
     return ($handle, reader_of("/proc/self/fd/$fd") // $handle);
 }
 
@@ -195,10 +208,11 @@ sub memory_file {
 sub temporary_file {
     my ($channel) = @_;
     require File::Spec;
+    require Fcntl;
     my $dir = File::Spec->tmpdir;
     for my $attempt (1 .. 100) {
         my $path = sprintf('%s/bond-perl-%d-%s-%d', $dir, $$, $channel, int(rand(1e9)));
-        if (sysopen(my $handle, $path, O_RDWR | O_CREAT | O_EXCL | O_APPEND, 0600)) {
+        if (sysopen(my $handle, $path, Fcntl::O_RDWR() | Fcntl::O_CREAT() | Fcntl::O_EXCL() | Fcntl::O_APPEND(), 0600)) {
             my $reader = reader_of($path) // $handle;
             unlink $path;
             return ($handle, $reader);
@@ -222,11 +236,19 @@ sub write_all {
     while ($offset < $length) {
         my $written = syswrite($protocol_out, $_[0], $length - $offset, $offset);
         if (!defined $written) {
-            next if $!{EINTR};
+            next if interrupted_call();
             quit(0);    # the host is gone
         }
         $offset += $written;
     }
+}
+
+# Whether the system call that just failed was interrupted by a signal (EINTR). Errno, which %!
+# would load at start-up, is loaded here, on the first failure.
+sub interrupted_call {
+    my $error = $! + 0;
+    require Errno;
+    return $error == Errno::EINTR();
 }
 
 # Ends the process at once, without END blocks or destructors (POSIX::_exit).
@@ -265,8 +287,9 @@ sub output_notification {
 # Forwards what the output files hold that was not forwarded yet.
 sub drain_output_files {
     for my $file (@output_files) {
-        # Without a reader of its own, the driver reads the file through its writers' offset.
-        sysseek($file->[2], $file->[1], SEEK_SET) if $file->[4];
+        # Without a reader of its own, the driver reads the file through its writers' offset
+        # (whence 0: SEEK_SET, as everywhere).
+        sysseek($file->[2], $file->[1], 0) if $file->[4];
         # Usually nothing: one read (of a small size, as Perl makes the buffer that large first).
         next unless sysread($file->[2], my $data, 1 << 16);
         my ($handle, $position, $reader, $channel) = @$file;
@@ -274,7 +297,7 @@ sub drain_output_files {
         $position += length $data;
         if ($position > (1 << 16)) {
             truncate($handle, 0);
-            sysseek($reader, 0, SEEK_SET);
+            sysseek($reader, 0, 0);
             $position = 0;
         }
         $file->[1] = $position;
@@ -324,13 +347,11 @@ sub start_watching_input {
     vec($input_bits, fileno($protocol_in), 1) = 1;
     $SIG{PROF} = \&on_cpu_time;
     $SIG{IO} = \&on_input;
-    my $flags = fcntl($protocol_in, F_GETFL, 0) or return;
-    fcntl($protocol_in, F_SETOWN, $$) or return;
-    fcntl($protocol_in, F_SETFL, $flags | O_ASYNC) or return;
+    my $flags = fcntl($protocol_in, $fcntl{F_GETFL}, 0) or return;
+    fcntl($protocol_in, $fcntl{F_SETOWN}, $$) or return;
+    fcntl($protocol_in, $fcntl{F_SETFL}, $flags | $fcntl{O_ASYNC}) or return;
     my $number = system_call_number(\%RT_SIGACTION) or return;
-    my %signal;
-    @signal{ split ' ', $Config::Config{sig_name} } = split ' ', $Config::Config{sig_num};
-    my $sigio = 0 + $signal{IO};    # a number: syscall passes strings as pointers
+    my $sigio = $SIGIO;
     my ($handled, $ignored) = ("\0" x 64, "\0" x 64);    # larger than any struct sigaction
     syscall($number, $sigio, 0, $handled, 8) == 0 or return;
     $SIG{IO} = 'IGNORE';
@@ -461,10 +482,10 @@ sub lift_limits {
 sub unforwarded {
     my ($channel) = @_;
     my (undef, $position, $reader) = @{ $output_files{$channel} };
-    sysseek($reader, $position, SEEK_SET);
+    sysseek($reader, $position, 0);
     my $data = '';
     1 while sysread($reader, $data, 1 << 16, length $data);
-    sysseek($reader, $position, SEEK_SET);
+    sysseek($reader, $position, 0);
     return $data;
 }
 
@@ -614,7 +635,7 @@ sub read_message {
         $newline_free = length $in_buffer;
         my $n = sysread($protocol_in, $in_buffer, 1 << 20, length $in_buffer);
         if (!defined $n) {
-            next if $!{EINTR};
+            next if interrupted_call();
             return undef;
         }
         return undef if $n == 0;
@@ -872,6 +893,7 @@ sub call_host {
 
 sub main {
     choose_json();
+    fcntl_numbers();
     my $original_stderr = open_channels();
     start_watching_input();
     $memory_baseline = address_space();
