@@ -561,6 +561,11 @@ sub encode_value {
     return defined $text ? encode_string($text) : encode_bytes("$v");
 }
 
+sub is_bool {
+    no warnings;
+    return builtin::is_bool($_[0]);
+}
+
 sub encode_reference {
     my ($v) = @_;
     my $type = ref $v;
@@ -644,7 +649,18 @@ sub read_message {
 
 sub send_result {
     my ($id, $value) = @_;
-    my $encoded = eval { encode_value($value) };
+    my $encoded;
+    if (defined $value && !ref $value) {
+        # The usual results first, as encode_value would write them, without its eval (which
+        # only the others can need): an integer, a string of plain printable ASCII.
+        my $flags = B::SV::FLAGS(B::svref_2object(\$value));
+        if (!($flags & B::SVf_POK)) {
+            $encoded = "$value" if $flags & B::SVf_IOK;
+        } elsif ($value !~ /[^\x20\x21\x23-\x5b\x5d-\x7e]/ && !($has_is_bool && is_bool($value))) {
+            $encoded = qq("$value");
+        }
+    }
+    $encoded //= eval { encode_value($value) };
     if (!defined $encoded) {
         my $error = $@;
         if (ref $error eq 'Bond::SerializationError') {
