@@ -258,9 +258,9 @@ sub quit {
 }
 
 # Sends one message: $_[0] is a character string of JSON, which send_line turns into the line
-# (UTF-8 and a newline) in place.
+# (UTF-8 and a newline) in place. $_[1]: the caller has made sure this is the driver's process.
 sub send_line {
-    quit(0) if $$ != $driver_pid;    # a forked child that returned into the driver
+    quit(0) if !$_[1] && $$ != $driver_pid;    # a forked child that returned into the driver
     if ($watching && $rt_sigaction) {    # watch_input(0), inline: once per message
         $watching = 0;
         syscall($rt_sigaction, $sigio_number, $sigio_ignored, 0, 8);
@@ -842,7 +842,8 @@ sub answer_request {
         my $full = $name =~ /::/ ? $name : "main::$name";
         no strict 'refs';
         no warnings 'redefine';
-        *{$full} = sub { call_host($name, @_) };
+        my $request_start = '"method":"call","params":{"name":' . encode_string($name) . ',"args":';
+        *{$full} = sub { call_host($name, $request_start, @_) };
         return send_result($id, undef);
     }
     if ($method eq 'configure') {
@@ -873,7 +874,7 @@ sub serve {
 }
 
 sub call_host {
-    my ($name, @args) = @_;
+    my ($name, $request_start, @args) = @_;
     Bond::Error->throw("$name: exported functions cannot be called from a forked process")
         if $$ != $driver_pid;
     my $id = ++$next_id;
@@ -882,14 +883,18 @@ sub call_host {
         my $error = $@;
         Bond::Error->throw(ref $error eq 'Bond::SerializationError' ? $error->{message} : "$error");
     }
-    stop_at_safe_point();
+    stop_at_safe_point() if $input_arrived || $stop;
     my $reply;
     {
         local $user_code = 0;
-        send_line('{"jsonrpc":"2.0","id":' . $id . ',"method":"call","params":{"name":' . encode_string($name)
-            . ',"args":' . $encoded . '}}');
+        send_line('{"jsonrpc":"2.0","id":' . $id . ',' . $request_start . $encoded . '}}', 1);
         $reply = eval { serve($id) };
-        watch_input(1);
+        # watch_input(1), inline: once per call
+        $input_arrived = 1;
+        if ($rt_sigaction) {
+            $watching = 1;
+            syscall($rt_sigaction, $sigio_number, $sigio_handled, 0, 8);
+        }
         die $@ unless $reply;
     }
     if (exists $reply->{error}) {
