@@ -91,10 +91,11 @@ my $driver_pid = $$;    # a process forked by user code is not the driver
 my $has_is_bool = defined &builtin::is_bool;
 
 # Stopping running code (docs/protocol.md, Limits). Perl has no threads by default: the protocol's
-# input raises SIGIO when a line arrives (O_ASYNC), and Perl runs the handler between two ops,
-# also in a loop that calls nothing. It dies with a Bond::Interrupted only in user code, never
-# while the driver reads or writes the protocol: there the stop waits for the next safe point
-# (the code starts, an exported function returns, the code prints).
+# input raises SIGIO when a line arrives while user code runs (O_ASYNC, see watch_input), and Perl
+# runs the handler between two ops, also in a loop that calls nothing. It dies with a
+# Bond::Interrupted only in user code, never while the driver reads or writes the protocol: there
+# the stop waits for the next safe point (the code starts, an exported function returns, the code
+# prints).
 my @serving;             # ids of the host's requests being served, innermost last
 my $stop;                # [request id, message, limit] of the operation to stop
 my $stop_raised = 0;     # once: code that swallows it is killed by the host
@@ -210,9 +211,10 @@ sub temporary_file {
     require File::Spec;
     require Fcntl;
     my $dir = File::Spec->tmpdir;
+    my $mode = Fcntl::O_RDWR() | Fcntl::O_CREAT() | Fcntl::O_EXCL() | Fcntl::O_APPEND();
     for my $attempt (1 .. 100) {
         my $path = sprintf('%s/bond-perl-%d-%s-%d', $dir, $$, $channel, int(rand(1e9)));
-        if (sysopen(my $handle, $path, Fcntl::O_RDWR() | Fcntl::O_CREAT() | Fcntl::O_EXCL() | Fcntl::O_APPEND(), 0600)) {
+        if (sysopen(my $handle, $path, $mode, 0600)) {
             my $reader = reader_of($path) // $handle;
             unlink $path;
             return ($handle, $reader);
@@ -278,7 +280,8 @@ sub output_notification {
     my ($channel, $bytes) = @_;
     my $text = utf8_text($bytes);
     my $encoded = defined $text ? encode_string($text) : encode_bytes($bytes);
-    my $line = '{"jsonrpc":"2.0","method":"output","params":{"channel":"' . $channel . '","data":' . $encoded . "}}";
+    my $line = '{"jsonrpc":"2.0","method":"output","params":{"channel":"' . $channel . '","data":'
+        . $encoded . '}}';
     utf8::encode($line);
     $line .= "\n";
     write_all($line);
@@ -350,15 +353,16 @@ sub start_watching_input {
     my $flags = fcntl($protocol_in, $fcntl{F_GETFL}, 0) or return;
     fcntl($protocol_in, $fcntl{F_SETOWN}, $$) or return;
     fcntl($protocol_in, $fcntl{F_SETFL}, $flags | $fcntl{O_ASYNC}) or return;
+    # rt_sigaction(signal, new, old, 8): 8 bytes are the kernel's signal set on these architectures.
     my $number = system_call_number(\%RT_SIGACTION) or return;
-    my $sigio = $SIGIO;
     my ($handled, $ignored) = ("\0" x 64, "\0" x 64);    # larger than any struct sigaction
-    syscall($number, $sigio, 0, $handled, 8) == 0 or return;
+    syscall($number, $SIGIO, 0, $handled, 8) == 0 or return;
     $SIG{IO} = 'IGNORE';
-    my $read = syscall($number, $sigio, 0, $ignored, 8);
+    my $read = syscall($number, $SIGIO, 0, $ignored, 8);
     $SIG{IO} = \&on_input;
     return unless $read == 0 && $ignored ne $handled;
-    ($rt_sigaction, $sigio_number, $sigio_handled, $sigio_ignored) = ($number, $sigio, $handled, $ignored);
+    ($rt_sigaction, $sigio_number) = ($number, $SIGIO);
+    ($sigio_handled, $sigio_ignored) = ($handled, $ignored);
     watch_input(0);
 }
 
@@ -816,7 +820,8 @@ sub answer_request {
                 }
             }
             local @_args = @$args;
-            return run_code_list($name . '(' . join(',', map { "\$Bond::_args[$_]" } 0 .. $#_args) . ')');
+            my $arguments = join(',', map { "\$Bond::_args[$_]" } 0 .. $#_args);
+            return run_code_list("$name($arguments)");
         };
         return send_exception($id, $@) if $@;
         return send_result($id, @result == 1 ? $result[0] : list_value(@result));
@@ -939,15 +944,15 @@ END {
     }
 }
 
-# Calls the sub of a plain NAME (see plain_name) as `NAME(...)` compiled as user code would: in package main,
-# from the file "(bond eval)" (what `caller` and Carp see), with no strict or warnings of the
-# driver's.
+# Calls the sub of a plain NAME (see plain_name) as `NAME(...)` compiled as user code would: in
+# package main, from the file "(bond eval)" (what `caller` and Carp see), with no strict or
+# warnings of the driver's.
 package main;
 {
-no strict;
-no warnings;
+    no strict;
+    no warnings;
 #line 1 "(bond eval)"
-sub Bond::_call { my $sub = shift; &$sub }
+    sub Bond::_call { my $sub = shift; &$sub }
 }
 Bond::main();
 exit 0;
