@@ -8,7 +8,7 @@
 package main;
 
 sub Bond::_run_list { local @_; eval $Bond::_code }    # list context: the caller's
-sub Bond::_run_block { local @_; eval $Bond::_code; return }
+sub Bond::_run_block { local @_; eval $Bond::_code; die $@ if $@; return }    # the caller's eval gets it
 
 package Bond::Bytes;
 # Bytes from the host that happen to be valid UTF-8 (the empty string included): a plain Perl
@@ -67,15 +67,11 @@ use strict;
 use warnings;
 no warnings 'recursion';
 use B ();
-use POSIX ();
-use Fcntl qw(O_RDWR O_CREAT O_EXCL O_APPEND SEEK_SET F_GETFL F_SETFL F_SETOWN O_ASYNC);
-use Time::HiRes ();
-use MIME::Base64 ();
-use Encode ();
-use Scalar::Util ();
-use File::Spec ();
+# Loaded where first needed, not at start-up (POSIX alone takes about 9 ms to load): Time::HiRes
+# (CPU limits), MIME::Base64 (bytes), Scalar::Util (blessed values, exceptions), File::Spec
+# (no memfd_create), POSIX (_exit, rare paths), Fcntl (see %fcntl).
 
-use constant PROTOCOL_VERSION => 1;
+sub PROTOCOL_VERSION () { 1 }    # not `use constant`: one module less to load
 
 our $_code;
 our @_args;
@@ -83,8 +79,11 @@ our @_args;
 my $json;         # the decoder: Cpanel::JSON::XS, JSON::XS or JSON::PP
 our $JSON_MODULE;    # which one, for tests
 my ($protocol_in, $protocol_out);
-my %output_files;    # channel => [handle, read position]
+my %output_files;    # channel => [handle, read position, reader, channel, reader is handle]
+my @output_files;    # the same, stdout first
 my $in_buffer = '';
+my $may_hold_bytes = 1;    # whether the message read last may hold bytes (read_message)
+my $newline_free = 0;      # how much of $in_buffer's start is known to hold no newline
 my $trans_except = 0;
 my $next_id = 0;
 our $sending = 0;
@@ -92,15 +91,19 @@ my $driver_pid = $$;    # a process forked by user code is not the driver
 my $has_is_bool = defined &builtin::is_bool;
 
 # Stopping running code (docs/protocol.md, Limits). Perl has no threads by default: the protocol's
-# input raises SIGIO when a line arrives (O_ASYNC), and Perl runs the handler between two ops,
-# also in a loop that calls nothing. It dies with a Bond::Interrupted only in user code, never
-# while the driver reads or writes the protocol: there the stop waits for the next safe point
-# (the code starts, an exported function returns, the code prints).
+# input raises SIGIO when a line arrives while user code runs (O_ASYNC, see watch_input), and Perl
+# runs the handler between two ops, also in a loop that calls nothing. It dies with a
+# Bond::Interrupted only in user code, never while the driver reads or writes the protocol: there
+# the stop waits for the next safe point (the code starts, an exported function returns, the code
+# prints).
 my @serving;             # ids of the host's requests being served, innermost last
 my $stop;                # [request id, message, limit] of the operation to stop
 my $stop_raised = 0;     # once: code that swallows it is killed by the host
 our $user_code = 0;
 my $input_arrived = 0;   # SIGIO came while the driver could not read
+my $input_bits = '';     # the input's descriptor as select() takes it
+my ($rt_sigaction, $sigio_handled, $sigio_ignored, $sigio_number);    # see watch_input
+my $watching = 1;        # whether SIGIO is handled now
 my %limits;              # the running operation's id, cpu, memory
 my @pending_notifications;    # lines a signal handler could not send halfway through a message
 my $memory_baseline;     # the interpreter's address space once the driver runs
@@ -135,107 +138,169 @@ sub open_channels {
     open($protocol_out, '>&', \*STDOUT) or die "bond driver: dup stdout: $!\n";
     binmode($_) for $protocol_in, $protocol_out;
     open(my $original_stderr, '>&', \*STDERR) or die "bond driver: dup stderr: $!\n";
-    open(my $null, '<', '/dev/null') or die "bond driver: /dev/null: $!\n";
-    POSIX::dup2(fileno($null), 0) // die "bond driver: dup2: $!\n";
-    close $null;
     close DATA if defined fileno(DATA);
+    # Perl reopens its standard handles on their own descriptors (0, 1, 2): dup2 without POSIX.
+    open(STDIN, '<', '/dev/null') or die "bond driver: /dev/null: $!\n";
     for my $channel ('stdout', 'stderr') {
-        my $handle = memory_file("bond-$channel") // temporary_file($channel);
-        binmode $handle;
-        POSIX::dup2(fileno($handle), $channel eq 'stdout' ? 1 : 2) // die "bond driver: dup2: $!\n";
-        $output_files{$channel} = [$handle, 0];
+        my ($handle, $reader) = memory_file("bond-$channel");
+        ($handle, $reader) = temporary_file($channel) unless $handle;
+        binmode $_ for $handle, $reader;
+        if ($channel eq 'stdout') {
+            open(STDOUT, '>&', $handle) or die "bond driver: stdout: $!\n";
+        } else {
+            open(STDERR, '>&', $handle) or die "bond driver: stderr: $!\n";
+        }
+        $output_files{$channel} = [$handle, 0, $reader, $channel, $reader == $handle];
+        push @output_files, $output_files{$channel};
     }
     tie *STDOUT, 'Bond::Output', 'stdout';
     tie *STDERR, 'Bond::Output', 'stderr';
     return $original_stderr;
 }
 
-# memfd_create's system call number, by the architecture perl was built for (Linux).
+# System call numbers, by the architecture perl was built for (Linux), for what Perl has no
+# function of its own: memfd_create and rt_sigaction.
 my %MEMFD_CREATE = (x86_64 => 319, i386 => 356, i486 => 356, i586 => 356, i686 => 356,
     aarch64 => 279, riscv64 => 279, loongarch64 => 279, arm => 385, powerpc => 360,
     powerpc64 => 360, powerpc64le => 360, s390x => 350);
+my %RT_SIGACTION = (x86_64 => 13, i386 => 174, i486 => 174, i586 => 174, i686 => 174,
+    aarch64 => 134, riscv64 => 134, loongarch64 => 134, arm => 174, powerpc => 173,
+    powerpc64 => 173, powerpc64le => 173, s390x => 174);
+my $SIGIO = 29;    # on all of these (Config's sig_num would load Config_heavy.pl: 2 ms)
 
-# An output file in memory, in append mode: it needs no writable directory, so the driver also
-# runs where / and /tmp are read-only (a sandbox) and leaves nothing on disk. undef where
-# memfd_create is not to be had.
-sub memory_file {
-    my ($name) = @_;
+sub system_call_number {
+    my ($numbers) = @_;
     return undef unless $^O eq 'linux';
     require Config;
+    no warnings 'once';
     my $arch = $Config::Config{archname};
     return undef if $arch =~ /x32/;    # the x32 ABI numbers its system calls differently
-    my $number = $MEMFD_CREATE{ (split /-/, $arch)[0] } or return undef;
+    return $numbers->{ (split /-/, $arch)[0] };
+}
+
+# fcntl's numbers: on Linux for the architectures above (their common values), else from Fcntl,
+# which takes about 0.6 ms to load.
+my %fcntl;
+sub fcntl_numbers {
+    my @names = qw(F_GETFL F_SETFL F_SETOWN O_APPEND O_ASYNC);
+    if (system_call_number(\%RT_SIGACTION)) {
+        @fcntl{@names} = (3, 4, 8, 02000, 020000);
+    } else {
+        require Fcntl;
+        $fcntl{$_} = Fcntl->can($_)->() for @names;
+    }
+}
+
+# An output file in memory, in append mode: it needs no writable directory, so the driver also
+# runs where / and /tmp are read-only (a sandbox) and leaves nothing on disk. Returns the file and
+# a reader of it (see reader_of); nothing where memfd_create is not to be had.
+sub memory_file {
+    my ($name) = @_;
+    my $number = system_call_number(\%MEMFD_CREATE) or return;
     my $fd = syscall($number, $name, 1);    # MFD_CLOEXEC
-    return undef if $fd < 0;
-    open(my $handle, '+<&=', $fd) or do { POSIX::close($fd); return undef };
-    my $flags = fcntl($handle, F_GETFL, 0);
-    fcntl($handle, F_SETFL, $flags | O_APPEND) or return undef;
-    return $handle;
+    return if $fd < 0;
+    open(my $handle, '+<&=', $fd) or return;
+    my $flags = fcntl($handle, $fcntl{F_GETFL}, 0);
+    fcntl($handle, $fcntl{F_SETFL}, $flags | $fcntl{O_APPEND}) or return;
+    return ($handle, reader_of("/proc/self/fd/$fd") // $handle);
 }
 
 # An unlinked temporary file in append mode in $TMPDIR or /tmp, where memfd_create is missing.
 sub temporary_file {
     my ($channel) = @_;
+    require File::Spec;
+    require Fcntl;
     my $dir = File::Spec->tmpdir;
+    my $mode = Fcntl::O_RDWR() | Fcntl::O_CREAT() | Fcntl::O_EXCL() | Fcntl::O_APPEND();
     for my $attempt (1 .. 100) {
         my $path = sprintf('%s/bond-perl-%d-%s-%d', $dir, $$, $channel, int(rand(1e9)));
-        if (sysopen(my $handle, $path, O_RDWR | O_CREAT | O_EXCL | O_APPEND, 0600)) {
+        if (sysopen(my $handle, $path, $mode, 0600)) {
+            my $reader = reader_of($path) // $handle;
             unlink $path;
-            return $handle;
+            return ($handle, $reader);
         }
     }
     die "bond driver: cannot create an output file in $dir: $!\n";
 }
 
+# A second open file description of an output file, for reading: its offset is the driver's own,
+# where the writers' appends move the shared offset of the first. Reading what is new then takes
+# one read instead of a seek and a read. undef where it cannot be opened (no /proc).
+sub reader_of {
+    my ($path) = @_;
+    open(my $reader, '<', $path) or return undef;
+    return $reader;
+}
+
 sub write_all {
-    my ($data) = @_;
+    my $length = length $_[0];    # $_[0]: not copied, it may be a large reply
     my $offset = 0;
-    my $length = length $data;
     while ($offset < $length) {
-        my $written = syswrite($protocol_out, $data, $length - $offset, $offset);
+        my $written = syswrite($protocol_out, $_[0], $length - $offset, $offset);
         if (!defined $written) {
-            next if $!{EINTR};
-            POSIX::_exit(0);    # the host is gone
+            next if interrupted_call();
+            quit(0);    # the host is gone
         }
         $offset += $written;
     }
 }
 
+# Whether the system call that just failed was interrupted by a signal (EINTR). Errno, which %!
+# would load at start-up, is loaded here, on the first failure.
+sub interrupted_call {
+    my $error = $! + 0;
+    require Errno;
+    return $error == Errno::EINTR();
+}
+
+# Ends the process at once, without END blocks or destructors (POSIX::_exit).
+sub quit {
+    require POSIX;
+    POSIX::_exit($_[0]);
+}
+
+# Sends one message: $_[0] is a character string of JSON, which send_line turns into the line
+# (UTF-8 and a newline) in place. $_[1]: the caller has made sure this is the driver's process.
 sub send_line {
-    my ($text) = @_;    # a character string of JSON
-    POSIX::_exit(0) if $$ != $driver_pid;    # a forked child that returned into the driver
+    quit(0) if !$_[1] && $$ != $driver_pid;    # a forked child that returned into the driver
+    if ($watching && $rt_sigaction) {    # watch_input(0), inline: once per message
+        $watching = 0;
+        syscall($rt_sigaction, $sigio_number, $sigio_ignored, 0, 8);
+    }
     local $sending = 1;
     drain_output_files();
     write_all(shift @pending_notifications) while @pending_notifications;
-    utf8::encode($text);
-    write_all($text . "\n");
+    utf8::encode($_[0]);
+    $_[0] .= "\n";
+    my $written = syswrite($protocol_out, $_[0]);
+    write_all(substr($_[0], $written // 0)) if ($written // -1) != length $_[0];    # rare: a large line
 }
 
 sub output_notification {
     my ($channel, $bytes) = @_;
-    my $data = $bytes;
-    my $text = eval { Encode::decode('UTF-8', $data, Encode::FB_CROAK | Encode::LEAVE_SRC) };
-    my $encoded = defined $text ? encode_string($text) : '{"$bytes":' . encode_string(MIME::Base64::encode_base64($bytes, '')) . '}';
-    my $line = '{"jsonrpc":"2.0","method":"output","params":{"channel":"' . $channel . '","data":' . $encoded . '}}';
+    my $text = utf8_text($bytes);
+    my $encoded = defined $text ? encode_string($text) : encode_bytes($bytes);
+    my $line = '{"jsonrpc":"2.0","method":"output","params":{"channel":"' . $channel . '","data":'
+        . $encoded . '}}';
     utf8::encode($line);
-    write_all($line . "\n");
+    $line .= "\n";
+    write_all($line);
 }
 
 # Forwards what the output files hold that was not forwarded yet.
 sub drain_output_files {
-    for my $channel ('stdout', 'stderr') {
-        my $file = $output_files{$channel} or next;
-        my ($handle, $position) = @$file;
-        sysseek($handle, $position, SEEK_SET);
-        my $data = '';
-        while (1) {
-            my $n = sysread($handle, $data, 1 << 20, length $data);
-            last unless $n;
-        }
-        next unless length $data;
+    for my $file (@output_files) {
+        # Without a reader of its own, the driver reads the file through its writers' offset
+        # (whence 0: SEEK_SET, as everywhere).
+        sysseek($file->[2], $file->[1], 0) if $file->[4];
+        # Usually nothing: one read (of a small size, as Perl makes the buffer that large first).
+        next unless sysread($file->[2], my $data, 1 << 16);
+        my ($handle, $position, $reader, $channel) = @$file;
+        1 while sysread($reader, $data, 1 << 20, length $data);
         $position += length $data;
         if ($position > (1 << 16)) {
             truncate($handle, 0);
+            sysseek($reader, 0, 0);
             $position = 0;
         }
         $file->[1] = $position;
@@ -264,18 +329,53 @@ sub emit_output {
 }
 
 # --- Stopping running code -------------------------------------------------------------------
+# The input is O_ASYNC all the time (switching that flag costs far more than a signal): every
+# line that arrives raises SIGIO. Only while user code runs does that mean anything, so
+# SIGIO is ignored the rest of the time, which the kernel then drops at once: a signal per
+# request costs more than the two rt_sigaction calls (delivery, rt_sigreturn, and the two
+# sigprocmask of Perl's deferred handler). They are made through syscall with the two
+# dispositions Perl itself installed, read back once; where that system call's number is not
+# known, SIGIO stays handled all the time. Whatever arrived while it was ignored is read once
+# the handler is back (watch_input(1) sets $input_arrived). The driver stops watching before it
+# sends anything (send_line): the host's answer must not raise the signal.
 sub watch_input {
-    $SIG{IO} = sub { on_signal('IO') };
-    $SIG{PROF} = sub { on_signal('PROF') };
-    my $flags = fcntl($protocol_in, F_GETFL, 0) or return;
-    fcntl($protocol_in, F_SETOWN, $$) or return;
-    fcntl($protocol_in, F_SETFL, $flags | O_ASYNC);
+    my ($on) = @_;
+    $input_arrived = 1 if $on;
+    return if !$rt_sigaction || $watching == $on;
+    $watching = $on;
+    syscall($rt_sigaction, $sigio_number, $on ? $sigio_handled : $sigio_ignored, 0, 8);
 }
 
-sub on_signal {
-    my ($name) = @_;
+sub start_watching_input {
+    vec($input_bits, fileno($protocol_in), 1) = 1;
+    $SIG{PROF} = \&on_cpu_time;
+    $SIG{IO} = \&on_input;
+    my $flags = fcntl($protocol_in, $fcntl{F_GETFL}, 0) or return;
+    fcntl($protocol_in, $fcntl{F_SETOWN}, $$) or return;
+    fcntl($protocol_in, $fcntl{F_SETFL}, $flags | $fcntl{O_ASYNC}) or return;
+    # rt_sigaction(signal, new, old, 8): 8 bytes are the kernel's signal set on these architectures.
+    my $number = system_call_number(\%RT_SIGACTION) or return;
+    my ($handled, $ignored) = ("\0" x 64, "\0" x 64);    # larger than any struct sigaction
+    syscall($number, $SIGIO, 0, $handled, 8) == 0 or return;
+    $SIG{IO} = 'IGNORE';
+    my $read = syscall($number, $SIGIO, 0, $ignored, 8);
+    $SIG{IO} = \&on_input;
+    return unless $read == 0 && $ignored ne $handled;
+    ($rt_sigaction, $sigio_number) = ($number, $SIGIO);
+    ($sigio_handled, $sigio_ignored) = ($handled, $ignored);
+    watch_input(0);
+}
+
+# SIGIO in user code: see above. It never comes to a forked child: the signal goes to the
+# process that F_SETOWN named.
+sub on_input {
+    $input_arrived = 1;
+    stop_at_safe_point() if $user_code;
+}
+
+sub on_cpu_time {
     return if $$ != $driver_pid;
-    if ($name eq 'PROF' && exists $limits{cpu}) {
+    if (exists $limits{cpu}) {
         if (request_stop($limits{id}, "the code used more than its CPU time limit of $limits{cpu} s", 'cpu')) {
             my $line = '{"jsonrpc":"2.0","method":"limit","params":{"id":' . $limits{id} . ',"limit":"cpu"}}' . "\n";
             if ($user_code && !$sending) {
@@ -285,7 +385,6 @@ sub on_signal {
             }
         }
     }
-    $input_arrived = 1 if $name eq 'IO';
     stop_at_safe_point();
 }
 
@@ -299,8 +398,9 @@ sub request_stop {
 # In user code: takes the interrupts that arrived, and dies with a pending stop, once.
 sub stop_at_safe_point {
     return unless $user_code && !$sending;
-    if ($input_arrived) {
+    while ($input_arrived) {
         $input_arrived = 0;
+        local $sending = 1;    # reading the protocol: a SIGIO meanwhile only marks the input
         take_interrupts();
     }
     if ($stop && !$stop_raised) {
@@ -314,17 +414,17 @@ sub stop_at_safe_point {
 # runs the host sends nothing else. End of file: the host is gone, the code must not run on
 # unattended.
 sub take_interrupts {
-    my $watched = '';
-    vec($watched, fileno($protocol_in), 1) = 1;
-    while (select(my $ready = $watched, undef, undef, 0) > 0) {
+    while (select(my $ready = $input_bits, undef, undef, 0) > 0) {
+        return if $$ != $driver_pid;    # a forked child: the input is not its to read
         my $n = sysread($protocol_in, $in_buffer, 1 << 20, length $in_buffer);
-        POSIX::_exit(1) if defined $n && $n == 0;
+        quit(1) if defined $n && $n == 0;
         last unless $n;
     }
     return if index($in_buffer, '"interrupt"') < 0;
     my @lines = split /\n/, $in_buffer, -1;
     my $partial = pop @lines;
     $in_buffer = join('', map { "$_\n" } grep { !take_interrupt($_) } @lines) . $partial;
+    $newline_free = 0;
 }
 
 # Whether $line is an interrupt notification (then taken).
@@ -349,9 +449,11 @@ sub address_space_limit {
 }
 
 sub address_space {
-    open(my $statm, '<', '/proc/self/statm') or return 0;
-    my ($pages) = split ' ', scalar <$statm>;
-    return $pages * POSIX::sysconf(POSIX::_SC_PAGESIZE());
+    open(my $status, '<', '/proc/self/status') or return 0;
+    while (my $line = <$status>) {
+        return $1 * 1024 if $line =~ /^VmSize:\s*(\d+) kB/;
+    }
+    return 0;
 }
 
 sub apply_limits {
@@ -360,6 +462,7 @@ sub apply_limits {
     return unless ref $limits eq 'HASH';
     if (my $cpu = $limits->{cpu}) {
         $limits{cpu} = $cpu;
+        require Time::HiRes;
         Time::HiRes::setitimer(Time::HiRes::ITIMER_PROF(), $cpu);
     }
     if (my $memory = $limits->{memory}) {
@@ -382,10 +485,11 @@ sub lift_limits {
 # What descriptor-level output a channel holds that was not forwarded yet.
 sub unforwarded {
     my ($channel) = @_;
-    my ($handle, $position) = @{ $output_files{$channel} };
-    sysseek($handle, $position, SEEK_SET);
+    my (undef, $position, $reader) = @{ $output_files{$channel} };
+    sysseek($reader, $position, 0);
     my $data = '';
-    1 while sysread($handle, $data, 1 << 16, length $data);
+    1 while sysread($reader, $data, 1 << 16, length $data);
+    sysseek($reader, $position, 0);
     return $data;
 }
 
@@ -400,6 +504,8 @@ my $not_unicode_scalar = qr/[^\x{0}-\x{D7FF}\x{E000}-\x{10FFFF}]/;
 
 sub encode_string {
     my ($s) = @_;    # a character string
+    # Printable ASCII but " and \ goes as it is: one scan for most strings, large ones included.
+    return qq("$s") if $s !~ /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
     # One character class: Perl scans it at once (an alternation of two classes took a second for
     # 16 MiB, most of a large string's round trip).
     if ($s =~ $not_unicode_scalar) {
@@ -410,23 +516,26 @@ sub encode_string {
 }
 
 # A Perl string as text when it can be: character strings are text; byte strings are text when
-# they are valid UTF-8, else undef (bytes).
-sub as_text {
+# they are valid UTF-8, else undef (bytes). Perl's own decoding (no Encode to load) also takes
+# surrogates and code points beyond U+10FFFF, which UTF-8 excludes: checked after it.
+sub utf8_text {
     my ($s) = @_;
     return $s if utf8::is_utf8($s) || $s !~ /[\x80-\xff]/;
-    return eval { Encode::decode('UTF-8', $s, Encode::FB_CROAK | Encode::LEAVE_SRC) };
+    return undef unless utf8::decode($s);
+    return undef if $s =~ $not_unicode_scalar;
+    return $s;
 }
 
-sub encode_bytes { '{"$bytes":"' . MIME::Base64::encode_base64($_[0], '') . '"}' }
+sub encode_bytes {
+    require MIME::Base64;
+    return '{"$bytes":"' . MIME::Base64::encode_base64($_[0], '') . '"}';
+}
 
 my %booleans = map { $_ => 1 } qw(JSON::PP::Boolean Types::Serialiser::Boolean JSON::XS::Boolean
     Cpanel::JSON::XS::Boolean boolean);
 
-sub encode_number {
-    my ($v, $flags) = @_;
-    if ($flags & B::SVf_IOK or !($flags & B::SVp_NOK)) {
-        return ($flags & B::SVf_IVisUV) ? sprintf('%u', $v) : sprintf('%d', $v);
-    }
+sub encode_float {
+    my ($v) = @_;
     serialization_error('NaN cannot be serialized') if $v != $v;
     serialization_error('an infinite number cannot be serialized') if $v == 9**9**9 || $v == -9**9**9;
     my $s = sprintf('%.15g', $v);
@@ -436,70 +545,94 @@ sub encode_number {
 }
 
 sub encode_value {
-    my ($v) = @_;
+    my $v = $_[0];
+    return encode_reference($v) if ref $v;
     return 'null' unless defined $v;
-    if (my $type = ref $v) {
-        if ($type eq 'ARRAY') {
-            return '[' . join(',', map { encode_value($_) } @$v) . ']';
+    my $flags = B::SV::FLAGS(B::svref_2object(\$v));
+    if (!($flags & B::SVf_POK)) {
+        # A number: held as one and not used as a string since. An integer (signed or not) when
+        # Perl holds it as one: "$v" then gives its digits.
+        if ($flags & (B::SVp_IOK | B::SVp_NOK)) {
+            return $flags & B::SVf_IOK || !($flags & B::SVp_NOK) ? "$v" : encode_float($v);
         }
-        if ($type eq 'HASH') {
-            return '{' . join(',', map {
-                my $key = as_text($_);
-                serialization_error('a hash key that is not valid UTF-8') unless defined $key;
-                encode_string($key) . ':' . encode_value($v->{$_})
-            } sort keys %$v) . '}';
-        }
-        return encode_bytes($$v) if $type eq 'Bond::Bytes';
-        return $v ? 'true' : 'false' if $booleans{$type};
-        if (Scalar::Util::blessed($v)) {
-            return encode_value($v->TO_JSON) if $v->can('TO_JSON');
-            if ($v->isa('Math::BigInt') || $v->isa('Math::BigFloat')) {
-                serialization_error('NaN or an infinite number cannot be serialized') if $v->is_nan || $v->is_inf;
-                return "$v";
-            }
-        }
-        serialization_error("a $type reference cannot be serialized");
-    }
-    serialization_error('a glob cannot be serialized') if ref(\$v) eq 'GLOB';
-    if ($has_is_bool) {
+        serialization_error('a glob cannot be serialized') if ref(\$v) eq 'GLOB';
+    } elsif ($has_is_bool) {
         no warnings;
-        return $v ? 'true' : 'false' if builtin::is_bool($v);
+        return $v ? 'true' : 'false' if builtin::is_bool($v);    # 5.36's booleans are strings too
     }
-    my $flags = B::svref_2object(\$v)->FLAGS;
-    if (!($flags & B::SVf_POK) && ($flags & (B::SVp_IOK | B::SVp_NOK))) {
-        return encode_number($v, $flags);
-    }
-    my $text = as_text("$v");
+    return qq("$v") if $v !~ /[^\x20\x21\x23-\x5b\x5d-\x7e]/;    # as encode_string's first line
+    my $text = utf8_text("$v");
     return defined $text ? encode_string($text) : encode_bytes("$v");
+}
+
+sub is_bool {
+    no warnings;
+    return builtin::is_bool($_[0]);
+}
+
+sub encode_reference {
+    my ($v) = @_;
+    my $type = ref $v;
+    if ($type eq 'ARRAY') {
+        return '[' . join(',', map { encode_value($_) } @$v) . ']';
+    }
+    if ($type eq 'HASH') {
+        return '{' . join(',', map {
+            my $key = utf8_text($_);
+            serialization_error('a hash key that is not valid UTF-8') unless defined $key;
+            encode_string($key) . ':' . encode_value($v->{$_})
+        } sort keys %$v) . '}';
+    }
+    return encode_bytes($$v) if $type eq 'Bond::Bytes';
+    return $v ? 'true' : 'false' if $booleans{$type};
+    if (blessed($v)) {
+        return encode_value($v->TO_JSON) if $v->can('TO_JSON');
+        if ($v->isa('Math::BigInt') || $v->isa('Math::BigFloat')) {
+            serialization_error('NaN or an infinite number cannot be serialized') if $v->is_nan || $v->is_inf;
+            return "$v";
+        }
+    }
+    serialization_error("a $type reference cannot be serialized");
+}
+
+sub blessed {
+    require Scalar::Util;
+    return Scalar::Util::blessed($_[0]);
 }
 
 my $base64 = qr{\A(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\z};
 
-# Turns what the decoder made into Perl values: {"$bytes": base64} becomes bytes.
+# Turns what the decoder made into Perl values, in place (no copy of large strings):
+# {"$bytes": base64} becomes bytes. $_[0] is the value, replaced where it is such an object.
 sub from_json {
-    my ($v) = @_;
-    my $type = ref $v;
+    my $type = ref $_[0] or return;
     if ($type eq 'ARRAY') {
-        $_ = from_json($_) for @$v;
+        from_json($_) for @{ $_[0] };    # $_ is the element itself
     } elsif ($type eq 'HASH') {
+        my $v = $_[0];
         if (keys %$v == 1 && exists $v->{'$bytes'} && !ref $v->{'$bytes'} && defined $v->{'$bytes'}
             && $v->{'$bytes'} =~ $base64) {
+            require MIME::Base64;
             my $bytes = MIME::Base64::decode_base64($v->{'$bytes'});
-            return defined as_text($bytes) ? Bond::Bytes->new($bytes) : $bytes;
+            $_[0] = defined utf8_text($bytes) ? Bond::Bytes->new($bytes) : $bytes;
+            return;
         }
-        $_ = from_json($_) for values %$v;
+        from_json($_) for values %$v;
     }
-    return $v;
 }
 
 # --- Messages --------------------------------------------------------------------------------
 sub read_message {
     while (1) {
-        my $end = index($in_buffer, "\n");
+        my $end = index($in_buffer, "\n", $newline_free);
         if ($end >= 0) {
+            $newline_free = 0;
             my $line = substr($in_buffer, 0, $end + 1, '');
-            next if $line =~ /\A\s*\z/;
+            next if ord($line) != 123 && $line =~ /\A\s*\z/;    # 123: "{", the usual start
             my $message = eval { $json->decode($line) };
+            # Only a line that names "bytes" (a key can only hide its letters in \u escapes) can
+            # hold {"$bytes": ...}: the others need no walk through from_json.
+            $may_hold_bytes = index($line, 'bytes"') >= 0 || index($line, '\\u') >= 0;
             if (!defined $message || ref $message ne 'HASH') {
                 send_line('{"jsonrpc":"2.0","id":null,"error":{"code":' . (defined $message ? -32600 : -32700)
                     . ',"message":' . encode_string(defined $message ? 'not a message object' : 'parse error') . '}}');
@@ -507,9 +640,11 @@ sub read_message {
             }
             return $message;
         }
+        # A long line comes in many reads (64 KiB each, a pipe's size): search only what is new.
+        $newline_free = length $in_buffer;
         my $n = sysread($protocol_in, $in_buffer, 1 << 20, length $in_buffer);
         if (!defined $n) {
-            next if $!{EINTR};
+            next if interrupted_call();
             return undef;
         }
         return undef if $n == 0;
@@ -518,7 +653,18 @@ sub read_message {
 
 sub send_result {
     my ($id, $value) = @_;
-    my $encoded = eval { encode_value($value) };
+    my $encoded;
+    if (defined $value && !ref $value) {
+        # The usual results first, as encode_value would write them, without its eval (which
+        # only the others can need): an integer, a string of plain printable ASCII.
+        my $flags = B::SV::FLAGS(B::svref_2object(\$value));
+        if (!($flags & B::SVf_POK)) {
+            $encoded = "$value" if $flags & B::SVf_IOK;
+        } elsif ($value !~ /[^\x20\x21\x23-\x5b\x5d-\x7e]/ && !($has_is_bool && is_bool($value))) {
+            $encoded = qq("$value");
+        }
+    }
+    $encoded //= eval { encode_value($value) };
     if (!defined $encoded) {
         my $error = $@;
         if (ref $error eq 'Bond::SerializationError') {
@@ -531,7 +677,7 @@ sub send_result {
 
 sub send_error {
     my ($id, $code, $message, $data) = @_;
-    my $text = as_text($message) // $message;
+    my $text = utf8_text($message) // $message;
     utf8::upgrade($text);
     $text =~ s/$not_unicode_scalar/\x{FFFD}/g;
     my $line = '{"jsonrpc":"2.0","id":' . $id . ',"error":{"code":' . $code . ',"message":' . encode_string($text);
@@ -545,7 +691,7 @@ sub send_error {
 # The message and type name of what `die` threw.
 sub describe_error {
     my ($error) = @_;
-    if (Scalar::Util::blessed($error)) {
+    if (blessed($error)) {
         my $message = $error->can('message') ? $error->message
             : overload::Method($error, '""') ? "$error"
             : $error->can('as_string') ? $error->as_string : "$error";
@@ -563,14 +709,14 @@ sub describe_error {
 
 sub send_exception {
     my ($id, $error) = @_;
-    if (Scalar::Util::blessed($error) && $error->isa('Bond::Interrupted')) {
+    if (blessed($error) && $error->isa('Bond::Interrupted')) {
         return send_error($id, -32002, $error->message, { type => ref $error, limit => $error->limit });
     }
     my ($type, $message) = describe_error($error);
     my $data = { type => $type };
     if ($trans_except) {
         my $exception = { type => $type, message => $message };
-        if (Scalar::Util::blessed($error) && $error->can('TO_JSON')) {
+        if (blessed($error) && $error->can('TO_JSON')) {
             my $serialized = eval { $error->TO_JSON };
             if (ref $serialized eq 'HASH') {
                 $exception = { type => $type, message => $message, %$serialized };
@@ -595,6 +741,27 @@ sub run_code_list {
     return @result;
 }
 
+# A call's NAME may be a plain sub name: the driver then calls that sub itself, when it is defined
+# and has no prototype, rather than compiling `NAME(...)` (a string eval per call). Anything else
+# goes through the eval: expressions, methods, Perl's own functions (which win over a sub of the
+# same name), undefined subs (Perl's own error), subs with a prototype (which that compilation
+# would apply). The sub is looked up on every call, as code may redefine it; only the name's
+# check is kept: name => the sub's full name, or '' when NAME is not a plain sub name.
+my %plain_name;
+sub plain_name {
+    my ($name) = @_;
+    %plain_name = () if keys %plain_name > 1000;    # names made up anew for each call
+    my $full = '';
+    if ($name =~ /\A[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*\z/) {
+        if (index($name, '::') >= 0) {
+            $full = $name if $name !~ /\ACORE::/;
+        } elsif (!eval { my $builtin = prototype "CORE::$name"; 1 }) {    # dies unless a builtin
+            $full = "main::$name";
+        }
+    }
+    return $plain_name{$name} = $full;
+}
+
 sub list_value {
     my @result = @_;
     return undef unless @result;
@@ -607,13 +774,22 @@ sub handle_request {
     my $id = $message->{id};
     # Not local: after "Out of memory!" the END block still sees the request to answer.
     push @serving, $id;
-    my $limited = ref $message->{params} eq 'HASH' && exists $message->{params}{limits};
-    apply_limits($id, $message->{params}{limits}) if $limited;
-    $input_arrived = 1;    # stopped before it started?
-    my $ok = eval { answer_request($message); 1 };
+    my $params = $message->{params} // {};
+    from_json($params) if $may_hold_bytes;
+    $params = {} unless ref $params eq 'HASH';
+    my $limited = exists $params->{limits};
+    apply_limits($id, $params->{limits}) if $limited;
+    # watch_input(1), inline: once per request. And whether it was stopped before it started.
+    $input_arrived = 1;
+    if (!$watching && $rt_sigaction) {
+        $watching = 1;
+        syscall($rt_sigaction, $sigio_number, $sigio_handled, 0, 8);
+    }
+    my $ok = eval { answer_request($id, $message->{method} // '', $params); 1 };
     my $error = $@;
     lift_limits() if $limited;
     pop @serving;
+    watch_input(0) if $watching;    # no reply was sent (send_line stops watching)
     if ($stop && $stop->[0] == $id) {
         $stop = undef;
         $stop_raised = 0;
@@ -622,11 +798,34 @@ sub handle_request {
 }
 
 sub answer_request {
-    my ($message) = @_;
-    my $id = $message->{id};
-    my $method = $message->{method} // '';
-    my $params = from_json($message->{params} // {});
-    $params = {} unless ref $params eq 'HASH';
+    my ($id, $method, $params) = @_;
+    if ($method eq 'call') {
+        my $args = ref $params->{args} eq 'ARRAY' ? $params->{args} : [];
+        my $name = $params->{name} // '';
+        my @result = eval {
+            if (my $code_args = $params->{code_args}) {
+                for my $i (@$code_args) {
+                    $args->[$i] = list_value(run_code_list($args->[$i]));
+                }
+            }
+            if (my $full = $plain_name{$name} // plain_name($name)) {
+                no strict 'refs';
+                if (defined &$full) {
+                    my $sub = \&$full;
+                    if (!defined prototype $sub) {
+                        local $user_code = 1;
+                        stop_at_safe_point();
+                        return Bond::_call($sub, @$args);
+                    }
+                }
+            }
+            local @_args = @$args;
+            my $arguments = join(',', map { "\$Bond::_args[$_]" } 0 .. $#_args);
+            return run_code_list("$name($arguments)");
+        };
+        return send_exception($id, $@) if $@;
+        return send_result($id, @result == 1 ? $result[0] : list_value(@result));
+    }
     if ($method eq 'eval') {
         my @result = eval { run_code_list($params->{code} // '') };
         return send_exception($id, $@) if $@;
@@ -634,26 +833,11 @@ sub answer_request {
     }
     if ($method eq 'eval_block') {
         local $_code = "#line 1 \"(bond eval_block)\"\n" . ($params->{code} // '') . "\n;";
-        eval { local $user_code = 1; stop_at_safe_point(); 1 } or return send_exception($id, $@);
-        {
-            local $user_code = 1;
-            Bond::_run_block();
-        }
-        return send_exception($id, $@) if $@;
+        # All of it in an eval: a stop raised just before or after the code's own eval (while
+        # $user_code is set) must end the request, not escape into the driver.
+        eval { local $user_code = 1; stop_at_safe_point(); Bond::_run_block(); 1 }
+            or return send_exception($id, $@);
         return send_result($id, undef);
-    }
-    if ($method eq 'call') {
-        my @args = @{ $params->{args} // [] };
-        my @result = eval {
-            for my $i (@{ $params->{code_args} // [] }) {
-                my @value = run_code_list($args[$i]);
-                $args[$i] = list_value(@value);
-            }
-            local @_args = @args;
-            run_code_list(($params->{name} // '') . '(' . join(',', map { "\$Bond::_args[$_]" } 0 .. $#args) . ')');
-        };
-        return send_exception($id, $@) if $@;
-        return send_result($id, list_value(@result));
     }
     if ($method eq 'export') {
         my $name = $params->{name} // '';
@@ -663,7 +847,8 @@ sub answer_request {
         my $full = $name =~ /::/ ? $name : "main::$name";
         no strict 'refs';
         no warnings 'redefine';
-        *{$full} = sub { call_host($name, @_) };
+        my $request_start = '"method":"call","params":{"name":' . encode_string($name) . ',"args":';
+        *{$full} = sub { call_host($name, $request_start, @_) };
         return send_result($id, undef);
     }
     if ($method eq 'configure') {
@@ -690,11 +875,11 @@ sub serve {
         return $message;
     }
     return undef if !defined $wait_id;
-    POSIX::_exit(0);    # the host closed the channel while a call to it was pending
+    quit(0);    # the host closed the channel while a call to it was pending
 }
 
 sub call_host {
-    my ($name, @args) = @_;
+    my ($name, $request_start, @args) = @_;
     Bond::Error->throw("$name: exported functions cannot be called from a forked process")
         if $$ != $driver_pid;
     my $id = ++$next_id;
@@ -703,13 +888,19 @@ sub call_host {
         my $error = $@;
         Bond::Error->throw(ref $error eq 'Bond::SerializationError' ? $error->{message} : "$error");
     }
-    stop_at_safe_point();
+    stop_at_safe_point() if $input_arrived || $stop;
     my $reply;
     {
         local $user_code = 0;
-        send_line('{"jsonrpc":"2.0","id":' . $id . ',"method":"call","params":{"name":' . encode_string($name)
-            . ',"args":' . $encoded . '}}');
-        $reply = serve($id);
+        send_line('{"jsonrpc":"2.0","id":' . $id . ',' . $request_start . $encoded . '}}', 1);
+        $reply = eval { serve($id) };
+        # watch_input(1), inline: once per call
+        $input_arrived = 1;
+        if ($rt_sigaction) {
+            $watching = 1;
+            syscall($rt_sigaction, $sigio_number, $sigio_handled, 0, 8);
+        }
+        die $@ unless $reply;
     }
     if (exists $reply->{error}) {
         my $error = $reply->{error};
@@ -720,14 +911,17 @@ sub call_host {
         }
         Bond::Error->throw($text);
     }
+    my $result = $reply->{result};
+    from_json($result) if $may_hold_bytes;
     stop_at_safe_point();    # the host's function returned, but the code was stopped meanwhile
-    return from_json($reply->{result});
+    return $result;
 }
 
 sub main {
     choose_json();
+    fcntl_numbers();
     my $original_stderr = open_channels();
-    watch_input();
+    start_watching_input();
     $memory_baseline = address_space();
     syswrite($original_stderr, "\n__bond_driver_ready__\n");
     close $original_stderr;
@@ -750,6 +944,15 @@ END {
     }
 }
 
+# Calls the sub of a plain NAME (see plain_name) as `NAME(...)` compiled as user code would: in
+# package main, from the file "(bond eval)" (what `caller` and Carp see), with no strict or
+# warnings of the driver's.
 package main;
+{
+    no strict;
+    no warnings;
+#line 1 "(bond eval)"
+    sub Bond::_call { my $sub = shift; &$sub }
+}
 Bond::main();
 exit 0;

@@ -232,8 +232,9 @@ Language perl() {
             "    eval { thrower(); 1 } or do { return \"$@\" };\n"
             "}\n",
         // Bond::Bytes holds bytes that are valid UTF-8; other bytes are byte strings that are
-        // not valid UTF-8.
+        // not valid UTF-8. The driver loads no Encode (nor POSIX): user code loads what it uses.
         .define_is_bytes =
+            "use Encode ();\n"
             "sub is_bytes {\n"
             "    my ($x) = @_;\n"
             "    return !!(ref $x eq 'Bond::Bytes' || defined $x && !ref $x && !utf8::is_utf8($x)\n"
@@ -286,7 +287,7 @@ Language perl() {
         .call_export = [](const std::string& name) { return name + "();"; },
         .cwd = "do { require Cwd; Cwd::getcwd() }",
         .pid = "$$",
-        .exit_3 = "POSIX::_exit(3);",
+        .exit_3 = "require POSIX; POSIX::_exit(3);",
         .env_variable = [](const std::string& name) { return "$ENV{" + perl_literal(name) + "}"; },
         .uid = "$<",
         .string_literal = perl_literal,

@@ -13,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <thread>
 
 using bond::Channel;
 using bond::Value;
@@ -308,4 +309,28 @@ TEST_CASE("exit ends the interpreter") {
     bond::Bond perl = make_perl();
     CHECK_THROWS_AS(perl.eval_block("exit 3;"), bond::TerminatedException);
     CHECK_FALSE(perl.alive());
+}
+
+TEST_CASE("an interrupt that comes while eval_block's variables are freed stops the request only") {
+    // After the code's own eval ends, Perl frees its lexicals (a large hash: about 0.1 s, in one
+    // op, well within the grace period even on a loaded machine) while the request is still
+    // running: a stop raised there must become the request's answer, not escape into the driver
+    // and end it. The interrupt is timed to land in that window (there is no event to wait for);
+    // where it comes too late the request just ends, and the test shows nothing.
+    bond::Bond perl = make_perl();
+    std::thread interrupter;
+    perl.export_function("interrupt_soon", [&] {
+        interrupter = std::thread([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            perl.interrupt();
+        });
+    });
+    try {
+        // Interrupted; or, when the machine was too slow for the interrupt to come in time, done.
+        perl.eval_block("my %h = map { $_ => 1 } 1 .. 200_000;\ninterrupt_soon();\n1;");
+    } catch (const bond::Interrupted&) {
+    }
+    interrupter.join();
+    CHECK(perl.alive());
+    CHECK(perl.eval("1 + 1") == 2);
 }
