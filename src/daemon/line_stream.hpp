@@ -1,8 +1,9 @@
 // One client's byte stream (a Unix or TCP socket, or stdin and stdout) as newline-delimited
 // messages: lines read are handed to the connection, lines written go out whole and in order.
-// Reading and the socket itself belong to the network thread; write() may be called from any
-// thread, and from a bond's thread it waits while the client is far behind in reading (so a
-// client that never reads cannot make the daemon buffer without bound).
+// Reading belongs to the network thread; write() may be called from any thread: the calling
+// thread writes at once what the stream takes without blocking, the network thread the rest.
+// From a bond's thread it waits while the client is far behind in reading (so a client that
+// never reads cannot make the daemon buffer without bound).
 #pragma once
 
 #include "../transport/line_buffer.hpp"
@@ -11,7 +12,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include <fcntl.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include <array>
 #include <condition_variable>
@@ -65,7 +68,10 @@ class AsioLineStream : public LineStream,
           output_(std::move(output)),
           buffer_(max_line),
           detects_hangup_(detects_hangup),
-          on_closed_(std::move(on_closed)) {}
+          on_closed_(std::move(on_closed)) {
+        int fd = this->output().native_handle();  // for the writes of other threads
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    }
 
     void start(Handlers handlers) override {
         handlers_ = std::move(handlers);
@@ -77,6 +83,14 @@ class AsioLineStream : public LineStream,
         if (!io_.get_executor().running_in_this_thread())
             drained_.wait(lock, [&] { return closing_ || queued_bytes_ < kMaxQueuedBytes; });
         if (closing_) return;  // nothing more is sent after close()
+        if (!writing_ && queue_.empty()) {
+            // Written at once by the calling thread (usually a bond's, with an answer) when the
+            // stream takes it without blocking: no hand-over to the network thread, whose wake-up
+            // costs more than the write.
+            ssize_t written = ::write(output().native_handle(), line.data(), line.size());
+            if (written == static_cast<ssize_t>(line.size())) return;
+            if (written > 0) line.erase(0, static_cast<std::size_t>(written));
+        }
         queued_bytes_ += line.size();
         queue_.push_back(std::move(line));
         if (writing_) return;
