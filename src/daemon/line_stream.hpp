@@ -1,9 +1,10 @@
 // One client's byte stream (a Unix or TCP socket, or stdin and stdout) as newline-delimited
 // messages: lines read are handed to the connection, lines written go out whole and in order.
-// Reading belongs to the network thread; write() may be called from any thread: the calling
-// thread writes at once what the stream takes without blocking, the network thread the rest.
-// From a bond's thread it waits while the client is far behind in reading (so a client that
-// never reads cannot make the daemon buffer without bound).
+// Reading belongs to the network thread, unless it lends the input to a bond's thread (sockets
+// only: socket_line_stream.hpp). write() may be called from any thread: the calling thread
+// writes at once what the stream takes without blocking, the network thread the rest; from a
+// bond's thread it waits while the client is far behind in reading (so a client that never reads
+// cannot make the daemon buffer without bound).
 #pragma once
 
 #include "../transport/line_buffer.hpp"
@@ -29,6 +30,28 @@
 
 namespace bond::daemon {
 
+// The right to read a client's input, lent by the network thread to an idle bond's thread, which
+// then waits for the client's next request itself (poll() on fd()) and, when it is a call on its
+// own bond, runs it at once. Ended by the borrower, or taken back by the stream (it closes, or
+// the borrower would wait to write): the borrower is then woken and must stop.
+class InputLease {
+  public:
+    enum class Read {
+        Line,     // exactly one whole line had arrived: in `line`, without its '\n'
+        Nothing,  // nothing yet
+        Other,    // anything else (more than a line, part of one, the end): for the network thread
+        TakenBack,
+    };
+    virtual ~InputLease() = default;  // ends the lease if it is still on
+    virtual int fd() const = 0;
+    virtual bool taken_back() const = 0;
+    // Reads what has arrived, without blocking.
+    virtual Read read(std::string& line) = 0;
+    // Gives the input back: the network thread reads from now on, first `unread` (a line read()
+    // returned and the borrower leaves to it) and whatever else read() took in.
+    virtual void end(std::string* unread = nullptr) = 0;
+};
+
 class LineStream {
   public:
     struct Handlers {
@@ -47,6 +70,12 @@ class LineStream {
     virtual void write(std::string line) = 0;
     // Network thread: stops reading at once and closes the stream once what is queued is written.
     virtual void close() = 0;
+    // Any thread: lends the input, if the network thread is not reading it now; `wake` is called
+    // (from any thread) when the stream takes it back. None: not lent.
+    virtual std::unique_ptr<InputLease> lend_input(std::function<void()> wake) {
+        (void)wake;
+        return nullptr;
+    }
 };
 
 // How many bytes may wait for a slow client before a bond's thread that writes more waits.
