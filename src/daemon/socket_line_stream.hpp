@@ -69,8 +69,8 @@ class SocketLineStream : public LineStream,
     void fail(Lock& lock);
 
     // Locked.
-    // The socket's place in the poller's set: in it, one-shot, for what the network thread is
-    // to do now (read, write), else out of it.
+    // The socket's place in the poller's set: armed one-shot for what the network thread is to
+    // do now (read, write), else disarmed.
     void rearm();
     // Writes what is queued, as far as the socket takes it; false when writing failed.
     bool flush();
@@ -101,7 +101,7 @@ class SocketLineStream : public LineStream,
     std::size_t front_written_ = 0;    // bytes of queue_.front() already sent
     std::size_t queued_bytes_ = 0;
     std::uint32_t armed_ = 0;          // the events the socket is armed for in the set
-    bool registered_ = false;          // in the set (armed, or disarmed by its one-shot event)
+    bool registered_ = false;          // in the set (from start() until it closes)
     bool started_ = false;
     bool network_reading_ = false;     // the network thread reads, or hands on lines
     bool input_ended_ = false;         // the network thread has seen the end of the input
