@@ -47,7 +47,7 @@ void BondRegistry::adopt(const std::shared_ptr<ClientConnection>& client,
                          const std::shared_ptr<HeldBond>& held,
                          const std::optional<std::string>& name) {
     bonds_[held->id()] = held;
-    held->holders().insert(client->id());
+    held->add_holder(client->id());
     client->bonds().insert(held->id());
     if (name) {
         names_[*name] = held->id();
@@ -69,7 +69,7 @@ std::shared_ptr<HeldBond> BondRegistry::attach(const std::shared_ptr<ClientConne
     auto named = names_.find(name);
     if (named == names_.end()) throw bond_error("no bond is named '" + name + "'");
     std::shared_ptr<HeldBond> held = bonds_.at(named->second);
-    held->holders().insert(client->id());
+    held->add_holder(client->id());
     client->bonds().insert(held->id());
     log().info("client {} attached to bond {} ('{}')", client->id(), held->id(), name);
     return held;
@@ -78,7 +78,7 @@ std::shared_ptr<HeldBond> BondRegistry::attach(const std::shared_ptr<ClientConne
 std::shared_ptr<HeldBond> BondRegistry::held_by(const ClientConnection& client,
                                                 const std::string& id) const {
     auto found = bonds_.find(id);
-    if (found == bonds_.end() || !found->second->holders().count(client.id()))
+    if (found == bonds_.end() || !found->second->held_by(client.id()))
         throw bond_error("unknown bond '" + id + "'");
     return found->second;
 }
@@ -86,12 +86,12 @@ std::shared_ptr<HeldBond> BondRegistry::held_by(const ClientConnection& client,
 void BondRegistry::release(ClientConnection& client, const std::string& id,
                            std::function<void()> released) {
     std::shared_ptr<HeldBond> held = held_by(client, id);
-    held->holders().erase(client.id());
+    held->remove_holder(client.id());
     client.bonds().erase(id);
-    if (!held->holders().empty()) {
+    if (held->holder_count() > 0) {
         held->interrupt_for(client.id());  // what it asked for no longer has anyone to answer
         log().info("client {} let go of bond {}; {} other client(s) hold it", client.id(), id,
-                   held->holders().size());
+                   held->holder_count());
         return released();
     }
     forget(*held);
@@ -128,7 +128,7 @@ Value BondRegistry::list(const ClientConnection& client) const {
     Value bonds = Value::array();
     auto now = std::chrono::steady_clock::now();
     for (const auto& [id, held] : bonds_) {
-        bool holds = held->holders().count(client.id()) > 0;
+        bool holds = held->held_by(client.id());
         if (!holds && !held->name()) continue;
         Value entry = {
             {"bond", id},
@@ -137,7 +137,7 @@ Value BondRegistry::list(const ClientConnection& client) const {
             {"age", std::chrono::duration<double>(now - held->asked_at()).count()},
             {"state", state(*held)},
             {"held", holds},
-            {"clients", held->holders().size()},
+            {"clients", held->holder_count()},
         };
         if (held->name()) entry["name"] = *held->name();
         bonds.push_back(std::move(entry));

@@ -3,6 +3,8 @@
 #include "daemon_log.hpp"
 
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -57,6 +59,11 @@ std::shared_ptr<BondWorker> BondWorker::start(std::string name, Joiner joiner) {
     return worker;
 }
 
+BondWorker::BondWorker(std::string name)
+    : name_(std::move(name)), wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (wake_fd_ < 0) throw std::runtime_error("cannot create an eventfd for " + name_);
+}
+
 BondWorker::~BondWorker() {
     // Normally joined by the network thread; the last owner may also be the thread itself when
     // the daemon ends without running the joiner.
@@ -66,26 +73,75 @@ BondWorker::~BondWorker() {
         else
             thread_.join();
     }
+    ::close(wake_fd_);
+}
+
+void BondWorker::notify() {
+    wake_.notify_all();
+    if (watching_ && !wake_written_) {
+        std::uint64_t one = 1;
+        if (::write(wake_fd_, &one, sizeof one) == sizeof one) wake_written_ = true;
+    }
+}
+
+void BondWorker::set_idle_watch(IdleWatch* watch) {
+    std::lock_guard lock(mutex_);
+    idle_watch_ = watch;
+}
+
+bool BondWorker::start_watching() {
+    std::lock_guard lock(mutex_);
+    if (!queue_.empty() || finished_ || !idle_watch_) return false;
+    watching_ = true;
+    return true;
+}
+
+void BondWorker::stop_watching() {
+    std::lock_guard lock(mutex_);
+    watching_ = false;
+    if (wake_written_) {  // not to wake the next watch for nothing
+        std::uint64_t count;
+        (void)!::read(wake_fd_, &count, sizeof count);
+        wake_written_ = false;
+    }
+}
+
+void BondWorker::drain_wake() {
+    std::lock_guard lock(mutex_);
+    std::uint64_t count;
+    (void)!::read(wake_fd_, &count, sizeof count);
+    wake_written_ = false;
+}
+
+void BondWorker::wake() {
+    std::lock_guard lock(mutex_);
+    notify();
+}
+
+void BondWorker::run_now(ChainId chain, Task task) {
+    chain_ = chain;
+    run(task);
+    chain_ = 0;
 }
 
 bool BondWorker::submit(ChainId chain, Task task) {
     std::lock_guard lock(mutex_);
     if (finished_) return false;
     queue_.push_back({chain, std::move(task)});
-    wake_.notify_all();
+    notify();
     return true;
 }
 
 void BondWorker::finish() {
     std::lock_guard lock(mutex_);
     finished_ = true;
-    wake_.notify_all();
+    notify();
 }
 
 void BondWorker::abort_waits() {
     std::lock_guard lock(mutex_);
     aborting_ = true;
-    wake_.notify_all();
+    notify();
 }
 
 std::shared_ptr<Awaited> BondWorker::make_awaited() {
@@ -110,7 +166,19 @@ void BondWorker::run(Task& task) {
 void BondWorker::serve(Joiner joiner) {
     std::unique_lock lock(mutex_);
     for (;;) {
+        if (queue_.empty() && !finished_ && idle_watch_) {
+            IdleWatch* watch = idle_watch_;
+            lock.unlock();
+            bool waited = watch->wait_idle(wake_fd_);
+            lock.lock();
+            if (waited) continue;
+        }
         wake_.wait(lock, [&] { return !queue_.empty() || finished_; });
+        if (watching_) {
+            lock.unlock();
+            idle_watch_->end_idle();
+            lock.lock();
+        }
         if (queue_.empty()) break;
         Queued next = std::move(queue_.front());
         queue_.pop_front();
@@ -157,7 +225,7 @@ void BondWorker::stop_waiting() {
 void BondWorker::interrupt_waits() {
     std::lock_guard lock(mutex_);
     ++interruptions_;
-    wake_.notify_all();
+    notify();
 }
 
 void BondWorker::wait(Awaited& awaited, Clock::time_point deadline) {

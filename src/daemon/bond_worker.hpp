@@ -13,6 +13,11 @@
 //   idle, in the order they came.
 // - Anything may submit tasks and complete an Awaited from any thread; only the worker's own
 //   thread calls wait().
+// - An idle worker may watch something besides its queue (an IdleWatch: the input of the client
+//   it has just answered, lent to it by the network thread, held_bond.hpp), and run what comes
+//   from there at once, on its own thread, as if it had been queued and taken: a client's next
+//   call then reaches the bond without passing through the network thread. While it watches, a
+//   submitted task also wakes it through an eventfd; it stops watching before any queued task.
 #pragma once
 
 #include <bond/value.hpp>
@@ -60,6 +65,18 @@ class Awaited {
     std::exception_ptr error_;
 };
 
+// What an idle worker watches besides its queue. Worker thread only.
+class IdleWatch {
+  public:
+    virtual ~IdleWatch() = default;
+    // Nothing is queued: waits for what is watched or for `wake_fd` (readable once a task was
+    // submitted, or the watch is to end) and handles what came. False, at once, when nothing is
+    // watched: the worker then waits for tasks alone.
+    virtual bool wait_idle(int wake_fd) = 0;
+    // A queued task is about to run, or the thread ends: the watch ends.
+    virtual void end_idle() = 0;
+};
+
 class BondWorker : public std::enable_shared_from_this<BondWorker> {
   public:
     using Task = std::function<void()>;
@@ -101,15 +118,31 @@ class BondWorker : public std::enable_shared_from_this<BondWorker> {
     void stop_waiting();
     const std::string& name() const { return name_; }
 
+    // Any thread, once: what the worker watches while idle (it outlives the thread's last task).
+    void set_idle_watch(IdleWatch* watch);
+    // Worker thread: starts watching, unless a task is queued or the thread is ending (false).
+    // From now on until stop_watching(), anything that wakes the worker writes its eventfd too.
+    bool start_watching();
+    void stop_watching();
+    // Worker thread, after wait_idle saw the eventfd readable: reads it.
+    void drain_wake();
+    // Any thread: wakes the worker from wait_idle (what it watches was taken back).
+    void wake();
+    // Worker thread, inside wait_idle only: runs `task` at once in `chain`, as if it had been
+    // queued and taken.
+    void run_now(ChainId chain, Task task);
+
   private:
     friend class Awaited;
     struct Queued {
         ChainId chain;
         Task task;
     };
-    explicit BondWorker(std::string name) : name_(std::move(name)) {}
+    explicit BondWorker(std::string name);
     void serve(Joiner joiner);
     void run(Task& task);
+    // Under mutex_: wakes the worker, wherever it waits.
+    void notify();
 
     std::string name_;
     std::thread thread_;
@@ -120,6 +153,10 @@ class BondWorker : public std::enable_shared_from_this<BondWorker> {
     bool aborting_ = false;
     std::uint64_t interruptions_ = 0;  // a wait that sees it change ends
     std::atomic<ChainId> chain_{0};
+    IdleWatch* idle_watch_ = nullptr;
+    int wake_fd_ = -1;           // an eventfd, written while watching_
+    bool watching_ = false;      // the worker waits, or is about to, in wait_idle
+    bool wake_written_ = false;  // wake_fd_ is readable
 };
 
 }  // namespace bond::daemon

@@ -1,6 +1,7 @@
 #include "client_connection.hpp"
 
 #include "daemon_log.hpp"
+#include "held_bond.hpp"
 #include "method_dispatcher.hpp"
 #include "reply.hpp"
 #include "rpc_error.hpp"
@@ -115,6 +116,66 @@ void ClientConnection::on_line(std::string& line) {
     ++in_flight_;
     Reply reply(shared_from_this(), message.raw_id, wanted);
     dispatcher_.dispatch(shared_from_this(), message, reply);
+}
+
+std::unique_ptr<InputLease> ClientConnection::lend_input(std::function<void()> wake) {
+    if (closed_ || input_ended_) return nullptr;
+    return stream_->lend_input(std::move(wake));
+}
+
+void ClientConnection::note_request_for(const HeldBond* bond) {
+    if (last_bond_.exchange(bond) == bond)
+        ++same_bond_runs_;
+    else
+        same_bond_runs_ = 1;
+}
+
+bool ClientConnection::keeps_calling(const HeldBond* bond) const {
+    return last_bond_ == bond && same_bond_runs_ >= 2;
+}
+
+std::optional<detail::Message> ClientConnection::request_for(std::string_view line,
+                                                             const HeldBond& bond) {
+    if (closed_ || (needs_auth_ && !authenticated_) || in_flight_ >= kMaxRequestsInFlight)
+        return std::nullopt;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    try {
+        Value json = detail::parse_json(line);
+        auto method = json.find("method");
+        auto params = json.find("params");
+        if (method == json.end() || !method->is_string() || params == json.end() ||
+            !params->is_object())
+            return std::nullopt;
+        const auto& name = method->get_ref<const std::string&>();
+        if (name != "call" && name != "eval" && name != "eval_block") return std::nullopt;
+        auto id = params->find("bond");
+        if (id == params->end() || !id->is_string() || *id != bond.id()) return std::nullopt;
+        detail::Message message = detail::decode_message(std::move(json), detail::IdRule::Any);
+        if (message.kind != detail::Message::Kind::Request &&
+            message.kind != detail::Message::Kind::Notification)
+            return std::nullopt;
+        // What held_by checks on the network thread: a bond of the caller's, not closed.
+        if (!bond.held_by(id_) || bond.closing()) return std::nullopt;
+        return message;
+    } catch (const detail::ProtocolError&) {
+        return std::nullopt;  // the network thread answers it
+    }
+}
+
+void ClientConnection::take_lent_line(std::string& line, std::unique_ptr<InputLease> lease,
+                                      const std::shared_ptr<HeldBond>& bond) {
+    std::optional<detail::Message> message = request_for(line, *bond);
+    if (!message) return lease->end(&line);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (log_traffic()) log().info("client {} -> {}", id_, line);
+    // Counted before the input goes back: a client that ends its input now still gets this
+    // answer (input_ended).
+    ++in_flight_;
+    Reply reply(shared_from_this(), message->raw_id,
+                message->kind == detail::Message::Kind::Request);
+    ChainId chain = chain_for(bond->id());
+    lease->end();  // the network thread hears the client while the operation runs
+    dispatcher_.run_here(shared_from_this(), *message, reply, bond, chain);
 }
 
 void ClientConnection::take_answer(bool is_error, std::int64_t id, Value result,

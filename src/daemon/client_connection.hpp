@@ -2,14 +2,17 @@
 // messages out (answers, `output` notifications, `invoke` requests), the bonds it holds and the
 // `invoke` requests it has not answered yet.
 //
-// Threads: reading, dispatching, the held bonds and the authentication state are the network
-// thread's. send(), send_output() and invoke() are called from bond threads too; they only queue
-// lines, in the order they are called, so a bond's output reaches the client before the answer
-// of the operation that produced it.
+// Threads: reading, dispatching and the held bonds are the network thread's, but for the
+// requests a bond's thread reads itself while the client's input is lent to it
+// (take_lent_line, held_bond.hpp). send(), send_output() and invoke() are called from bond
+// threads too; they write (or queue) lines in the order they are called, so a bond's output
+// reaches the client before the answer of the operation that produced it.
 #pragma once
 
 #include "bond_worker.hpp"
 #include "line_stream.hpp"
+
+#include "../protocol/jsonrpc.hpp"
 
 #include <bond/options.hpp>
 #include <bond/value.hpp>
@@ -20,12 +23,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 
 namespace bond::daemon {
 
+class HeldBond;
 class MethodDispatcher;
 
 class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
@@ -55,7 +60,23 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     // Any thread: one request has been answered (or was a notification that has been run).
     void request_done();
 
-    // Network thread: the chain a request of this client on `bond` joins. While the client owes
+    // Any thread: lends the client's input to a bond's thread (LineStream::lend_input); none
+    // when the client has gone or the network thread is reading it.
+    std::unique_ptr<InputLease> lend_input(std::function<void()> wake);
+    // The thread of `bond`, idle, which read `line` while it held `lease`: a request the network
+    // thread would have queued for this idle bond (eval, eval_block or call on it) is carried
+    // out at once on this thread, exactly as the network thread would have; anything else goes
+    // back to the network thread, with the input.
+    void take_lent_line(std::string& line, std::unique_ptr<InputLease> lease,
+                        const std::shared_ptr<HeldBond>& bond);
+
+    // Any thread: an operation of this client's is about to be queued for (or run on) `bond`.
+    // A bond's thread borrows the client's input only when the client keeps calling that bond:
+    // lent to a bond it does not call next, the input would only add a hand-over.
+    void note_request_for(const HeldBond* bond);
+    bool keeps_calling(const HeldBond* bond) const;
+
+    // Any thread: the chain a request of this client on `bond` joins. While the client owes
     // an answer to `invoke`, its requests are part of that call: the innermost one from `bond`,
     // else the innermost of all. Otherwise the request starts a chain of its own.
     ChainId chain_for(const std::string& bond);
@@ -63,7 +84,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     std::uint64_t id() const { return id_; }
     const std::string& peer() const { return peer_; }
     bool needs_auth() const { return needs_auth_; }
-    bool authenticated() const { return authenticated_; }
+    bool authenticated() const { return authenticated_; }  // any thread
     void set_authenticated() { authenticated_ = true; }
     // Network thread: the ids of the bonds this client opened or attached to.
     std::set<std::string>& bonds() { return bonds_; }
@@ -75,6 +96,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
         std::shared_ptr<Awaited> awaited;
     };
     void on_line(std::string& line);
+    // take_lent_line: the request, if it is one this thread may carry out for `bond`.
+    std::optional<detail::Message> request_for(std::string_view line, const HeldBond& bond);
     void take_answer(bool is_error, std::int64_t id, Value result, const std::string& error);
     void send_error(const Value& id, int code, const std::string& message);
     // The client sends nothing more: its pending and later `invoke`s fail, what it asked for is
@@ -90,13 +113,15 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     std::shared_ptr<LineStream> stream_;
     MethodDispatcher& dispatcher_;
     const bool needs_auth_;
-    bool authenticated_ = false;
+    std::atomic<bool> authenticated_{false};
     std::set<std::string> bonds_;
     std::function<void()> on_gone_;
 
     std::atomic<bool> closed_{false};
     std::atomic<bool> input_ended_{false};  // invoke() checks it under invokes_mutex_
     std::atomic<std::size_t> in_flight_{0};
+    std::atomic<const HeldBond*> last_bond_{nullptr};  // of the latest operation
+    std::atomic<unsigned> same_bond_runs_{0};          // on it, one after the other
     std::mutex invokes_mutex_;
     std::map<std::int64_t, PendingInvoke> invokes_;  // by id: the last is the innermost
     std::int64_t last_invoke_id_ = 0;

@@ -2,6 +2,7 @@
 
 #include "daemon_log.hpp"
 #include "line_stream.hpp"
+#include "socket_line_stream.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 
@@ -47,6 +48,7 @@ Daemon::Daemon(DaemonOptions options)
     : options_(std::move(options)),
       signals_(io_, SIGTERM, SIGINT),
       last_writes_(io_),
+      client_poller_(io_),
       workers_(io_),
       pool_(workers_, [this] { return registry_.next_id(); }),
       registry_(workers_, pool_) {
@@ -59,21 +61,12 @@ Daemon::Daemon(DaemonOptions options)
     }
     dispatcher_.emplace(registry_, token);
 
-    if (options_.stdio) {
-        int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        int input = take_descriptor(STDIN_FILENO, null);
-        ::close(null);
-        int output = take_descriptor(STDOUT_FILENO, STDERR_FILENO);
-        using Descriptor = boost::asio::posix::stream_descriptor;
-        serve(Descriptor(io_, input), std::optional<Descriptor>(Descriptor(io_, output)), "stdio",
-              false, false);
-    }
+    if (options_.stdio) serve_stdio();
     if (options_.socket || (!options_.stdio && !options_.listen)) {
         auto path = options_.socket ? *options_.socket : UnixListener::default_path();
         unix_listener_ = std::make_unique<UnixListener>(
             io_, path, [this](UnixListener::Socket socket, std::string peer) {
-                serve(std::move(socket), std::optional<UnixListener::Socket>(), std::move(peer),
-                      false, true);
+                serve_socket(std::move(socket), std::move(peer), false, true);
             });
         log().info("listening on {}", path.string());
     }
@@ -81,8 +74,7 @@ Daemon::Daemon(DaemonOptions options)
         tcp_listener_ = std::make_unique<TcpListener>(
             io_, *options_.listen, options_.allow_remote,
             [this](TcpListener::Socket socket, std::string peer) {
-                serve(std::move(socket), std::optional<TcpListener::Socket>(), std::move(peer),
-                      true, false);
+                serve_socket(std::move(socket), std::move(peer), true, false);
             });
         log().info("listening on {} (TCP; clients authenticate with the token)",
                    tcp_listener_->address());
@@ -105,16 +97,39 @@ void Daemon::wait_for_signal() {
 
 Daemon::~Daemon() = default;
 
-template <class Stream>
-void Daemon::serve(Stream input, std::optional<Stream> output, std::string peer, bool needs_auth,
-                   bool detects_hangup) {
+std::function<void()> Daemon::stream_closed() {
+    return [this] {
+        --open_streams_;
+        finish_if_done();
+    };
+}
+
+template <class Socket>
+void Daemon::serve_socket(Socket socket, std::string peer, bool needs_auth, bool detects_hangup) {
+    if (shutting_down_) return;
+    // Out of Asio's reactor into the client poller, where the daemon decides who it wakes.
+    int fd = socket.release();
+    serve(std::make_shared<SocketLineStream>(io_, client_poller_, fd, options_.max_message_size,
+                                             detects_hangup, stream_closed()),
+          std::move(peer), needs_auth);
+}
+
+void Daemon::serve_stdio() {
+    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int input = take_descriptor(STDIN_FILENO, null);
+    ::close(null);
+    int output = take_descriptor(STDOUT_FILENO, STDERR_FILENO);
+    using Descriptor = boost::asio::posix::stream_descriptor;
+    // Asio's descriptors, as stdin may be a file, which epoll refuses.
+    serve(make_line_stream(io_, Descriptor(io_, input),
+                           std::optional<Descriptor>(Descriptor(io_, output)),
+                           options_.max_message_size, false, stream_closed()),
+          "stdio", false);
+}
+
+void Daemon::serve(std::shared_ptr<LineStream> stream, std::string peer, bool needs_auth) {
     if (shutting_down_) return;
     ++open_streams_;
-    auto stream = make_line_stream(io_, std::move(input), std::move(output),
-                                   options_.max_message_size, detects_hangup, [this] {
-                                       --open_streams_;
-                                       finish_if_done();
-                                   });
     std::uint64_t id = ++last_client_id_;
     auto client = std::make_shared<ClientConnection>(io_, id, std::move(peer), stream, *dispatcher_,
                                                      needs_auth);

@@ -4,11 +4,13 @@
 //
 // Threads: one network thread runs the io_context (accepting, reading and parsing messages,
 // answering what needs no bond, bookkeeping); each bond has a thread of its own (BondWorker).
-// See bond_worker.hpp for how operations and nested calls are routed to bond threads.
+// See bond_worker.hpp for how operations and nested calls are routed to bond threads, and
+// held_bond.hpp for the fast path of a client's calls, which bypasses the network thread.
 #pragma once
 
 #include "bond_registry.hpp"
 #include "client_connection.hpp"
+#include "client_poller.hpp"
 #include "daemon_options.hpp"
 #include "method_dispatcher.hpp"
 #include "tcp_listener.hpp"
@@ -39,9 +41,13 @@ class Daemon {
     int run();
 
   private:
-    template <class Stream>
-    void serve(Stream input, std::optional<Stream> output, std::string peer, bool needs_auth,
-               bool detects_hangup);
+    // A client on a socket (its input can be lent to bond threads), or on stdin and stdout.
+    template <class Socket>
+    void serve_socket(Socket socket, std::string peer, bool needs_auth, bool detects_hangup);
+    void serve_stdio();
+    void serve(std::shared_ptr<LineStream> stream, std::string peer, bool needs_auth);
+    // A stream's on_closed.
+    std::function<void()> stream_closed();
     // TCP: a client that has not authenticated within --auth-timeout-ms is disconnected, so that
     // connections nobody uses cannot pile up.
     void disconnect_unless_authenticated(const std::shared_ptr<ClientConnection>& client);
@@ -55,6 +61,7 @@ class Daemon {
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer last_writes_;  // bounds the flush of the last answers
+    ClientPoller client_poller_;
     Workers workers_;
     WarmPool pool_;
     BondRegistry registry_;

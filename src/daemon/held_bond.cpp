@@ -55,6 +55,7 @@ std::shared_ptr<HeldBond> HeldBond::start(Workers& workers, std::string id, std:
             on_started(held, error);
         });
     };
+    held->worker_->set_idle_watch(held.get());
     held->worker_->submit(new_chain(), std::move(start));
     return held;
 }
@@ -83,10 +84,11 @@ std::exception_ptr HeldBond::start_on_worker(bond::Options options) {
     return nullptr;
 }
 
-void HeldBond::run(ChainId chain, std::weak_ptr<ClientConnection> requester, Operation operation,
-                   Completion done, bond::Limits limits) {
-    auto task = [self = shared_from_this(), requester, operation = std::move(operation), done,
-                 limits = std::move(limits)] {
+BondWorker::Task HeldBond::task(std::weak_ptr<ClientConnection> requester, Operation operation,
+                                Completion done, bond::Limits limits) {
+    return [self = shared_from_this(), requester = std::move(requester),
+            operation = std::move(operation), done = std::move(done),
+            limits = std::move(limits)] {
         auto client = requester.lock();
         if (!client || client->closed())
             return done(nullptr, std::make_exception_ptr(TerminatedException(
@@ -120,12 +122,92 @@ void HeldBond::run(ChainId chain, std::weak_ptr<ClientConnection> requester, Ope
         }
         if (!self->bond_->alive()) self->ended_ = true;
         --self->operations_;  // idle before the answer leaves: a client then sees it idle
+        // Before the answer leaves, so that the client's next request, however soon it comes,
+        // finds this thread waiting for it.
+        if (top_level) self->borrow_input(client);
         done(std::move(result), std::move(error));
     };
+}
+
+void HeldBond::run(ChainId chain, std::weak_ptr<ClientConnection> requester, Operation operation,
+                   Completion done, bond::Limits limits) {
     // Refused once the thread is ending: the bond was closed, or could not start (start_error_
     // was set before the thread stopped taking tasks, under the same lock).
-    if (!worker_->submit(chain, std::move(task)))
+    if (!worker_->submit(chain, task(std::move(requester), std::move(operation), done,
+                                     std::move(limits))))
         done(nullptr, start_error_ ? start_error_ : closed_error(lang_));
+}
+
+void HeldBond::run_now(ChainId chain, std::weak_ptr<ClientConnection> requester,
+                       Operation operation, Completion done, bond::Limits limits) {
+    worker_->run_now(chain, task(std::move(requester), std::move(operation), std::move(done),
+                                 std::move(limits)));
+}
+
+void HeldBond::borrow_input(const std::shared_ptr<ClientConnection>& client) {
+    if (lent_ || !client || client->closed() || !client->keeps_calling(this) ||
+        !worker_->start_watching())
+        return;
+    auto lease = client->lend_input([worker = std::weak_ptr<BondWorker>(worker_)] {
+        if (auto alive = worker.lock()) alive->wake();
+    });
+    if (!lease) return worker_->stop_watching();
+    lent_ = Lent{client, std::move(lease)};
+}
+
+bool HeldBond::wait_idle(int wake_fd) {
+    if (!lent_) return false;
+    pollfd watched[2] = {{lent_->lease->fd(), POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    if (::poll(watched, 2, -1) < 0) return true;  // a signal: look again
+    if (watched[1].revents) {  // a task came, or the input was taken back
+        worker_->drain_wake();
+        if (lent_->lease->taken_back()) end_idle();
+        return true;
+    }
+    std::string line;
+    switch (lent_->lease->read(line)) {
+        case InputLease::Read::Nothing:
+            return true;
+        case InputLease::Read::Other:
+        case InputLease::Read::TakenBack:
+            end_idle();
+            return true;
+        case InputLease::Read::Line:
+            break;
+    }
+    Lent lent = std::move(*lent_);
+    lent_.reset();
+    worker_->stop_watching();
+    lent.client->take_lent_line(line, std::move(lent.lease), shared_from_this());
+    return true;
+}
+
+void HeldBond::end_idle() {
+    if (lent_) {
+        lent_->lease->end();
+        lent_.reset();
+    }
+    worker_->stop_watching();
+}
+
+void HeldBond::add_holder(std::uint64_t client) {
+    std::lock_guard lock(holders_mutex_);
+    holders_.insert(client);
+}
+
+void HeldBond::remove_holder(std::uint64_t client) {
+    std::lock_guard lock(holders_mutex_);
+    holders_.erase(client);
+}
+
+bool HeldBond::held_by(std::uint64_t client) const {
+    std::lock_guard lock(holders_mutex_);
+    return holders_.count(client) > 0;
+}
+
+std::size_t HeldBond::holder_count() const {
+    std::lock_guard lock(holders_mutex_);
+    return holders_.size();
 }
 
 bond::ExportedFunction HeldBond::client_function(std::weak_ptr<ClientConnection> client,

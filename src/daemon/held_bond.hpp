@@ -4,13 +4,23 @@
 // A HeldBond exists, and can be held, from the moment it is asked for: operations sent to it
 // while its interpreter starts run once it has started, in the order they came.
 //
-// Threads: the bond::Bond, and whose output it is now, are touched only on the worker thread.
-// The holders, the name and the close callbacks are the network thread's. id, lang and the time
-// it was asked for never change; pid and the states are atomics that any thread may read, the
-// exported names a copy under a mutex.
+// The fast path of a call: when a top-level operation ends with nothing queued behind it, the
+// bond's thread borrows the input of the client it is about to answer (InputLease) and waits for
+// that client's next request itself. A request that is one of eval, eval_block or call on this
+// bond, which the network thread would have queued for this idle bond, runs at once on this
+// thread (ClientConnection::take_lent_line); anything else goes back to the network thread
+// first, and the input with it. Either way the input is the network thread's again while an
+// operation runs, so the client is heard (its answers to `invoke`, its disconnect) as before.
+//
+// Threads: the bond::Bond, whose output it is now and the lent input are touched only on the
+// worker thread. The name and the close callbacks are the network thread's; the holders are
+// changed by the network thread and read by any (under a mutex). id, lang and the time it was
+// asked for never change; pid and the states are atomics that any thread may read, the exported
+// names a copy under a mutex.
 #pragma once
 
 #include "bond_worker.hpp"
+#include "line_stream.hpp"
 #include "workers.hpp"
 
 #include <bond/bond.hpp>
@@ -31,7 +41,7 @@ namespace bond::daemon {
 
 class ClientConnection;
 
-class HeldBond : public std::enable_shared_from_this<HeldBond> {
+class HeldBond : public std::enable_shared_from_this<HeldBond>, private IdleWatch {
   public:
     // What runs on the bond: `limits` are the operation's own (for Bond::with_limits: a field
     // that is set replaces the bond's; none set keeps the bond's).
@@ -54,6 +64,10 @@ class HeldBond : public std::enable_shared_from_this<HeldBond> {
     // TerminatedException. `limits` replace the bond's for this operation, field by field.
     void run(ChainId chain, std::weak_ptr<ClientConnection> requester, Operation operation,
              Completion done, bond::Limits limits = {});
+    // The same at once on this thread: the bond's thread, idle, with the input of `requester`
+    // lent to it (take_lent_line).
+    void run_now(ChainId chain, std::weak_ptr<ClientConnection> requester, Operation operation,
+                 Completion done, bond::Limits limits = {});
 
     // Any thread: stops the operation running now (Bond::interrupt()), also while it waits for a
     // client's answer to `invoke` or for another bond; it ends with Interrupted. An idle bond is
@@ -94,12 +108,28 @@ class HeldBond : public std::enable_shared_from_this<HeldBond> {
     bool ended() const { return ended_ || process_exited(); }
     bool closing() const { return closing_; }
 
-    // Network thread: who holds the bond (client ids), and its name for `attach`.
-    std::set<std::uint64_t>& holders() { return holders_; }
+    // Who holds the bond (client ids): changed by the network thread, read by any.
+    void add_holder(std::uint64_t client);
+    void remove_holder(std::uint64_t client);
+    bool held_by(std::uint64_t client) const;
+    std::size_t holder_count() const;
+    // Network thread: its name for `attach`.
     std::optional<std::string>& name() { return name_; }
 
   private:
+    struct Lent {
+        std::shared_ptr<ClientConnection> client;
+        std::unique_ptr<InputLease> lease;
+    };
     HeldBond(std::string id, const std::string& lang);
+    // The operation as a task of the bond's thread.
+    BondWorker::Task task(std::weak_ptr<ClientConnection> requester, Operation operation,
+                          Completion done, bond::Limits limits);
+    // Bond thread, a top-level operation of `client` done and about to be answered: borrows the
+    // client's input if nothing else is queued.
+    void borrow_input(const std::shared_ptr<ClientConnection>& client);
+    bool wait_idle(int wake_fd) override;
+    void end_idle() override;
     // Starts the interpreter; the error if it could not.
     std::exception_ptr start_on_worker(bond::Options options);
     void deliver_output(bond::Channel channel, std::string_view data);
@@ -120,6 +150,7 @@ class HeldBond : public std::enable_shared_from_this<HeldBond> {
     std::mutex bond_mutex_;           // bond_ appearing or going, against interrupt()
     std::exception_ptr start_error_;  // why it could not
     std::vector<std::weak_ptr<ClientConnection>> requesters_;  // of the operations running
+    std::optional<Lent> lent_;  // the input this idle thread watches
     // When the top-level operation's wall limit runs out: waits for clients and other bonds end
     // then, so that the limit holds even while the bond waits for them.
     Clock::time_point wall_deadline_ = Clock::time_point::max();
@@ -130,8 +161,10 @@ class HeldBond : public std::enable_shared_from_this<HeldBond> {
     mutable std::mutex exports_mutex_;
     std::vector<std::string> exports_;  // Bond::exports(), as of the last export
 
-    // The network thread's.
+    mutable std::mutex holders_mutex_;
     std::set<std::uint64_t> holders_;
+
+    // The network thread's.
     std::optional<std::string> name_;
     std::vector<std::function<void()>> on_closed_;
     bool closed_ = false;  // the thread has been joined

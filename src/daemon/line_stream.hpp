@@ -1,8 +1,10 @@
 // One client's byte stream (a Unix or TCP socket, or stdin and stdout) as newline-delimited
 // messages: lines read are handed to the connection, lines written go out whole and in order.
-// Reading and the socket itself belong to the network thread; write() may be called from any
-// thread, and from a bond's thread it waits while the client is far behind in reading (so a
-// client that never reads cannot make the daemon buffer without bound).
+// Reading belongs to the network thread, unless it lends the input to a bond's thread (sockets
+// only: socket_line_stream.hpp). write() may be called from any thread: the calling thread
+// writes at once what the stream takes without blocking, the network thread the rest; from a
+// bond's thread it waits while the client is far behind in reading (so a client that never reads
+// cannot make the daemon buffer without bound).
 #pragma once
 
 #include "../transport/line_buffer.hpp"
@@ -11,7 +13,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include <fcntl.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include <array>
 #include <condition_variable>
@@ -25,6 +29,28 @@
 #include <vector>
 
 namespace bond::daemon {
+
+// The right to read a client's input, lent by the network thread to an idle bond's thread, which
+// then waits for the client's next request itself (poll() on fd()) and, when it is a call on its
+// own bond, runs it at once. Ended by the borrower, or taken back by the stream (it closes, or
+// the borrower would wait to write): the borrower is then woken and must stop.
+class InputLease {
+  public:
+    enum class Read {
+        Line,     // exactly one whole line had arrived: in `line`, without its '\n'
+        Nothing,  // nothing yet
+        Other,    // anything else (more than a line, part of one, the end): for the network thread
+        TakenBack,
+    };
+    virtual ~InputLease() = default;  // ends the lease if it is still on
+    virtual int fd() const = 0;
+    virtual bool taken_back() const = 0;
+    // Reads what has arrived, without blocking.
+    virtual Read read(std::string& line) = 0;
+    // Gives the input back: the network thread reads from now on, first `unread` (a line read()
+    // returned and the borrower leaves to it) and whatever else read() took in.
+    virtual void end(std::string* unread = nullptr) = 0;
+};
 
 class LineStream {
   public:
@@ -44,6 +70,12 @@ class LineStream {
     virtual void write(std::string line) = 0;
     // Network thread: stops reading at once and closes the stream once what is queued is written.
     virtual void close() = 0;
+    // Any thread: lends the input, if the network thread is not reading it now; `wake` is called
+    // (from any thread) when the stream takes it back. None: not lent.
+    virtual std::unique_ptr<InputLease> lend_input(std::function<void()> wake) {
+        (void)wake;
+        return nullptr;
+    }
 };
 
 // How many bytes may wait for a slow client before a bond's thread that writes more waits.
@@ -65,7 +97,10 @@ class AsioLineStream : public LineStream,
           output_(std::move(output)),
           buffer_(max_line),
           detects_hangup_(detects_hangup),
-          on_closed_(std::move(on_closed)) {}
+          on_closed_(std::move(on_closed)) {
+        int fd = this->output().native_handle();  // for the writes of other threads
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    }
 
     void start(Handlers handlers) override {
         handlers_ = std::move(handlers);
@@ -77,6 +112,14 @@ class AsioLineStream : public LineStream,
         if (!io_.get_executor().running_in_this_thread())
             drained_.wait(lock, [&] { return closing_ || queued_bytes_ < kMaxQueuedBytes; });
         if (closing_) return;  // nothing more is sent after close()
+        if (!writing_ && queue_.empty()) {
+            // Written at once by the calling thread (usually a bond's, with an answer) when the
+            // stream takes it without blocking: no hand-over to the network thread, whose wake-up
+            // costs more than the write.
+            ssize_t written = ::write(output().native_handle(), line.data(), line.size());
+            if (written == static_cast<ssize_t>(line.size())) return;
+            if (written > 0) line.erase(0, static_cast<std::size_t>(written));
+        }
         queued_bytes_ += line.size();
         queue_.push_back(std::move(line));
         if (writing_) return;

@@ -34,7 +34,67 @@ bond::Limits operation_limits(const NamedParams& named) {
     return {};
 }
 
+// What eval, eval_block and call run on their bond. Made once the bond has been looked up, so
+// that errors in the params come in the same order on either path.
+struct Prepared {
+    HeldBond::Operation operation;
+    bond::Limits limits;
+};
+
+Prepared code_operation(const NamedParams& named, bool block) {
+    return {[code = named.string("code"), block](bond::Bond& remote, const bond::Limits& limits) {
+                if (!block) return remote.with_limits(limits).eval(code);
+                remote.with_limits(limits).eval_block(code);
+                return Value();
+            },
+            operation_limits(named)};
+}
+
+Prepared call_operation(const NamedParams& named) {
+    std::string name = named.string("name");
+    Value args = named.optional_array("args").value_or(Value::array());
+    return {[name, args = std::move(args)](bond::Bond& remote, const bond::Limits& limits) mutable {
+                detail::CallArguments arguments;
+                for (auto& argument : args) {
+                    if (const Value* code = reference_code(argument))
+                        detail::append_argument(arguments, remote.ref(code->get<std::string>()));
+                    else
+                        arguments.values.push_back(std::move(argument));
+                }
+                return remote.with_limits(limits).call_with(name, std::move(arguments));
+            },
+            operation_limits(named)};
+}
+
+HeldBond::Completion answer(const Reply& reply) {
+    return [reply](Value result, std::exception_ptr error) {
+        reply.complete(std::move(result), std::move(error));
+    };
+}
+
 }  // namespace
+
+void MethodDispatcher::run_here(const Client& client, const detail::Message& request,
+                                const Reply& reply, const std::shared_ptr<HeldBond>& bond,
+                                ChainId chain) {
+    try {
+        Prepared prepared;
+        if (request.method == "call") {
+            NamedParams named(request.params, {"bond", "name", "args", "limits"});
+            named.string("bond");
+            prepared = call_operation(named);
+        } else {
+            NamedParams named(request.params, {"bond", "code", "limits"});
+            named.string("bond");
+            prepared = code_operation(named, request.method == "eval_block");
+        }
+        client->note_request_for(bond.get());
+        bond->run_now(chain, client, std::move(prepared.operation), answer(reply),
+                      std::move(prepared.limits));
+    } catch (...) {
+        reply.fail(std::current_exception());
+    }
+}
 
 void MethodDispatcher::dispatch(const Client& client, const detail::Message& request,
                                 const Reply& reply) {
@@ -68,12 +128,9 @@ void MethodDispatcher::client_left(const Client& client, std::function<void()> r
 void MethodDispatcher::run_on_bond(const Client& client, const std::shared_ptr<HeldBond>& bond,
                                    HeldBond::Operation operation, const Reply& reply,
                                    bond::Limits limits) {
-    bond->run(
-        client->chain_for(bond->id()), client, std::move(operation),
-        [reply](Value result, std::exception_ptr error) {
-            reply.complete(std::move(result), std::move(error));
-        },
-        std::move(limits));
+    client->note_request_for(bond.get());
+    bond->run(client->chain_for(bond->id()), client, std::move(operation), answer(reply),
+              std::move(limits));
 }
 
 void MethodDispatcher::open(const Client& client, const Value& params, const Reply& reply) {
@@ -102,34 +159,15 @@ void MethodDispatcher::run_code(const Client& client, const Value& params, const
                                 bool block) {
     NamedParams named(params, {"bond", "code", "limits"});
     auto bond = registry_.held_by(*client, named.string("bond"));
-    run_on_bond(
-        client, bond,
-        [code = named.string("code"), block](bond::Bond& remote, const bond::Limits& limits) {
-            if (!block) return remote.with_limits(limits).eval(code);
-            remote.with_limits(limits).eval_block(code);
-            return Value();
-        },
-        reply, operation_limits(named));
+    Prepared prepared = code_operation(named, block);
+    run_on_bond(client, bond, std::move(prepared.operation), reply, std::move(prepared.limits));
 }
 
 void MethodDispatcher::call(const Client& client, const Value& params, const Reply& reply) {
     NamedParams named(params, {"bond", "name", "args", "limits"});
     auto bond = registry_.held_by(*client, named.string("bond"));
-    std::string name = named.string("name");
-    Value args = named.optional_array("args").value_or(Value::array());
-    run_on_bond(
-        client, bond,
-        [name, args = std::move(args)](bond::Bond& remote, const bond::Limits& limits) mutable {
-            detail::CallArguments arguments;
-            for (auto& argument : args) {
-                if (const Value* code = reference_code(argument))
-                    detail::append_argument(arguments, remote.ref(code->get<std::string>()));
-                else
-                    arguments.values.push_back(std::move(argument));
-            }
-            return remote.with_limits(limits).call_with(name, std::move(arguments));
-        },
-        reply, operation_limits(named));
+    Prepared prepared = call_operation(named);
+    run_on_bond(client, bond, std::move(prepared.operation), reply, std::move(prepared.limits));
 }
 
 void MethodDispatcher::interrupt(const Client& client, const Value& params, const Reply& reply) {

@@ -2,7 +2,7 @@
 // it is carried out, at once on the network thread (attach, close's bookkeeping, list, drivers,
 // auth, interrupt, exports) or as an operation on the bond's own thread (open, eval, eval_block,
 // call, export, proxy).
-// Network thread only.
+// Network thread only, but for run_here(): the bond's thread.
 #pragma once
 
 #include "bond_registry.hpp"
@@ -26,6 +26,12 @@ class MethodDispatcher {
 
     void dispatch(const std::shared_ptr<ClientConnection>& client, const detail::Message& request,
                   const Reply& reply);
+    // The thread of `bond`, idle, with the client's input lent to it: carries out `request` (an
+    // eval, eval_block or call on `bond`, which the client holds) at once on this thread, in
+    // `chain`, as dispatch() would have by queueing it.
+    static void run_here(const std::shared_ptr<ClientConnection>& client,
+                         const detail::Message& request, const Reply& reply,
+                         const std::shared_ptr<HeldBond>& bond, ChainId chain);
     // The client has gone: its bonds are released; `released` once those that ended with it
     // are closed.
     void client_left(const std::shared_ptr<ClientConnection>& client,

@@ -22,6 +22,8 @@ class LineBuffer {
     // Drops the line being received up to its '\n', including bytes that have not arrived yet:
     // after a TooLong, a reader that goes on resumes at the next line.
     void skip_line();
+    // Nothing is held: no line, nor part of one, nor one being skipped.
+    bool empty() const { return consumed_ == input_.size() && !skipping_; }
 
   private:
     std::size_t max_line_;
