@@ -10,6 +10,7 @@ namespace bond::daemon {
 void BondRegistry::open(const std::shared_ptr<ClientConnection>& client, OpenRequest request,
                         Opened opened) {
     if (closed_) throw bond_error("the daemon is shutting down");
+    check_room(*client);
     const std::optional<std::string>& name = request.name;
     if (name && names_.count(*name))
         throw bond_error("a bond named '" + *name + "' exists already; attach to it");
@@ -64,11 +65,20 @@ void BondRegistry::forget(HeldBond& held) {
     }
 }
 
+void BondRegistry::check_room(const ClientConnection& client) {
+    std::size_t most = client.limits().max_bonds;
+    if (client.bonds().size() >= most)
+        throw bond_error("this client holds " + std::to_string(most) +
+                         " bonds already, as many as the daemon allows (bondd --max-client-bonds); "
+                         "close one first");
+}
+
 std::shared_ptr<HeldBond> BondRegistry::attach(const std::shared_ptr<ClientConnection>& client,
                                                const std::string& name) {
     auto named = names_.find(name);
     if (named == names_.end()) throw bond_error("no bond is named '" + name + "'");
     std::shared_ptr<HeldBond> held = bonds_.at(named->second);
+    if (!client->bonds().count(held->id())) check_room(*client);
     held->add_holder(client->id());
     client->bonds().insert(held->id());
     log().info("client {} attached to bond {} ('{}')", client->id(), held->id(), name);

@@ -31,9 +31,11 @@ class BondRegistry {
     // Opens a bond for `client`, who holds it at once (requests for it wait for it to start).
     // `opened` runs once it has started, or could not (then it is forgotten): on the bond's
     // thread, before any operation sent to the bond later (at once for one from the warm pool).
-    // Throws RpcFailure when it is refused at once (a name in use, the daemon ending).
+    // Throws RpcFailure when it is refused at once (a name in use, the client holding as many
+    // bonds as it may, the daemon ending).
     void open(const std::shared_ptr<ClientConnection>& client, OpenRequest request, Opened opened);
-    // Makes `client` a holder of the bond named `name`; throws RpcFailure if there is none.
+    // Makes `client` a holder of the bond named `name`; throws RpcFailure if there is none, or the
+    // client holds as many bonds as it may.
     std::shared_ptr<HeldBond> attach(const std::shared_ptr<ClientConnection>& client,
                                      const std::string& name);
     // The bond `id`, if `client` holds it; else RpcFailure "unknown bond".
@@ -49,6 +51,8 @@ class BondRegistry {
     void close_all();
 
   private:
+    // Throws RpcFailure when `client` holds as many bonds as it may (ClientLimits).
+    static void check_room(const ClientConnection& client);
     void adopt(const std::shared_ptr<ClientConnection>& client,
                const std::shared_ptr<HeldBond>& held, const std::optional<std::string>& name);
     // Drops `held` from the ids and names (holders may still have its id: it is now unknown).

@@ -16,10 +16,6 @@
 namespace bond::daemon {
 namespace {
 
-// More requests than this waiting at once from one client are refused rather than queued: a
-// bound on what a client can make the daemon hold, far above any honest nesting depth.
-constexpr std::size_t kMaxRequestsInFlight = 10000;
-
 // The id of a message that failed validation, if it has a usable one; else null.
 Value usable_id(const Value& json) {
     if (!json.is_object()) return nullptr;
@@ -32,13 +28,15 @@ Value usable_id(const Value& json) {
 
 ClientConnection::ClientConnection(boost::asio::io_context& network, std::uint64_t id,
                                    std::string peer, std::shared_ptr<LineStream> stream,
-                                   MethodDispatcher& dispatcher, bool needs_auth)
+                                   MethodDispatcher& dispatcher, bool needs_auth,
+                                   ClientLimits limits)
     : network_(network),
       id_(id),
       peer_(std::move(peer)),
       stream_(std::move(stream)),
       dispatcher_(dispatcher),
-      needs_auth_(needs_auth) {}
+      needs_auth_(needs_auth),
+      limits_(limits) {}
 
 void ClientConnection::start(std::function<void()> on_gone) {
     on_gone_ = std::move(on_gone);
@@ -106,11 +104,14 @@ void ClientConnection::on_line(std::string& line) {
             break;
     }
     bool wanted = message.kind == detail::Message::Kind::Request;
-    if (in_flight_ >= kMaxRequestsInFlight) {
+    if (in_flight_ >= limits_.max_requests) {
         if (wanted)
             send_error(message.raw_id, kBondException,
-                       "too many requests of this client are waiting (" +
-                           std::to_string(kMaxRequestsInFlight) + "); this one is refused");
+                       "this client has " + std::to_string(limits_.max_requests) +
+                           " requests waiting for their answer already, as many as the daemon "
+                           "allows (bondd --max-client-requests); this one is refused");
+        else
+            log().warn("client {}: a notification beyond --max-client-requests was dropped", id_);
         return;
     }
     ++in_flight_;
@@ -136,7 +137,7 @@ bool ClientConnection::keeps_calling(const HeldBond* bond) const {
 
 std::optional<detail::Message> ClientConnection::request_for(std::string_view line,
                                                              const HeldBond& bond) {
-    if (closed_ || (needs_auth_ && !authenticated_) || in_flight_ >= kMaxRequestsInFlight)
+    if (closed_ || (needs_auth_ && !authenticated_) || in_flight_ >= limits_.max_requests)
         return std::nullopt;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     try {

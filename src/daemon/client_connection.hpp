@@ -10,6 +10,7 @@
 #pragma once
 
 #include "bond_worker.hpp"
+#include "daemon_options.hpp"
 #include "line_stream.hpp"
 
 #include "../protocol/jsonrpc.hpp"
@@ -38,7 +39,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     // `needs_auth`: the first request must be `auth` (TCP).
     ClientConnection(boost::asio::io_context& network, std::uint64_t id, std::string peer,
                      std::shared_ptr<LineStream> stream, MethodDispatcher& dispatcher,
-                     bool needs_auth);
+                     bool needs_auth, ClientLimits limits);
 
     // Network thread: starts reading; `on_gone` once the client has gone and its bonds are
     // released (its own closed), when the daemon forgets it.
@@ -84,10 +85,12 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     std::uint64_t id() const { return id_; }
     const std::string& peer() const { return peer_; }
     bool needs_auth() const { return needs_auth_; }
+    const ClientLimits& limits() const { return limits_; }
     bool authenticated() const { return authenticated_; }  // any thread
     void set_authenticated() { authenticated_ = true; }
     // Network thread: the ids of the bonds this client opened or attached to.
     std::set<std::string>& bonds() { return bonds_; }
+    const std::set<std::string>& bonds() const { return bonds_; }
 
   private:
     struct PendingInvoke {
@@ -113,6 +116,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     std::shared_ptr<LineStream> stream_;
     MethodDispatcher& dispatcher_;
     const bool needs_auth_;
+    const ClientLimits limits_;
     std::atomic<bool> authenticated_{false};
     std::set<std::string> bonds_;
     std::function<void()> on_gone_;

@@ -132,7 +132,7 @@ void Daemon::serve(std::shared_ptr<LineStream> stream, std::string peer, bool ne
     ++open_streams_;
     std::uint64_t id = ++last_client_id_;
     auto client = std::make_shared<ClientConnection>(io_, id, std::move(peer), stream, *dispatcher_,
-                                                     needs_auth);
+                                                     needs_auth, options_.client_limits);
     clients_[id] = client;
     if (needs_auth) disconnect_unless_authenticated(client);
     client->start([this, id] {

@@ -60,6 +60,14 @@ void DaemonCommandLine::add_to(CLI::App& app) {
     app.add_option("--max-message-size", options_.max_message_size,
                    "the longest message line accepted from a client, in bytes")
         ->capture_default_str();
+    app.add_option("--max-client-bonds", options_.client_limits.max_bonds,
+                   "how many bonds one client may hold at once (opened or attached)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--max-client-requests", options_.client_limits.max_requests,
+                   "how many requests of one client may wait for their answer at once")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     app.add_option("--ready-fd", ready_fd_,
                    "once listening, write one line per listener (\"unix PATH\", \"tcp HOST:PORT\", "
                    "\"stdio\") to this descriptor and close it");

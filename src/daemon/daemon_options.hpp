@@ -12,6 +12,15 @@
 
 namespace bond::daemon {
 
+// What one client may hold at once: bonds it opened or attached to, and requests it has sent that
+// are not answered yet (queued or running, nested ones included). Beyond them a request is
+// refused with a BondException, so that no client can make the daemon start interpreters or
+// queue work without bound.
+struct ClientLimits {
+    std::size_t max_bonds = 64;
+    std::size_t max_requests = 1000;
+};
+
 struct DaemonOptions {
     // Where the Unix socket is; unset: the default path, unless `stdio` or `listen` is given.
     std::optional<std::filesystem::path> socket;
@@ -23,6 +32,7 @@ struct DaemonOptions {
     std::chrono::milliseconds auth_timeout{10000};
     std::vector<std::pair<std::string, std::size_t>> pool;  // language, how many kept ready
     std::size_t max_message_size = std::size_t{256} << 20;
+    ClientLimits client_limits;
     // Once listening: one line per listener ("unix PATH", "tcp HOST:PORT", "stdio") is written
     // here, then it is closed.
     std::optional<int> ready_fd;

@@ -87,8 +87,7 @@ std::exception_ptr HeldBond::start_on_worker(bond::Options options) {
 BondWorker::Task HeldBond::task(std::weak_ptr<ClientConnection> requester, Operation operation,
                                 Completion done, bond::Limits limits) {
     return [self = shared_from_this(), requester = std::move(requester),
-            operation = std::move(operation), done = std::move(done),
-            limits = std::move(limits)] {
+            operation = std::move(operation), done = std::move(done), limits = std::move(limits)] {
         auto client = requester.lock();
         if (!client || client->closed())
             return done(nullptr, std::make_exception_ptr(TerminatedException(
@@ -133,8 +132,8 @@ void HeldBond::run(ChainId chain, std::weak_ptr<ClientConnection> requester, Ope
                    Completion done, bond::Limits limits) {
     // Refused once the thread is ending: the bond was closed, or could not start (start_error_
     // was set before the thread stopped taking tasks, under the same lock).
-    if (!worker_->submit(chain, task(std::move(requester), std::move(operation), done,
-                                     std::move(limits))))
+    if (!worker_->submit(chain,
+                         task(std::move(requester), std::move(operation), done, std::move(limits))))
         done(nullptr, start_error_ ? start_error_ : closed_error(lang_));
 }
 
@@ -159,7 +158,7 @@ bool HeldBond::wait_idle(int wake_fd) {
     if (!lent_) return false;
     pollfd watched[2] = {{lent_->lease->fd(), POLLIN, 0}, {wake_fd, POLLIN, 0}};
     if (::poll(watched, 2, -1) < 0) return true;  // a signal: look again
-    if (watched[1].revents) {  // a task came, or the input was taken back
+    if (watched[1].revents) {                     // a task came, or the input was taken back
         worker_->drain_wake();
         if (lent_->lease->taken_back()) end_idle();
         return true;

@@ -150,7 +150,7 @@ class HeldBond : public std::enable_shared_from_this<HeldBond>, private IdleWatc
     std::mutex bond_mutex_;           // bond_ appearing or going, against interrupt()
     std::exception_ptr start_error_;  // why it could not
     std::vector<std::weak_ptr<ClientConnection>> requesters_;  // of the operations running
-    std::optional<Lent> lent_;  // the input this idle thread watches
+    std::optional<Lent> lent_;                                 // the input this idle thread watches
     // When the top-level operation's wall limit runs out: waits for clients and other bonds end
     // then, so that the limit holds even while the bond waits for them.
     Clock::time_point wall_deadline_ = Clock::time_point::max();

@@ -36,8 +36,7 @@
 
 namespace bond::daemon {
 
-class SocketLineStream : public LineStream,
-                         public std::enable_shared_from_this<SocketLineStream> {
+class SocketLineStream : public LineStream, public std::enable_shared_from_this<SocketLineStream> {
   public:
     // `fd`: a connected stream socket, the stream's from now on. `detects_hangup`: the socket
     // reports a peer that has closed entirely (a Unix socket does; TCP cannot tell that from a
@@ -89,10 +88,10 @@ class SocketLineStream : public LineStream,
     const std::size_t max_line_;
     const bool detects_hangup_;
     std::function<void()> on_closed_;
-    Handlers handlers_;     // network thread; they hold the connection weakly
+    Handlers handlers_;      // network thread; they hold the connection weakly
     std::uint64_t key_ = 0;  // in the poller
 
-    detail::LineBuffer buffer_;     // bytes read, not yet handed on as lines
+    detail::LineBuffer buffer_;  // bytes read, not yet handed on as lines
     std::array<char, 65536> chunk_;
 
     std::mutex mutex_;
@@ -100,15 +99,15 @@ class SocketLineStream : public LineStream,
     std::deque<std::string> queue_;    // waiting for room in the socket
     std::size_t front_written_ = 0;    // bytes of queue_.front() already sent
     std::size_t queued_bytes_ = 0;
-    std::uint32_t armed_ = 0;          // the events the socket is armed for in the set
-    bool registered_ = false;          // in the set (from start() until it closes)
+    std::uint32_t armed_ = 0;  // the events the socket is armed for in the set
+    bool registered_ = false;  // in the set (from start() until it closes)
     bool started_ = false;
-    bool network_reading_ = false;     // the network thread reads, or hands on lines
-    bool input_ended_ = false;         // the network thread has seen the end of the input
-    bool borrower_saw_end_ = false;    // for the network thread to act on
+    bool network_reading_ = false;   // the network thread reads, or hands on lines
+    bool input_ended_ = false;       // the network thread has seen the end of the input
+    bool borrower_saw_end_ = false;  // for the network thread to act on
     bool closing_ = false, closed_ = false;
     bool lent_ = false;
-    std::uint64_t generation_ = 0;     // of the lease; a lease of another generation is over
+    std::uint64_t generation_ = 0;  // of the lease; a lease of another generation is over
     std::function<void()> lease_wake_;
     std::thread::id lease_holder_;
 };
