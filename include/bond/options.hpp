@@ -53,7 +53,7 @@ struct Options {
     std::optional<std::filesystem::path> cwd;
     // The co-process's whole environment; unset: inherit the host's.
     std::optional<std::map<std::string, std::string>> env;
-    // False drops the driver's default interpreter arguments (Python: -u -i -q).
+    // False drops the driver's default interpreter arguments (Python: -u -S -i -q).
     bool def_args = true;
     // Forward exceptions as serialized objects in RemoteException::data(); default false.
     std::optional<bool> trans_except;

@@ -13,9 +13,14 @@ namespace {
 // source that follows it, raw, with os.read: no quoting of any shell between here and the
 // interpreter matters, and the driver runs in a namespace of its own. The host sends nothing
 // more before the driver's ready message, so nothing after the source can be read by mistake.
+// -S keeps `site` from setting the interactive hook that imports readline and rlcompleter (and
+// with it inspect: 20-30 ms) before the loop starts; the loader then runs site.main() itself, so
+// that site-packages, sitecustomize and exit() are there as usual.
 std::string python_bootstrap(std::string_view source) {
     std::string size = std::to_string(source.size());
-    return "exec(\"import os\\nb=b''\\nwhile len(b)<" + size + ":\\n c=os.read(0," + size +
+    return "exec(\"import os,sys\\nif sys.flags.no_site:\\n import site\\n site.main()\\n"
+           "b=b''\\nwhile len(b)<" +
+           size + ":\\n c=os.read(0," + size +
            "-len(b))\\n if not c:os._exit(70)\\n b+=c\\nexec(compile(b,'<bond-driver>','exec'),"
            "{'__name__':'__bond_driver__'})\",{})\n" +
            std::string(source);
@@ -62,7 +67,7 @@ const std::vector<DriverSpec>& all_drivers() {
         {"Python",
          {"python3", "py"},
          "python3",
-         {"-u", "-i", "-q"},
+         {"-u", "-S", "-i", "-q"},
          python_bootstrap,
          embedded_driver("python")},
         {"PHP",

@@ -25,6 +25,15 @@ TEST_CASE("args are appended after the default arguments, def_args = false drops
     CHECK(dev.eval("'-u' in __import__('sys').orig_argv") == true);
 }
 
+TEST_CASE("the interpreter has site's work done, without the interactive hook's imports") {
+    // bond starts Python with -S and runs site.main() itself (driver_registry.cpp).
+    bond::Bond python = bond::make_bond("Python");
+    CHECK(python.eval("any(p.endswith(('site-packages', 'dist-packages')) for p in "
+                      "__import__('sys').path)") == true);
+    CHECK(python.eval("callable(exit) and callable(quit) and callable(help)") == true);
+    CHECK(python.eval("'rlcompleter' in __import__('sys').modules") == false);
+}
+
 TEST_CASE("call takes any callable expression") {
     bond::Bond py = bond::make_bond("Python");
     CHECK(py.call("str.upper", "abc") == "ABC");
