@@ -5,6 +5,8 @@
 
 #include "../bond/driver_registry.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <stdexcept>
 
 namespace bond::daemon {
@@ -37,7 +39,11 @@ std::shared_ptr<HeldBond> WarmPool::take(const std::string& lang) {
         }
     }
     reserve.failing = false;
-    fill(driver->name, reserve);
+    // After the answer to this open has gone: an interpreter starting (Node's several threads)
+    // competes for the CPU with the network thread that answers.
+    boost::asio::post(workers_.network(), [this, lang = driver->name] {
+        if (auto again = reserves_.find(lang); again != reserves_.end()) fill(lang, again->second);
+    });
     return taken;
 }
 
