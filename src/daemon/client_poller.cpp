@@ -45,10 +45,13 @@ void ClientPoller::dispatch() {
         int count = ::epoll_wait(fd(), events.data(), static_cast<int>(events.size()), 0);
         if (count < 0 && errno == EINTR) continue;
         for (int i = 0; i < count; ++i) {
-            auto found = handlers_.find(events[i].data.u64);
+            // Copied out: epoll_event is packed on x86-64, its u64 misaligned for a reference.
+            std::uint64_t key = events[i].data.u64;
+            std::uint32_t reported = events[i].events;
+            auto found = handlers_.find(key);
             if (found == handlers_.end()) continue;  // removed since
             Handler handler = found->second;         // it may remove itself
-            handler(events[i].events);
+            handler(reported);
         }
         if (count < static_cast<int>(events.size())) break;
     }

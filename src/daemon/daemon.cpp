@@ -5,6 +5,7 @@
 #include "socket_line_stream.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -172,6 +173,10 @@ int Daemon::run() {
     io_.run();
     log().info("bondd ended");
     return 0;
+}
+
+void Daemon::stop() {
+    boost::asio::post(io_, [this] { shutdown("asked to stop"); });
 }
 
 void Daemon::shutdown(const std::string& why) {

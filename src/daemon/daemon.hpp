@@ -39,6 +39,8 @@ class Daemon {
     // Serves until SIGTERM or SIGINT (or, with --stdio, until the client has gone); returns the
     // exit status.
     int run();
+    // Any thread: shuts down as SIGTERM does (for a daemon run inside another program).
+    void stop();
 
   private:
     // A client on a socket (its input can be lent to bond threads), or on stdin and stdout.
