@@ -82,7 +82,9 @@ bp::environment make_environment(const std::optional<std::map<std::string, std::
     if (!env) return boost::this_process::environment();
     bp::environment environment;
     environment.clear();
-    for (const auto& [key, value] : *env) environment[key] = value;
+    // set(), not operator[]: Boost 1.74's find() compares the key's length of every entry,
+    // reading past the end of a shorter one (AddressSanitizer found it).
+    for (const auto& [key, value] : *env) environment.set(key, value);
     return environment;
 }
 

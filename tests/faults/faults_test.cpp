@@ -25,6 +25,16 @@
 #include <unistd.h>
 
 using namespace std::chrono_literals;
+
+namespace {
+// AddressSanitizer keeps freed memory in quarantine and adds its own: resident-memory bounds
+// mean nothing there (scripts/test --sanitize). The other checks of those tests still run.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kMemoryIsMeasurable = false;
+#else
+constexpr bool kMemoryIsMeasurable = true;
+#endif
+}  // namespace
 using conformance::for_each_language;
 using conformance::Language;
 using Clock = std::chrono::steady_clock;
@@ -250,7 +260,7 @@ TEST_CASE("a line longer than max_message_size is refused before it is read to i
         std::string message = thrown_message<bond::BondException>([&] { remote.call("f", 1); });
         CHECK(message.find("a message of more than 1048576 bytes") != std::string::npos);
         // 8 MiB were sent; the host held no more than the limit and a read's worth.
-        CHECK(status_kib("VmHWM") - before < 4096);
+        if (kMemoryIsMeasurable) CHECK(status_kib("VmHWM") - before < 4096);
     }
     health.check();
 }
@@ -312,7 +322,7 @@ TEST_CASE("10,000 open, call, close cycles leave no descriptors, processes or me
     for (int i = 0; i < 10'000; ++i) cycle(i);
     CHECK(open_descriptors() == health.descriptors);
     CHECK(child_processes() == health.children);
-    CHECK(status_kib("VmRSS") < rss + 1024);
+    if (kMemoryIsMeasurable) CHECK(status_kib("VmRSS") < rss + 1024);
 }
 
 TEST_CASE("an interpreter whose host was killed ends by itself, work left behind or not") {

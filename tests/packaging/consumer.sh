@@ -4,10 +4,14 @@
 set -euo pipefail
 source_dir=$1
 build_dir=$2
+sanitize=${3:-}  # the sanitizers bond was built with (BOND_SANITIZE): the consumer needs them too
+flags=()
+[ -z "$sanitize" ] || flags=("-DCMAKE_CXX_FLAGS=-fsanitize=$sanitize" "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=$sanitize")
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 cmake --install "$build_dir" --prefix "$scratch/prefix" > "$scratch/install.log"
-cmake -S "$source_dir/examples" -B "$scratch/build" -DCMAKE_PREFIX_PATH="$scratch/prefix" > "$scratch/configure.log"
+cmake -S "$source_dir/examples" -B "$scratch/build" -DCMAKE_PREFIX_PATH="$scratch/prefix" \
+    "${flags[@]}" > "$scratch/configure.log"
 cmake --build "$scratch/build" -j 2 > "$scratch/build.log"
 output=$("$scratch/build/demo")
 echo "$output"
