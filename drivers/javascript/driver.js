@@ -1222,6 +1222,20 @@
             if (mayStop(received)) --queuedInterrupts;
             return received;
         }
+        // The next queued message, taken (the main thread is busy with it from now on); the
+        // watcher's hand-backs of the input on the way are carried out. Undefined: none.
+        function takeQueued() {
+            while (queued.length > 0) {
+                const received = shiftQueued();
+                if (received.giveBack !== undefined) {
+                    takeInputBack(received.giveBack);
+                    continue;
+                }
+                markBusy();
+                return received;
+            }
+            return undefined;
+        }
         function takeLines(chunk) {
             let start = 0;
             for (let end; (end = chunk.indexOf(10, start)) !== -1; start = end + 1) {
@@ -1330,15 +1344,8 @@
             serving = true;
             try {
                 for (;;) {
-                    while (queued.length > 0) {
-                        const received = shiftQueued();
-                        if (received.giveBack !== undefined) {
-                            takeInputBack(received.giveBack);
-                            continue;
-                        }
-                        markBusy();
+                    for (let received; (received = takeQueued()) !== undefined;)
                         handleIdleMessage(received);
-                    }
                     if (!ownInput || closing || current !== null || loopHasWork()) break;
                     releaseInput();
                     if (!ownInput) break;
@@ -1442,15 +1449,8 @@
         // The next message, waiting for it.
         function nextMessageSync() {
             for (;;) {
-                while (queued.length > 0) {
-                    const received = shiftQueued();
-                    if (received.giveBack !== undefined) {
-                        takeInputBack(received.giveBack);
-                        continue;
-                    }
-                    markBusy();
-                    return received;
-                }
+                const next = takeQueued();
+                if (next !== undefined) return next;
                 releaseInput();
                 if (ownInput) {
                     readInputSync();
