@@ -6,6 +6,9 @@ namespace bond::detail {
 namespace {
 
 constexpr std::chrono::milliseconds kDefaultGrace{1000};
+// The interrupt is sent again a quarter of the grace period after the first, and never later than
+// this: a driver that missed the first one is then stopped long before it is killed.
+constexpr std::chrono::milliseconds kLatestReminder{250};
 
 Clock::time_point after(std::chrono::milliseconds duration) {
     // Saturates: a limit of milliseconds::max() is no limit, not an overflow.
@@ -57,6 +60,7 @@ void Operation::begin(std::int64_t id, const Limits& limits) {
     limits_ = limits;
     wall_deadline_ = limits.wall ? after(*limits.wall) : Clock::time_point::max();
     grace_deadline_ = Clock::time_point::max();
+    reminder_deadline_ = Clock::time_point::max();
     output_ = 0;
     stop_.reset();
 }
@@ -74,7 +78,8 @@ Value Operation::driver_limits() const {
 }
 
 Clock::time_point Operation::deadline(Clock::time_point timeout_deadline) const {
-    return std::min(timeout_deadline, stopping() ? grace_deadline_ : wall_deadline_);
+    if (!stopping()) return std::min(timeout_deadline, wall_deadline_);
+    return std::min({timeout_deadline, grace_deadline_, reminder_deadline_});
 }
 
 bool Operation::wall_expired(Clock::time_point now) const {
@@ -83,6 +88,12 @@ bool Operation::wall_expired(Clock::time_point now) const {
 
 bool Operation::grace_expired(Clock::time_point now) const {
     return stopping() && now >= grace_deadline_;
+}
+
+bool Operation::take_reminder(Clock::time_point now) {
+    if (!stopping() || now < reminder_deadline_) return false;
+    reminder_deadline_ = Clock::time_point::max();
+    return true;
 }
 
 std::size_t Operation::output_allowance(std::size_t size) {
@@ -100,6 +111,7 @@ bool Operation::stop(const std::string& limit) {
     if (stopping()) return false;
     stop_ = limit;
     grace_deadline_ = after(grace());
+    reminder_deadline_ = after(std::min(grace() / 4, kLatestReminder));
     return true;
 }
 

@@ -31,10 +31,13 @@ class Operation {
     Value driver_limits() const;
 
     // The earliest of `timeout_deadline`, the wall deadline (until the operation is stopping) and
-    // the grace deadline (once it is).
+    // the reminder and grace deadlines (once it is).
     Clock::time_point deadline(Clock::time_point timeout_deadline) const;
     bool wall_expired(Clock::time_point now) const;
     bool grace_expired(Clock::time_point now) const;
+    // Whether the interrupt is due to be sent once more; true once per stop. A driver can miss
+    // the first one: its signal can land just before the code enters a blocking call.
+    bool take_reminder(Clock::time_point now);
 
     // How many of `size` more bytes of output may be delivered; fewer once the budget is spent.
     std::size_t output_allowance(std::size_t size);
@@ -56,6 +59,7 @@ class Operation {
     Limits limits_;
     Clock::time_point wall_deadline_ = Clock::time_point::max();
     Clock::time_point grace_deadline_ = Clock::time_point::max();
+    Clock::time_point reminder_deadline_ = Clock::time_point::max();
     std::size_t output_ = 0;
     std::optional<std::string> stop_;
 };

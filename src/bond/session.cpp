@@ -341,6 +341,10 @@ void Session::on_deadline(Clock::time_point timeout_deadline) {
                     "it was killed: " + operation_.stop_message() + afterwards);
         fail_stopped(afterwards);
     }
+    if (operation_.take_reminder(now)) {
+        log().debug("{} bond: the code has not stopped yet; interrupting it again", lang_);
+        return send_interrupt();
+    }
     if (operation_.wall_expired(now)) return begin_stop("wall", true);
     if (now >= timeout_deadline)
         fail_timeout("waiting for a reply (" + std::to_string(options_.timeout.count()) + " ms)");
@@ -349,10 +353,13 @@ void Session::on_deadline(Clock::time_point timeout_deadline) {
 void Session::begin_stop(const std::string& limit, bool tell_driver) {
     if (!operation_.running() || !operation_.stop(limit)) return;
     log().info("{} bond: {}", lang_, operation_.stop_message());
-    if (tell_driver)
-        send(encode_notification("interrupt",
-                                 {{"id", operation_.id()}, {"reason", operation_.stop_message()}}));
+    if (tell_driver) send_interrupt();
     channel_->wake();
+}
+
+void Session::send_interrupt() {
+    send(encode_notification("interrupt",
+                             {{"id", operation_.id()}, {"reason", operation_.stop_message()}}));
 }
 
 void Session::take_stop_reply(const Message& reply) {

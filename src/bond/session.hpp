@@ -63,6 +63,9 @@ class Session {
     // Asks the running code to stop (`limit` "" for interrupt()); `tell_driver` sends the driver
     // the interrupt notification (not needed when the driver itself reported the limit).
     void begin_stop(const std::string& limit, bool tell_driver);
+    // The interrupt notification for the running operation; sent again partway through the grace
+    // period (Operation::take_reminder), which drivers ignore once they are stopping the code.
+    void send_interrupt();
     // A -32002 reply: the driver stopped the code (a limit it enforces, or our interrupt).
     void take_stop_reply(const Message& reply);
     // Ends the process after a stop it did not obey, or that it could not survive, and throws the

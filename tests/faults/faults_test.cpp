@@ -183,6 +183,24 @@ TEST_CASE("a co-process killed with SIGKILL while idle fails the next call withi
     });
 }
 
+TEST_CASE("a driver that misses the first interrupt is interrupted again well within the grace") {
+    // A signal that lands just before the code enters a blocking call (Perl's sleep, Python's
+    // time.sleep) is only handled once that call returns: the host repeats the interrupt.
+    HostHealth health;
+    {
+        bond::Bond remote = hostile("deaf-once", {.limits = {.grace = 20s}});
+        auto start = Clock::now();
+        std::string message = thrown_message<bond::LimitExceeded>(
+            [&] { remote.with_limits({.wall = 100ms}).call("run"); });
+        CHECK(message.find("ran longer than its time limit of 100 ms") != std::string::npos);
+        CHECK(message.find("killed") == std::string::npos);
+        CHECK(seconds_since(start) < 10.0);
+        CHECK(remote.alive());
+        CHECK(remote.call("interrupts_seen") == 2);
+    }
+    health.check();
+}
+
 TEST_CASE("a co-process that closes its stdout and keeps running is ended") {
     HostHealth health;
     {

@@ -20,6 +20,9 @@
 //                   host as a request and answers with the host's whole reply
 //   replay          for a call whose first argument is an array of byte values, writes those
 //                   bytes as they are, then answers with null (the fuzzer's co-process)
+//   deaf-once       runs a call until it is stopped, but misses the first interrupt (as a driver
+//                   whose signal lands just before a blocking call does) and stops at the
+//                   second; answers later calls with the number of interrupts it has seen
 // Lines from the host that are not requests (its replies to what the co-process sent it) are
 // ignored.
 #include <nlohmann/json.hpp>
@@ -86,9 +89,11 @@ int main(int argc, char** argv) {
           {"params", {{"protocol", 1}, {"lang", "Hostile"}, {"version", "0"}, {"pid", getpid()}}}});
 
     if (scenario == "no-read") wait_forever();
+    int interrupts_seen = 0;
     std::string line;
     while (std::getline(std::cin, line)) {
         json request = json::parse(line);
+        if (request.value("method", "") == "interrupt") ++interrupts_seen;
         if (!request.contains("id") || !request.contains("method")) continue;
         const json& params = request["params"];
         bool call = request["method"] == "call";
@@ -131,6 +136,17 @@ int main(int argc, char** argv) {
             send(reply(request, answer));
         } else if (scenario == "request-host" && call) {
             send(reply(request, ask_host(params["args"][0])));
+        } else if (scenario == "deaf-once" && call && interrupts_seen > 0) {
+            send(reply(request, interrupts_seen));
+        } else if (scenario == "deaf-once" && call) {
+            while (interrupts_seen < 2 && std::getline(std::cin, line))
+                if (json::parse(line).value("method", "") == "interrupt") ++interrupts_seen;
+            send({{"jsonrpc", "2.0"},
+                  {"id", request["id"]},
+                  {"error",
+                   {{"code", -32002},
+                    {"message", "stopped"},
+                    {"data", {{"type", "Interrupted"}, {"limit", nullptr}}}}}});
         } else if (scenario == "replay" && call) {
             std::string bytes;
             for (const json& byte : params["args"][0]) bytes += static_cast<char>(byte.get<int>());
