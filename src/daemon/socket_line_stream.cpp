@@ -19,7 +19,8 @@ bool would_block(int error) {
 }
 }  // namespace
 
-class SocketLineStream::Lease : public InputLease {
+// final: the destructor's end() is this class's own.
+class SocketLineStream::Lease final : public InputLease {
   public:
     Lease(std::shared_ptr<SocketLineStream> stream, std::uint64_t generation)
         : stream_(std::move(stream)), generation_(generation) {}
@@ -222,6 +223,9 @@ void SocketLineStream::close() {
     Lock lock(mutex_);
     if (closing_) return;
     closing_ = true;
+    // Alive until it has closed: its owner lets go now, while what is queued may still wait for
+    // the socket (and on_closed_ must run).
+    keep_alive_ = shared_from_this();
     drained_.notify_all();  // a writer waiting for room gives up
     auto wake = give_back();
     if (!network_reading_) after_reading(lock);  // else once it is done
@@ -241,6 +245,7 @@ void SocketLineStream::close_now(Lock& lock) {
     ::close(fd_);  // which takes it out of the poller's set
     registered_ = false;
     armed_ = 0;
+    auto self = std::move(keep_alive_);  // this may end with the function
     lock.unlock();
     if (wake) wake();
     poller_.remove(key_);

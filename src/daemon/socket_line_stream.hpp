@@ -109,6 +109,7 @@ class SocketLineStream : public LineStream, public std::enable_shared_from_this<
     bool lent_ = false;
     std::uint64_t generation_ = 0;  // of the lease; a lease of another generation is over
     std::function<void()> lease_wake_;
+    std::shared_ptr<SocketLineStream> keep_alive_;  // from close() until it has closed
     std::thread::id lease_holder_;
 };
 

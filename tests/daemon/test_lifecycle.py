@@ -100,6 +100,18 @@ class Disconnects(unittest.TestCase):
             self.assertEqual([(m["id"], m["result"]) for m in rest], [(11, 1), (12, 2), (13, 3)])
             self.assertFalse(process_alive(pid))  # released before the daemon closed the socket
 
+    def test_a_large_answer_after_the_client_shut_down_sending_arrives_whole(self):
+        # Most of it waits in the daemon for the socket after the client's last request is
+        # answered, and the daemon has let go of the client: it is still written, to the end.
+        with Daemon() as daemon:
+            client = daemon.connect()
+            bond = client.open()
+            client.send({"jsonrpc": "2.0", "id": 7, "method": "eval",
+                         "params": {"bond": bond, "code": "'x' * (8 << 20)"}})
+            rest = client.finish()
+            self.assertEqual([m["id"] for m in rest], [7])
+            self.assertEqual(len(rest[0]["result"]), 8 << 20)
+
     def test_invoke_to_a_client_that_shut_down_sending_fails_in_the_remote_code(self):
         with Daemon() as daemon:
             client = daemon.connect()
