@@ -6,6 +6,9 @@
 // everything before it, and the client disconnects. The daemon must answer or refuse each line
 // and go on: a crash, a sanitizer's report, or no answer to that `list` within 10 s is a finding.
 //
+// When the daemon does not answer, the harness prints the last lines of the daemon's log (kept in
+// memory at debug level, with the traffic) before it stops: what the daemon last did with whom.
+//
 // `open` is the one request not sent: its params may name any command to start, and a mutation
 // could name a harmful one. Its params go through the daemon's own parser here instead.
 #include "daemon/daemon.hpp"
@@ -13,11 +16,16 @@
 #include "daemon/open_request.hpp"
 #include "protocol/json_parser.hpp"
 
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +39,16 @@
 namespace {
 
 using bond::Value;
+
+// The daemon's and the library's log, its last lines kept for a finding.
+std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> recent_log;
+
+void keep_recent_log() {
+    recent_log = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(400);
+    for (const char* name : {"bondd", "bond"})
+        spdlog::register_logger(std::make_shared<spdlog::logger>(name, recent_log));
+    bond::daemon::configure_logging("debug", true);
+}
 
 // One client connection with a blocking, deadline-guarded line reader.
 class Connection {
@@ -48,6 +66,7 @@ class Connection {
     bool send(std::string_view data) {
         while (!data.empty()) {
             ssize_t sent = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+            if (sent < 0 && errno == EINTR) continue;  // libFuzzer's timer
             if (sent <= 0) return false;
             data.remove_prefix(static_cast<std::size_t>(sent));
         }
@@ -63,15 +82,30 @@ class Connection {
                 buffer_.erase(0, end + 1);
                 return line;
             }
-            pollfd readable{fd_, POLLIN, 0};
-            if (::poll(&readable, 1, 10000) != 1) fail("the daemon did not answer within 10 s");
+            wait_readable();
             char chunk[65536];
             ssize_t size = ::recv(fd_, chunk, sizeof chunk, 0);
+            if (size < 0 && errno == EINTR) continue;
             if (size <= 0) {
                 if (needed) fail("the daemon closed the connection");
                 return {};
             }
             buffer_.append(chunk, static_cast<std::size_t>(size));
+        }
+    }
+
+    // Waits until the daemon has sent something, for 10 s at most. A signal (libFuzzer's timer)
+    // ends poll() early: it then waits for the rest of the time.
+    void wait_readable() {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        for (;;) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) fail("the daemon did not answer within 10 s");
+            pollfd readable{fd_, POLLIN, 0};
+            int ready = ::poll(&readable, 1, static_cast<int>(left.count()));
+            if (ready == 1) return;
+            if (ready < 0 && errno != EINTR) fail("cannot wait for the daemon's answer");
         }
     }
 
@@ -85,6 +119,11 @@ class Connection {
     }
 
     [[noreturn]] static void fail(const char* why) {
+        if (recent_log) {
+            std::fprintf(stderr, "daemon_requests_fuzz: the daemon's last log lines:\n");
+            for (const std::string& line : recent_log->last_formatted())
+                std::fprintf(stderr, "  %s", line.c_str());
+        }
         std::fprintf(stderr, "daemon_requests_fuzz: %s\n", why);
         std::abort();
     }
@@ -107,7 +146,7 @@ struct Harness {
     std::string bond_id;
 
     Harness() {
-        bond::daemon::configure_logging("off", false);
+        keep_recent_log();
         char directory[] = "/tmp/bond-fuzz-XXXXXX";
         if (!::mkdtemp(directory)) Connection::fail("cannot make a directory for the socket");
         socket = std::string(directory) + "/bondd.sock";
