@@ -22,8 +22,8 @@ namespace detail {
 class Session;
 // The session by value: it must outlive a call during which its last other owner goes away.
 // `limits`, when given, replace the bond's Options::limits field by field for this call.
-Value call_on(std::shared_ptr<Session> session, std::string_view name, CallArguments arguments,
-              const Limits* limits = nullptr);
+Value call_on(const std::shared_ptr<Session>& session, std::string_view name,
+              CallArguments arguments, const Limits* limits = nullptr);
 // Converts a call's result to R; a failure is a local SerializationException.
 template <class R>
 R convert_result(const std::shared_ptr<Session>& session, std::string_view name,
@@ -69,7 +69,7 @@ class LimitedBond {
   private:
     friend class Bond;
     LimitedBond(std::shared_ptr<detail::Session> session, Limits limits)
-        : session_(std::move(session)), limits_(std::move(limits)) {}
+        : session_(std::move(session)), limits_(limits) {}
     std::shared_ptr<detail::Session> session_;
     Limits limits_;
 };

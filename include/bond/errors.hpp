@@ -60,7 +60,7 @@ class RemoteException : public BondException {
 // stopped within the grace period: then the interpreter was killed and alive() is false.
 class Interrupted : public RemoteException {
   public:
-    Interrupted(std::string lang, std::string message);
+    Interrupted(std::string lang, const std::string& message);
 };
 
 // The running operation went beyond one of its Limits and was stopped; limit() is "wall", "cpu",
@@ -68,7 +68,7 @@ class Interrupted : public RemoteException {
 // goes on as after Interrupted (PHP and Perl end when they run out of memory: see docs/limits.md).
 class LimitExceeded : public RemoteException {
   public:
-    LimitExceeded(std::string lang, std::string limit, std::string message);
+    LimitExceeded(std::string lang, std::string limit, const std::string& message);
     const std::string& limit() const noexcept { return limit_; }
 
   private:

@@ -36,8 +36,8 @@ void close_for_owner(const std::shared_ptr<detail::Session>& session) noexcept {
 
 namespace detail {
 
-Value call_on(std::shared_ptr<Session> session, std::string_view name, CallArguments arguments,
-              const Limits* limits) {
+Value call_on(const std::shared_ptr<Session>& session, std::string_view name,
+              CallArguments arguments, const Limits* limits) {
     if (!session) throw BondException("", "this bond was moved from");
     return session->call(name, std::move(arguments), limits);
 }
@@ -123,7 +123,7 @@ Ref Bond::ref(std::string_view code) {
 }
 
 LimitedBond Bond::with_limits(Limits limits) {
-    return LimitedBond(session(), std::move(limits));
+    return LimitedBond(session(), limits);
 }
 
 void Bond::interrupt() {

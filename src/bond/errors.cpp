@@ -34,10 +34,10 @@ RemoteException::RemoteException(const char* kind, std::string lang, std::string
                                  nlohmann::json data)
     : BondException(kind, std::move(lang), std::move(message)), data_(std::move(data)) {}
 
-Interrupted::Interrupted(std::string lang, std::string message)
+Interrupted::Interrupted(std::string lang, const std::string& message)
     : RemoteException("Interrupted", std::move(lang), message, message) {}
 
-LimitExceeded::LimitExceeded(std::string lang, std::string limit, std::string message)
+LimitExceeded::LimitExceeded(std::string lang, std::string limit, const std::string& message)
     : RemoteException("LimitExceeded", std::move(lang), message, message),
       limit_(std::move(limit)) {}
 

@@ -16,7 +16,7 @@ namespace {
 // Written by a driver on its original stderr once it owns its output: what came before is the
 // interpreter's start-up noise (a prompt, a banner), kept only to explain a failed start.
 constexpr std::string_view kStderrReadyMark = "\n__bond_driver_ready__\n";
-constexpr std::size_t kStderrKept = 16 * 1024;
+constexpr std::size_t kStderrKept = std::size_t{16} * 1024;
 constexpr int kProtocolVersion = 1;
 
 std::atomic<std::uint64_t> next_session_id{1};
@@ -98,6 +98,7 @@ Session::~Session() {
     try {
         close();
     } catch (const BondException&) {  // refused only from on_output, which cannot run now
+    } catch (...) {                   // a destructor must not throw (bad_alloc)
     }
     channel_.reset();  // release_resources() ran the last handlers that reference it
     child_.reset();

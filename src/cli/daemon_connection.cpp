@@ -83,7 +83,7 @@ void DaemonConnection::write_line(const std::string& line) {
     // A failed write shows as the connection's end to the reader, which fails what waits.
 }
 
-Value DaemonConnection::request(const std::string& method, Value params) {
+Value DaemonConnection::request(const std::string& method, const Value& params) {
     auto answer = std::make_shared<Answer>();
     std::int64_t id;
     {
@@ -101,7 +101,7 @@ Value DaemonConnection::request(const std::string& method, Value params) {
     return std::move(answer->message->result);
 }
 
-void DaemonConnection::send_without_waiting(const std::string& method, Value params) {
+void DaemonConnection::send_without_waiting(const std::string& method, const Value& params) {
     std::int64_t id;
     {
         std::lock_guard lock(mutex_);

@@ -33,9 +33,9 @@ class DaemonConnection {
     // Sends a request and waits for its answer. An error answer throws the exception of its
     // code (RemoteException for -32001, ..., BondException for the daemon's own refusals); a
     // lost connection throws TerminatedException.
-    Value request(const std::string& method, Value params);
+    Value request(const std::string& method, const Value& params);
     // Sends a request whose answer is not waited for; from any thread.
-    void send_without_waiting(const std::string& method, Value params);
+    void send_without_waiting(const std::string& method, const Value& params);
     bool connected() const;
 
   private:

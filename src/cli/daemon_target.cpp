@@ -17,7 +17,7 @@ std::string DaemonTarget::description() const {
 Value DaemonTarget::on_bond(const std::string& method, Value params) {
     params["bond"] = bond_;
     try {
-        return connection_.request(method, std::move(params));
+        return connection_.request(method, params);
     } catch (const TerminatedException&) {
         ended_ = true;
         throw;

@@ -54,6 +54,7 @@ int run_drivers(bool as_json) {
     for (const auto& lang : list_drivers())
         pending.push_back(std::async(std::launch::async, inspect, lang));
     std::vector<DriverReport> reports;
+    reports.reserve(pending.size());
     for (auto& report : pending) reports.push_back(report.get());
 
     bool any_works = false;

@@ -57,7 +57,8 @@ bond::Value parse_json_arguments(const std::vector<std::string>& texts) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// The whole command; main() only adds a last catch.
+static int run_command_line(int argc, char** argv) {
     CLI::App app{
         "bond: call PHP, Perl, Python and JavaScript from the command line, in a REPL, "
         "or through the bond daemon (docs/cli.md)"};
@@ -159,6 +160,15 @@ int main(int argc, char** argv) {
         return 1;
     } catch (const std::exception& error) {
         output.write_error(std::string("bond: ") + error.what());
+        return 1;
+    }
+}
+
+int main(int argc, char** argv) {
+    try {
+        return run_command_line(argc, argv);
+    } catch (const std::exception& error) {  // what the commands do not answer (bad_alloc)
+        std::cerr << "bond: " << error.what() << '\n';
         return 1;
     }
 }

@@ -23,7 +23,8 @@ void BondRegistry::open(const std::shared_ptr<ClientConnection>& client, OpenReq
         }
     }
     // Held from now on, so that requests for it may follow at once: they wait for the start.
-    auto started = [this, client](std::shared_ptr<HeldBond> held, std::exception_ptr error) {
+    auto started = [this, client](const std::shared_ptr<HeldBond>& held,
+                                  const std::exception_ptr& error) {
         if (error) {
             forget(*held);
             client->bonds().erase(held->id());
@@ -39,7 +40,7 @@ void BondRegistry::open(const std::shared_ptr<ClientConnection>& client, OpenReq
     held->run(
         client->chain_for(held->id()), client,
         [](bond::Bond&, const bond::Limits&) { return Value(); },
-        [held, opened = std::move(opened)](Value, std::exception_ptr error) {
+        [held, opened = std::move(opened)](const Value&, const std::exception_ptr& error) {
             opened(error ? nullptr : held, error);
         });
 }
@@ -109,7 +110,7 @@ void BondRegistry::release(ClientConnection& client, const std::string& id,
     held->close(std::move(released));
 }
 
-void BondRegistry::release_all(ClientConnection& client, std::function<void()> released) {
+void BondRegistry::release_all(ClientConnection& client, const std::function<void()>& released) {
     auto ids = client.bonds();
     if (ids.empty()) return released();
     auto remaining = std::make_shared<std::size_t>(ids.size());

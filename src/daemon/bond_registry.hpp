@@ -44,7 +44,7 @@ class BondRegistry {
     // it is closed, or at once when others still hold it. Throws RpcFailure like held_by.
     void release(ClientConnection& client, const std::string& id, std::function<void()> released);
     // The same for every bond of `client`; `released` once all are done.
-    void release_all(ClientConnection& client, std::function<void()> released);
+    void release_all(ClientConnection& client, const std::function<void()>& released);
     // The bonds `client` holds and the named ones it may attach to (the `list` method).
     Value list(const ClientConnection& client) const;
     // Shutdown: closes every bond and refuses to open more.

@@ -54,7 +54,7 @@ std::shared_ptr<BondWorker> BondWorker::start(std::string name, Joiner joiner) {
     std::shared_ptr<BondWorker> worker(new BondWorker(std::move(name)));
     worker->thread_ = std::thread([worker, joiner = std::move(joiner)]() mutable {
         ::pthread_setname_np(::pthread_self(), worker->name_.substr(0, 15).c_str());
-        worker->serve(std::move(joiner));
+        worker->serve(joiner);
     });
     return worker;
 }
@@ -163,7 +163,7 @@ void BondWorker::run(Task& task) {
     task = nullptr;  // its captures go now, outside the lock
 }
 
-void BondWorker::serve(Joiner joiner) {
+void BondWorker::serve(const Joiner& joiner) {
     std::unique_lock lock(mutex_);
     for (;;) {
         if (queue_.empty() && !finished_ && idle_watch_) {

@@ -139,7 +139,7 @@ class BondWorker : public std::enable_shared_from_this<BondWorker> {
         Task task;
     };
     explicit BondWorker(std::string name);
-    void serve(Joiner joiner);
+    void serve(const Joiner& joiner);
     void run(Task& task);
     // Under mutex_: wakes the worker, wherever it waits.
     void notify();

@@ -228,7 +228,7 @@ void ClientConnection::send_output(const std::string& bond, bond::Channel channe
 
 std::int64_t ClientConnection::invoke(const std::string& bond, const std::string& name,
                                       const Value& args, ChainId chain,
-                                      std::shared_ptr<Awaited> awaited) {
+                                      const std::shared_ptr<Awaited>& awaited) {
     std::int64_t id;
     {
         std::lock_guard lock(invokes_mutex_);

@@ -53,7 +53,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     // Asks the client to run its exported `name`; its answer completes `awaited`. A client that
     // has gone completes it with an error at once. Returns the request's id.
     std::int64_t invoke(const std::string& bond, const std::string& name, const Value& args,
-                        ChainId chain, std::shared_ptr<Awaited> awaited);
+                        ChainId chain, const std::shared_ptr<Awaited>& awaited);
     // The wait for invoke `id` has ended without its answer (the bond is closing): a late
     // answer is ignored, and later requests no longer count as part of that call.
     void forget_invoke(std::int64_t id);

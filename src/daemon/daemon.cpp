@@ -128,7 +128,7 @@ void Daemon::serve_stdio() {
           "stdio", false);
 }
 
-void Daemon::serve(std::shared_ptr<LineStream> stream, std::string peer, bool needs_auth) {
+void Daemon::serve(const std::shared_ptr<LineStream>& stream, std::string peer, bool needs_auth) {
     if (shutting_down_) return;
     ++open_streams_;
     std::uint64_t id = ++last_client_id_;

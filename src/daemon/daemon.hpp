@@ -47,7 +47,7 @@ class Daemon {
     template <class Socket>
     void serve_socket(Socket socket, std::string peer, bool needs_auth, bool detects_hangup);
     void serve_stdio();
-    void serve(std::shared_ptr<LineStream> stream, std::string peer, bool needs_auth);
+    void serve(const std::shared_ptr<LineStream>& stream, std::string peer, bool needs_auth);
     // A stream's on_closed.
     std::function<void()> stream_closed();
     // TCP: a client that has not authenticated within --auth-timeout-ms is disconnected, so that

@@ -37,7 +37,7 @@ HeldBond::~HeldBond() {
     if (int fd = pidfd_.exchange(-1); fd >= 0) ::close(fd);
 }
 
-std::shared_ptr<HeldBond> HeldBond::start(Workers& workers, std::string id, std::string lang,
+std::shared_ptr<HeldBond> HeldBond::start(Workers& workers, std::string id, const std::string& lang,
                                           bond::Options options, Started on_started) {
     std::shared_ptr<HeldBond> held(new HeldBond(std::move(id), lang));
     held->limits_ = options.limits;
@@ -87,7 +87,7 @@ std::exception_ptr HeldBond::start_on_worker(bond::Options options) {
 BondWorker::Task HeldBond::task(std::weak_ptr<ClientConnection> requester, Operation operation,
                                 Completion done, bond::Limits limits) {
     return [self = shared_from_this(), requester = std::move(requester),
-            operation = std::move(operation), done = std::move(done), limits = std::move(limits)] {
+            operation = std::move(operation), done = std::move(done), limits] {
         auto client = requester.lock();
         if (!client || client->closed())
             return done(nullptr, std::make_exception_ptr(TerminatedException(
@@ -129,18 +129,17 @@ BondWorker::Task HeldBond::task(std::weak_ptr<ClientConnection> requester, Opera
 }
 
 void HeldBond::run(ChainId chain, std::weak_ptr<ClientConnection> requester, Operation operation,
-                   Completion done, bond::Limits limits) {
+                   const Completion& done, bond::Limits limits) {
     // Refused once the thread is ending: the bond was closed, or could not start (start_error_
     // was set before the thread stopped taking tasks, under the same lock).
-    if (!worker_->submit(chain,
-                         task(std::move(requester), std::move(operation), done, std::move(limits))))
+    if (!worker_->submit(chain, task(std::move(requester), std::move(operation), done, limits)))
         done(nullptr, start_error_ ? start_error_ : closed_error(lang_));
 }
 
 void HeldBond::run_now(ChainId chain, std::weak_ptr<ClientConnection> requester,
                        Operation operation, Completion done, bond::Limits limits) {
-    worker_->run_now(chain, task(std::move(requester), std::move(operation), std::move(done),
-                                 std::move(limits)));
+    worker_->run_now(chain,
+                     task(std::move(requester), std::move(operation), std::move(done), limits));
 }
 
 void HeldBond::borrow_input(const std::shared_ptr<ClientConnection>& client) {

@@ -52,9 +52,10 @@ class HeldBond : public std::enable_shared_from_this<HeldBond>, private IdleWatc
 
     // Starts `lang`'s interpreter on a new bond thread. `options.on_output` is the daemon's.
     // `on_started` runs on the network thread once it has started or failed.
-    static std::shared_ptr<HeldBond> start(Workers& workers, std::string id, std::string lang,
-                                           bond::Options options, Started on_started);
-    ~HeldBond();
+    static std::shared_ptr<HeldBond> start(Workers& workers, std::string id,
+                                           const std::string& lang, bond::Options options,
+                                           Started on_started);
+    ~HeldBond() override;
     HeldBond(const HeldBond&) = delete;
     HeldBond& operator=(const HeldBond&) = delete;
 
@@ -63,7 +64,7 @@ class HeldBond : public std::enable_shared_from_this<HeldBond>, private IdleWatc
     // requester that has gone is dropped, and one on a closed bond fails with
     // TerminatedException. `limits` replace the bond's for this operation, field by field.
     void run(ChainId chain, std::weak_ptr<ClientConnection> requester, Operation operation,
-             Completion done, bond::Limits limits = {});
+             const Completion& done, bond::Limits limits = {});
     // The same at once on this thread: the bond's thread, idle, with the input of `requester`
     // lent to it (take_lent_line).
     void run_now(ChainId chain, std::weak_ptr<ClientConnection> requester, Operation operation,

@@ -72,8 +72,9 @@ class LineStream {
     virtual void close() = 0;
     // Any thread: lends the input, if the network thread is not reading it now; `wake` is called
     // (from any thread) when the stream takes it back. None: not lent.
-    virtual std::unique_ptr<InputLease> lend_input(std::function<void()> wake) {
-        (void)wake;
+    // By value, as the overrides that lend keep it.
+    virtual std::unique_ptr<InputLease> lend_input(
+        std::function<void()> /*wake*/) {  // NOLINT(performance-unnecessary-value-param)
         return nullptr;
     }
 };

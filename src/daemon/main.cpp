@@ -4,12 +4,20 @@
 
 #include <CLI/CLI.hpp>
 
+#include <exception>
+#include <iostream>
+
 int main(int argc, char** argv) {
-    CLI::App app{
-        "bondd: holds bonds (interpreters of Python, PHP, Perl, JavaScript) for clients "
-        "in any language, speaking newline-delimited JSON-RPC 2.0 (docs/daemon.md)"};
-    bond::daemon::DaemonCommandLine command_line;
-    command_line.add_to(app);
-    CLI11_PARSE(app, argc, argv);
-    return command_line.run();
+    try {
+        CLI::App app{
+            "bondd: holds bonds (interpreters of Python, PHP, Perl, JavaScript) for clients "
+            "in any language, speaking newline-delimited JSON-RPC 2.0 (docs/daemon.md)"};
+        bond::daemon::DaemonCommandLine command_line;
+        command_line.add_to(app);
+        CLI11_PARSE(app, argc, argv);
+        return command_line.run();
+    } catch (const std::exception& error) {  // what run() does not answer itself (bad_alloc)
+        std::cerr << "bondd: " << error.what() << '\n';
+        return 1;
+    }
 }

@@ -67,8 +67,8 @@ Prepared call_operation(const NamedParams& named) {
 }
 
 HeldBond::Completion answer(const Reply& reply) {
-    return [reply](Value result, std::exception_ptr error) {
-        reply.complete(std::move(result), std::move(error));
+    return [reply](const Value& result, const std::exception_ptr& error) {
+        reply.complete(result, error);
     };
 }
 
@@ -89,8 +89,7 @@ void MethodDispatcher::run_here(const Client& client, const detail::Message& req
             prepared = code_operation(named, request.method == "eval_block");
         }
         client->note_request_for(bond.get());
-        bond->run_now(chain, client, std::move(prepared.operation), answer(reply),
-                      std::move(prepared.limits));
+        bond->run_now(chain, client, std::move(prepared.operation), answer(reply), prepared.limits);
     } catch (...) {
         reply.fail(std::current_exception());
     }
@@ -121,21 +120,20 @@ void MethodDispatcher::dispatch(const Client& client, const detail::Message& req
     }
 }
 
-void MethodDispatcher::client_left(const Client& client, std::function<void()> released) {
-    registry_.release_all(*client, std::move(released));
+void MethodDispatcher::client_left(const Client& client, const std::function<void()>& released) {
+    registry_.release_all(*client, released);
 }
 
 void MethodDispatcher::run_on_bond(const Client& client, const std::shared_ptr<HeldBond>& bond,
                                    HeldBond::Operation operation, const Reply& reply,
                                    bond::Limits limits) {
     client->note_request_for(bond.get());
-    bond->run(client->chain_for(bond->id()), client, std::move(operation), answer(reply),
-              std::move(limits));
+    bond->run(client->chain_for(bond->id()), client, std::move(operation), answer(reply), limits);
 }
 
 void MethodDispatcher::open(const Client& client, const Value& params, const Reply& reply) {
     registry_.open(client, parse_open_request(params),
-                   [reply](std::shared_ptr<HeldBond> bond, std::exception_ptr error) {
+                   [reply](const std::shared_ptr<HeldBond>& bond, const std::exception_ptr& error) {
                        if (error) return reply.fail(error);
                        reply.result({{"bond", bond->id()}, {"lang", bond->lang()}});
                    });
@@ -160,14 +158,14 @@ void MethodDispatcher::run_code(const Client& client, const Value& params, const
     NamedParams named(params, {"bond", "code", "limits"});
     auto bond = registry_.held_by(*client, named.string("bond"));
     Prepared prepared = code_operation(named, block);
-    run_on_bond(client, bond, std::move(prepared.operation), reply, std::move(prepared.limits));
+    run_on_bond(client, bond, std::move(prepared.operation), reply, prepared.limits);
 }
 
 void MethodDispatcher::call(const Client& client, const Value& params, const Reply& reply) {
     NamedParams named(params, {"bond", "name", "args", "limits"});
     auto bond = registry_.held_by(*client, named.string("bond"));
     Prepared prepared = call_operation(named);
-    run_on_bond(client, bond, std::move(prepared.operation), reply, std::move(prepared.limits));
+    run_on_bond(client, bond, std::move(prepared.operation), reply, prepared.limits);
 }
 
 void MethodDispatcher::interrupt(const Client& client, const Value& params, const Reply& reply) {

@@ -35,7 +35,7 @@ class MethodDispatcher {
     // The client has gone: its bonds are released; `released` once those that ended with it
     // are closed.
     void client_left(const std::shared_ptr<ClientConnection>& client,
-                     std::function<void()> released);
+                     const std::function<void()>& released);
 
   private:
     using Client = std::shared_ptr<ClientConnection>;

@@ -21,9 +21,9 @@ class Reply {
 
     void result(const Value& value) const;
     void error(const RpcError& error) const;
-    void fail(std::exception_ptr error) const { this->error(describe_exception(error)); }
+    void fail(const std::exception_ptr& error) const { this->error(describe_exception(error)); }
     // As a HeldBond::Completion: the result, or the error.
-    void complete(Value value, std::exception_ptr error) const;
+    void complete(const Value& value, const std::exception_ptr& error) const;
 
   private:
     struct State;

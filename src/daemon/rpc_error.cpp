@@ -19,7 +19,7 @@ RpcFailure bond_error(const std::string& message, const std::string& lang) {
     return RpcFailure({kBondException, message, {{"type", "BondException"}, {"lang", lang}}});
 }
 
-RpcError describe_exception(std::exception_ptr error) {
+RpcError describe_exception(const std::exception_ptr& error) {
     try {
         std::rethrow_exception(error);
     } catch (const RpcFailure& failure) {

@@ -47,6 +47,6 @@ RpcFailure invalid_params(const std::string& message);
 // -32005 with data {type: "BondException", lang}: an unknown bond, a refused request.
 RpcFailure bond_error(const std::string& message, const std::string& lang = "");
 // The error object for an exception of the library, of the daemon, or anything else.
-RpcError describe_exception(std::exception_ptr error);
+RpcError describe_exception(const std::exception_ptr& error);
 
 }  // namespace bond::daemon

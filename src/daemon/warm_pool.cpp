@@ -57,22 +57,23 @@ void WarmPool::fill(const std::string& lang, Reserve& reserve) {
     while (!closed_ && !reserve.failing &&
            reserve.ready.size() + reserve.starting < reserve.wanted) {
         ++reserve.starting;
-        HeldBond::start(workers_, next_id_(), lang, bond::Options{},
-                        [this, lang](std::shared_ptr<HeldBond> held, std::exception_ptr error) {
-                            Reserve& reserve = reserves_[lang];
-                            --reserve.starting;
-                            if (error) {
-                                reserve.failing = true;
-                                log().error("warm pool: cannot start a {} interpreter: {}", lang,
-                                            describe_exception(error).message);
-                            } else if (closed_) {
-                                held->close();
-                            } else {
-                                log().info("warm pool: a {} interpreter is ready (bond {}, pid {})",
-                                           lang, held->id(), held->pid());
-                                reserve.ready.push_back(std::move(held));
-                            }
-                        });
+        HeldBond::start(
+            workers_, next_id_(), lang, bond::Options{},
+            [this, lang](std::shared_ptr<HeldBond> held, const std::exception_ptr& error) {
+                Reserve& reserve = reserves_[lang];
+                --reserve.starting;
+                if (error) {
+                    reserve.failing = true;
+                    log().error("warm pool: cannot start a {} interpreter: {}", lang,
+                                describe_exception(error).message);
+                } else if (closed_) {
+                    held->close();
+                } else {
+                    log().info("warm pool: a {} interpreter is ready (bond {}, pid {})", lang,
+                               held->id(), held->pid());
+                    reserve.ready.push_back(std::move(held));
+                }
+            });
     }
 }
 

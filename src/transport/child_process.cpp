@@ -127,7 +127,10 @@ ChildProcess::ChildProcess(boost::asio::io_context& io, const std::vector<std::s
 }
 
 ChildProcess::~ChildProcess() {
-    if (!reaped_) stop(std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
+    try {
+        if (!reaped_) stop(std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
+    } catch (...) {  // a destructor must not throw (bad_alloc); the process is left to exit
+    }
     child_.detach();  // reaped by stop(); keeps boost's destructor from terminating it again
 }
 

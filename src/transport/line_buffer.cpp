@@ -22,13 +22,11 @@ void LineBuffer::append(const char* data, std::size_t size) {
 }
 
 LineBuffer::Taken LineBuffer::take(std::string& line) {
-    const char* begin = input_.data();
-    const void* newline = std::memchr(begin + scanned_, '\n', input_.size() - scanned_);
-    if (!newline) {
+    std::size_t end = input_.find('\n', scanned_);
+    if (end == std::string::npos) {
         scanned_ = input_.size();
         return input_.size() - consumed_ > max_line_ ? Taken::TooLong : Taken::Nothing;
     }
-    std::size_t end = static_cast<const char*>(newline) - begin;
     if (end - consumed_ > max_line_) return Taken::TooLong;
     if (consumed_ == 0 && end + 1 == input_.size()) {
         // The buffer holds this line alone (the usual case): hand it over instead of copying
@@ -46,10 +44,9 @@ LineBuffer::Taken LineBuffer::take(std::string& line) {
 }
 
 void LineBuffer::skip_line() {
-    const char* begin = input_.data() + consumed_;
-    const void* newline = std::memchr(begin, '\n', input_.size() - consumed_);
-    if (newline) {
-        consumed_ = scanned_ = static_cast<const char*>(newline) - input_.data() + 1;
+    std::size_t newline = input_.find('\n', consumed_);
+    if (newline != std::string::npos) {
+        consumed_ = scanned_ = newline + 1;
         return;
     }
     input_.clear();
