@@ -22,8 +22,8 @@ namespace detail {
 class Session;
 // The session by value: it must outlive a call during which its last other owner goes away.
 // `limits`, when given, replace the bond's Options::limits field by field for this call.
-Value call_on(const std::shared_ptr<Session>& session, std::string_view name,
-              CallArguments arguments, const Limits* limits = nullptr);
+Value call_on(std::shared_ptr<Session> session,  // NOLINT(performance-unnecessary-value-param)
+              std::string_view name, CallArguments arguments, const Limits* limits = nullptr);
 // Converts a call's result to R; a failure is a local SerializationException.
 template <class R>
 R convert_result(const std::shared_ptr<Session>& session, std::string_view name,

@@ -36,8 +36,8 @@ void close_for_owner(const std::shared_ptr<detail::Session>& session) noexcept {
 
 namespace detail {
 
-Value call_on(const std::shared_ptr<Session>& session, std::string_view name,
-              CallArguments arguments, const Limits* limits) {
+Value call_on(std::shared_ptr<Session> session,  // NOLINT(performance-unnecessary-value-param)
+              std::string_view name, CallArguments arguments, const Limits* limits) {
     if (!session) throw BondException("", "this bond was moved from");
     return session->call(name, std::move(arguments), limits);
 }

@@ -42,14 +42,17 @@ class SocketLineStream::Lease final : public InputLease {
 
 SocketLineStream::SocketLineStream(boost::asio::io_context& io, ClientPoller& poller, int fd,
                                    std::size_t max_line, bool detects_hangup,
-                                   std::function<void()> on_closed)
+                                   std::function<void()> on_closed,
+                                   std::chrono::milliseconds drain_time)
     : io_(io),
       poller_(poller),
       fd_(fd),
       max_line_(max_line),
       detects_hangup_(detects_hangup),
       on_closed_(std::move(on_closed)),
-      buffer_(max_line) {}
+      buffer_(max_line),
+      drain_time_(drain_time),
+      drain_deadline_(io) {}
 
 SocketLineStream::~SocketLineStream() {
     if (!closed_) ::close(fd_);  // the daemon ended without closing it
@@ -229,7 +232,17 @@ void SocketLineStream::close() {
     drained_.notify_all();  // a writer waiting for room gives up
     auto wake = give_back();
     if (!network_reading_) after_reading(lock);  // else once it is done
-    if (lock.owns_lock()) lock.unlock();
+    if (lock.owns_lock()) {
+        lock.unlock();
+        // Not closed yet: what is queued waits for the client, but not for ever.
+        drain_deadline_.expires_after(drain_time_);
+        drain_deadline_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+            auto self = weak.lock();
+            if (ec || !self) return;
+            Lock lock(self->mutex_);
+            self->close_now(lock);  // nothing if it has closed meanwhile
+        });
+    }
     if (wake) wake();
 }
 
@@ -247,6 +260,7 @@ void SocketLineStream::close_now(Lock& lock) {
     armed_ = 0;
     auto self = std::move(keep_alive_);  // this may end with the function
     lock.unlock();
+    drain_deadline_.cancel();
     if (wake) wake();
     poller_.remove(key_);
     if (on_closed_) on_closed_();

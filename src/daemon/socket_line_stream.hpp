@@ -23,8 +23,10 @@
 #include "../transport/line_buffer.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <array>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -41,9 +43,11 @@ class SocketLineStream : public LineStream, public std::enable_shared_from_this<
     // `fd`: a connected stream socket, the stream's from now on. `detects_hangup`: the socket
     // reports a peer that has closed entirely (a Unix socket does; TCP cannot tell that from a
     // peer that only shut down its sending side). `on_closed` runs on the network thread once
-    // the stream is closed.
+    // the stream is closed. `drain_time`: how long, once closed, what is queued may wait for a
+    // client that does not read before it is dropped (the client still holds the socket).
     SocketLineStream(boost::asio::io_context& io, ClientPoller& poller, int fd,
-                     std::size_t max_line, bool detects_hangup, std::function<void()> on_closed);
+                     std::size_t max_line, bool detects_hangup, std::function<void()> on_closed,
+                     std::chrono::milliseconds drain_time = std::chrono::seconds(30));
     ~SocketLineStream() override;
 
     void start(Handlers handlers) override;
@@ -110,6 +114,8 @@ class SocketLineStream : public LineStream, public std::enable_shared_from_this<
     std::uint64_t generation_ = 0;  // of the lease; a lease of another generation is over
     std::function<void()> lease_wake_;
     std::shared_ptr<SocketLineStream> keep_alive_;  // from close() until it has closed
+    const std::chrono::milliseconds drain_time_;
+    boost::asio::steady_timer drain_deadline_;  // network thread
     std::thread::id lease_holder_;
 };
 
