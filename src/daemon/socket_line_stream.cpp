@@ -226,24 +226,29 @@ void SocketLineStream::close() {
     Lock lock(mutex_);
     if (closing_) return;
     closing_ = true;
-    // Alive until it has closed: its owner lets go now, while what is queued may still wait for
-    // the socket (and on_closed_ must run).
-    keep_alive_ = shared_from_this();
     drained_.notify_all();  // a writer waiting for room gives up
     auto wake = give_back();
     if (!network_reading_) after_reading(lock);  // else once it is done
     if (lock.owns_lock()) {
         lock.unlock();
-        // Not closed yet: what is queued waits for the client, but not for ever.
-        drain_deadline_.expires_after(drain_time_);
-        drain_deadline_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-            auto self = weak.lock();
-            if (ec || !self) return;
-            Lock lock(self->mutex_);
-            self->close_now(lock);  // nothing if it has closed meanwhile
-        });
+        // Not closed yet: its owner lets go now, while what is queued may still wait for the
+        // socket (and on_closed_ must run). The drain deadline's handler holds it from here.
+        boost::asio::post(io_, [self = shared_from_this()] { self->await_drain(); });
     }
     if (wake) wake();
+}
+
+void SocketLineStream::await_drain() {
+    std::lock_guard lock(mutex_);  // the deadline is set and cancelled under it
+    if (closed_) return;
+    // What is queued waits for the client, but not for ever. The pending handler keeps the
+    // stream alive until it has closed: close_now() cancels it, which lets the stream go.
+    drain_deadline_.expires_after(drain_time_);
+    drain_deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (ec) return;
+        Lock lock(self->mutex_);
+        self->close_now(lock);
+    });
 }
 
 void SocketLineStream::close_now(Lock& lock) {
@@ -258,9 +263,8 @@ void SocketLineStream::close_now(Lock& lock) {
     ::close(fd_);  // which takes it out of the poller's set
     registered_ = false;
     armed_ = 0;
-    auto self = std::move(keep_alive_);  // this may end with the function
+    drain_deadline_.cancel();  // its handler lets go of the stream once it has run
     lock.unlock();
-    drain_deadline_.cancel();
     if (wake) wake();
     poller_.remove(key_);
     if (on_closed_) on_closed_();

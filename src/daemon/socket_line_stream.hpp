@@ -70,6 +70,8 @@ class SocketLineStream : public LineStream, public std::enable_shared_from_this<
     void after_reading(Lock& lock);
     void close_now(Lock& lock);
     void fail(Lock& lock);
+    // Once closing: closes after the drain time if it has not closed by then.
+    void await_drain();
 
     // Locked.
     // The socket's place in the poller's set: armed one-shot for what the network thread is to
@@ -113,9 +115,8 @@ class SocketLineStream : public LineStream, public std::enable_shared_from_this<
     bool lent_ = false;
     std::uint64_t generation_ = 0;  // of the lease; a lease of another generation is over
     std::function<void()> lease_wake_;
-    std::shared_ptr<SocketLineStream> keep_alive_;  // from close() until it has closed
     const std::chrono::milliseconds drain_time_;
-    boost::asio::steady_timer drain_deadline_;  // network thread
+    boost::asio::steady_timer drain_deadline_;  // under mutex_
     std::thread::id lease_holder_;
 };
 
