@@ -104,7 +104,7 @@ void ClientConnection::on_line(std::string& line) {
             break;
     }
     bool wanted = message.kind == detail::Message::Kind::Request;
-    if (in_flight_ >= limits_.max_requests) {
+    if (unanswered_ >= limits_.max_requests) {
         if (wanted)
             send_error(message.raw_id, kBondException,
                        "this client has " + std::to_string(limits_.max_requests) +
@@ -115,6 +115,7 @@ void ClientConnection::on_line(std::string& line) {
         return;
     }
     ++in_flight_;
+    ++unanswered_;
     Reply reply(shared_from_this(), message.raw_id, wanted);
     dispatcher_.dispatch(shared_from_this(), message, reply);
 }
@@ -137,7 +138,7 @@ bool ClientConnection::keeps_calling(const HeldBond* bond) const {
 
 std::optional<detail::Message> ClientConnection::request_for(std::string_view line,
                                                              const HeldBond& bond) {
-    if (closed_ || (needs_auth_ && !authenticated_) || in_flight_ >= limits_.max_requests)
+    if (closed_ || (needs_auth_ && !authenticated_) || unanswered_ >= limits_.max_requests)
         return std::nullopt;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     try {
@@ -172,6 +173,7 @@ void ClientConnection::take_lent_line(std::string& line, std::unique_ptr<InputLe
     // Counted before the input goes back: a client that ends its input now still gets this
     // answer (input_ended).
     ++in_flight_;
+    ++unanswered_;
     Reply reply(shared_from_this(), message->raw_id,
                 message->kind == detail::Message::Kind::Request);
     ChainId chain = chain_for(bond->id());

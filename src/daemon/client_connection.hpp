@@ -58,7 +58,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     // answer is ignored, and later requests no longer count as part of that call.
     void forget_invoke(std::int64_t id);
     bool closed() const { return closed_; }
-    // Any thread: one request has been answered (or was a notification that has been run).
+    // Any thread: one request's answer is about to be sent (or a notification has been run); it
+    // no longer counts against --max-client-requests, as the client may have it at once.
+    void request_answered() { --unanswered_; }
+    // Any thread: that answer has been handed to the stream; once none is owed, a client that
+    // has closed its input is let go.
     void request_done();
 
     // Any thread: lends the client's input to a bond's thread (LineStream::lend_input); none
@@ -122,8 +126,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     std::function<void()> on_gone_;
 
     std::atomic<bool> closed_{false};
-    std::atomic<bool> input_ended_{false};  // invoke() checks it under invokes_mutex_
-    std::atomic<std::size_t> in_flight_{0};
+    std::atomic<bool> input_ended_{false};    // invoke() checks it under invokes_mutex_
+    std::atomic<std::size_t> in_flight_{0};   // until the answer is handed to the stream
+    std::atomic<std::size_t> unanswered_{0};  // until it is about to be: what the limit bounds
     std::atomic<const HeldBond*> last_bond_{nullptr};  // of the latest operation
     std::atomic<unsigned> same_bond_runs_{0};          // on it, one after the other
     std::mutex invokes_mutex_;

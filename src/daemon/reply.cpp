@@ -13,7 +13,13 @@ struct Reply::State {  // NOLINT(bugprone-exception-escape)
     bool wanted;
     std::atomic<bool> answered{false};
 
-    bool take_turn() { return !answered.exchange(true) && wanted; }
+    // The first to answer (or the destructor, for a request dropped unanswered) takes the turn:
+    // it sends the answer, if one is wanted.
+    bool take_turn() {
+        if (answered.exchange(true)) return false;
+        client->request_answered();
+        return wanted;
+    }
     ~State() {
         try {
             if (take_turn())

@@ -1,5 +1,6 @@
 """Clients that misbehave (issue 11): one that sends garbage, one that floods requests, one that
-never reads its answers, one that opens bonds without end. Each gets a clear error or is held up
+never reads its answers, one that opens bonds without end (and one at its request limit that
+behaves). Each gets a clear error or is held up
 alone, and another client working at the same time is served as usual."""
 import os
 import tempfile
@@ -88,6 +89,15 @@ class HostileClients(unittest.TestCase):
                 self.assertEqual(flooder.wait_reply(i)["result"], i)
             # Answered, they no longer count.
             self.assertEqual(flooder.request("eval", bond=busy, code="'again'"), "again")
+
+    def test_a_client_at_its_limit_may_ask_again_as_soon_as_it_has_its_answer(self):
+        # The answer no longer counts against the limit once the client can have it, even if
+        # the daemon has not finished with the request yet.
+        with Daemon("--max-client-requests", "1") as daemon, daemon.connect() as client:
+            for i in range(60):
+                bond = client.open()
+                self.assertEqual(client.request("eval", bond=bond, code=str(i)), i)
+                client.request("close", bond=bond)
 
     def test_a_client_that_never_reads_holds_up_only_its_own_bond(self):
         with Daemon("--log-level", "info") as daemon, \
