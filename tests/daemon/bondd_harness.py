@@ -11,6 +11,7 @@ import select
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import unittest
@@ -18,6 +19,9 @@ import unittest
 BONDD = os.environ.get("BONDD") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "bondd")
 HANG_GUARD = 120  # seconds: only a hang takes this long
+# A sanitizer's report in the daemon's log (scripts/test --sanitize): it fails the test.
+SANITIZER_REPORT = re.compile(r"==\d+==ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|"
+                              r"Sanitizer:DEADLYSIGNAL|\.\w+:\d+:\d+: runtime error: ")
 
 
 class RpcError(Exception):
@@ -47,6 +51,7 @@ class Daemon:
             stdin=subprocess.PIPE if "--stdio" in args else subprocess.DEVNULL,
             stdout=subprocess.PIPE if "--stdio" in args else subprocess.DEVNULL)
         os.close(ready_write)
+        self.terminated = False
         self.log_lines = []
         self.log_changed = threading.Condition()
         self.log_reader = threading.Thread(target=self._read_log, daemon=True)
@@ -94,6 +99,7 @@ class Daemon:
 
     def terminate(self, sig=signal.SIGTERM):
         """Sends `sig` and returns the exit status."""
+        self.terminated = True
         self.process.send_signal(sig)
         status = self.process.wait(HANG_GUARD)
         self.log_reader.join(HANG_GUARD)
@@ -101,9 +107,19 @@ class Daemon:
         return status
 
     def close(self):
-        if self.process.poll() is None:
+        ended_early = not self.terminated and self.process.poll() is not None
+        if ended_early:
+            self.log_reader.join(HANG_GUARD)
+        elif not self.terminated:
             self.terminate()
         self.directory.cleanup()
+        log = self.log()
+        if ended_early:  # why is in its log; the test that follows from it says what it saw
+            print("bondd had ended; the end of its log:\n" + "".join(log.splitlines(True)[-60:]),
+                  file=sys.stderr)
+        report = SANITIZER_REPORT.search(log)
+        if report:
+            raise AssertionError("a sanitizer reported in bondd:\n" + log[report.start():])
 
     def __enter__(self):
         return self
