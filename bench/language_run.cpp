@@ -41,6 +41,21 @@ std::string ratio_target(double minimum, const std::string& of) {
     return text;
 }
 
+// A calls/s figure of `samples` against `floor`, which it must reach `minimum` times.
+Figure rate_figure(std::string key, std::string title, std::optional<double> floor,
+                   const std::vector<double>& samples, double minimum, const std::string& of) {
+    Figure figure{.key = std::move(key),
+                  .title = std::move(title),
+                  .unit = "calls/s",
+                  .floor = floor,
+                  .value = median(samples)};
+    figure.details["samples"] = samples_of(samples);
+    figure.ratio = ratio_of(figure.value, figure.floor);
+    figure.target = ratio_target(minimum, of);
+    figure.met = at_least(figure.ratio, minimum);
+    return figure;
+}
+
 class LanguageRunner {
   public:
     LanguageRunner(const Language& language, const RunSettings& settings)
@@ -57,7 +72,7 @@ class LanguageRunner {
             bond::Value module = bond_->eval(language_.json_module_code);
             result_.json_module = module.is_string() ? module.get<std::string>() : module.dump();
         });
-        bool calls = wants("call") || wants("callback") || wants("daemon");
+        bool calls = wants("call") || wants("callback") || wants("daemon") || wants("object");
         if (wants("floor") || calls) attempt("floor", [&] { measure_calls(); });
         if (wants("payload")) attempt("payload", [&] { measure_payloads(); });
         if (wants("startup")) attempt("startup", [&] { measure_startup(); });
@@ -114,12 +129,23 @@ class LanguageRunner {
         std::vector<Batch> batches = {[&](std::size_t count) {
             for (std::size_t i = 0; i < count; ++i) floor.round_trip(++counter);
         }};
-        bool calls = wants("call") || wants("daemon");
+        bool calls = wants("call") || wants("daemon") || wants("object");
         if (calls) {
             batches.push_back([&](std::size_t count) {
                 for (std::size_t i = 0; i < count; ++i) {
                     std::int64_t sent = ++counter;
                     if (bond().call("ident", sent) != sent)
+                        throw std::runtime_error("ident returned something else");
+                }
+            });
+        }
+        std::optional<bond::Object> echo;
+        if (wants("object")) {
+            echo = bond().object(language_.object_with_ident);
+            batches.push_back([&](std::size_t count) {
+                for (std::size_t i = 0; i < count; ++i) {
+                    std::int64_t sent = ++counter;
+                    if (echo->call("ident", sent) != sent)
                         throw std::runtime_error("ident returned something else");
                 }
             });
@@ -144,19 +170,14 @@ class LanguageRunner {
             call.target = ratio_target(target::kSmallCall, "floor");
             call.met = at_least(call.ratio, target::kSmallCall);
         }
+        std::optional<double> call_rate = call.value;
         add(std::move(call));
-        if (wants("callback")) {
-            Figure callback{.key = "callback",
-                            .title = "callback host_ident(i)",
-                            .unit = "calls/s",
-                            .floor = floor_rate_,
-                            .value = median(samples[next])};
-            callback.details["samples"] = samples_of(samples[next++]);
-            callback.ratio = ratio_of(callback.value, callback.floor);
-            callback.target = ratio_target(target::kCallback, "floor");
-            callback.met = at_least(callback.ratio, target::kCallback);
-            add(std::move(callback));
-        }
+        if (wants("object"))  // the same work as a method of an object: within 15% of its cost
+            add(rate_figure("object_call", "Object::call ident(i)", call_rate, samples[next++],
+                            target::kObjectCall, "call"));
+        if (wants("callback"))
+            add(rate_figure("callback", "callback host_ident(i)", floor_rate_, samples[next++],
+                            target::kCallback, "floor"));
     }
 
     void measure_payloads() {
@@ -271,16 +292,16 @@ class LanguageRunner {
         std::string id = client.request("open", {{"lang", language_.bond_name}})["bond"];
         client.request("eval_block", {{"bond", id}, {"code", language_.define_ident}});
         std::int64_t counter = 0;
-        auto samples = rates(settings_.sampling, 50,
-                             {floor_batch, [&](std::size_t count) {
-                                  for (std::size_t i = 0; i < count; ++i) {
-                                      ++counter;
-                                      bond::Value params = {
-                                          {"bond", id}, {"name", "ident"}, {"args", {counter}}};
-                                      if (client.request("call", params) != counter)
-                                          throw std::runtime_error("ident returned something else");
-                                  }
-                              }});
+        auto samples = rates(
+            settings_.sampling, 50,
+            {floor_batch, [&](std::size_t count) {
+                 for (std::size_t i = 0; i < count; ++i) {
+                     ++counter;
+                     bond::Value params = {{"bond", id}, {"name", "ident"}, {"args", {counter}}};
+                     if (client.request("call", params) != counter)
+                         throw std::runtime_error("ident returned something else");
+                 }
+             }});
         client.request("close", {{"bond", id}});
         add(daemon_figure("daemon_cpp_client", "bondd, C++ client", samples[0], samples[1]));
 
@@ -293,10 +314,9 @@ class LanguageRunner {
         std::vector<double> floor_samples, python_samples;
         for (int repetition = 0; repetition < settings_.sampling.repetitions; ++repetition) {
             floor_samples.push_back(rates(once, 50, {floor_batch})[0][0]);
-            std::string output =
-                output_of({"python3", settings_.clients_directory + "/bondd_calls.py",
-                           bondd.socket_path(), language_.bond_name, language_.define_ident,
-                           seconds, "1"});
+            std::string output = output_of(
+                {"python3", settings_.clients_directory + "/bondd_calls.py", bondd.socket_path(),
+                 language_.bond_name, language_.define_ident, seconds, "1"});
             bond::Value reported = bond::Value::parse(output, nullptr, false);
             if (!reported.is_object() || !reported.contains("calls_per_second"))
                 throw std::runtime_error("the Python client failed: " + output);
@@ -410,8 +430,8 @@ class LanguageRunner {
 }  // namespace
 
 const std::vector<std::string>& figure_groups() {
-    static const std::vector<std::string> groups = {"floor",   "call",   "callback", "payload",
-                                                    "startup", "daemon", "parallel"};
+    static const std::vector<std::string> groups = {"floor",   "call",    "object", "callback",
+                                                    "payload", "startup", "daemon", "parallel"};
     return groups;
 }
 

@@ -20,9 +20,10 @@ struct Language {
     std::vector<std::string> alone_command{};          // the interpreter starting and doing nothing
     std::vector<std::string> version_command{};        // prints its version
     std::string define_ident{};                        // eval_block: defines ident(x), returning x
-    std::string first_call{};        // a built-in function of one number, for the first call
-    std::string callback_loop{};     // eval_block: calls host_ident(i) COUNT times
-    std::string json_module_code{};  // eval: the name of the JSON module the driver uses
+    std::string object_with_ident{};  // an expression: an object whose method ident(x) returns x
+    std::string first_call{};         // a built-in function of one number, for the first call
+    std::string callback_loop{};      // eval_block: calls host_ident(i) COUNT times
+    std::string json_module_code{};   // eval: the name of the JSON module the driver uses
 };
 
 const std::vector<Language>& all_languages();

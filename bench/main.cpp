@@ -66,9 +66,10 @@ int main(int argc, char** argv) try {
     app.add_flag("--quick", quick, "a smoke run: 3 short repetitions of everything");
     app.add_option("--lang", lang_items,
                    "languages, comma-separated (default: " + language_keys() + ")");
-    app.add_option("--only", only_items,
-                   "figures, comma-separated (default: " + group_names() +
-                       "); call, callback and daemon measure the floor too, for their ratios");
+    app.add_option(
+        "--only", only_items,
+        "figures, comma-separated (default: " + group_names() +
+            "); call, callback, object and daemon measure the floor too, for their ratios");
     app.add_option("--repetitions", repetitions, "repetitions per figure; the median is reported")
         ->check(CLI::Range(1, 1000));
     app.add_option("--seconds", seconds, "the length of one repetition")

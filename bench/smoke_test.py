@@ -7,12 +7,12 @@ import math
 import subprocess
 import sys
 
-FIGURES = ["small_call", "callback", "payload_1KiB", "payload_64KiB", "payload_1MiB",
+FIGURES = ["small_call", "object_call", "callback", "payload_1KiB", "payload_64KiB", "payload_1MiB",
            "payload_16MiB", "payload_16MiB_host_memory", "payload_16MiB_host_memory_fixed_trim",
            "startup", "warm_open",
            "daemon_cpp_client", "daemon_python_client", "parallel_1", "parallel_2", "parallel_4"]
 # Figures compared with something: their floor is measured too.
-WITH_FLOOR = {"small_call", "callback", "payload_1KiB", "payload_64KiB", "payload_1MiB",
+WITH_FLOOR = {"small_call", "object_call", "callback", "payload_1KiB", "payload_64KiB", "payload_1MiB",
               "payload_16MiB", "startup", "daemon_cpp_client", "daemon_python_client",
               "parallel_2", "parallel_4"}
 

@@ -1,7 +1,8 @@
 // Migrating a legacy PHP application one function at a time: price_with_tax() of
 // legacy/pricing.php becomes C++, exported into PHP under its old name, and the rest of the PHP
 // code (legacy/invoice.php) keeps calling it as before. Both versions run side by side here and
-// must print the same invoice.
+// must print the same invoice. Then a legacy class (legacy/cart.php) is used from C++ through its
+// methods, its object staying in PHP, and handed callbacks written in C++ and in Python.
 //   migrate_php [LEGACY_DIR]   (default: the examples' legacy/ directory)
 #include <bond/bond.hpp>
 
@@ -68,6 +69,25 @@ int main(int argc, char** argv) try {
         return 1;
     }
     std::cout << "Both print the same invoice.\n";
+
+    // A legacy object, kept in PHP: C++ calls its methods and reads its properties.
+    bond::Bond shop =
+        load_application(directory, {"pricing.php", "invoice.php", "cart.php"}, false);
+    bond::Object cart = shop.object("new Cart('FR')");
+    for (const auto& line : lines)
+        cart.call("add", line["item"], line["net_cents"], line["quantity"]);
+    std::cout << "A PHP " << cart.type() << " for " << cart.get("country").get<std::string>()
+              << ", ordered by a Python lambda (by quantity):\n";
+    bond::Bond py = bond::make_bond("Python");
+    bond::Object by_quantity = py.object("lambda a, b: a['quantity'] - b['quantity']");
+    cart.call("sortLines", by_quantity);  // PHP's usort calls the Python lambda through a proxy
+    std::cout << cart.call("text").get<std::string>();
+    // A C++ callback: exported, then named like any PHP callable.
+    shop.export_function("by_item", [](const bond::Value& a, const bond::Value& b) {
+        return a["item"].get<std::string>().compare(b["item"].get<std::string>());
+    });
+    cart.call("sortLines", "by_item");
+    std::cout << "Ordered by a C++ function (by item):\n" << cart.call("text").get<std::string>();
     return 0;
 } catch (const std::exception& error) {
     std::cerr << error.what() << "\n";

@@ -12,6 +12,15 @@
 // Only Node's standard library is used.
 (function bondJavaScriptDriver(role, source) {
     'use strict';
+    // The driver's own references to the built-ins it uses: the code the host runs may assign
+    // others to the globals (JSON, Object, ...).
+    const {
+        JSON, Object, Array, Reflect, Proxy, Map, Set, WeakMap, FinalizationRegistry, Promise,
+        Symbol, String, Number, BigInt, Math, Error, TypeError, SyntaxError, RegExp, Atomics,
+        SharedArrayBuffer, Int32Array, Uint8Array, ArrayBuffer, DataView, Buffer, process,
+        setImmediate, setTimeout, clearTimeout
+    } = globalThis;
+    const globalObject = globalThis;
     const fs = require('fs');
     const {isUtf8} = require('buffer');
 
@@ -324,11 +333,14 @@
                     file.read, file.write, file.channel, (line) => writeAll(protocolOut, line));
         }
         // The watcher writes too (a `limit` notification): a lock of both threads.
+        // Proxies collected since the last message are released first (see Objects).
         function sendLine(line) {
+            const release = releaseLine();
             writingMessage = true;
             while (Atomics.compareExchange(shared, WRITING, 0, 1) !== 0)
                 Atomics.wait(shared, WRITING, 1);
             try {
+                if (release !== '') writeAll(protocolOut, release);
                 drainOutputFiles();
                 writeAll(protocolOut, line);
             } finally {
@@ -362,7 +374,13 @@
         }
 
         // --- Values ----------------------------------------------------------------------------
+        // Values are JSON with tags (docs/protocol.md, Values): encode and decode below are the
+        // one place of each. What JSON has no word for but is an object of the language crosses
+        // as a handle, an entry of the table (see Objects).
         class SerializationError extends Error {}
+        const {types} = util;
+        const {getPrototypeOf, hasOwn, keys: ownKeys, defineProperty} = Object;
+        const ObjectPrototype = Object.prototype, isArray = Array.isArray;
 
         // String.prototype.isWellFormed is new in Node 20.
         const isWellFormed = String.prototype.isWellFormed ? (text) => text.isWellFormed() :
@@ -375,13 +393,50 @@
             if (value instanceof ArrayBuffer) return Buffer.from(value);
             return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
         }
-        function describeType(value) {
+        // The type name a held value is sent with: its constructor's name (Tally, Promise, Map),
+        // else its toStringTag (Generator); `function` for functions and classes; typeof for the
+        // other values (kept ones: number, string, ...).
+        function typeName(value) {
             if (value === null) return 'null';
-            if (typeof value !== 'object') return typeof value;
-            return (value.constructor && value.constructor.name) || 'Object';
+            const type = typeof value;
+            if (type === 'function') return 'function';
+            if (type !== 'object') return type;
+            let name;
+            try {
+                for (let prototype = getPrototypeOf(value);
+                     prototype !== null && name === undefined;
+                     prototype = getPrototypeOf(prototype)) {
+                    const constructor = Object.getOwnPropertyDescriptor(prototype, 'constructor');
+                    if (constructor !== undefined && typeof constructor.value === 'function' &&
+                        typeof constructor.value.name === 'string' && constructor.value.name !== '')
+                        name = constructor.value.name;
+                }
+                if (name === undefined || name === 'Object') {
+                    const tag = ObjectPrototype.toString.call(value).slice(8, -1);
+                    if (tag !== 'Object') name = tag;
+                }
+            } catch (error) {
+                // A Proxy of the code's whose traps throw: no better name.
+            }
+            return name ?? 'Object';
+        }
+
+        // The value a `keep` request answers with: held, whatever it is.
+        class Kept {
+            constructor(value) { this.value = value; }
+        }
+        // The handle of a value: the proxy's own number for a proxy of the host's object, else a
+        // new entry of the table.
+        function handleOf(value) {
+            const proxy = proxies.get(value);
+            if (proxy !== undefined) return {$yours: proxy.number};
+            return {$obj: hold(value), type: typeName(value)};
         }
 
         // JSON.stringify's replacer sees a value after its toJSON; `this[key]` is the value itself.
+        // Values: plain objects (of Object.prototype or none) and arrays, what has a toJSON (Date:
+        // its ISO string), boxed primitives, typed arrays as arrays of numbers and bytes as
+        // $bytes, as before; any other object, a function or a Symbol is held (handleOf).
         function replacer(key, value) {
             const original = this[key];
             if (isBytes(original)) return {$bytes: bytesOf(original).toString('base64')};
@@ -402,17 +457,17 @@
                     return BIGINT_MARK + value;
                 case 'function':
                 case 'symbol':
-                    throw new SerializationError(`cannot serialize ${util.inspect(value)}`);
-                case 'object':
-                    if (value instanceof Map || value instanceof Set || value instanceof WeakMap ||
-                        value instanceof WeakSet || value instanceof Promise)
-                        throw new SerializationError(
-                            `cannot serialize a ${describeType(value)}` +
-                            (value instanceof Map ? ' (Object.fromEntries makes an object of it)' :
-                                                    '') +
-                            (value instanceof Set ? ' (Array.from makes an array of it)' : ''));
+                    return handleOf(value);
+                case 'object': {
+                    if (value === null) return value;
+                    const prototype = getPrototypeOf(value);
+                    if (prototype === ObjectPrototype || prototype === null || isArray(value))
+                        return value;
+                    if (prototype === Kept.prototype) return handleOf(value.value);
                     if (ArrayBuffer.isView(value)) return Array.from(value);  // Float64Array, ...
-                    return value;
+                    if (types.isBoxedPrimitive(value) && !types.isSymbolObject(value)) return value;
+                    return handleOf(value);
+                }
                 default:
                     return value;  // undefined: null in arrays, left out in objects
             }
@@ -426,12 +481,15 @@
         const INT64_MIN = -(2n ** 63n), UINT64_MAX = 2n ** 64n - 1n;
         let encodedBigInt = false;
 
+        // The line of a message. A message that fails leaves nothing in the table.
         function encode(message) {
             encodedBigInt = false;
+            const heldBefore = lastHeld;
             let line;
             try {
                 line = JSON.stringify(message, replacer);
             } catch (error) {
+                dropHeld(heldBefore);
                 if (error instanceof SerializationError) throw error;
                 // JSON.stringify's own: "Converting circular structure to JSON ...".
                 throw new SerializationError(error.message.split('\n')[0]);
@@ -444,10 +502,10 @@
             if (typeof value === 'string')
                 return value.startsWith(BIGINT_MARK) ? BigInt(value.slice(BIGINT_MARK.length)) :
                                                        value;
-            if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-                const keys = Object.keys(value);
-                if (keys.length === 1 && keys[0] === '$bytes' && typeof value.$bytes === 'string' &&
-                    BASE64.test(value.$bytes))
+            if (value !== null && typeof value === 'object' && !isArray(value)) {
+                const names = ownKeys(value);
+                if (names.length === 1 && names[0] === '$bytes' &&
+                    typeof value.$bytes === 'string' && BASE64.test(value.$bytes))
                     return Buffer.from(value.$bytes, 'base64');
             }
             return value;
@@ -476,11 +534,242 @@
             }
             return copied === 0 ? null : marked + line.slice(copied);
         }
+        // A message that may hold tags other than $bytes (a string starting with $: a key or a
+        // value) has TAGGED set: its values are decoded further by decodeTags, where they are used.
+        const TAGGED = Symbol('tagged');
         function decode(line) {
+            const dollar = line.includes('"$');
             // The reviver walks every value: only run it where bytes or big integers may be.
             const marked = /\d{16}/.test(line) ? markBigIntegers(line) : null;
-            if (marked !== null) return JSON.parse(marked, revive);
-            return line.includes('"$bytes"') ? JSON.parse(line, revive) : JSON.parse(line);
+            let message;
+            if (marked !== null)
+                message = JSON.parse(marked, revive);
+            else if (dollar && line.includes('"$bytes"'))
+                message = JSON.parse(line, revive);
+            else
+                message = JSON.parse(line);
+            if (dollar && message !== null && typeof message === 'object') message[TAGGED] = true;
+            return message;
+        }
+        // A value of a message, its tags $code (evaluated), $obj (a proxy) and $yours (the
+        // table's entry) replaced, in place: unknown numbers raise InvalidParams.
+        function decodeTags(value) {
+            if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return value;
+            if (isArray(value)) {
+                for (let i = 0; i < value.length; ++i) {
+                    const item = value[i];
+                    if (item !== null && typeof item === 'object') {
+                        const decoded = decodeTags(item);
+                        if (decoded !== item) value[i] = decoded;
+                    }
+                }
+                return value;
+            }
+            const names = ownKeys(value);
+            if (names.length === 1) {
+                if (names[0] === '$code' && typeof value.$code === 'string')
+                    return evaluate(value.$code);
+                if (names[0] === '$yours' && isObjectNumber(value.$yours))
+                    return heldValue(value.$yours);
+            } else if (names.length === 2 && hasOwn(value, '$obj') &&
+                       typeof value.type === 'string' && isObjectNumber(value.$obj)) {
+                return makeProxy(value.$obj, value.type);
+            }
+            for (const name of names) {
+                const item = value[name];
+                if (item !== null && typeof item === 'object') {
+                    const decoded = decodeTags(item);
+                    // (defined: an own "__proto__" is a property, not the prototype)
+                    if (decoded !== item)
+                        defineProperty(
+                            value, name,
+                            {value: decoded, writable: true, enumerable: true, configurable: true});
+                }
+            }
+            return value;
+        }
+
+        // --- Objects (docs/protocol.md, Objects) ------------------------------------------------
+        // The table: the driver's values the host holds, by number; numbers are never reused,
+        // each send of a value is a new entry, and the host's `release` drops entries.
+        const held = new Map();
+        let lastHeld = 0;
+        function hold(value) {
+            held.set(++lastHeld, value);
+            return lastHeld;
+        }
+        // Drops the entries made after `last` (by a message that was not sent).
+        function dropHeld(last, until = lastHeld) {
+            for (let number = last + 1; number <= until; ++number) held.delete(number);
+        }
+        function isObjectNumber(number) {
+            return (typeof number === 'number' && Number.isInteger(number) && number >= 0) ||
+                (typeof number === 'bigint' && number >= 0n);
+        }
+        function heldValue(number) {
+            const value = held.get(number);
+            if (value === undefined && !held.has(number))
+                throw new InvalidParams(
+                    `no object ${number} in the table: it was released or never held`);
+            return value;
+        }
+        function heldParam(params) {
+            if (!isObjectNumber(params.object))
+                throw new InvalidParams('"object" must be the number of an object in the table');
+            return heldValue(params.object);
+        }
+        function nameParam(params, key, nullable) {
+            const name = params[key] ?? null;
+            if ((name === null && !nullable) || (name !== null && typeof name !== 'string'))
+                throw new InvalidParams(`"${key}" must be a string${nullable ? ' or null' : ''}`);
+            return name;
+        }
+
+        // `get` of a function answers it bound to its object (a method: the proxies of Python and
+        // JavaScript read a method, then call what they got); not a class, nor a proxy (handed
+        // back as itself, $yours).
+        const functionText = Function.prototype.toString;
+        function isClass(value) {
+            return /^class\b/.test(Reflect.apply(functionText, value, []));
+        }
+        function attributeOf(object, name) {
+            const value = object[name];
+            if (typeof value !== 'function' || proxies.has(value) || isClass(value)) return value;
+            return value.bind(object);
+        }
+        // `get` with name null: the object as a value, copied where JSON can carry the copy: a
+        // Map with string keys as an object, a Set as an array, an instance of the code's own
+        // class as its own enumerable properties (what JSON.stringify makes of it); a Promise
+        // awaited (Awaited). Anything else goes back as a handle again.
+        const NATIVE_CODE = /\{\s*\[native code\]\s*\}\s*$/;
+        function asValue(object) {
+            if (object === null || typeof object !== 'object') return object;
+            const prototype = getPrototypeOf(object);
+            if (prototype === ObjectPrototype || prototype === null || isArray(object) ||
+                isBytes(object) || typeof object.toJSON === 'function')
+                return object;
+            if (isThenable(object)) return new Awaited(object);
+            if (types.isMap(object)) {
+                for (const key of object.keys())
+                    if (typeof key !== 'string') return object;
+                return Object.fromEntries(object);
+            }
+            if (types.isSet(object)) return Array.from(object);
+            if (object instanceof Error || types.isNativeError(object)) return object;
+            const constructor = object.constructor;
+            if (typeof constructor === 'function' && constructor !== Object &&
+                NATIVE_CODE.test(Reflect.apply(functionText, constructor, [])))
+                return object;  // a built-in's: RegExp, WeakMap, a generator, ...
+            return {...object};
+        }
+
+        // Proxies of the host's objects: a Proxy over a function (so that it can be called),
+        // whose traps send the host `get`, `set` and `invoke` (request, as exported functions do).
+        // A few names are answered here: `then` (undefined: a proxy is no thenable, which
+        // `await` and the driver's own Promise handling would call), `toJSON` (undefined: the
+        // driver's encoding asks for it) and `toString` and Symbol.toPrimitive (its
+        // description); util.inspect shows the target, which has the description too. When
+        // the proxy is collected, its number goes to the host in a `release` (sendLine).
+        const proxies = new WeakMap();  // a proxy and its target -> {number, type}
+        const describe = (proxy) =>
+            proxy !== undefined ? `<bond proxy of ${proxy.type} #${proxy.number}>` : '<bond proxy>';
+        function describeProxy() { return describe(proxies.get(this)); }
+        const inspectCustom = util.inspect.custom;
+        const proxyTraps = {
+            get(target, key) {
+                if (typeof key === 'symbol')
+                    return key === Symbol.toPrimitive || key === inspectCustom ? describeProxy :
+                                                                                 undefined;
+                if (key === 'then' || key === 'toJSON') return undefined;
+                if (key === 'toString') return describeProxy;
+                const proxy = proxies.get(target);
+                return request(
+                    'get', {object: proxy.number, name: key}, `${describe(proxy)}.${key}`);
+            },
+            set(target, key, value) {
+                if (typeof key === 'symbol') return false;
+                const proxy = proxies.get(target);
+                request(
+                    'set', {object: proxy.number, name: key, value}, `${describe(proxy)}.${key} =`);
+                return true;
+            },
+            apply(target, self, args) {
+                const proxy = proxies.get(target);
+                return request(
+                    'invoke', {object: proxy.number, method: null, args}, `${describe(proxy)}()`);
+            },
+            deleteProperty(target, key) {
+                throw new TypeError(
+                    `cannot delete ${String(key)} of ${describe(proxies.get(target))}`);
+            },
+            defineProperty(target, key) {
+                throw new TypeError(
+                    `cannot define ${String(key)} of ${describe(proxies.get(target))}`);
+            },
+        };
+        let liveProxies = 0;
+        function makeProxy(number, type) {
+            const target = () => {};
+            defineProperty(target, inspectCustom, {value: describeProxy, configurable: true});
+            const proxy = new Proxy(target, proxyTraps);
+            const about = {number, type};
+            proxies.set(target, about);
+            proxies.set(proxy, about);
+            releaseRegistry().register(proxy, number);
+            ++liveProxies;
+            return proxy;
+        }
+        const isProxy = (value) => typeof value === 'function' && proxies.has(value);
+
+        // Collected proxies' numbers wait in `released` for the next message (sendLine). The
+        // registry's callbacks run as tasks of the event loop, which a driver that serves
+        // requests one after another without it (serveQueued) may not run for long:
+        // FinalizationRegistry.prototype.cleanupSome, where V8 has it (behind a flag, in
+        // contexts made after the flag is set), runs them before each message instead. Without
+        // it, the driver lets the event loop run between requests while proxies live.
+        const released = [];
+        let registry = null, cleanupSome = null;
+        function releaseRegistry() {
+            if (registry !== null) return registry;
+            const collected = (number) => {
+                --liveProxies;
+                released.push(number);
+            };
+            outsideUserCode(() => {
+                try {
+                    setV8FlagQuietly('--harmony-weak-refs-with-cleanup-some');
+                    const Registry = vm.runInNewContext('FinalizationRegistry');
+                    const made = new Registry(collected);
+                    if (typeof made.cleanupSome === 'function') {
+                        const cleanup = made.cleanupSome;
+                        cleanupSome = () => Reflect.apply(cleanup, made, []);
+                        registry = made;
+                    }
+                } catch (error) {
+                    // No flags (process.binding refused): the event loop's turns.
+                }
+            });
+            registry ??= new FinalizationRegistry(collected);
+            return registry;
+        }
+        // V8 writes a flag it does not know to stderr (the output file): taken back.
+        function setV8FlagQuietly(flag) {
+            const stderr = outputFiles.find((file) => file.channel === 'stderr');
+            const sizeBefore = stderr !== undefined ? fs.fstatSync(stderr.read).size : 0;
+            binding('v8').setFlagsFromString(flag);
+            if (stderr === undefined) return;
+            const size = fs.fstatSync(stderr.read).size;
+            if (size === sizeBefore) return;
+            const written = Buffer.alloc(size - sizeBefore);
+            fs.readSync(stderr.read, written, 0, written.length, sizeBefore);
+            if (written.includes('unrecognized flag')) fs.ftruncateSync(stderr.write, sizeBefore);
+        }
+        // The `release` notification of the proxies collected so far, or ''.
+        function releaseLine() {
+            if (cleanupSome !== null && liveProxies > 0) cleanupSome();
+            if (released.length === 0) return '';
+            const objects = released.splice(0);
+            return JSON.stringify({jsonrpc: '2.0', method: 'release', params: {objects}}) + '\n';
         }
 
         // --- Errors ----------------------------------------------------------------------------
@@ -491,6 +780,7 @@
         let transExcept = false;
 
         function describeThrown(thrown) {
+            if (isProxy(thrown)) return describe(proxies.get(thrown));  // (not the host's get)
             if (thrown instanceof Error ||
                 (thrown && typeof thrown.message === 'string' && typeof thrown.name === 'string')) {
                 return thrown.message ? `${thrown.name}: ${thrown.message}` : String(thrown.name);
@@ -518,16 +808,17 @@
             if (thrown instanceof SerializationError)
                 return errorReply(id, -32001, `cannot serialize the result: ${thrown.message}`);
             if (thrown instanceof InvalidParams) return errorReply(id, -32602, thrown.message);
-            const data = {type: thrown instanceof Error ? thrown.name : describeType(thrown)};
+            const data = {type: thrown instanceof Error ? thrown.name : typeName(thrown)};
+            const message = describeThrown(thrown);
             if (transExcept) {
                 data.exception = serializedException(thrown);
                 try {
-                    encode(data);
+                    return {line: encode(errorReply(id, -32000, message, data))};
                 } catch (error) {
                     data.exception = util.inspect(thrown);
                 }
             }
-            return errorReply(id, -32000, describeThrown(thrown), data);
+            return errorReply(id, -32000, message, data);
         }
         function sendMessage(message) {
             if (message.line !== undefined) return sendLine(message.line);  // encoded already
@@ -535,7 +826,8 @@
             try {
                 line = encode(message);
             } catch (error) {
-                line = encode(thrownReply(message.id, error));
+                const reply = thrownReply(message.id, error);
+                line = reply.line ?? encode(reply);
             }
             sendLine(line);
         }
@@ -587,16 +879,18 @@
         }
         // The JavaScript value an inspector RemoteObject stands for: an object is handed over
         // through a global slot, for as long as it takes to take it back.
-        const SLOT = Symbol.for('bond.inspector.value');
+        // (The code's global scope is reached through `this` of a sloppy function: the code may
+        // assign others to globalThis and Symbol.)
+        const SLOT = 'bond.inspector.value';
         function valueOf(remote) {
             if (remote.objectId !== undefined) {
                 inspectorCall('Runtime.callFunctionOn', {
                     objectId: remote.objectId,
                     functionDeclaration:
-                        `function () { globalThis[Symbol.for('bond.inspector.value')] = this; }`,
+                        `function () { (function () { return this; })()['${SLOT}'] = this; }`,
                 });
-                const value = globalThis[SLOT];
-                delete globalThis[SLOT];
+                const value = globalObject[SLOT];
+                delete globalObject[SLOT];
                 return value;
             }
             if (remote.unserializableValue !== undefined)
@@ -665,6 +959,10 @@
             return error instanceof SyntaxError && /\bawait\b/.test(code);
         }
 
+        function argsParam(params, tagged) {
+            const args = isArray(params.args) ? params.args : [];
+            return tagged ? decodeTags(args) : args;
+        }
         function codeParam(params, key) {
             const code = params[key];
             if (typeof code !== 'string') throw new InvalidParams(`"${key}" must be a string`);
@@ -699,7 +997,8 @@
                 try {
                     return evaluate(code);
                 } catch (error) {
-                    if (!nested && usesAwait(error, code)) return awaiting(code, true);
+                    if (!nested && usesAwait(error, code))
+                        return new Awaited(awaiting(code, true));
                     throw error;
                 }
             },
@@ -718,21 +1017,51 @@
                 script.runInThisContext({displayErrors: false});
                 return null;
             },
-            call(params) {
+            call(params, nested, tagged) {
                 const caller = callerOf(codeParam(params, 'name'));
-                const args = Array.isArray(params.args) ? params.args : [];
-                for (const position of params.code_args || [])
-                    args[position] = vm.runInThisContext(
-                        args[position], {filename: '<bond>', displayErrors: false});
-                return caller(args);
+                return caller(argsParam(params, tagged));
+            },
+            // The table's objects (see Objects): o[m](...args) with `this` o, or o(...args).
+            invoke(params, nested, tagged) {
+                const object = heldParam(params);
+                const method = nameParam(params, 'method', true);
+                const args = argsParam(params, tagged);
+                if (method === null) {
+                    if (typeof object !== 'function')
+                        throw new TypeError(`the ${typeName(object)} is not a function`);
+                    return Reflect.apply(object, undefined, args);
+                }
+                const callee = object[method];
+                if (typeof callee !== 'function')
+                    throw new TypeError(`${typeName(object)}.${method} is not a function`);
+                return Reflect.apply(callee, object, args);
+            },
+            get(params) {
+                const object = heldParam(params);
+                const name = nameParam(params, 'name', true);
+                return name === null ? asValue(object) : attributeOf(object, name);
+            },
+            set(params, nested, tagged) {
+                const object = heldParam(params);
+                const name = nameParam(params, 'name', false);
+                object[name] = tagged ? decodeTags(params.value) : params.value;  // strict: throws
+                return null;
+            },
+            count_objects() {
+                return held.size;
+            },
+            release(params) {
+                if (isArray(params.objects))
+                    for (const number of params.objects) held.delete(number);
+                return null;
             },
             export(params) {
                 const name = params.name;
                 if (typeof name !== 'string' || !IDENTIFIER.test(name) || RESERVED.has(name))
                     throw new InvalidParams(
                         `${JSON.stringify(name)} is not a valid JavaScript function name`);
-                globalThis[name] = {
-                    [name](...args) { return request('call', {name, args}); },
+                globalObject[name] = {
+                    [name](...args) { return request('call', {name, args}, `${name}()`); },
                 }[name];
                 return null;
             },
@@ -809,7 +1138,7 @@
             // The script calls a global function that runs the work of the moment: set once (a
             // global property added and deleted per run slows every global lookup).
             let guarded = null;
-            Object.defineProperty(globalThis, Symbol.for('bond.guarded'), {
+            Object.defineProperty(globalObject, 'bond.guarded', {
                 value() {
                     const work = guarded;
                     enterUserCode();
@@ -825,7 +1154,7 @@
                     return result;
                 },
             });
-            const script = new vm.Script(`globalThis[Symbol.for('bond.guarded')]()`);
+            const script = new vm.Script(`this['bond.guarded']()`);  // (this: the global object)
             // Node 16 to 22: what script.runInThisContext({breakOnSigint: true, displayErrors:
             // false}) calls, without its parsing of the options (a third of the time): (context,
             // timeout, displayErrors, breakOnSigint, breakOnFirstLine).
@@ -883,12 +1212,18 @@
             return value !== null && (typeof value === 'object' || typeof value === 'function') &&
                 typeof value.then === 'function';
         }
+        // A handler's Promise that is the driver's way to its value (code with top-level await,
+        // the value of a held Promise): awaited also for `keep`, which then holds the outcome.
+        class Awaited {
+            constructor(promise) { this.promise = promise; }
+        }
 
         function handleRequest(message, nested) {
             const {id, method} = message;
             const params =
                 message.params !== null && typeof message.params === 'object' ? message.params : {};
-            const handler = Object.hasOwn(methods, method) ? methods[method] : undefined;
+            if (method === 'release' && id === undefined) return methods.release(params);
+            const handler = hasOwn(methods, method) ? methods[method] : undefined;
             if (handler === undefined && id === undefined) return;
             if (handler === undefined)
                 return sendMessage(
@@ -907,12 +1242,17 @@
             };
             let result;
             try {
-                result = runGuarded(() => handler(params, nested));
+                result = runGuarded(() => handler(params, nested, message[TAGGED] === true));
             } catch (error) {
                 if (isStop(error)) takeStops();  // the interrupt that stopped it, still queued
                 return answer(thrownReply(id, error));
             }
             if (id === undefined) return answer(null);  // a notification: nothing to answer
+            const keep = params.keep === true;
+            if (result instanceof Awaited)
+                result = result.promise;
+            else if (keep)
+                result = new Kept(result);  // as it is, a Promise too
             if (nested) {
                 if (isThenable(result))
                     return answer(thrownReply(
@@ -952,14 +1292,21 @@
             }
             Promise.resolve(result).then((value) => {
                 // Serialized now, sent when this turn of the event loop is over.
+                const heldBefore = lastHeld;
                 let response;
                 try {
-                    response =
-                        encode({jsonrpc: '2.0', id, result: value === undefined ? null : value});
+                    const outcome = keep ? new Kept(value) : value;
+                    response = encode(
+                        {jsonrpc: '2.0', id, result: outcome === undefined ? null : outcome});
                 } catch (error) {
                     return request.fail(error);
                 }
-                setImmediate(() => reply({line: response}));
+                const heldAfter = lastHeld;
+                setImmediate(() => {
+                    // Failed meanwhile: the handles of the value never reach the host.
+                    if (request.replied) return dropHeld(heldBefore, heldAfter);
+                    reply({line: response});
+                });
             }, request.fail);
         }
 
@@ -1346,7 +1693,10 @@
                 for (;;) {
                     for (let received; (received = takeQueued()) !== undefined;)
                         handleIdleMessage(received);
-                    if (!ownInput || closing || current !== null || loopHasWork()) break;
+                    // (Collected proxies wait for the loop, when V8 has no cleanupSome.)
+                    if (!ownInput || closing || current !== null || loopHasWork() ||
+                        (liveProxies > 0 && cleanupSome === null))
+                        break;
                     releaseInput();
                     if (!ownInput) break;
                     readInputSync();
@@ -1485,9 +1835,9 @@
 
         let nextRequestId = 0;
         let hostCalls = 0;  // requests to the host waiting for their reply
-        // Sends a request to the host and serves the host's requests until its reply comes.
-        function request(method, params) {
-            const what = `${params.name}()`;
+        // Sends a request to the host and serves the host's requests until its reply comes: a
+        // call of an exported function, or an operation of a proxy (`what` names it in errors).
+        function request(method, params, what) {
             if (closing) throw new BondError(`${what} cannot be called: the bond is closing`);
             raisePendingStop();
             const id = ++nextRequestId;
@@ -1535,7 +1885,13 @@
             raisePendingStop();  // the host's function returned, but the code was stopped meanwhile
             // Read with the reply (called from a timer, say): handled from the event loop.
             if (queued.length > 0 && !serving) setImmediate(serveQueued);
-            return reply.result;
+            if (reply[TAGGED] !== true) return reply.result;
+            try {
+                return decodeTags(reply.result);
+            } catch (error) {
+                if (error instanceof InvalidParams) throw new BondError(error.message);
+                throw error;
+            }
         }
 
         function handleIdleMessage(received) {

@@ -37,6 +37,60 @@ sub limit { $_[0]{limit} }
 package Bond::SerializationError;
 sub new { my ($class, $message) = @_; return bless { message => $message }, $class }
 
+package Bond::InvalidParams;
+# A request the driver cannot serve as sent (an object number not in the table): error -32602.
+sub new { my ($class, $message) = @_; return bless { message => $message }, $class }
+
+package Bond::Proxy;
+# An object the host holds (docs/protocol.md, Objects): `$proxy->method(...)` and `$proxy->(...)`
+# send invoke requests, `$proxy->{name}` get and set ones, through the host to the object's
+# owner. Blessed around a scalar holding [number, type], so that the overloaded %{} and &{} never
+# meet the proxy's own state. Sent back to the host as {"$yours": number}. Perl frees it as soon
+# as nothing refers to it: DESTROY queues its number for a release notification.
+use overload
+    '&{}' => sub { my $proxy = $_[0]; return sub { Bond::proxy_invoke($proxy, undef, @_) } },
+    '%{}' => sub { tie my %attributes, 'Bond::ProxyAttributes', $_[0]; return \%attributes },
+    '""' => sub { "<bond proxy of ${ $_[0] }->[1] #${ $_[0] }->[0]>" },
+    'bool' => sub { 1 },
+    '==' => sub { Bond::same_object($_[0], $_[1]) },
+    '!=' => sub { !Bond::same_object($_[0], $_[1]) },
+    'eq' => sub { ref $_[1] ? Bond::same_object($_[0], $_[1]) : "$_[0]" eq $_[1] },
+    'ne' => sub { ref $_[1] ? !Bond::same_object($_[0], $_[1]) : "$_[0]" ne $_[1] },
+    fallback => 1;
+our $AUTOLOAD;
+sub AUTOLOAD {
+    my $self = shift;
+    my $name = substr($AUTOLOAD, rindex($AUTOLOAD, '::') + 2);
+    die qq(Can't locate object method "$name" via package "Bond::Proxy"\n) unless ref $self;
+    return Bond::proxy_invoke($self, $name, @_);
+}
+# Any method may be the host object's: can answers a sub that invokes it (the object first, as
+# what `can` answers is called). The proxy's own (isa, can, DOES, VERSION) come first.
+sub can {
+    my ($self, $name) = @_;
+    my $own = UNIVERSAL::can($self, $name);
+    return $own if $own || !ref $self;
+    return sub { my $object = shift; Bond::proxy_invoke($object, $name, @_) };
+}
+sub DESTROY { Bond::release_proxy($_[0]) }
+
+package Bond::ProxyAttributes;
+# What %{} of a proxy gives: a hash tied to the host object's attributes.
+sub TIEHASH { my ($class, $proxy) = @_; return bless \$proxy, $class }
+sub FETCH { Bond::proxy_get(${ $_[0] }, $_[1]) }
+sub STORE { Bond::proxy_set(${ $_[0] }, $_[1], $_[2]); return }
+sub EXISTS {    # whether the host can read it
+    my ($self, $name) = @_;
+    return 1 if eval { Bond::proxy_get($$self, $name); 1 };
+    die $@ if ref $@ && ref $@ ne 'Bond::Error';    # an interrupt
+    return '';
+}
+sub DELETE { die "a bond proxy cannot delete the attributes of the host's object\n" }
+sub CLEAR { die "a bond proxy cannot delete the attributes of the host's object\n" }
+sub FIRSTKEY { die "a bond proxy cannot list the attributes of the host's object\n" }
+sub NEXTKEY { return }
+sub SCALAR { 1 }
+
 package Bond::Output;
 # STDOUT and STDERR are tied to this class: what Perl code prints becomes an output notification
 # at once, after whatever was written at the descriptor level before it.
@@ -82,7 +136,7 @@ my ($protocol_in, $protocol_out);
 my %output_files;    # channel => [handle, read position, reader, channel, reader is handle]
 my @output_files;    # the same, stdout first
 my $in_buffer = '';
-my $may_hold_bytes = 1;    # whether the message read last may hold bytes (read_message)
+my $may_hold_tags = 1;     # whether the message read last may hold tagged values (read_message)
 my $newline_free = 0;      # how much of $in_buffer's start is known to hold no newline
 my $trans_except = 0;
 my $next_id = 0;
@@ -109,6 +163,15 @@ my @pending_notifications;    # lines a signal handler could not send halfway th
 my $memory_baseline;     # the interpreter's address space once the driver runs
 my $RLIMIT_AS = 9;
 my $original_address_space;   # [soft, hard] as the driver found them
+
+# Objects (docs/protocol.md, Objects). The table holds what the driver sent as {"$obj": N}: a
+# new number for every send, never reused, until the host releases it.
+my %objects;             # number => value
+my $last_object = 0;
+our @holding;            # numbers given while the value being encoded now is (undone if it fails)
+our $may_hold = 1;       # 0: values JSON cannot carry are errors (an error's data)
+my %proxies;             # the host's number => its proxy (a weak reference): one proxy a number
+my @released;            # numbers of the host's objects whose proxies were freed, to send
 
 sub choose_json {
     my @modules = ('Cpanel::JSON::XS', 'JSON::XS', 'JSON::PP');
@@ -270,10 +333,17 @@ sub send_line {
     local $sending = 1;
     drain_output_files();
     write_all(shift @pending_notifications) while @pending_notifications;
+    send_releases() if @released;
     utf8::encode($_[0]);
     $_[0] .= "\n";
     my $written = syswrite($protocol_out, $_[0]);
     write_all(substr($_[0], $written // 0)) if ($written // -1) != length $_[0];    # rare: a large line
+}
+
+# The numbers of the proxies freed since the last message, in one notification.
+sub send_releases {
+    write_all('{"jsonrpc":"2.0","method":"release","params":{"objects":[' . join(',', splice @released)
+        . "]}}\n");
 }
 
 sub output_notification {
@@ -323,6 +393,7 @@ sub emit_output {
     {
         local $sending = 1;
         drain_output_files();
+        send_releases() if @released;
         output_notification($channel, $text);
     }
     stop_at_safe_point();    # a stop that came while this was written
@@ -555,7 +626,10 @@ sub encode_value {
         if ($flags & (B::SVp_IOK | B::SVp_NOK)) {
             return $flags & B::SVf_IOK || !($flags & B::SVp_NOK) ? "$v" : encode_float($v);
         }
-        serialization_error('a glob cannot be serialized') if ref(\$v) eq 'GLOB';
+        if (ref(\$v) eq 'GLOB') {
+            return hold($_[0]) if $may_hold;
+            serialization_error('a glob cannot be serialized');
+        }
     } elsif ($has_is_bool) {
         no warnings;
         return $v ? 'true' : 'false' if builtin::is_bool($v);    # 5.36's booleans are strings too
@@ -585,6 +659,7 @@ sub encode_reference {
     }
     return encode_bytes($$v) if $type eq 'Bond::Bytes';
     return $v ? 'true' : 'false' if $booleans{$type};
+    return '{"$yours":' . $$v->[0] . '}' if $type eq 'Bond::Proxy';
     if (blessed($v)) {
         return encode_value($v->TO_JSON) if $v->can('TO_JSON');
         if ($v->isa('Math::BigInt') || $v->isa('Math::BigFloat')) {
@@ -592,7 +667,72 @@ sub encode_reference {
             return "$v";
         }
     }
+    return hold($v) if $may_hold;
     serialization_error("a $type reference cannot be serialized");
+}
+
+# Puts $_[0] in the table under a new number: its {"$obj": N, "type": T}. T: the class of a
+# blessed reference, else what ref gives (CODE, GLOB, SCALAR, ARRAY...), for a plain scalar (a
+# result kept) SCALAR, for a glob GLOB.
+sub hold {
+    my $number = ++$last_object;
+    $objects{$number} = $_[0];
+    push @holding, $number;
+    my $type = ref $_[0] || ref \$_[0];
+    return '{"$obj":' . $number . ',"type":' . encode_string(utf8_text($type) // $type) . '}';
+}
+
+# encode_value, taking back the numbers it gave when it fails: the host never saw them.
+sub encode_held {
+    local @holding;
+    my $encoded = eval { encode_value($_[0]) };
+    return $encoded if defined $encoded;
+    my $error = $@;
+    delete @objects{@holding};
+    die $error;
+}
+
+# The value a result kept (docs/protocol.md, "keep") is sent as: the table's, a proxy's own.
+sub encode_kept {
+    return encode_value($_[0]) if ref $_[0] eq 'Bond::Proxy';
+    local @holding;    # nothing can fail after it
+    return hold($_[0]);
+}
+
+# The table's object $number (a request's "object", a {"$yours": N}).
+sub held_object {
+    my ($number) = @_;
+    if (!defined $number || ref $number || $number !~ /\A[0-9]+\z/) {
+        die Bond::InvalidParams->new('an object number must be a non-negative integer');
+    }
+    return $objects{$number} if exists $objects{$number};
+    die Bond::InvalidParams->new("no object $number in the table: it was released or never held");
+}
+
+sub proxy {
+    my ($number, $type) = @_;
+    require Scalar::Util;    # also for the proxy's == and eq
+    my $proxy = bless \[$number, $type], 'Bond::Proxy';
+    Scalar::Util::weaken($proxies{$number} = $proxy);
+    return $proxy;
+}
+
+sub release_proxy {
+    return if ${^GLOBAL_PHASE} eq 'DESTRUCT' || $$ != $driver_pid;
+    my $number = ${ $_[0] }->[0];
+    delete $proxies{$number};
+    push @released, $number;
+}
+
+sub is_array {
+    require Scalar::Util;
+    return (Scalar::Util::reftype($_[0]) // '') eq 'ARRAY';
+}
+
+sub same_object {
+    require Scalar::Util;
+    no warnings;
+    return Scalar::Util::refaddr($_[0]) == (ref $_[1] ? Scalar::Util::refaddr($_[1]) : $_[1]);
 }
 
 sub blessed {
@@ -602,23 +742,57 @@ sub blessed {
 
 my $base64 = qr{\A(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\z};
 
-# Turns what the decoder made into Perl values, in place (no copy of large strings):
-# {"$bytes": base64} becomes bytes. $_[0] is the value, replaced where it is such an object.
-sub from_json {
+# Turns what the decoder made into Perl values, in place (no copy of large strings): the tags of
+# docs/protocol.md, Values. $_[0] is the value, replaced where it is a tag: {"$bytes": base64}
+# becomes bytes, {"$code": S} the value of S (list context, as a result), {"$obj": N, "type": T}
+# a proxy, {"$yours": N} the table's object N (a Bond::InvalidParams when it has none).
+sub decode_tags {
     my $type = ref $_[0] or return;
     if ($type eq 'ARRAY') {
-        from_json($_) for @{ $_[0] };    # $_ is the element itself
+        decode_tags($_) for @{ $_[0] };    # $_ is the element itself
     } elsif ($type eq 'HASH') {
         my $v = $_[0];
-        if (keys %$v == 1 && exists $v->{'$bytes'} && !ref $v->{'$bytes'} && defined $v->{'$bytes'}
-            && $v->{'$bytes'} =~ $base64) {
-            require MIME::Base64;
-            my $bytes = MIME::Base64::decode_base64($v->{'$bytes'});
-            $_[0] = defined utf8_text($bytes) ? Bond::Bytes->new($bytes) : $bytes;
+        my $size = keys %$v;
+        if ($size == 1) {
+            my ($key) = keys %$v;
+            my $tagged = $v->{$key};
+            if ($key eq '$bytes') {
+                if (json_string($tagged) && $tagged =~ $base64) {
+                    require MIME::Base64;
+                    my $bytes = MIME::Base64::decode_base64($tagged);
+                    $_[0] = defined utf8_text($bytes) ? Bond::Bytes->new($bytes) : $bytes;
+                    return;
+                }
+            } elsif ($key eq '$code') {
+                if (json_string($tagged)) {
+                    $_[0] = list_value(run_code_list($tagged));
+                    return;
+                }
+            } elsif ($key eq '$yours') {
+                if (json_index($tagged)) {
+                    $_[0] = held_object($tagged);
+                    return;
+                }
+            }
+        } elsif ($size == 2 && exists $v->{'$obj'} && json_index($v->{'$obj'}) && json_string($v->{type})) {
+            $_[0] = $proxies{ $v->{'$obj'} } // proxy($v->{'$obj'}, $v->{type});
             return;
         }
-        from_json($_) for values %$v;
+        decode_tags($_) for values %$v;
     }
+}
+
+# Whether a decoded value was a JSON string, and a non-negative JSON integer.
+sub json_string {
+    return 0 if !defined $_[0] || ref $_[0];
+    my $flags = B::SV::FLAGS(B::svref_2object(\$_[0]));
+    return ($flags & B::SVf_POK) && !($flags & (B::SVf_IOK | B::SVf_NOK));
+}
+
+sub json_index {
+    return 0 if !defined $_[0] || ref $_[0];
+    my $flags = B::SV::FLAGS(B::svref_2object(\$_[0]));
+    return !($flags & B::SVf_POK) && ($flags & B::SVf_IOK) && $_[0] >= 0;
 }
 
 # --- Messages --------------------------------------------------------------------------------
@@ -630,9 +804,11 @@ sub read_message {
             my $line = substr($in_buffer, 0, $end + 1, '');
             next if ord($line) != 123 && $line =~ /\A\s*\z/;    # 123: "{", the usual start
             my $message = eval { $json->decode($line) };
-            # Only a line that names "bytes" (a key can only hide its letters in \u escapes) can
-            # hold {"$bytes": ...}: the others need no walk through from_json.
-            $may_hold_bytes = index($line, 'bytes"') >= 0 || index($line, '\\u') >= 0;
+            # Only a line that holds a tag's key (which can only hide its letters in \u escapes)
+            # can hold a tag: the others need no walk through decode_tags. "$ alone is common in
+            # Perl code: the keys are looked for only where it is.
+            $may_hold_tags = index($line, '\\u') >= 0
+                || index($line, '"$') >= 0 && $line =~ /"\$(?:bytes|code|obj|yours)"/;
             if (!defined $message || ref $message ne 'HASH') {
                 send_line('{"jsonrpc":"2.0","id":null,"error":{"code":' . (defined $message ? -32600 : -32700)
                     . ',"message":' . encode_string(defined $message ? 'not a message object' : 'parse error') . '}}');
@@ -652,9 +828,11 @@ sub read_message {
 }
 
 sub send_result {
-    my ($id, $value) = @_;
+    my ($id, $value, $keep) = @_;
     my $encoded;
-    if (defined $value && !ref $value) {
+    if ($keep) {
+        $encoded = encode_kept($value);
+    } elsif (defined $value && !ref $value) {
         # The usual results first, as encode_value would write them, without its eval (which
         # only the others can need): an integer, a string of plain printable ASCII.
         my $flags = B::SV::FLAGS(B::svref_2object(\$value));
@@ -664,7 +842,7 @@ sub send_result {
             $encoded = qq("$value");
         }
     }
-    $encoded //= eval { encode_value($value) };
+    $encoded //= eval { encode_held($value) };
     if (!defined $encoded) {
         my $error = $@;
         if (ref $error eq 'Bond::SerializationError') {
@@ -682,6 +860,7 @@ sub send_error {
     $text =~ s/$not_unicode_scalar/\x{FFFD}/g;
     my $line = '{"jsonrpc":"2.0","id":' . $id . ',"error":{"code":' . $code . ',"message":' . encode_string($text);
     if (defined $data) {
+        local $may_hold = 0;    # the host holds nothing of an error: no table entries for it
         my $encoded = eval { encode_value($data) } // encode_value({ type => $data->{type} });
         $line .= ',"data":' . $encoded;
     }
@@ -691,6 +870,7 @@ sub send_error {
 # The message and type name of what `die` threw.
 sub describe_error {
     my ($error) = @_;
+    return ('Bond::Proxy', "$error") if ref $error eq 'Bond::Proxy';    # its methods are the host's
     if (blessed($error)) {
         my $message = $error->can('message') ? $error->message
             : overload::Method($error, '""') ? "$error"
@@ -716,7 +896,7 @@ sub send_exception {
     my $data = { type => $type };
     if ($trans_except) {
         my $exception = { type => $type, message => $message };
-        if (blessed($error) && $error->can('TO_JSON')) {
+        if (blessed($error) && ref $error ne 'Bond::Proxy' && $error->can('TO_JSON')) {
             my $serialized = eval { $error->TO_JSON };
             if (ref $serialized eq 'HASH') {
                 $exception = { type => $type, message => $message, %$serialized };
@@ -775,8 +955,8 @@ sub handle_request {
     # Not local: after "Out of memory!" the END block still sees the request to answer.
     push @serving, $id;
     my $params = $message->{params} // {};
-    from_json($params) if $may_hold_bytes;
     $params = {} unless ref $params eq 'HASH';
+    my $tagged = $may_hold_tags;    # of this message: answer_request decodes the values
     my $limited = exists $params->{limits};
     apply_limits($id, $params->{limits}) if $limited;
     # watch_input(1), inline: once per request. And whether it was stopped before it started.
@@ -785,7 +965,7 @@ sub handle_request {
         $watching = 1;
         syscall($rt_sigaction, $sigio_number, $sigio_handled, 0, 8);
     }
-    my $ok = eval { answer_request($id, $message->{method} // '', $params); 1 };
+    my $ok = eval { answer_request($id, $message->{method} // '', $params, $tagged); 1 };
     my $error = $@;
     lift_limits() if $limited;
     pop @serving;
@@ -794,20 +974,61 @@ sub handle_request {
         $stop = undef;
         $stop_raised = 0;
     }
+    # A -32002 reply to a request of the driver's with no interrupt of its own (see host_request)
+    # stops nothing beyond the request it ended in.
+    $stop_raised = 0 if !$stop && !@serving;
     die $error unless $ok;
 }
 
+# A get of attribute $name of a held object: the hash's element (an array's, for an index) when
+# it exists; else, of an object, a closure calling the method of that name on it; else the element
+# (undef), or Perl's own error when $object is no hash.
+sub attribute {
+    my ($object, $name) = @_;
+    require Scalar::Util;
+    my $kind = Scalar::Util::reftype($object) // '';
+    if ($kind eq 'HASH') {
+        return $object->{$name} if exists $object->{$name};
+    } elsif ($kind eq 'ARRAY' && $name =~ /\A-?[0-9]+\z/) {
+        return $object->[$name];
+    }
+    if (blessed($object)) {
+        if (my $method = $object->can($name)) {
+            return sub { $object->$method(@_) };
+        }
+        return sub { $object->$name(@_) } if $object->can('AUTOLOAD');
+        die qq(Can't locate object method "$name" via package ") . ref($object) . qq(" (nor an element "$name")\n);
+    }
+    return Bond::_element($object, $name);
+}
+
+# A get of a held object itself: a JSON copy. An object without TO_JSON is copied as its hash or
+# array (objects in it are held); what is no value (a code reference) is held again.
+sub as_value {
+    my ($object) = @_;
+    my $class = blessed($object) // return $object;
+    return $object if $class eq 'Bond::Bytes' || $booleans{$class} || $class eq 'Bond::Proxy'
+        || $object->can('TO_JSON') || $object->isa('Math::BigInt') || $object->isa('Math::BigFloat');
+    my $kind = Scalar::Util::reftype($object);
+    return {%$object} if $kind eq 'HASH';
+    return [@$object] if $kind eq 'ARRAY';
+    return $object;
+}
+
+# An error of a request: the code's exception (-32000, -32002), or invalid params (-32602).
+sub send_failure {
+    my ($id, $error) = @_;
+    return send_error($id, -32602, $error->{message}) if ref $error eq 'Bond::InvalidParams';
+    return send_exception($id, $error);
+}
+
 sub answer_request {
-    my ($id, $method, $params) = @_;
+    my ($id, $method, $params, $tagged) = @_;
     if ($method eq 'call') {
         my $args = ref $params->{args} eq 'ARRAY' ? $params->{args} : [];
         my $name = $params->{name} // '';
         my @result = eval {
-            if (my $code_args = $params->{code_args}) {
-                for my $i (@$code_args) {
-                    $args->[$i] = list_value(run_code_list($args->[$i]));
-                }
-            }
+            decode_tags($args) if $tagged;
             if (my $full = $plain_name{$name} // plain_name($name)) {
                 no strict 'refs';
                 if (defined &$full) {
@@ -823,13 +1044,61 @@ sub answer_request {
             my $arguments = join(',', map { "\$Bond::_args[$_]" } 0 .. $#_args);
             return run_code_list("$name($arguments)");
         };
-        return send_exception($id, $@) if $@;
-        return send_result($id, @result == 1 ? $result[0] : list_value(@result));
+        # The arguments go before the reply (both references to them): the release of their
+        # proxies goes with it.
+        delete $params->{args} if $tagged;
+        undef $args;
+        return send_failure($id, $@) if $@;
+        return send_result($id, @result == 1 ? $result[0] : list_value(@result), $params->{keep});
     }
     if ($method eq 'eval') {
         my @result = eval { run_code_list($params->{code} // '') };
         return send_exception($id, $@) if $@;
-        return send_result($id, list_value(@result));
+        return send_result($id, list_value(@result), $params->{keep});
+    }
+    if ($method eq 'invoke') {
+        my $args = ref $params->{args} eq 'ARRAY' ? $params->{args} : [];
+        my $name = $params->{method};
+        my @result = eval {
+            my $object = held_object($params->{object});
+            decode_tags($args) if $tagged;
+            local $user_code = 1;
+            stop_at_safe_point();
+            return defined $name ? Bond::_invoke($object, $name, @$args) : Bond::_call($object, @$args);
+        };
+        delete $params->{args} if $tagged;
+        undef $args;
+        return send_failure($id, $@) if $@;
+        return send_result($id, list_value(@result), $params->{keep});
+    }
+    if ($method eq 'get') {
+        my $name = $params->{name};
+        my @result = eval {
+            my $object = held_object($params->{object});
+            return $params->{keep} ? $object : as_value($object) unless defined $name;
+            local $user_code = 1;
+            stop_at_safe_point();
+            return attribute($object, $name);
+        };
+        return send_failure($id, $@) if $@;
+        return send_result($id, $result[0], $params->{keep});
+    }
+    if ($method eq 'set') {
+        eval {
+            my $object = held_object($params->{object});
+            my $name = $params->{name};
+            die Bond::InvalidParams->new('set needs an attribute name') if !defined $name || ref $name;
+            decode_tags($params->{value}) if $tagged;
+            local $user_code = 1;
+            stop_at_safe_point();
+            Bond::_set_element($object, $name, $params->{value});
+            1;
+        } or return send_failure($id, $@);
+        delete $params->{value};
+        return send_result($id, undef);
+    }
+    if ($method eq 'count_objects') {
+        return send_result($id, scalar keys %objects);
     }
     if ($method eq 'eval_block') {
         local $_code = "#line 1 \"(bond eval_block)\"\n" . ($params->{code} // '') . "\n;";
@@ -868,6 +1137,9 @@ sub serve {
             } elsif ($message->{method} eq 'interrupt' && ref $message->{params} eq 'HASH') {
                 # while an exported function runs: see call_host
                 request_stop($message->{params}{id}, $message->{params}{reason} // 'the code was interrupted');
+            } elsif ($message->{method} eq 'release' && ref $message->{params} eq 'HASH'
+                && ref $message->{params}{objects} eq 'ARRAY') {
+                delete @objects{ grep { defined && !ref } @{ $message->{params}{objects} } };
             }
             next;
         }
@@ -882,17 +1154,30 @@ sub call_host {
     my ($name, $request_start, @args) = @_;
     Bond::Error->throw("$name: exported functions cannot be called from a forked process")
         if $$ != $driver_pid;
-    my $id = ++$next_id;
-    my $encoded = eval { encode_value(\@args) };
-    if (!defined $encoded) {
-        my $error = $@;
-        Bond::Error->throw(ref $error eq 'Bond::SerializationError' ? $error->{message} : "$error");
-    }
+    return host_request($request_start, \@args, '}}');
+}
+
+# Sends the host a request and serves the host's requests until its reply: the text after the id
+# is $_[0], then the encoded $_[1] (when it is given), then $_[2]. Answers the result; an error
+# reply dies as a Bond::Error (a Bond::Interrupted when the host stops the code).
+sub host_request {
+    my ($start, $value, $end) = @_;
+    $end //= '';
     stop_at_safe_point() if $input_arrived || $stop;
+    my $encoded = '';
+    if (@_ > 1) {
+        $encoded = eval { encode_held($value) };
+        if (!defined $encoded) {
+            my $error = $@;
+            die $error if ref $error eq 'Bond::Interrupted';    # in a TO_JSON
+            Bond::Error->throw(ref $error eq 'Bond::SerializationError' ? $error->{message} : "$error");
+        }
+    }
+    my $id = ++$next_id;
     my $reply;
     {
         local $user_code = 0;
-        send_line('{"jsonrpc":"2.0","id":' . $id . ',' . $request_start . $encoded . '}}', 1);
+        send_line('{"jsonrpc":"2.0","id":' . $id . ',' . $start . $encoded . $end, 1);
         $reply = eval { serve($id) };
         # watch_input(1), inline: once per call
         $input_arrived = 1;
@@ -912,9 +1197,43 @@ sub call_host {
         Bond::Error->throw($text);
     }
     my $result = $reply->{result};
-    from_json($result) if $may_hold_bytes;
+    if ($may_hold_tags) {
+        eval { decode_tags($result); 1 } or do {
+            my $error = $@;
+            Bond::Error->throw($error->{message}) if ref $error eq 'Bond::InvalidParams';
+            die $error;
+        };
+    }
     stop_at_safe_point();    # the host's function returned, but the code was stopped meanwhile
     return $result;
+}
+
+# The requests of a proxy (see Bond::Proxy): invoke (method undef: the object itself), get, set.
+sub proxy_invoke {
+    my ($proxy, $method, @args) = @_;
+    return host_request(proxy_request_start($proxy, 'invoke', 'method', $method) . ',"args":', \@args, '}}');
+}
+
+sub proxy_get {
+    my ($proxy, $name) = @_;
+    return host_request(proxy_request_start($proxy, 'get', 'name', $name) . '}}');
+}
+
+sub proxy_set {
+    my ($proxy, $name, $value) = @_;
+    host_request(proxy_request_start($proxy, 'set', 'name', $name) . ',"value":', $value, '}}');
+    return;
+}
+
+sub proxy_request_start {
+    my ($proxy, $method, $key, $name) = @_;
+    Bond::Error->throw("a bond proxy cannot be used from a forked process") if $$ != $driver_pid;
+    my $encoded_name = 'null';
+    if (defined $name) {
+        $encoded_name = eval { encode_string(utf8_text("$name") // "$name") }
+            // Bond::Error->throw($@->{message});
+    }
+    return '"method":"' . $method . '","params":{"object":' . $$proxy->[0] . ',"' . $key . '":' . $encoded_name;
 }
 
 sub main {
@@ -953,6 +1272,16 @@ package main;
     no warnings;
 #line 1 "(bond eval)"
     sub Bond::_call { my $sub = shift; &$sub }
+#line 1 "(bond eval)"
+    sub Bond::_invoke { my $object = shift; my $method = shift; $object->$method(@_) }
+}
+{
+    use strict 'refs';
+    no warnings;
+#line 1 "(bond eval)"
+    sub Bond::_element { $_[0]->{$_[1]} }
+#line 1 "(bond eval)"
+    sub Bond::_set_element { my ($object, $name, $value) = @_; if (Bond::is_array($object) && $name =~ /\A-?[0-9]+\z/) { $object->[$name] = $value } else { $object->{$name} = $value } return }
 }
 Bond::main();
 exit 0;

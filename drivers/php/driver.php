@@ -64,6 +64,103 @@ final class InvalidParams extends \Exception
 }
 
 /**
+ * @internal A tag of an incoming value that needs more than decoding: {"$code": S} (evaluated)
+ * or {"$yours": N} (an entry of the driver's table). Decoding leaves these in the value; the
+ * request that got it replaces them (Driver::resolve) where an error can be its reply.
+ */
+final class Tag
+{
+    public function __construct(public readonly bool $code, public readonly string|int $payload)
+    {
+    }
+}
+
+/**
+ * A proxy of an object the host holds (`{"$obj": N, "type": T}`): what code does with it goes to
+ * the host as a request, and from the host to the object's owner. $p->m(...) is `invoke`,
+ * $p(...) (usort, array_map: any callable) is `invoke` of the object itself, $p->name is `get`,
+ * $p->name = v is `set`; isset($p->name) is a `get` that answers something not null. Sent back
+ * to the host it is {"$yours": N}: the owner gets its own object. Collected, it tells the host
+ * (a `release` before the driver's next message). It has no methods or properties of its own
+ * that code can reach, so every name is the owner's.
+ */
+final class Proxy
+{
+    private ?int $id = null;  // null: not made by the driver (it releases nothing)
+    private string $type = '';
+
+    private function __construct()
+    {
+    }
+
+    public function __call(string $name, array $args): mixed
+    {
+        return Driver::proxyRequest($this->id, $this->type, 'invoke', $name, $args);
+    }
+
+    public function __invoke(mixed ...$args): mixed
+    {
+        return Driver::proxyRequest($this->id, $this->type, 'invoke', null, $args);
+    }
+
+    public function __get(string $name): mixed
+    {
+        return Driver::proxyRequest($this->id, $this->type, 'get', $name);
+    }
+
+    public function __set(string $name, mixed $value): void
+    {
+        Driver::proxyRequest($this->id, $this->type, 'set', $name, $value);
+    }
+
+    public function __isset(string $name): bool
+    {
+        try {
+            return Driver::proxyRequest($this->id, $this->type, 'get', $name) !== null;
+        } catch (BondError $error) {
+            return false;  // as isset() of a property that cannot be read
+        }
+    }
+
+    public function __unset(string $name): void
+    {
+        throw new \Error("Cannot unset property $name of $this");
+    }
+
+    public function __toString(): string
+    {
+        return "<bond proxy of {$this->type} #{$this->id}>";
+    }
+
+    public function __debugInfo(): array
+    {
+        return ['object' => $this->id, 'type' => $this->type];
+    }
+
+    public function __destruct()
+    {
+        if ($this->id !== null) {
+            Driver::queueRelease($this->id);
+        }
+    }
+
+    // Two proxies of one number would release it twice.
+    private function __clone()
+    {
+    }
+
+    public function __serialize(): array
+    {
+        throw new \Exception("Serialization of $this is not allowed");
+    }
+
+    public function __unserialize(array $data): void
+    {
+        throw new \Exception('Unserialization of ' . self::class . ' is not allowed');
+    }
+}
+
+/**
  * Runs user code at the real global scope: every global is bound by reference into this
  * function's scope, the code runs, and the variables it created or unset are carried back. The
  * function has no variables of its own (its state lives in static properties), so user code sees
@@ -143,6 +240,23 @@ final class Driver
     /** @var array<string, string> lower-case name => exported name */
     private static array $exports = [];
     private static bool $sending = false;
+
+    // Objects (docs/protocol.md, Objects). The table holds what the driver sent as {"$obj": N}
+    // until the host releases N; numbers are never reused. A proxy of a host's object queues its
+    // number when PHP destroys it, for a `release` before the driver's next message.
+    private const HOLD = 0;  // an object JSON has no word for goes to the table
+    private const COPY = 1;  // the same, but an object with properties is sent as them (get null)
+    private const REFUSE = 2;  // a SerializationError instead, and objects as their properties
+    /** @var array<int, mixed> number => the value held */
+    private static array $objects = [];
+    private static int $lastObject = 0;
+    /** @var int[]|null numbers held by the value being encoded: dropped when it fails */
+    private static ?array $heldNow = null;
+    /** @var int[] numbers of the host's objects whose proxies were destroyed */
+    private static array $releases = [];
+    private static bool $tagged = false;  // the line loads() decoded holds Tags
+    private static \Closure $makeProxy;
+    private static \Closure $proxyNumber;
 
     // Stopping running code (docs/protocol.md, Limits). PHP has no threads: while user code runs
     // the protocol's input raises SIGIO when a line arrives (O_ASYNC, see watch()), and pcntl's
@@ -329,6 +443,7 @@ final class Driver
         self::$userCode = false;
         try {
             self::drainOutputFiles();
+            self::sendReleases();
             self::writeAll(self::$protocolOut, self::outputLine($channel, $data));
         } finally {
             self::$sending = false;
@@ -365,10 +480,33 @@ final class Driver
             while (self::$pendingNotifications) {
                 self::writeAll(self::$protocolOut, array_shift(self::$pendingNotifications));
             }
+            self::sendReleases();
             self::writeAll(self::$protocolOut, $line);
         } finally {
             self::$sending = false;
             self::$userCode = $userCode;
+        }
+    }
+
+    /**
+     * The release notification of the proxies destroyed since the last message. (A destructor
+     * that runs meanwhile, as the cycle collector may, only queues: the loop sends it too.)
+     */
+    private static function sendReleases(): void
+    {
+        while (self::$releases) {
+            $numbers = self::$releases;
+            self::$releases = [];
+            self::writeAll(self::$protocolOut, '{"jsonrpc":"2.0","method":"release","params":' .
+                '{"objects":[' . implode(',', $numbers) . "]}}\n");
+        }
+    }
+
+    /** Proxy::__destruct: the host's object N is not used here any more. */
+    public static function queueRelease(int $number): void
+    {
+        if (self::inDriverProcess()) {
+            self::$releases[] = $number;
         }
     }
 
@@ -611,8 +749,14 @@ final class Driver
     }
 
     // --- Values -------------------------------------------------------------------------------
-    /** A PHP value as what json_encode turns into the protocol's JSON. */
-    private static function prepare(mixed $value, int $depth = 0): mixed
+    /**
+     * A PHP value as what json_encode turns into the protocol's JSON. What JSON has no word for
+     * (objects, closures, generators, resources, pure enum cases) goes to the table and is sent
+     * as {"$obj": N, "type": T} (HOLD), a proxy as {"$yours": N}; stdClass, JsonSerializable,
+     * backed enums, Bytes and BigInt are values. COPY sends any object that has properties as
+     * them; REFUSE too, and what has none is a SerializationError, as nothing is held.
+     */
+    private static function prepare(mixed $value, int $mode, int $depth = 0): mixed
     {
         if ($depth > self::MAX_DEPTH) {
             throw new SerializationError('the value is nested too deeply (a reference cycle?)');
@@ -631,7 +775,7 @@ final class Driver
                 $list = array_is_list($value);
                 $prepared = [];
                 foreach ($value as $key => $item) {
-                    $prepared[$key] = self::prepare($item, $depth + 1);
+                    $prepared[$key] = self::prepare($item, $mode, $depth + 1);
                 }
                 return $list || $prepared ? $prepared : new \stdClass();
             case $value instanceof Bytes:
@@ -639,41 +783,78 @@ final class Driver
             case $value instanceof BigInt:
                 self::$bigints = true;
                 return self::$nonce . $value->digits;
-            case $value instanceof \Closure || $value instanceof \Generator:
-                throw new SerializationError('a ' . get_class($value) . ' cannot be sent');
+            case $value instanceof Proxy:
+                if ($mode === self::REFUSE) {
+                    throw new SerializationError("$value cannot be sent here");
+                }
+                return ['$yours' => (self::$proxyNumber)($value)];
             case $value instanceof \BackedEnum:
                 return $value->value;
-            case $value instanceof \UnitEnum:
-                throw new SerializationError('the enum case ' . get_class($value) . '::' .
-                    $value->name . ' has no value to send');
             case $value instanceof \JsonSerializable:
-                return self::prepare($value->jsonSerialize(), $depth + 1);
-            case is_object($value):
+                return self::prepare($value->jsonSerialize(), $mode, $depth + 1);
+            case $value instanceof \stdClass ||
+                $mode !== self::HOLD && is_object($value) && !($value instanceof \Closure ||
+                    $value instanceof \Generator || $value instanceof \UnitEnum):
                 $object = new \stdClass();
                 foreach (get_object_vars($value) as $key => $item) {
-                    $object->$key = self::prepare($item, $depth + 1);
+                    $object->$key = self::prepare($item, $mode, $depth + 1);
                 }
                 return $object;
-            default:  // resources, open or closed
-                throw new SerializationError('a ' . get_debug_type($value) . ' cannot be sent');
+            case $mode === self::REFUSE:
+                throw new SerializationError($value instanceof \UnitEnum
+                    ? 'the enum case ' . get_class($value) . '::' . $value->name .
+                        ' has no value to send'
+                    : 'a ' . get_debug_type($value) . ' cannot be sent');
+            default:  // objects, closures, generators, pure enum cases, resources (open or closed)
+                return self::hold($value);
         }
     }
 
-    /** One protocol line; throws SerializationError for what JSON cannot carry. */
-    private static function dumps(array $message): string
+    /** Puts a value in the table: its tag, {"$obj": N, "type": T} ({"$yours": N} for a proxy). */
+    private static function hold(mixed $value): array
     {
-        return self::encode($message) . "\n";
+        if ($value instanceof Proxy) {
+            return ['$yours' => (self::$proxyNumber)($value)];
+        }
+        $number = ++self::$lastObject;
+        self::$objects[$number] = $value;
+        if (self::$heldNow !== null) {
+            self::$heldNow[] = $number;
+        }
+        return ['$obj' => $number, 'type' => get_debug_type($value)];
+    }
+
+    /** The table's entry N (the value of {"$yours": N}, the object of invoke, get, set). */
+    private static function held(mixed $number): mixed
+    {
+        if (!is_int($number)) {
+            throw new InvalidParams('"object" must be an integer');
+        }
+        if (!array_key_exists($number, self::$objects)) {
+            throw new InvalidParams("no object $number in the table: it was released or never held");
+        }
+        return self::$objects[$number];
+    }
+
+    /** One protocol line; throws SerializationError for what JSON cannot carry. */
+    private static function dumps(array $message, int $mode = self::HOLD): string
+    {
+        return self::encode($message, $mode) . "\n";
     }
 
     /** dumps() of a result, sooner. */
-    private static function resultLine(mixed $id, mixed $result): string
+    private static function resultLine(mixed $id, mixed $result, int $mode = self::HOLD): string
     {
-        return is_int($id) ? '{"jsonrpc":"2.0","id":' . $id . ',"result":' . self::encode($result) .
-            "}\n" : self::dumps(['jsonrpc' => '2.0', 'id' => $id, 'result' => $result]);
+        return is_int($id) ? '{"jsonrpc":"2.0","id":' . $id . ',"result":' .
+            self::encode($result, $mode) . "}\n"
+            : self::dumps(['jsonrpc' => '2.0', 'id' => $id, 'result' => $result], $mode);
     }
 
-    /** A value as JSON; throws SerializationError for what JSON cannot carry. */
-    private static function encode(mixed $value): string
+    /**
+     * A value as JSON; throws SerializationError for what JSON cannot carry, and then holds
+     * none of the objects it put in the table for it.
+     */
+    private static function encode(mixed $value, int $mode = self::HOLD): string
     {
         // Floats go out exact, whatever user code set; -1 is PHP's default.
         $precision = ini_get('serialize_precision');
@@ -693,10 +874,18 @@ final class Driver
                 }
             }
             self::$bigints = false;
+            $outer = self::$heldNow;
+            self::$heldNow = [];
             try {
-                $json = json_encode(self::prepare($value), self::JSON_FLAGS, 100000);
-            } catch (\JsonException $error) {
-                throw new SerializationError($error->getMessage());
+                $json = json_encode(self::prepare($value, $mode), self::JSON_FLAGS, 100000);
+            } catch (\JsonException | SerializationError $error) {
+                foreach (self::$heldNow as $number) {
+                    unset(self::$objects[$number]);
+                }
+                throw $error instanceof SerializationError ? $error
+                    : new SerializationError($error->getMessage());
+            } finally {
+                self::$heldNow = $outer;
             }
             if (self::$bigints) {
                 $json = preg_replace('/"' . preg_quote(self::$nonce, '/') . '(\d+)"/', '$1', $json);
@@ -712,11 +901,13 @@ final class Driver
     /** A protocol line as PHP values: objects become associative arrays, bytes strings. */
     private static function loads(string $line): mixed
     {
-        // With no bytes, big integers, {} or \u (which could spell $bytes), arrays will do. (One
-        // regular expression with alternatives scans a long line at half the speed.)
+        // With no tags ($bytes, $code, $obj, $yours), big integers, {} or \u (which could spell a
+        // tag), arrays will do. (One regular expression with alternatives scans a long line at
+        // half the speed: the one for tags runs only on a line that has "$ at all.)
+        self::$tagged = false;
         $bigints = preg_match('/\d{19}/', $line);
-        if (!$bigints && !str_contains($line, '$bytes') && !str_contains($line, '\\u') &&
-            !preg_match('/\{\s*\}/', $line)) {
+        if (!$bigints && !str_contains($line, '\\u') && !preg_match('/\{\s*\}/', $line) &&
+            !(str_contains($line, '"$') && preg_match('/"\$(?:bytes|code|obj|yours)"/', $line))) {
             return json_decode($line, true, 100000, JSON_THROW_ON_ERROR);
         }
         $key = '$bond-bigint-' . self::$nonce;
@@ -766,7 +957,16 @@ final class Driver
                 }
             } elseif ($name === $bigintKey) {
                 return new BigInt($only);
+            } elseif ($name === '$code' && is_string($only) ||
+                $name === '$yours' && is_int($only) && $only >= 0) {
+                self::$tagged = true;
+                return new Tag($name === '$code', $only);
+            } elseif ($name === '$obj' && is_int($only) && $only >= 0) {
+                return (self::$makeProxy)($only, 'object');
             }
+        } elseif (count($properties) === 2 && is_int($properties['$obj'] ?? null) &&
+            $properties['$obj'] >= 0 && is_string($properties['type'] ?? null)) {
+            return (self::$makeProxy)($properties['$obj'], $properties['type']);
         }
         $array = [];
         foreach ($properties as $name => $item) {
@@ -774,6 +974,26 @@ final class Driver
                 ? self::convertIncoming($item, $bigintKey) : $item;
         }
         return $array;
+    }
+
+    /**
+     * Replaces the Tags of an incoming value: {"$code": S} by the value of S, {"$yours": N} by
+     * the table's entry N (InvalidParams when it has none). Only for a line that has them.
+     */
+    private static function resolve(mixed $value): mixed
+    {
+        if ($value instanceof Tag) {
+            return $value->code ? Scope::run(self::expression($value->payload))
+                : self::held($value->payload);
+        }
+        if (is_array($value)) {
+            foreach ($value as $key => $item) {
+                if (is_array($item) || $item instanceof Tag) {
+                    $value[$key] = self::resolve($item);
+                }
+            }
+        }
+        return $value;
     }
 
     // --- Requests of the host -----------------------------------------------------------------
@@ -911,17 +1131,102 @@ final class Driver
     private static function doCall(array $params): mixed
     {
         $callable = self::resolveCallable(self::code($params, 'name'));
+        return $callable(...self::args($params));  // PHP's own Error when it is not callable
+    }
+
+    private static function args(array $params): array
+    {
         $args = $params['args'] ?? [];
         if (!is_array($args) || !array_is_list($args)) {
             throw new InvalidParams('"args" must be an array');
         }
-        foreach ($params['code_args'] ?? [] as $position) {
-            if (!is_int($position) || !is_string($args[$position] ?? null)) {
-                throw new InvalidParams('"code_args" must list positions of strings in "args"');
-            }
-            $args[$position] = Scope::run(self::expression($args[$position]));
+        return $args;
+    }
+
+    private static function name(array $params, string $key, bool $nullable): ?string
+    {
+        $name = $params[$key] ?? null;
+        if (!is_string($name) && !($nullable && $name === null)) {
+            throw new InvalidParams("\"$key\" must be a string" . ($nullable ? ' or null' : ''));
         }
-        return $callable(...$args);  // PHP's own Error when it is not callable
+        return $name;
+    }
+
+    /** invoke: $o->method(...$args), or $o(...$args) for method null. */
+    private static function doInvoke(array $params): mixed
+    {
+        $object = self::held($params['object'] ?? null);
+        $method = self::name($params, 'method', true);
+        $args = self::args($params);
+        return $method === null ? $object(...$args) : $object->$method(...$args);
+    }
+
+    /**
+     * get: $o->name; a method's name (no property of that name) gives the method bound to the
+     * object, Closure::fromCallable([$o, 'name']), so that a caller that cannot tell a method
+     * from a property (Python, JavaScript) gets something to call. Name null: the object itself,
+     * which handleRequest sends as a copy (COPY).
+     */
+    private static function doGet(array $params): mixed
+    {
+        $object = self::held($params['object'] ?? null);
+        $name = self::name($params, 'name', true);
+        if ($name === null) {
+            return $object;
+        }
+        if (!is_object($object)) {
+            throw new \Error("Attempt to read property \"$name\" on " . get_debug_type($object));
+        }
+        if (property_exists($object, $name)) {
+            return $object->$name;  // PHP's Error for a private one
+        }
+        if (method_exists($object, $name)) {
+            return \Closure::fromCallable([$object, $name]);
+        }
+        if (method_exists($object, '__get')) {
+            return $object->$name;
+        }
+        if (is_callable([$object, $name])) {
+            return \Closure::fromCallable([$object, $name]);  // __call
+        }
+        // Reading it in PHP is a warning and null: here it is an error, as in the other languages.
+        throw new \Error('Undefined property: ' . get_debug_type($object) . "::\$$name");
+    }
+
+    /** set: $o->name = $value (PHP's Error for a readonly or private property). */
+    private static function doSet(array $params): mixed
+    {
+        $object = self::held($params['object'] ?? null);
+        $name = self::name($params, 'name', false);
+        if (!is_object($object)) {
+            throw new \Error("Attempt to assign property \"$name\" on " .
+                get_debug_type($object));
+        }
+        $object->$name = $params['value'] ?? null;
+        return null;
+    }
+
+    private static function doCountObjects(array $params): mixed
+    {
+        return count(self::$objects);
+    }
+
+    /** The host's release notification: it holds these numbers no more. */
+    private static function release(mixed $params): void
+    {
+        $numbers = is_array($params) && is_array($params['objects'] ?? null)
+            ? $params['objects'] : [];
+        foreach ($numbers as $number) {
+            if (!is_int($number) && !is_string($number)) {
+                continue;
+            }
+            try {
+                unset(self::$objects[$number]);  // the object's destructor may run: user code
+            } catch (\Throwable $error) {
+                trigger_error("bond: the destructor of the released object $number threw " .
+                    self::describe($error), E_USER_WARNING);
+            }
+        }
     }
 
     private static function doExport(array $params): mixed
@@ -972,7 +1277,7 @@ final class Driver
                 'code' => $error->getCode(), 'file' => $error->getFile(),
                 'line' => $error->getLine()];
             try {
-                self::dumps(['exception' => $exception]);
+                self::dumps(['exception' => $exception], self::REFUSE);
             } catch (\Throwable $ignored) {
                 $exception = ['type' => get_class($error), 'message' => $error->getMessage()];
             }
@@ -993,28 +1298,40 @@ final class Driver
             $error['data'] = $data;
         }
         try {
-            $line = self::dumps(['jsonrpc' => '2.0', 'id' => $id, 'error' => $error]);
+            $line = self::dumps(['jsonrpc' => '2.0', 'id' => $id, 'error' => $error], self::REFUSE);
         } catch (SerializationError $ignored) {
             unset($error['data']);
-            $line = self::dumps(['jsonrpc' => '2.0', 'id' => $id, 'error' => $error]);
+            $line = self::dumps(['jsonrpc' => '2.0', 'id' => $id, 'error' => $error], self::REFUSE);
         }
         self::sendLine($line);
     }
 
-    private static function handleRequest(array $message): void
+    /**
+     * Serves one request of the host. $message is taken (emptied): what the request holds, a
+     * proxy in its args say, is let go before the reply is sent, so that its release can go first;
+     * what the result holds, after it (the reply names it).
+     */
+    private static function handleRequest(array &$message, bool $tagged): void
     {
         $id = $message['id'] ?? null;
         $method = $message['method'];
         $params = $message['params'] ?? [];
+        $message = [];
         if (!is_array($params)) {
             $params = [];  // {} arrives as an empty object
         }
         $handler = ['eval' => 'doEval', 'eval_block' => 'doEvalBlock', 'call' => 'doCall',
-            'export' => 'doExport', 'configure' => 'doConfigure'][$method] ?? null;
+            'invoke' => 'doInvoke', 'get' => 'doGet', 'set' => 'doSet',
+            'count_objects' => 'doCountObjects', 'export' => 'doExport',
+            'configure' => 'doConfigure'][$method] ?? null;
         if ($handler === null) {
             self::replyError($id, -32601, 'unknown method ' . json_encode($method));
             return;
         }
+        // The result is held whatever it is (keep), or sent as a copy (get of the object itself).
+        $keep = ($params['keep'] ?? false) === true &&
+            in_array($method, ['eval', 'call', 'invoke', 'get'], true);
+        $mode = $method === 'get' && ($params['name'] ?? null) === null ? self::COPY : self::HOLD;
         self::$serving[] = $id;  // until the reply is sent: see onShutdown
         $limited = isset($params['limits']);
         try {
@@ -1027,6 +1344,9 @@ final class Driver
                 try {
                     self::$inputArrived = true;  // stopped before it started?
                     self::stopAtSafePoint();
+                    if ($tagged) {
+                        $params = self::resolve($params);  // $code runs here: user code
+                    }
                     $result = self::$handler($params);
                 } finally {
                     self::$userCode = false;
@@ -1036,31 +1356,41 @@ final class Driver
                     }
                 }
             } catch (InvalidParams $error) {
-                self::replyError($id, -32602, $error->getMessage());
-                return;
+                $reply = [-32602, $error->getMessage(), null];
             } catch (Interrupted $error) {
-                self::replyError($id, -32002, self::describe($error),
-                    ['type' => get_class($error), 'limit' => $error->limit]);
-                return;
+                $reply = [-32002, self::describe($error),
+                    ['type' => get_class($error), 'limit' => $error->limit]];
             } catch (\Throwable $error) {
-                self::replyError($id, -32000, self::describe($error), self::errorData($error));
+                $reply = [-32000, self::describe($error), self::errorData($error)];
+            }
+            unset($params, $error);  // its trace holds the arguments
+            if (isset($reply)) {
+                self::replyError($id, ...$reply);
                 return;
             }
             if ($id === null) {
                 return;
             }
             try {
-                $line = self::resultLine($id, $result);
+                $line = self::resultLine($id, $keep ? self::hold($result) : $result, $mode);
             } catch (SerializationError $error) {
+                unset($result);
                 self::replyError($id, -32001, 'cannot serialize the result: ' .
                     $error->getMessage());
                 return;
             }
+            // Held until the line is written: a proxy in it that dies now would have its
+            // release written first, before the line that names it.
             self::sendLine($line);
+            unset($result);
         } finally {
             array_pop(self::$serving);
             if (self::$stop !== null && self::$stop[0] === $id) {
                 self::$stop = null;
+                self::$stopRaised = false;
+            } elseif (self::$stop === null && !self::$serving) {
+                // A -32002 reply of the host with no interrupt of ours (another bond's code was
+                // stopped, and the error came through an object of it) raised Interrupted.
                 self::$stopRaised = false;
             }
             if (!self::$serving && self::$handlerBroken) {
@@ -1080,23 +1410,63 @@ final class Driver
             throw new BondError("$name() is exported by the bond's host and takes no named " .
                 'arguments');
         }
-        $id = ++self::$nextRequestId;
         try {
-            $line = '{"jsonrpc":"2.0","id":' . $id . ',"method":"call","params":{"name":' .
-                self::encode($name) . ',"args":' . self::encode($args) . "}}\n";
+            $params = '{"name":' . self::encode($name) . ',"args":' . self::encode($args) . '}';
         } catch (SerializationError $error) {
             throw new \TypeError("cannot serialize the arguments of $name(): " .
                 $error->getMessage());
         }
+        return self::requestHost('call', $params);
+    }
+
+    /** A Proxy's operation: invoke (method null: the object itself), get or set. */
+    public static function proxyRequest(?int $number, string $type, string $method, ?string $name,
+                                        mixed $value = null): mixed
+    {
+        $what = "<bond proxy of $type #$number>" . ($name === null ? '' : "->$name");
+        if ($number === null) {
+            throw new BondError("$what: this proxy was not made by the bond");
+        }
+        if (!self::inDriverProcess()) {
+            throw new BondError("$what belongs to the bond's host and cannot be used from a " .
+                'forked process');
+        }
+        if ($method === 'invoke' && !array_is_list($value)) {
+            throw new BondError("$what belongs to the bond's host and takes no named arguments");
+        }
+        try {
+            $params = '{"object":' . $number . ',' . match ($method) {
+                'invoke' => '"method":' . self::encode($name) . ',"args":' . self::encode($value),
+                'get' => '"name":' . self::encode($name),
+                'set' => '"name":' . self::encode($name) . ',"value":' . self::encode($value),
+            } . '}';
+        } catch (SerializationError $error) {
+            throw new \TypeError('cannot serialize the ' . ($method === 'set' ? 'value' :
+                'arguments') . " of $what: " . $error->getMessage());
+        }
+        return self::requestHost($method, $params);
+    }
+
+    /** Sends a request to the host and serves the host's requests until its reply. */
+    private static function requestHost(string $method, string $params): mixed
+    {
+        $id = ++self::$nextRequestId;
+        $line = '{"jsonrpc":"2.0","id":' . $id . ',"method":"' . $method . '","params":' .
+            $params . "}\n";
         self::stopAtSafePoint();
         $userCode = self::$userCode;
         self::$userCode = false;
         $watched = self::watch(false);  // the driver reads the input itself meanwhile
+        // Called from a value being encoded (jsonSerialize): what the requests served meanwhile
+        // hold was sent, and is not that value's to drop.
+        $heldNow = self::$heldNow;
+        self::$heldNow = null;
         try {
             self::sendLine($line);
             $result = self::serve($id);
         } finally {
             self::$userCode = $userCode;
+            self::$heldNow = $heldNow;
             self::watch($watched);
         }
         self::stopAtSafePoint();  // the host's function returned, but the code was stopped meanwhile
@@ -1119,12 +1489,16 @@ final class Driver
                 self::replyError(null, -32700, 'parse error: ' . $error->getMessage());
                 continue;
             }
+            $tagged = self::$tagged;
             if (!is_array($message) || array_is_list($message) && $message) {
                 self::replyError(null, -32600, 'a message must be a JSON object');
             } elseif (($message['method'] ?? null) === 'interrupt') {
                 self::takeInterrupt($line);  // while an exported function runs: see callHost
+            } elseif (($message['method'] ?? null) === 'release' &&
+                !array_key_exists('id', $message)) {
+                self::release($message['params'] ?? null);
             } elseif (array_key_exists('method', $message)) {
-                self::handleRequest($message);
+                self::handleRequest($message, $tagged);
             } elseif ($awaited !== null && ($message['id'] ?? null) === $awaited) {
                 if (array_key_exists('error', $message)) {
                     $error = $message['error'];
@@ -1136,7 +1510,14 @@ final class Driver
                     }
                     throw new BondError($text);
                 }
-                return $message['result'] ?? null;
+                if (!$tagged) {
+                    return $message['result'] ?? null;
+                }
+                try {
+                    return self::resolve($message['result'] ?? null);
+                } catch (InvalidParams $error) {
+                    throw new BondError($error->getMessage());
+                }
             } else {
                 self::fail('a reply to a request never sent: ' . substr($line, 0, 200));
             }
@@ -1227,6 +1608,14 @@ final class Driver
                 }
             }
         }
+        self::$makeProxy = \Closure::bind(static function (int $number, string $type): Proxy {
+            $proxy = new Proxy();
+            $proxy->id = $number;
+            $proxy->type = $type;
+            return $proxy;
+        }, null, Proxy::class);
+        self::$proxyNumber = \Closure::bind(static fn(Proxy $proxy): ?int => $proxy->id, null,
+            Proxy::class);
         register_shutdown_function([self::class, 'onShutdown']);
         ob_start([self::class, 'onOutput'], 1);
         self::watchInput();

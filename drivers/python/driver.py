@@ -17,6 +17,7 @@ import struct
 import sys
 import threading
 import time
+import weakref
 
 import __main__
 
@@ -86,7 +87,7 @@ class _OutputLock:
     def __exit__(self, *exc_info):
         try:
             while self._depth == 1 and self.deferred:
-                _write_all(_protocol_out, self.deferred.pop(0))
+                _write_message(self.deferred.pop(0))
         finally:
             self._depth -= 1
             self._lock.release()
@@ -101,39 +102,202 @@ def _base64(data):
     return binascii.b2a_base64(data, newline=False).decode("ascii")
 
 
-def _encode_value(value):
+# --- Values and objects (docs/protocol.md, Values and Objects) ----------------------------------
+# What JSON has no word for crosses as a tag: bytes as {"$bytes"}; any other object (an instance,
+# a function, a file, a generator, a set) is put in the table of objects held for the host and
+# sent as {"$obj": N, "type": T}; the host names it again as {"$yours": N}. The host's own objects
+# arrive as {"$obj": N, "type": T} too and become BondProxy objects, sent back as {"$yours": N}.
+# {"$code": S} is an expression evaluated in the user's globals (bond::Ref).
+_objects = {}  # the table: number -> object held for the host
+_last_object = 0  # the table's numbers start at 1 and are never reused
+# Numbers of the host's objects whose proxies were collected: sent as one `release` notification
+# before the driver's next message. A finalizer appends to it at any time (even in a signal handler
+# or while a message is written); only a writer holding _output_lock takes from it.
+_release_queue = []
+
+
+def _hold(value):
+    """Puts `value` in the table under a new number: its tag."""
+    global _last_object
+    _last_object += 1
+    _objects[_last_object] = value
+    return {"$obj": _last_object, "type": type(value).__qualname__}
+
+
+def _as_object(value):
+    """The tag of a result the host asked to keep ("keep": true), whatever it is."""
+    if type(value) is BondProxy:
+        return {"$yours": _proxy_number(value)}
+    return _hold(value)
+
+
+def _encode_bytes(value):
     if isinstance(value, (bytes, bytearray, memoryview)):
         return {"$bytes": _base64(bytes(value))}
     raise TypeError("cannot serialize a value of type %s: %r" % (type(value).__name__, value))
 
 
+def _encode_value(value):
+    """The JSON encoder's hook for what JSON cannot carry: bytes, proxies, and objects to hold."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"$bytes": _base64(bytes(value))}
+    if type(value) is BondProxy:
+        return {"$yours": _proxy_number(value)}
+    return _hold(value)
+
+
+class _UnknownObject(Exception):
+    """{"$yours": N} names no entry of the table: the request fails with -32602."""
+
+    def __init__(self, number):
+        super().__init__(_unknown_object_message(number))
+
+
+def _unknown_object_message(number):
+    return "no object %s in the table: it was released or never held" % (number,)
+
+
+def _is_number(value):
+    return type(value) is int and value >= 0
+
+
 def _decode_object(obj):
-    if len(obj) == 1 and "$bytes" in obj and isinstance(obj["$bytes"], str):
-        try:
-            import base64
-            return base64.b64decode(obj["$bytes"], validate=True)
-        except binascii.Error:
-            pass  # not bytes after all: an ordinary dict
+    """The JSON decoder's object hook: a tag of exactly its shape is what it stands for; any other
+    dict is itself. {"$code"} is evaluated here: a line that holds one is decoded this way only
+    when user code may run (see _serve)."""
+    size = len(obj)
+    if size == 1:
+        if "$bytes" in obj:
+            if isinstance(obj["$bytes"], str):
+                try:
+                    import base64
+                    return base64.b64decode(obj["$bytes"], validate=True)
+                except binascii.Error:
+                    pass  # not bytes after all: an ordinary dict
+        elif "$yours" in obj:
+            number = obj["$yours"]
+            if _is_number(number):
+                try:
+                    return _objects[number]
+                except KeyError:
+                    raise _UnknownObject(number) from None
+        elif "$code" in obj:
+            if isinstance(obj["$code"], str):
+                return _evaluate(obj["$code"])
+    elif size == 2 and "$obj" in obj and "type" in obj:
+        number, type_name = obj["$obj"], obj["type"]
+        if _is_number(number) and isinstance(type_name, str):
+            return _make_proxy(number, type_name)
     return obj
 
 
 _encoder = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_encode_value
 )
-_bytes_decoder = json.JSONDecoder(object_hook=_decode_object)
+# For what must not put objects in the table (an exception's args in error data).
+_plain_encoder = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_encode_bytes
+)
+_tag_decoder = json.JSONDecoder(object_hook=_decode_object)
 _plain_decoder = json.JSONDecoder()
 
 
 def _decode(line):
     """A protocol line (bytes) as Python values; ValueError when it is not UTF-8 JSON. The object
-    hook that turns {"$bytes": ...} into bytes costs a call per object: only where it can apply."""
-    decoder = _bytes_decoder if b'"$bytes"' in line else _plain_decoder
+    hook that turns tags into values costs a call per object: only where one can be (a tag's key
+    starts with "$")."""
+    decoder = _tag_decoder if b'"$' in line else _plain_decoder
     return decoder.decode(line.decode("utf-8"))
 
 
+def _holds_code(line):
+    return b'"$' in line and b'"$code"' in line
+
+
 def _dumps(message):
-    """One protocol line; raises TypeError/ValueError for what JSON cannot carry."""
+    """One protocol line; raises TypeError/ValueError for what JSON cannot carry. Objects it
+    meets are put in the table: use _dumps_values, which takes them out again when it fails."""
     return _encoder.encode(message).encode("utf-8") + b"\n"
+
+
+_UNSERIALIZABLE = (TypeError, ValueError, RecursionError)  # RecursionError: a value too deep
+
+
+def _dumps_values(message):
+    """A line carrying values: on failure (NaN, a lone surrogate, too deep), the objects it put
+    in the table are dropped again, as they were never sent."""
+    first = _last_object
+    try:
+        return _dumps(message)
+    except BaseException:
+        for number in range(first + 1, _last_object + 1):
+            _objects.pop(number, None)
+        raise
+
+
+# --- Proxies of the host's objects ---------------------------------------------------------------
+class BondProxy:
+    """An object of the host (of another bond, lent through the host): attribute reads, attribute
+    writes and calls are sent to the host as `get`, `set` and `invoke` requests. `proxy.m(x)` reads
+    `m` (the owner answers a callable bound to its object) and calls that. Names that start and
+    end with "__" are Python's own protocols and are never asked for. Once collected, the proxy's
+    number is released to the host."""
+
+    __slots__ = ("__number", "__type", "__weakref__")
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__") or name.startswith("_BondProxy__"):
+            raise AttributeError(name)
+        return _request("get", {"object": self.__number, "name": name}, self)
+
+    def __setattr__(self, name, value):
+        _request("set", {"object": self.__number, "name": name, "value": value}, self)
+
+    def __delattr__(self, name):
+        raise AttributeError("cannot delete attribute %r of %r" % (name, self))
+
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            raise TypeError("%r takes no keyword arguments" % (self,))
+        return _request("invoke", {"object": self.__number, "method": None, "args": list(args)},
+                        self)
+
+    def __iter__(self):
+        """Iterates over the object's value (a `get` of the object itself, one round trip)."""
+        value = _request("get", {"object": self.__number, "name": None}, self)
+        if type(value) is BondProxy:
+            raise TypeError("%r is not iterable: its object has no JSON value" % (self,))
+        return iter(value)
+
+    def __repr__(self):
+        return "<bond proxy of %s #%d>" % (self.__type, self.__number)
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("%r cannot be copied or pickled" % (self,))
+
+
+_proxy_number = BondProxy._BondProxy__number.__get__
+_set_proxy_number = BondProxy._BondProxy__number.__set__
+_set_proxy_type = BondProxy._BondProxy__type.__set__
+
+
+def _make_proxy(number, type_name):
+    proxy = object.__new__(BondProxy)
+    _set_proxy_number(proxy, number)
+    _set_proxy_type(proxy, type_name)
+    weakref.finalize(proxy, _release_queue.append, number).atexit = False
+    return proxy
+
+
+def _write_message(line):
+    """Writes one protocol line, after a `release` of the proxies collected since the last one;
+    the caller holds _output_lock and is not nested in it."""
+    if _release_queue:
+        numbers = _release_queue[:]
+        del _release_queue[:len(numbers)]  # what a finalizer appends meanwhile stays queued
+        _write_all(_protocol_out, _dumps(
+            {"jsonrpc": "2.0", "method": "release", "params": {"objects": numbers}}))
+    _write_all(_protocol_out, line)
 
 
 def _write_all(fd, data):
@@ -176,7 +340,7 @@ def _drain_output_pipes():
             if not chunk:  # user code closed every writer: stop watching
                 del _output_pipes[fd]
                 break
-            _write_all(_protocol_out, _output_line(_output_pipes[fd], chunk))
+            _write_message(_output_line(_output_pipes[fd], chunk))
 
 
 def _send_line(line):
@@ -185,7 +349,7 @@ def _send_line(line):
             raise RuntimeError("cannot talk to the host from code that runs while writing output")
         _drain_output_pipes()
         _flush_pending_text()
-        _write_all(_protocol_out, line)
+        _write_message(line)
 
 
 def _pump_output_pipes():
@@ -254,7 +418,7 @@ class _ProtocolStream(io.TextIOBase):
         text = "".join(self._pending)
         self._pending, self._pending_size = [], 0
         for start in range(0, len(text), self._MESSAGE_CHARACTERS):
-            _write_all(_protocol_out, _output_line(self.channel, _encode_text(
+            _write_message(_output_line(self.channel, _encode_text(
                 text[start:start + self._MESSAGE_CHARACTERS])))
 
     def flush(self):
@@ -337,28 +501,86 @@ def _eval_block(params):
     exec(compile(_code(params), "<bond>", "exec"), _user_globals)
 
 
-_compiled_names = {}  # call's name expressions, compiled once: most calls repeat a few names
+# call's name expressions and {"$code"} expressions, compiled once: most repeat a few names
+_compiled_names = {}
 _MISSING = object()
 
 
-def _call(params):
-    name = _code(params, "name")
-    compiled = _compiled_names.get(name)
+def _evaluate(expression):
+    """The value of an expression in the user's globals."""
+    compiled = _compiled_names.get(expression)
     if compiled is None:
         if len(_compiled_names) > 1024:
             _compiled_names.clear()
-        plain = name.isidentifier() and not keyword.iskeyword(name)
-        compiled = _compiled_names[name] = (plain, compile(name, "<bond>", "eval"))
+        plain = expression.isidentifier() and not keyword.iskeyword(expression)
+        compiled = _compiled_names[expression] = (plain, compile(expression, "<bond>", "eval"))
     plain, code = compiled
     # A global's plain name is looked up directly, which is what eval would find, sooner; a
     # builtin, an undefined name or an expression is evaluated.
-    function = _user_globals.get(name, _MISSING) if plain else _MISSING
-    if function is _MISSING:
-        function = eval(code, _user_globals)
+    value = _user_globals.get(expression, _MISSING) if plain else _MISSING
+    if value is _MISSING:
+        value = eval(code, _user_globals)
+    return value
+
+
+def _args(params):
     args = params.get("args", [])
-    for position in params.get("code_args", ()):
-        args[position] = eval(compile(args[position], "<bond>", "eval"), _user_globals)
-    return function(*args)
+    if not isinstance(args, list):
+        raise _InvalidParams('"args" must be an array')
+    return args
+
+
+def _call(params):
+    return _evaluate(_code(params, "name"))(*_args(params))
+
+
+def _held(params):
+    """The table's object that the request names."""
+    number = params.get("object")
+    if not _is_number(number):
+        raise _InvalidParams('"object" must be an object number')
+    try:
+        return _objects[number]
+    except KeyError:
+        raise _InvalidParams(_unknown_object_message(number)) from None
+
+
+def _name(params, key):
+    name = params.get(key)
+    if name is not None and not isinstance(name, str):
+        raise _InvalidParams('"%s" must be a string or null' % key)
+    return name
+
+
+def _invoke(params):
+    target, method, args = _held(params), _name(params, "method"), _args(params)
+    if method is None:
+        return target(*args)
+    return getattr(target, method)(*args)
+
+
+def _get(params):
+    target, name = _held(params), _name(params, "name")
+    return target if name is None else getattr(target, name)
+
+
+def _set(params):
+    target = _held(params)
+    setattr(target, _code(params, "name"), params.get("value"))
+
+
+def _count_objects(params):
+    return len(_objects)
+
+
+def _release(params):
+    """The host's `release` notification: it no longer holds these numbers (unknown ones are
+    ignored). Dropping an entry can run the object's __del__."""
+    numbers = params.get("objects") if isinstance(params, dict) else None
+    if isinstance(numbers, list):
+        for number in numbers:
+            if _is_number(number):
+                _objects.pop(number, None)
 
 
 def _make_export(name):
@@ -385,9 +607,14 @@ _METHODS = {
     "eval": _eval,
     "eval_block": _eval_block,
     "call": _call,
+    "invoke": _invoke,
+    "get": _get,
+    "set": _set,
+    "count_objects": _count_objects,
     "export": _export,
     "configure": _configure,
 }
+_KEEPING = frozenset(("eval", "call", "invoke", "get"))  # methods whose result "keep" can hold
 
 
 def _describe(error):
@@ -401,8 +628,8 @@ def _error_data(error):
         exception = {"type": type(error).__name__, "module": type(error).__module__,
                      "message": str(error), "args": list(error.args)}
         try:
-            _encoder.encode(exception)
-        except (TypeError, ValueError):
+            _plain_encoder.encode(exception)  # no objects: args it cannot carry are sent as repr
+        except _UNSERIALIZABLE:
             exception["args"] = [repr(arg) for arg in error.args]
         data["exception"] = exception
     return data
@@ -529,7 +756,7 @@ def _send_notification(method, params):
         else:
             _drain_output_pipes()
             _flush_pending_text()
-            _write_all(_protocol_out, line)
+            _write_message(line)
 
 
 def _address_space():
@@ -583,10 +810,11 @@ def _reply_error(request_id, code, message, data=None):
     _send_line(_dumps({"jsonrpc": "2.0", "id": request_id, "error": error}))
 
 
-def _handle_request(message):
+def _handle_request(message, line=None):
+    """`line`: the message's line, when its params hold {"$code"} and are decoded only now."""
     request_id = message.get("id")
     try:
-        _answer_request(request_id, message)
+        _answer_request(request_id, message, line)
     finally:
         _received.discard(request_id)
         _end_stop(request_id)
@@ -598,10 +826,12 @@ def _end_stop(request_id):
         _stop, _stop_raised = None, False
 
 
-def _answer_request(request_id, message):
+def _answer_request(request_id, message, line=None):
     global _in_user_code
     method = message.get("method")
-    params = message.get("params") or {}
+    params = message.get("params")
+    if not isinstance(params, dict):
+        params = {}
     handler = _METHODS.get(method)
     if handler is None:
         return _reply_error(request_id, -32601, "unknown method %r" % (method,))
@@ -611,10 +841,18 @@ def _answer_request(request_id, message):
         _in_user_code = True
         try:
             _raise_stop()  # stopped before it started
+            if line is not None:  # its {"$code"} values are evaluated as user code, now
+                params = _tag_decoder.decode(line.decode("utf-8")).get("params")
+                if not isinstance(params, dict):
+                    params = {}
             result = handler(params)
+            if method in _KEEPING and params.get("keep"):
+                result = _as_object(result)
         finally:
             _in_user_code = False
-    except _InvalidParams as error:
+    except (_InvalidParams, _UnknownObject) as error:
+        if limits is not None:
+            _lift_limits()
         return _reply_error(request_id, -32602, str(error))
     except SystemExit as error:  # exit() in user code ends the interpreter, as it would anywhere
         _exit_like_python(error.code)
@@ -630,33 +868,30 @@ def _answer_request(request_id, message):
     if request_id is None:
         return
     try:
-        line = _dumps({"jsonrpc": "2.0", "id": request_id, "result": result})
-    except (TypeError, ValueError) as error:  # ValueError: NaN, lone surrogates
+        line = _dumps_values({"jsonrpc": "2.0", "id": request_id, "result": result})
+    except _UNSERIALIZABLE as error:  # ValueError: NaN, lone surrogates; RecursionError: depth
         return _reply_error(request_id, -32001, "cannot serialize the result: %s" % error)
     _received.discard(request_id)  # before the reply: the host may close the bond right after it
     _send_line(line)
 
 
-def _request(method, params):
-    """Sends a request to the host and serves the host's requests until its reply comes."""
+def _request(method, params, proxy=None):
+    """Sends a request to the host and serves the host's requests until its reply comes: a call
+    of an exported function, or (`proxy` given) an operation on a proxy's object."""
     global _next_request_id, _nesting
     # The protocol nests strictly: only the thread serving the host, in the driver's own process,
     # can make a request and read its reply.
-    if _in_forked_child:
-        raise RuntimeError("%s() is exported by the bond's host and cannot be called from a "
-                           "forked process" % params.get("name"))
-    if _exiting:
-        raise BondError("%s() cannot be called: the bond is closing" % params.get("name"))
-    if threading.get_ident() != _serving_thread:
-        raise RuntimeError("%s() is exported by the bond's host and can only be called from the "
-                           "thread that runs the host's requests" % params.get("name"))
+    if _in_forked_child or _exiting or threading.get_ident() != _serving_thread:
+        raise _misplaced_request(params, proxy)
     _raise_stop()
     _next_request_id += 1
     request_id = _next_request_id
     try:
-        line = _dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
-    except (TypeError, ValueError) as error:
-        raise TypeError("cannot serialize the arguments of %s(): %s" % (params.get("name"), error))
+        line = _dumps_values(
+            {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+    except _UNSERIALIZABLE as error:
+        raise TypeError("cannot serialize the arguments of %s: %s" % (
+            "%s()" % params.get("name") if proxy is None else repr(proxy), error)) from None
     # Each level of nesting through the host costs a few frames of this driver: grant them, so
     # that deep recursion across the bond leaves user code its usual recursion budget.
     _nesting += 1
@@ -672,13 +907,31 @@ def _request(method, params):
     return result
 
 
+def _misplaced_request(params, proxy):
+    """Why the host cannot be asked from here: a forked process, another thread, a closing bond."""
+    if proxy is None:
+        what, verb = "%s() is exported by the bond's host and" % params.get("name"), "called"
+    else:
+        what, verb = "%r is an object of the bond's host and" % (proxy,), "used"
+    if _in_forked_child:
+        return RuntimeError("%s cannot be %s from a forked process" % (what, verb))
+    if _exiting:
+        if proxy is None:
+            return BondError("%s() cannot be called: the bond is closing" % params.get("name"))
+        return BondError("%r cannot be used: the bond is closing" % (proxy,))
+    return RuntimeError("%s can only be %s from the thread that runs the host's requests" % (
+        what, verb))
+
+
 def _reply_raises(error):
     """The exception an error reply of the host raises in the code that called it."""
     global _stop_raised
     message = error.get("message", "error in the host") if isinstance(error, dict) else "error"
     if isinstance(error, dict) and error.get("code") == -32002:  # the host is stopping the code
+        if _stop is None:  # no stop of this driver's (its interrupt was not seen): raise it anyway
+            return Interrupted(message)
         _stop_raised = True
-        return Interrupted(message, _stop[2] if _stop is not None else None)
+        return Interrupted(message, _stop[2])
     return BondError(message)
 
 
@@ -708,25 +961,48 @@ def _serve(awaited_id=None):
         line = _read_line()
         if line is None:
             _host_closed()
+        # {"$code"} runs user code: a request holding one is decoded again when its code runs
+        # (limits and interrupts apply); here it is only looked at.
+        deferred = _holds_code(line)
+        unknown = None
         try:
-            message = _decode(line)
+            try:
+                message = _plain_decoder.decode(line.decode("utf-8")) if deferred else _decode(line)
+            except _UnknownObject as error:  # {"$yours": N} of no entry: answered below
+                unknown = error
+                message = _plain_decoder.decode(line.decode("utf-8"))
         except ValueError as error:
             _reply_error(None, -32700, "parse error: %s" % error)
             continue
         if not isinstance(message, dict):
             _reply_error(None, -32600, "a message must be a JSON object")
         elif "method" in message:
-            if "id" not in message and message["method"] == "interrupt":
-                # While an exported function runs; an interrupt of a request already answered
-                # interrupts nothing.
-                _note_interrupt(message.get("params"))
-                continue
+            if "id" not in message:
+                if message["method"] == "interrupt":
+                    # While an exported function runs; an interrupt of a request already answered
+                    # interrupts nothing.
+                    _note_interrupt(message.get("params"))
+                    continue
+                if message["method"] == "release":
+                    _release(message.get("params"))
+                    continue
             if "id" in message:
                 _received.add(message["id"])
-            _handle_request(message)
+            if unknown is not None:
+                _reply_error(message.get("id"), -32602, str(unknown))
+                _received.discard(message.get("id"))
+                continue
+            _handle_request(message, line if deferred else None)
         elif message.get("id") == awaited_id and awaited_id is not None:
             if "error" in message:
                 raise _reply_raises(message["error"])
+            if unknown is not None:
+                raise BondError(str(unknown))
+            if deferred:
+                try:
+                    message = _decode(line)
+                except _UnknownObject as error:
+                    raise BondError(str(error)) from None
             return message.get("result")
         else:
             _fail("a reply to a request never sent: %r" % (json.dumps(message)[:200],))
@@ -773,6 +1049,7 @@ def _after_fork_in_child():
     _in_forked_child = True
     _output_lock = _OutputLock()  # another thread of the parent may have held it
     _output_pipes = {}
+    del _release_queue[:]  # the parent's proxies: the child never speaks to the host
     signal.setitimer(signal.ITIMER_PROF, 0)
     signal.signal(signal.SIGIO, signal.SIG_IGN)  # the input's signals are the parent's
     for fd in (_protocol_in, _protocol_out, _stdout_read, _stderr_read):

@@ -6,6 +6,7 @@
 
 #include <bond/detail/arguments.hpp>
 #include <bond/errors.hpp>
+#include <bond/object.hpp>
 #include <bond/options.hpp>
 #include <bond/value.hpp>
 
@@ -24,6 +25,9 @@ class Session;
 // `limits`, when given, replace the bond's Options::limits field by field for this call.
 Value call_on(std::shared_ptr<Session> session,  // NOLINT(performance-unnecessary-value-param)
               std::string_view name, CallArguments arguments, const Limits* limits = nullptr);
+Object call_kept_on(
+    std::shared_ptr<Session> session,  // NOLINT(performance-unnecessary-value-param)
+    std::string_view name, CallArguments arguments);
 // Converts a call's result to R; a failure is a local SerializationException.
 template <class R>
 R convert_result(const std::shared_ptr<Session>& session, std::string_view name,
@@ -99,6 +103,22 @@ class Bond {
 
     Function callable(std::string_view name);
 
+    // The value of an expression kept in the interpreter: a handle to it, whatever it is.
+    Object object(std::string_view code);
+    // Calls `name` like call(), and keeps the result in the interpreter.
+    template <class... A>
+    Object call_object(std::string_view name, A&&... arguments) {
+        return detail::call_kept_on(session(), name,
+                                    detail::make_arguments(std::forward<A>(arguments)...));
+    }
+    // How many objects the interpreter holds for this host (handles), and how many proxies of
+    // other bonds' objects it was lent and has not collected yet; asks the interpreter.
+    struct ObjectCounts {
+        std::size_t held = 0;
+        std::size_t lent = 0;
+    };
+    ObjectCounts object_counts();
+
     // A typed callable: arguments converted in, the result converted out with get<R>().
     template <class Sig>
     std::function<Sig> function(std::string_view name);
@@ -106,11 +126,15 @@ class Bond {
     // Makes `name` a native function of the remote code that runs `function` here. `function` is
     // Value(const Value& args_array) or any callable with typed parameters. Exporting a name again
     // replaces it.
+    // A parameter of type bond::Object receives an object of the remote code (a proxy's
+    // original, when the code passes one back), and a bond::Object result reaches the remote
+    // code as the original or a proxy.
     template <class F>
     void export_function(std::string_view name, F&& function) {
-        export_raw(name, detail::adapt_export(std::forward<F>(function)));
+        export_host(name, detail::adapt_export(std::forward<F>(function)));
     }
     void export_raw(std::string_view name, ExportedFunction function);
+    void export_host(std::string_view name, detail::HostFunction function);
     // The names exported so far, sorted.
     std::vector<std::string> exports() const;
 

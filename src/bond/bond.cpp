@@ -96,7 +96,23 @@ Function Bond::callable(std::string_view name) {
 }
 
 void Bond::export_raw(std::string_view name, ExportedFunction function) {
+    // It sees an object of the remote code as its placeholder {"$handle": k}; one it returns
+    // goes back as the object.
+    export_host(name, detail::adapt_export(std::move(function)));
+}
+
+void Bond::export_host(std::string_view name, detail::HostFunction function) {
     session()->export_function(name, std::move(function));
+}
+
+Object Bond::object(std::string_view code) {
+    return detail::kept_object(session()->eval_carried(code, true));
+}
+
+Bond::ObjectCounts Bond::object_counts() {
+    auto session = this->session();
+    Value held = session->request("count_objects", Value::object());
+    return {held.is_number_unsigned() ? held.get<std::size_t>() : 0, session->lent_count()};
 }
 
 std::vector<std::string> Bond::exports() const {
@@ -107,15 +123,17 @@ void Bond::proxy(std::string_view name, Bond& other, std::string_view remote) {
     // A weak reference: the proxy must not keep this bond's interpreter running.
     std::weak_ptr<detail::Session> source = session();
     std::string lang = source.lock()->lang();
-    other.export_raw(remote.empty() ? name : remote,
-                     [source, lang, target = std::string(name)](const Value& args) -> Value {
-                         auto session = source.lock();
-                         if (!session || !session->alive())
-                             throw TerminatedException(lang, "the proxied bond is closed");
-                         detail::CallArguments arguments;
-                         arguments.values = args;
-                         return session->call(target, std::move(arguments));
-                     });
+    other.export_host(
+        remote.empty() ? name : remote,
+        [source, lang, target = std::string(name)](detail::Carried& args) -> detail::Carried {
+            auto session = source.lock();
+            if (!session || !session->alive())
+                throw TerminatedException(lang, "the proxied bond is closed");
+            detail::CallArguments arguments;
+            arguments.values = std::move(args.value);
+            arguments.objects = std::move(args.objects);
+            return session->call_carried(target, std::move(arguments), nullptr, false);
+        });
 }
 
 Ref Bond::ref(std::string_view code) {

@@ -48,13 +48,13 @@ std::string join(const std::vector<std::string>& words) {
     return text;
 }
 
-std::string describe_current_exception(const std::string& function_name) {
+std::string describe_current_exception(const std::string& what) {
     try {
         throw;
     } catch (const std::exception& error) {
         return error.what();
     } catch (...) {
-        return function_name + "() threw a non-standard exception";
+        return what + " threw a non-standard exception";
     }
 }
 
@@ -83,8 +83,15 @@ struct OperationScope {
     }
 };
 
+// A tag of the interpreter that the host cannot accept: an object it was never lent, or code.
+struct ForgedTag : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// The requests that run the user's code: at the top level, each is an operation under limits.
 bool runs_code(std::string_view method) {
-    return method == "eval" || method == "eval_block" || method == "call";
+    return method == "eval" || method == "eval_block" || method == "call" || method == "invoke" ||
+           method == "get" || method == "set";
 }
 
 }  // namespace
@@ -107,6 +114,8 @@ Session::~Session() {
 void Session::release_resources() {
     // Exported functions may hold this session (a Function of the same bond): break that cycle.
     exports_.clear();
+    // The interpreter's proxies are gone with it: the owners may let their objects go.
+    lent_.clear();
     // The channel's handlers reference it: end its pipe operations and run their handlers while
     // it exists. Nothing runs the io_context after that.
     child_->close_pipes();
@@ -183,12 +192,26 @@ void Session::start(const DriverSpec& driver) {
 }
 
 Value Session::request(std::string_view method, Value params, const Limits* limits) {
+    return plain_result(exchange(method, std::move(params), {}, 0, limits), method);
+}
+
+Carried Session::exchange(std::string_view method, Value params,
+                          const std::vector<std::shared_ptr<ObjectState>>& objects,
+                          std::size_t code_count, const Limits* limits) {
     ensure_alive();
     if (in_output_callback_)
         throw BondException(lang_, "a bond cannot be used from its own on_output callback");
     if (depth_ >= options_.max_depth)
         throw BondException(lang_, "calls nested more than " + std::to_string(options_.max_depth) +
                                        " levels deep (Options::max_depth): a runaway recursion?");
+    std::vector<std::uint64_t> lent;
+    std::size_t placed = 0;
+    try {
+        if (!objects.empty()) placed = place_objects(params, objects, lent);
+    } catch (...) {
+        for (auto number : lent) lent_.erase(number);
+        throw;
+    }
     std::int64_t id = ++last_request_id_;
     std::optional<OperationScope> operation;
     if (depth_ == 0 && runs_code(method)) {
@@ -200,10 +223,12 @@ Value Session::request(std::string_view method, Value params, const Limits* limi
     }
     std::string line;
     try {
-        line = encode_request(id, method, params);
-    } catch (const EncodingError& error) {
-        throw SerializationException(lang_, "local",
-                                     std::string("cannot encode the request: ") + error.what());
+        line = encode_checked(
+            [&](TagCount& tags) { return encode_request(id, method, params, &tags); }, code_count,
+            placed);
+    } catch (...) {
+        for (auto number : lent) lent_.erase(number);
+        throw;
     }
     params = Value();  // a large argument need not be held twice while the reply is awaited
     DepthGuard guard(depth_);
@@ -211,17 +236,162 @@ Value Session::request(std::string_view method, Value params, const Limits* limi
     return await_reply(id);
 }
 
-Value Session::call(std::string_view name, CallArguments arguments, const Limits* limits) {
+std::string Session::encode_checked(const std::function<std::string(TagCount&)>& encode,
+                                    std::size_t code_count, std::size_t object_count) {
+    TagCount tags;
+    std::string line;
+    try {
+        line = encode(tags);
+    } catch (const EncodingError& error) {
+        throw SerializationException(lang_, "local",
+                                     std::string("cannot encode the request: ") + error.what());
+    }
+    if (tags.code != code_count || tags.objects != object_count)
+        throw SerializationException(
+            lang_, "local",
+            "a value holds a map of the shape the protocol reserves for code or objects "
+            "({\"$code\": ...}, {\"$obj\": ...}, {\"$yours\": ...}); such a map cannot be sent "
+            "as a value (docs/protocol.md, Values)");
+    return line;
+}
+
+Value Session::plain_result(Carried result, std::string_view what) const {
+    if (result.objects.empty()) return std::move(result.value);
+    const ObjectState& first = *result.objects.front();
+    throw SerializationException(
+        lang_, "remote",
+        "the result of " + std::string(what) + " holds a " + first.lang + " object (" + first.type +
+            "), which JSON cannot carry: Bond::object() and call_object() keep such a value in "
+            "its interpreter and give a bond::Object");
+}
+
+Value Session::code_params(CallArguments& arguments, std::string_view what) {
     if (arguments.conversion_error)
         throw SerializationException(lang_, "local",
-                                     "cannot convert an argument of " + std::string(name) +
-                                         "(): " + *arguments.conversion_error);
+                                     "cannot convert an argument of " + std::string(what) + ": " +
+                                         *arguments.conversion_error);
     for (std::uint64_t owner : arguments.ref_owners) check_ref_owner(owner);
+    return std::move(arguments.values);
+}
+
+Value Session::call(std::string_view name, CallArguments arguments, const Limits* limits) {
+    return plain_result(call_carried(name, std::move(arguments), limits, false),
+                        std::string(name) + "()");
+}
+
+Carried Session::call_carried(std::string_view name, CallArguments arguments, const Limits* limits,
+                              bool keep) {
     Value params = Value::object();  // built by moves: the arguments may be megabytes
     params["name"] = name;
-    params["args"] = std::move(arguments.values);
-    if (!arguments.code_positions.empty()) params["code_args"] = arguments.code_positions;
-    return request("call", std::move(params), limits);
+    params["args"] = code_params(arguments, std::string(name) + "()");
+    if (keep) params["keep"] = true;
+    return exchange("call", std::move(params), arguments.objects, arguments.ref_owners.size(),
+                    limits);
+}
+
+Carried Session::eval_carried(std::string_view code, bool keep) {
+    Value params = {{"code", code}};
+    if (keep) params["keep"] = true;
+    return exchange("eval", std::move(params), {}, 0, nullptr);
+}
+
+Carried Session::invoke(std::uint64_t number, const std::string* method, CallArguments arguments,
+                        bool keep) {
+    Value params = Value::object();
+    params["object"] = number;
+    params["method"] = method ? Value(*method) : Value();
+    params["args"] = code_params(arguments, method ? *method + "()" : "the object's call");
+    if (keep) params["keep"] = true;
+    return exchange("invoke", std::move(params), arguments.objects, arguments.ref_owners.size(),
+                    nullptr);
+}
+
+Carried Session::get(std::uint64_t number, const std::string* name, bool keep) {
+    Value params = {{"object", number}, {"name", name ? Value(*name) : Value()}};
+    if (keep) params["keep"] = true;
+    return exchange("get", std::move(params), {}, 0, nullptr);
+}
+
+void Session::set(std::uint64_t number, const std::string& name, CallArguments value) {
+    Value values = code_params(value, "the value of " + name);
+    Value params = {{"object", number}, {"name", name}, {"value", std::move(values.at(0))}};
+    exchange("set", std::move(params), value.objects, value.ref_owners.size(), nullptr);
+}
+
+void Session::queue_release(std::uint64_t number) {
+    std::lock_guard lock(releases_mutex_);
+    releases_.push_back(number);
+}
+
+void Session::flush_releases() {
+    std::vector<std::uint64_t> numbers;
+    {
+        std::lock_guard lock(releases_mutex_);
+        numbers.swap(releases_);
+    }
+    if (numbers.empty() || !alive_) return;
+    std::string line = encode_notification("release", {{"objects", numbers}});
+    if (options_.logfile) *options_.logfile << "-> " << line << std::flush;
+    channel_->send(std::move(line));
+}
+
+std::size_t Session::place_objects(Value& value,
+                                   const std::vector<std::shared_ptr<ObjectState>>& objects,
+                                   std::vector<std::uint64_t>& lent) {
+    if (!value.is_array() && !value.is_object()) return 0;
+    std::int64_t index = placeholder_index(value, objects.size());
+    if (index < 0) {
+        std::size_t placed = 0;
+        for (auto& element : value) placed += place_objects(element, objects, lent);
+        return placed;
+    }
+    const std::shared_ptr<ObjectState>& state = objects[static_cast<std::size_t>(index)];
+    auto owner = state->owner.lock();
+    if (owner.get() == this) {
+        value = Value{{"$yours", state->number}};
+        return 1;
+    }
+    if (!owner || !owner->alive())
+        throw BondException(
+            lang_, "cannot pass " + describe_object(*state) + ": the bond that holds it is closed");
+    std::uint64_t number = ++last_lent_;
+    lent_.emplace(number, state);
+    lent.push_back(number);
+    value = Value{{"$obj", number}, {"type", state->type}};
+    return 1;
+}
+
+Carried Session::take_objects(Value value, std::string_view line) {
+    Carried carried{std::move(value), {}};
+    if (!may_hold_tags(line)) return carried;
+    std::function<void(Value&)> walk = [&](Value& node) {
+        if (node.is_array()) {
+            for (auto& element : node) walk(element);
+            return;
+        }
+        if (!node.is_object()) return;
+        if (is_object_tag(node)) {
+            auto type = node.find("type");
+            carried.objects.push_back(std::make_shared<ObjectState>(
+                weak_from_this(), node["$obj"].get<std::uint64_t>(),
+                type != node.end() ? type->get<std::string>() : "object", lang_));
+        } else if (is_yours_tag(node)) {
+            auto number = node["$yours"].get<std::uint64_t>();
+            auto found = lent_.find(number);
+            if (found == lent_.end())
+                throw ForgedTag("no object " + std::to_string(number) +
+                                " was lent to this interpreter (or it was released)");
+            carried.objects.push_back(found->second);
+        } else if (is_code_tag(node)) {
+            throw ForgedTag("an interpreter cannot send code ({\"$code\": ...}) to the host");
+        } else {
+            for (auto& element : node) walk(element);
+            return;
+        }
+        node = object_placeholder(carried.objects.size() - 1);
+    };
+    walk(carried.value);
+    return carried;
 }
 
 void Session::interrupt() {
@@ -233,9 +403,9 @@ void Session::interrupt() {
     });
 }
 
-void Session::export_function(std::string_view name, ExportedFunction function) {
+void Session::export_function(std::string_view name, HostFunction function) {
     request("export", {{"name", name}});
-    exports_[std::string(name)] = std::make_shared<ExportedFunction>(std::move(function));
+    exports_[std::string(name)] = std::make_shared<HostFunction>(std::move(function));
 }
 
 std::vector<std::string> Session::exports() const {
@@ -279,7 +449,7 @@ void Session::fail_unread(PipeChannel::ReadStatus status, Waiting waiting,
     }
 }
 
-Value Session::await_reply(std::int64_t id) {
+Carried Session::await_reply(std::int64_t id) {
     auto timeout_deadline = deadline_after(options_.timeout);
     for (;;) {
         // Checked before reading too: a flood of output must not keep a deadline from acting.
@@ -313,7 +483,7 @@ Value Session::await_reply(std::int64_t id) {
                 handle_notification(message);
                 break;
             case Message::Kind::Request:
-                serve_remote_request(message);
+                serve_remote_request(message, line);
                 timeout_deadline = deadline_after(options_.timeout);
                 break;
             case Message::Kind::Result:
@@ -326,7 +496,12 @@ Value Session::await_reply(std::int64_t id) {
                 // Whatever the stopped code answered, its caller learns why it was stopped.
                 if (operation_.stopping()) operation_.throw_stop(lang_);
                 if (message.kind == Message::Kind::Error) throw_reply_error(message);
-                return std::move(message.result);
+                try {
+                    return take_objects(std::move(message.result), line);
+                } catch (const ForgedTag& error) {
+                    throw BondException(
+                        lang_, std::string("the interpreter's answer is wrong: ") + error.what());
+                }
         }
     }
 }
@@ -389,16 +564,18 @@ void Session::take_stop_reply(const Message& reply) {
     }
 }
 
-void Session::serve_remote_request(const Message& request) {
+void Session::serve_remote_request(const Message& request, std::string_view line) {
     // Code that is being stopped gets no more help from the host.
     if (operation_.stopping()) return reply_error(request.id, kStopped, operation_.stop_message());
     const Value& params = request.params;
+    if (request.method == "invoke" || request.method == "get" || request.method == "set")
+        return serve_object_request(request, line);
     if (request.method != "call" || !params.is_object() || !params.contains("name") ||
         !params["name"].is_string())
         return reply_error(request.id, kMethodNotFound,
-                           "the host serves only \"call\" requests with a \"name\"");
+                           "the host serves only \"call\" requests with a \"name\", and "
+                           "\"invoke\", \"get\" and \"set\"");
     const std::string& name = params["name"].get_ref<const std::string&>();
-    static const Value no_arguments = Value::array();
     auto args = params.find("args");
     if (args != params.end() && !args->is_array())
         return reply_error(request.id, kInvalidParams, "\"args\" must be an array");
@@ -406,28 +583,97 @@ void Session::serve_remote_request(const Message& request) {
     if (found == exports_.end())
         return reply_error(request.id, kMethodNotFound,
                            "no exported function named '" + name + "'");
-    std::shared_ptr<ExportedFunction> function = found->second;  // survives a re-export inside
-
-    Value result;
+    std::shared_ptr<HostFunction> function = found->second;  // survives a re-export inside
+    Carried arguments;
     try {
-        result = (*function)(args == params.end() ? no_arguments : *args);
+        arguments = take_objects(args == params.end() ? Value::array() : *args, line);
+    } catch (const ForgedTag& error) {
+        return reply_error(request.id, kInvalidParams, error.what());
+    }
+    answer_with(request.id, name + "()", [&] { return (*function)(arguments); });
+}
+
+void Session::serve_object_request(const Message& request, std::string_view line) {
+    const Value& params = request.params;
+    auto number = params.is_object() ? params.find("object") : params.end();
+    if (number == params.end() || !number->is_number_unsigned())
+        return reply_error(request.id, kInvalidParams, "\"object\" must be an object's number");
+    auto found = lent_.find(number->get<std::uint64_t>());
+    if (found == lent_.end())
+        return reply_error(request.id, kInvalidParams,
+                           "no object " + number->dump() +
+                               " in the host's table for this interpreter: it was released or "
+                               "never lent");
+    std::shared_ptr<ObjectState> state = found->second;  // survives a release inside
+    auto text = [&](const char* key) -> std::optional<std::string> {
+        auto field = params.find(key);
+        if (field == params.end() || field->is_null()) return std::nullopt;
+        if (!field->is_string()) throw ForgedTag(std::string("\"") + key + "\" must be a string");
+        return field->get<std::string>();
+    };
+    std::optional<std::string> method;
+    std::optional<std::string> name;
+    Carried values;
+    try {
+        method = text("method");
+        name = text("name");
+        if (request.method == "invoke") {
+            auto args = params.find("args");
+            if (args != params.end() && !args->is_array())
+                throw ForgedTag("\"args\" must be an array");
+            values = take_objects(args == params.end() ? Value::array() : *args, line);
+        } else if (request.method == "set") {
+            if (!name) throw ForgedTag("\"set\" needs a \"name\"");
+            values = take_objects(Value::array({params.value("value", Value())}), line);
+        } else if (!name) {
+            throw ForgedTag("\"get\" needs a \"name\"");
+        }
+    } catch (const ForgedTag& error) {
+        return reply_error(request.id, kInvalidParams, error.what());
+    }
+    std::string what = describe_object(*state);
+    answer_with(request.id, what, [&]() -> Carried {
+        auto owner = state->owner.lock();
+        if (!owner || !owner->alive())
+            throw BondException(lang_, what + " cannot be used: the bond that holds it is closed");
+        CallArguments arguments;
+        arguments.values = std::move(values.value);
+        arguments.objects = std::move(values.objects);
+        if (request.method == "invoke")
+            return owner->invoke(state->number, method ? &*method : nullptr, std::move(arguments),
+                                 false);
+        if (request.method == "get") return owner->get(state->number, &*name, false);
+        owner->set(state->number, *name, std::move(arguments));
+        return {};
+    });
+}
+
+void Session::answer_with(std::int64_t id, const std::string& what,
+                          const std::function<Carried()>& run) {
+    Carried result;
+    try {
+        result = run();
     } catch (...) {
         // This bond died underneath (a nested timeout, or the function closed it): unwind to the
         // outermost caller with the original error, whatever the function turned it into.
         if (!alive_) rethrow_fatal_error();
-        if (operation_.stopping())
-            return reply_error(request.id, kStopped, operation_.stop_message());
-        return reply_error(request.id, kRemoteError, describe_current_exception(name));
+        if (operation_.stopping()) return reply_error(id, kStopped, operation_.stop_message());
+        return reply_error(id, kRemoteError, describe_current_exception(what));
     }
     if (!alive_) rethrow_fatal_error();
     // Stopped meanwhile (a nested call hit a limit, or interrupt()): the remote code stops too,
     // even if the function caught the exception.
-    if (operation_.stopping()) return reply_error(request.id, kStopped, operation_.stop_message());
+    if (operation_.stopping()) return reply_error(id, kStopped, operation_.stop_message());
+    std::vector<std::uint64_t> lent;
     try {
-        send(encode_result(request.id, result));
-    } catch (const EncodingError& error) {
-        reply_error(request.id, kSerializationError,
-                    "cannot serialize the result of " + name + "(): " + error.what());
+        std::size_t placed =
+            result.objects.empty() ? 0 : place_objects(result.value, result.objects, lent);
+        send(encode_checked([&](TagCount& tags) { return encode_result(id, result.value, &tags); },
+                            0, placed));
+    } catch (const BondException& error) {
+        for (auto number : lent) lent_.erase(number);
+        reply_error(id, kSerializationError,
+                    "cannot serialize the result of " + what + ": " + error.message());
     }
 }
 
@@ -454,6 +700,13 @@ void Session::reply_error(std::int64_t id, int code, const std::string& message)
 void Session::handle_notification(const Message& notification) {
     if (notification.method == "output") {
         deliver_output(notification.params);
+    } else if (notification.method == "release") {
+        // The interpreter's proxies were collected: the owners' objects may go.
+        const Value& params = notification.params;
+        auto numbers = params.is_object() ? params.find("objects") : params.end();
+        if (numbers != params.end() && numbers->is_array())
+            for (const auto& number : *numbers)
+                if (number.is_number_unsigned()) lent_.erase(number.get<std::uint64_t>());
     } else if (notification.method == "limit") {
         // The driver hit a limit it enforces and is stopping the code: the grace period starts.
         const Value& params = notification.params;
@@ -523,6 +776,7 @@ void Session::on_stderr(std::string_view chunk) {
 }
 
 void Session::send(std::string line) {
+    flush_releases();
     if (options_.logfile) *options_.logfile << "-> " << line << std::flush;
     if (log().should_log(spdlog::level::trace))
         log().trace("{} bond -> {}", lang_, std::string_view(line).substr(0, line.size() - 1));

@@ -17,13 +17,19 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace bond::detail {
 
-class Session {
+// The Object a result kept by the interpreter stands for ({"$handle": 0}, the whole result).
+Object kept_object(Carried result);
+
+class Session : public std::enable_shared_from_this<Session> {
   public:
     Session(const DriverSpec& driver, Options options);
     ~Session();
@@ -32,12 +38,32 @@ class Session {
 
     // Sends one request and serves the remote until its reply; the reply's error as an exception.
     // A top-level eval, eval_block or call runs under the bond's limits, each field `limits` sets
-    // replacing the bond's.
+    // replacing the bond's. The result must be a value: an object in it is a
+    // SerializationException that names object() and call_object().
     Value request(std::string_view method, Value params, const Limits* limits = nullptr);
     Value call(std::string_view name, CallArguments arguments, const Limits* limits = nullptr);
+    // The same, with Objects in the arguments and the result; `keep` asks the interpreter to
+    // keep the whole result as an object.
+    Carried call_carried(std::string_view name, CallArguments arguments, const Limits* limits,
+                         bool keep);
+    Carried eval_carried(std::string_view code, bool keep);
+    // Operations on object `number` of this interpreter's table; a null method or name means the
+    // object itself (calling it; its value).
+    Carried invoke(std::uint64_t number, const std::string* method, CallArguments arguments,
+                   bool keep);
+    Carried get(std::uint64_t number, const std::string* name, bool keep);
+    void set(std::uint64_t number, const std::string& name, CallArguments value);
+    // `result` as a plain value; SerializationException when it holds objects (`what` names the
+    // operation for the message).
+    Value plain_result(Carried result, std::string_view what) const;
+    // Thread-safe: object `number` of the interpreter's table is no longer held here; the
+    // interpreter is told with the next message the host sends.
+    void queue_release(std::uint64_t number);
+    // Objects of other bonds this interpreter holds proxies of.
+    std::size_t lent_count() const { return lent_.size(); }
     // Thread-safe: stops the operation running now, if any (Interrupted).
     void interrupt();
-    void export_function(std::string_view name, ExportedFunction function);
+    void export_function(std::string_view name, HostFunction function);
     std::vector<std::string> exports() const;
     void check_ref_owner(std::uint64_t owner) const;
 
@@ -51,7 +77,28 @@ class Session {
   private:
     void start(const DriverSpec& driver);
     std::vector<std::string> command_line(const DriverSpec& driver) const;
-    Value await_reply(std::int64_t id);
+    // The core of every request: objects placed for this interpreter, the reply's objects taken.
+    Carried exchange(std::string_view method, Value params,
+                     const std::vector<std::shared_ptr<ObjectState>>& objects,
+                     std::size_t code_count, const Limits* limits);
+    Value code_params(CallArguments& arguments, std::string_view what);
+    Carried await_reply(std::int64_t id);
+    // Placeholders become {"$yours": n} for this interpreter's own objects and {"$obj": n} for
+    // others' (lent: a new entry of lent_); `lent` gathers the new entries, to undo on failure.
+    // Returns how many it placed.
+    std::size_t place_objects(Value& value,
+                              const std::vector<std::shared_ptr<ObjectState>>& objects,
+                              std::vector<std::uint64_t>& lent);
+    // One message's line for this interpreter, refusing values that hold tags the host did not
+    // place (a map {"$code": ...} in data must never run as code).
+    std::string encode_checked(const std::function<std::string(TagCount&)>& encode,
+                               std::size_t code_count, std::size_t object_count);
+    // The interpreter's tags in a value it sent become placeholders of Objects; ForgedTag when
+    // it names an object the host did not lend it, or sends code.
+    Carried take_objects(Value value, std::string_view line);
+    void serve_object_request(const Message& request, std::string_view line);
+    void answer_with(std::int64_t id, const std::string& what, const std::function<Carried()>& run);
+    void flush_releases();
     enum class Waiting { ForDriver, ForReply };
     // The next protocol line; end of file, the deadline or an oversized line end the bond.
     std::string next_line(Clock::time_point deadline, Waiting waiting,
@@ -72,7 +119,7 @@ class Session {
     // stop's exception; the bond is dead.
     [[noreturn]] void fail_stopped(const std::string& afterwards);
     static Clock::time_point deadline_after(std::chrono::milliseconds timeout);
-    void serve_remote_request(const Message& request);
+    void serve_remote_request(const Message& request, std::string_view line);
     void reply_error(std::int64_t id, int code, const std::string& message);
     void handle_notification(const Message& notification);
     void deliver_output(const Value& params);
@@ -101,8 +148,14 @@ class Session {
     std::unique_ptr<ChildProcess> child_;
     std::unique_ptr<PipeChannel> channel_;
 
-    std::unordered_map<std::string, std::shared_ptr<ExportedFunction>> exports_;
-    Operation operation_;                             // the top-level operation running now
+    std::unordered_map<std::string, std::shared_ptr<HostFunction>> exports_;
+    // Objects of other bonds lent to this interpreter (it holds proxies of them), by the number
+    // it knows them by; numbers are never reused.
+    std::unordered_map<std::uint64_t, std::shared_ptr<ObjectState>> lent_;
+    std::uint64_t last_lent_ = 0;
+    std::mutex releases_mutex_;
+    std::vector<std::uint64_t> releases_;  // numbers of the interpreter's table to let go
+    Operation operation_;                  // the top-level operation running now
     std::atomic<std::int64_t> running_operation_{0};  // its id, for interrupt(); 0 when idle
     std::int64_t last_request_id_ = 0;
     std::size_t depth_ = 0;

@@ -10,9 +10,17 @@ namespace {
 
 constexpr std::string_view kBytesKey = "$bytes";
 
-// True when `value` holds bytes (which need the $bytes form). Throws EncodingError for what JSON
-// cannot carry at all: nlohmann would write NaN and infinities as null.
-bool needs_encoding(const Value& value) {
+// A non-negative integer: parsed JSON holds one as unsigned, a Value made in C++ as signed.
+bool unsigned_key(const Value& map, const char* key) {
+    auto found = map.find(key);
+    return found != map.end() && found->is_number_integer() &&
+           (found->is_number_unsigned() || found->get<std::int64_t>() >= 0);
+}
+
+// True when `value` holds bytes (which need the $bytes form); counts tags into `tags`. Throws
+// EncodingError for what JSON cannot carry at all: nlohmann would write NaN and infinities as
+// null.
+bool needs_encoding(const Value& value, TagCount* tags) {
     switch (value.type()) {
         case Value::value_t::binary:
             return true;
@@ -20,10 +28,15 @@ bool needs_encoding(const Value& value) {
             if (!std::isfinite(value.get<double>()))
                 throw EncodingError("NaN and infinities cannot be sent");
             return false;
-        case Value::value_t::array:
-        case Value::value_t::object: {
+        case Value::value_t::object:
+            if (tags && value.size() <= 2) {
+                if (is_code_tag(value)) ++tags->code;
+                if (is_object_tag(value) || is_yours_tag(value)) ++tags->objects;
+            }
+            [[fallthrough]];
+        case Value::value_t::array: {
             bool found = false;
-            for (const auto& element : value) found = needs_encoding(element) || found;
+            for (const auto& element : value) found = needs_encoding(element, tags) || found;
             return found;
         }
         default:
@@ -51,9 +64,9 @@ Value replace_binary(const Value& value) {
     }
 }
 
-std::string dump(const Value& value) {
+std::string dump(const Value& value, TagCount* tags = nullptr) {
     try {
-        if (needs_encoding(value)) return replace_binary(value).dump();
+        if (needs_encoding(value, tags)) return replace_binary(value).dump();
         return value.dump();
     } catch (const nlohmann::json::type_error& error) {
         throw EncodingError(error.what());
@@ -79,7 +92,33 @@ void decode_id(const Value& json, IdRule rule, Message& message) {
 }  // namespace
 
 Value encode_bytes(const Value& value) {
-    return needs_encoding(value) ? replace_binary(value) : value;
+    return needs_encoding(value, nullptr) ? replace_binary(value) : value;
+}
+
+bool is_code_tag(const Value& value) {
+    if (!value.is_object() || value.size() != 1) return false;
+    auto code = value.find("$code");
+    return code != value.end() && code->is_string();
+}
+
+bool is_object_tag(const Value& value) {
+    if (!value.is_object() || !unsigned_key(value, "$obj")) return false;
+    if (value.size() == 1) return true;
+    auto type = value.find("type");
+    return value.size() == 2 && type != value.end() && type->is_string();
+}
+
+bool is_yours_tag(const Value& value) {
+    return value.is_object() && value.size() == 1 && unsigned_key(value, "$yours");
+}
+
+bool may_hold_tags(std::string_view line) {
+    for (auto at = line.find("\"$"); at != std::string_view::npos; at = line.find("\"$", at + 2)) {
+        std::string_view rest = line.substr(at + 2);
+        if (rest.starts_with("obj\"") || rest.starts_with("yours\"") || rest.starts_with("code\""))
+            return true;
+    }
+    return false;
 }
 
 Message decode_message(std::string_view line) {
@@ -133,9 +172,10 @@ Message decode_message(Value json, IdRule rule) {
     return message;
 }
 
-std::string encode_request(std::int64_t id, std::string_view method, const Value& params) {
+std::string encode_request(std::int64_t id, std::string_view method, const Value& params,
+                           TagCount* tags) {
     std::string line = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) +
-                       ",\"method\":" + Value(method).dump() + ",\"params\":" + dump(params);
+                       ",\"method\":" + Value(method).dump() + ",\"params\":" + dump(params, tags);
     line += "}\n";
     return line;
 }
@@ -147,8 +187,9 @@ std::string encode_notification(std::string_view method, const Value& params) {
     return line;
 }
 
-std::string encode_result(const Value& id, const Value& result) {
-    std::string line = "{\"jsonrpc\":\"2.0\",\"id\":" + dump(id) + ",\"result\":" + dump(result);
+std::string encode_result(const Value& id, const Value& result, TagCount* tags) {
+    std::string line =
+        "{\"jsonrpc\":\"2.0\",\"id\":" + dump(id) + ",\"result\":" + dump(result, tags);
     line += "}\n";
     return line;
 }

@@ -57,11 +57,26 @@ Message decode_message(std::string_view line);
 // it is not one.
 Message decode_message(Value json, IdRule rule);
 
-// Each returns one line, ending in '\n'; EncodingError when a value cannot be encoded.
-std::string encode_request(std::int64_t id, std::string_view method, const Value& params);
+// How many maps of a value have the exact shape of a tag of docs/protocol.md (Values) that only
+// the host may place: code, and objects ($obj, $yours).
+struct TagCount {
+    std::size_t code = 0;
+    std::size_t objects = 0;
+};
+// The tag shapes, as drivers read them.
+bool is_code_tag(const Value& value);
+bool is_object_tag(const Value& value);  // {"$obj": n} or {"$obj": n, "type": "..."}
+bool is_yours_tag(const Value& value);   // {"$yours": n}
+// Whether a received line may hold object or code tags: a cheap scan before a walk of its value.
+bool may_hold_tags(std::string_view line);
+
+// Each returns one line, ending in '\n'; EncodingError when a value cannot be encoded. `tags`,
+// when given, counts the tags the value holds.
+std::string encode_request(std::int64_t id, std::string_view method, const Value& params,
+                           TagCount* tags = nullptr);
 std::string encode_notification(std::string_view method, const Value& params);
 // `id` is the request's id as it came (an integer, or with IdRule::Any a string or null).
-std::string encode_result(const Value& id, const Value& result);
+std::string encode_result(const Value& id, const Value& result, TagCount* tags = nullptr);
 std::string encode_error(const Value& id, int code, std::string_view message,
                          const Value& data = nullptr);
 

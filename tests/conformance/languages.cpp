@@ -94,6 +94,48 @@ Language python() {
             "        return 'connected'\n"
             "    except OSError as error:\n"
             "        return str(error)\n",
+        .define_tally =
+            "class Tally:\n"
+            "    def __init__(self, start):\n"
+            "        self.count = start\n"
+            "    def add(self, n):\n"
+            "        self.count += n\n"
+            "        return self.count\n"
+            "    def total(self):\n"
+            "        return self.count\n",
+        .new_tally = "Tally(5)",
+        .adder = "lambda x: x + 1",
+        .subtracter = "lambda a, b: a - b",
+        .frozen = "object()",
+        .spinner = "lambda: [None for _ in iter(int, 1) if False]",
+        .define_users =
+            "import functools\n"
+            "def use_tally(t):\n"
+            "    return t.add(2)\n"
+            "def read_count(t):\n"
+            "    return t.count\n"
+            "def apply_each(f, items):\n"
+            "    return [f(x) for x in items]\n"
+            "def sorted_with(items, cmp):\n"
+            "    return sorted(items, key=functools.cmp_to_key(cmp))\n"
+            "def same(a, b):\n"
+            "    return a is b\n",
+        .define_keeper =
+            "import gc, weakref\n"
+            "watched = kept = None\n"
+            "def watch(x):\n"
+            "    global watched\n"
+            "    watched = weakref.ref(x)\n"
+            "def watched_alive():\n"
+            "    gc.collect()\n"
+            "    return watched() is not None\n"
+            "def keep(x):\n"
+            "    global kept\n"
+            "    kept = x\n"
+            "def forget():\n"
+            "    global kept\n"
+            "    kept = None\n"
+            "    gc.collect()\n",
     };
 }
 
@@ -205,6 +247,32 @@ Language php() {
             "    fclose($socket);\n"
             "    return 'connected';\n"
             "}\n",
+        .define_tally =
+            "class Tally {\n"
+            "    public $count;\n"
+            "    public function __construct($start) { $this->count = $start; }\n"
+            "    public function add($n) { $this->count += $n; return $this->count; }\n"
+            "    public function total() { return $this->count; }\n"
+            "}",
+        .new_tally = "new Tally(5)",
+        .adder = "fn($x) => $x + 1",
+        .subtracter = "fn($a, $b) => $a - $b",
+        .frozen =
+            "new class { public readonly int $x; public function __construct() { $this->x "
+            "= 1; } }",
+        .spinner = "function () { while (true) {} }",
+        .define_users =
+            "function use_tally($t) { return $t->add(2); }\n"
+            "function read_count($t) { return $t->count; }\n"
+            "function apply_each($f, $items) { return array_map($f, $items); }\n"
+            "function sorted_with($items, $cmp) { usort($items, $cmp); return $items; }\n"
+            "function same($a, $b) { return $a === $b; }",
+        .define_keeper =
+            "function watch($x) { $GLOBALS['watched'] = WeakReference::create($x); }\n"
+            "function watched_alive() { gc_collect_cycles(); return $GLOBALS['watched']->get() "
+            "!== null; }\n"
+            "function keep($x) { $GLOBALS['kept'] = $x; }\n"
+            "function forget() { $GLOBALS['kept'] = null; gc_collect_cycles(); }",
     };
 }
 
@@ -315,6 +383,35 @@ Language perl() {
             "        Proto => 'tcp', Timeout => 60);\n"
             "    return $socket ? 'connected' : \"error: $@\";\n"
             "}\n",
+        .define_tally =
+            "package Tally;\n"
+            "sub new { my ($class, $start) = @_; return bless { count => $start }, $class }\n"
+            "sub add { my ($self, $n) = @_; $self->{count} += $n; return $self->{count} }\n"
+            "sub total { return $_[0]{count} }\n"
+            "package main;\n",
+        .new_tally = "Tally->new(5)",
+        .adder = "sub { $_[0] + 1 }",
+        .subtracter = "sub { $_[0] - $_[1] }",
+        // lock_hashref: a lock_hash loaded at run time has lost its prototype.
+        .frozen =
+            "do { require Hash::Util; my $h = bless { x => 1 }, 'Frozen'; "
+            "Hash::Util::lock_hashref($h); $h }",
+        .spinner = "sub { 1 while 1 }",
+        .define_users =
+            "use Scalar::Util ();\n"
+            "sub use_tally { my ($t) = @_; return $t->add(2) }\n"
+            "sub read_count { my ($t) = @_; return $t->{count} }\n"
+            "sub apply_each { my ($f, $items) = @_; return [map { $f->($_) } @$items] }\n"
+            "sub sorted_with { my ($items, $cmp) = @_; return [sort { $cmp->($a, $b) } @$items] }\n"
+            "sub same { return Scalar::Util::refaddr($_[0]) == Scalar::Util::refaddr($_[1]) "
+            "? 1 : 0 }\n",
+        .define_keeper =
+            "use Scalar::Util ();\n"
+            "our ($watched, $kept);\n"
+            "sub watch { $watched = $_[0]; Scalar::Util::weaken($watched); return }\n"
+            "sub watched_alive { return defined $watched ? 1 : 0 }\n"
+            "sub keep { $kept = $_[0]; return }\n"
+            "sub forget { $kept = undef; return }\n",
     };
 }
 
@@ -419,6 +516,33 @@ Language javascript() {
             "        socket.on('error', (error) => resolve(error.message));\n"
             "    });\n"
             "}\n",
+        .define_tally =
+            "class Tally {\n"
+            "    constructor(start) { this.count = start; }\n"
+            "    add(n) { this.count += n; return this.count; }\n"
+            "    total() { return this.count; }\n"
+            "}\n"
+            "globalThis.Tally = Tally;\n",
+        .new_tally = "new Tally(5)",
+        .adder = "(x) => x + 1",
+        .subtracter = "(a, b) => a - b",
+        .frozen = "Object.freeze(new (class Frozen { constructor() { this.x = 1; } })())",
+        .spinner = "() => { for (;;) {} }",
+        .define_users =
+            "function use_tally(t) { return t.add(2); }\n"
+            "function read_count(t) { return t.count; }\n"
+            "function apply_each(f, items) { return items.map((x) => f(x)); }\n"
+            "function sorted_with(items, cmp) { return [...items].sort(cmp); }\n"
+            "function same(a, b) { return a === b; }\n",
+        // V8 collects only when asked with --expose-gc, which can be switched on at run time.
+        .define_keeper =
+            "require('v8').setFlagsFromString('--expose-gc');\n"
+            "globalThis.collectGarbage = require('vm').runInNewContext('gc');\n"
+            "globalThis.watched = null; globalThis.kept = null;\n"
+            "function watch(x) { watched = new WeakRef(x); }\n"
+            "function watched_alive() { collectGarbage(); return watched.deref() !== undefined; }\n"
+            "function keep(x) { kept = x; }\n"
+            "function forget() { kept = null; collectGarbage(); }\n",
     };
 }
 

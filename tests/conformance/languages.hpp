@@ -67,6 +67,22 @@ struct Language {
                                  // both raise an error when the file cannot be read or written
     std::string define_connect;  // try_connect(port): "connected" when a TCP connection to
                                  // 127.0.0.1:port opens, else the error's text
+
+    // For remote objects (objects_test.cpp):
+    std::string define_tally;   // class Tally: Tally(start); attribute count; add(n) adds n to
+                                // count and returns it; total() returns count
+    std::string new_tally;      // an expression: a Tally that starts at 5
+    std::string adder;          // an expression: a closure returning its argument + 1
+    std::string subtracter;     // an expression: a closure (a, b) returning a - b
+    std::string frozen;         // an expression: an object whose attribute x cannot be set
+    std::string spinner;        // an expression: a closure of no arguments that never returns
+    std::string define_users;   // use_tally(t): t.add(2); read_count(t): t's count attribute;
+                                // apply_each(f, list): f(x) for each x, by the language's own
+                                // idiom; sorted_with(list, cmp): sorted with comparator cmp;
+                                // same(a, b): true when a and b are the very same object
+    std::string define_keeper;  // watch(x): keeps a weak reference to x; watched_alive(): true
+                                // while it is alive (after a garbage collection); keep(x):
+                                // holds x in a global; forget(): drops it and collects garbage
 };
 
 const std::vector<Language>& languages();

@@ -26,6 +26,8 @@ grep -q "reads a file: Your script failed: FileNotFoundError" <<< "$output"
 output=$("$scratch/build/migrate_php")
 echo "$output"
 grep -q "Both print the same invoice." <<< "$output"
+grep -A1 "A PHP Cart for FR, ordered by a Python lambda" <<< "$output" | grep -q "^mouse "
+grep -A1 "Ordered by a C++ function (by item)" <<< "$output" | grep -q "^cable "
 # The decoder needs sudo and bubblewrap, which scripts/setup installs; a machine without them
 # only builds it.
 if command -v bwrap > /dev/null && sudo -n -u nobody true 2> /dev/null; then

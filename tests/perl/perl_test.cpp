@@ -74,7 +74,7 @@ TEST_CASE("call takes any function-like expression, the arguments are appended a
     CHECK(perl.call("map { $_ + 1 }", 1, 2, 3) == Value::array({2, 3, 4}));
     CHECK(perl.call("sprintf", "%s=%03d", "x", 7) == "x=007");
     CHECK(perl.call("uc", "abc") == "ABC");
-    CHECK(perl.call("add", perl.ref("20 + 1"), 21) == 42);  // code_args
+    CHECK(perl.call("add", perl.ref("20 + 1"), 21) == 42);  // {"$code": ...}
 }
 
 TEST_CASE("context rule: list context, one element is a scalar, none is null, scalar forces") {

@@ -402,10 +402,13 @@ TEST_CASE("strings that are not UTF-8 cross as bytes, resources and closures can
             CHECK(error.side() == "remote");
         }
     }
-    // An argument of an exported function that cannot cross is a TypeError in PHP.
+    // An argument of an exported function that cannot cross is a TypeError in PHP; a resource
+    // crosses as an object.
     php.export_function("sink", [](const Value&) { return 0; });
-    CHECK(php.eval("(function () { try { sink(STDIN); } catch (TypeError $e) { return 'caught'; } "
+    CHECK(php.eval("(function () { try { sink(NAN); } catch (TypeError $e) { return 'caught'; } "
                    "})()") == "caught");
+    php.export_function("kind", [](bond::Object resource) { return resource.type(); });
+    CHECK(php.eval("kind(STDIN)") == "resource (stream)");
     CHECK(php.eval("1") == 1);
 }
 

@@ -102,7 +102,9 @@ TEST_CASE("binary streams and file-descriptor writes keep their bytes and order"
     CHECK(output.all == "\xff\xfetextfd1err\nx\n");
 }
 
-TEST_CASE("bytes-like values are bytes, an argument Python cannot send is a catchable TypeError") {
+TEST_CASE(
+    "bytes-like values are bytes, an argument Python cannot send is a catchable TypeError, "
+    "a raw export passes objects through") {
     bond::Bond py = bond::make_bond("Python");
     CHECK(py.eval("bytearray(b'ab')") == Value::binary({'a', 'b'}));
     CHECK(py.eval("memoryview(b'cd')") == Value::binary({'c', 'd'}));
@@ -111,10 +113,12 @@ TEST_CASE("bytes-like values are bytes, an argument Python cannot send is a catc
     py.eval_block(
         "def try_send():\n"
         "    try:\n"
-        "        ident(object())\n"
+        "        ident(float('nan'))\n"
         "    except TypeError as error:\n"
         "        return 'TypeError'\n");
     CHECK(py.call("try_send") == "TypeError");
+    py.eval_block("thing = object()");
+    CHECK(py.eval("ident(thing)[0] is thing") == true);
     CHECK(py.eval("ident(1, 'x')") == Value{1, "x"});
 }
 

@@ -3,11 +3,13 @@
 // nlohmann's to_json/from_json, so a user type works by defining those two functions.
 #pragma once
 
+#include <bond/object.hpp>
 #include <bond/value.hpp>
 
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -25,21 +27,47 @@ using ExportedFunction = std::function<Value(const Value& args)>;
 
 namespace detail {
 
-// The arguments of one call: converted values, the positions that hold code from a Ref (sent
-// unevaluated), the bonds those Refs belong to, and a conversion error to raise, if any.
+// A value with the Objects it carries: each stands in `value` as {"$handle": k}, k its index in
+// `objects`. How values with objects travel inside the host, between bonds and C++ functions.
+struct Carried {
+    Value value;
+    std::vector<std::shared_ptr<ObjectState>> objects;
+};
+
+// What the host runs for an exported name, objects included (adapt_export makes one).
+using HostFunction = std::function<Carried(Carried& args)>;
+
+// The arguments of one call: converted values, in which a Ref stands as {"$code": "..."} and an
+// Object as {"$handle": k}; the Objects; the bonds the Refs belong to; a conversion error to raise.
 struct CallArguments {
     Value values = Value::array();
-    std::vector<std::size_t> code_positions;
+    std::vector<std::shared_ptr<ObjectState>> objects;
     std::vector<std::uint64_t> ref_owners;
     std::optional<std::string> conversion_error;
 };
 
+// Where Object k of a Carried or CallArguments stands in its value.
+inline Value object_placeholder(std::size_t index) {
+    return Value{{"$handle", index}};
+}
+// The index of the Object that `value` stands for, or -1 when it is not a placeholder.
+inline std::int64_t placeholder_index(const Value& value, std::size_t object_count) {
+    if (!value.is_object() || value.size() != 1) return -1;
+    auto found = value.find("$handle");
+    if (found == value.end() || !found->is_number_unsigned()) return -1;
+    auto index = found->get<std::uint64_t>();
+    return index < object_count ? static_cast<std::int64_t>(index) : -1;
+}
+
 template <class T>
 void append_argument(CallArguments& out, T&& argument) {
-    if constexpr (std::is_same_v<std::remove_cvref_t<T>, Ref>) {
-        out.code_positions.push_back(out.values.size());
+    using Plain = std::remove_cvref_t<T>;
+    if constexpr (std::is_same_v<Plain, Ref>) {
         out.ref_owners.push_back(argument.owner());
-        out.values.push_back(argument.code());
+        out.values.push_back(Value{{"$code", argument.code()}});
+    } else if constexpr (std::is_same_v<Plain, Object>) {
+        out.values.push_back(object_placeholder(out.objects.size()));
+        out.objects.push_back(state_of(argument));
     } else {
         out.values.push_back(Value(std::forward<T>(argument)));
     }
@@ -104,32 +132,46 @@ constexpr bool takes_argument_array() {
     }
 }
 
+// A C++ function's result as a Carried value: an Object travels beside its placeholder.
 template <class Result, class Invoke>
-Value invoke_to_value(Invoke&& invoke) {
+Carried invoke_to_carried(Invoke&& invoke) {
     if constexpr (std::is_void_v<Result>) {
         invoke();
-        return nullptr;
+        return {nullptr, {}};
+    } else if constexpr (std::is_same_v<std::remove_cvref_t<Result>, Object>) {
+        return {object_placeholder(0), {state_of(invoke())}};
     } else {
-        return Value(invoke());
+        return {Value(invoke()), {}};
     }
 }
 
 template <class Parameter>
-std::remove_cvref_t<Parameter> convert_parameter(const Value& args, std::size_t index) {
-    try {
-        return args[index].template get<std::remove_cvref_t<Parameter>>();
-    } catch (const std::exception& error) {  // nlohmann's, or a user from_json's
-        throw std::invalid_argument("argument " + std::to_string(index + 1) + " (" +
-                                    std::string(args[index].type_name()) +
-                                    ") has the wrong type: " + error.what());
+std::remove_cvref_t<Parameter> convert_parameter(const Carried& args, std::size_t index) {
+    using Plain = std::remove_cvref_t<Parameter>;
+    const Value& argument = args.value[index];
+    if constexpr (std::is_same_v<Plain, Object>) {
+        std::int64_t object = placeholder_index(argument, args.objects.size());
+        if (object < 0)
+            throw std::invalid_argument("argument " + std::to_string(index + 1) + " (" +
+                                        std::string(argument.type_name()) +
+                                        ") is a value, not an object");
+        return object_from_state(args.objects[static_cast<std::size_t>(object)]);
+    } else {
+        try {
+            return argument.template get<Plain>();
+        } catch (const std::exception& error) {  // nlohmann's, or a user from_json's
+            throw std::invalid_argument("argument " + std::to_string(index + 1) + " (" +
+                                        std::string(argument.type_name()) +
+                                        ") has the wrong type: " + error.what());
+        }
     }
 }
 
-// Wraps any exportable callable as an ExportedFunction: a typed callable gets its arguments
-// converted with from_json after an arity check; a raw one gets the array as it is. The callable
-// is held through a shared_ptr, so move-only callables can be exported too.
+// Wraps any exportable callable as a HostFunction: a typed callable gets its arguments converted
+// with from_json (or as Objects) after an arity check; a raw one gets the array as it is. The
+// callable is held through a shared_ptr, so move-only callables can be exported too.
 template <class F>
-ExportedFunction adapt_export(F&& function) {
+HostFunction adapt_export(F&& function) {
     using Callable = std::decay_t<F>;  // a function name decays to a function pointer
     static_assert(has_callable_traits<Callable>::value,
                   "export_function needs a function, or a callable with one non-template "
@@ -138,19 +180,23 @@ ExportedFunction adapt_export(F&& function) {
     auto held = std::make_shared<Callable>(std::forward<F>(function));
     using Traits = callable_traits<Callable>;
     if constexpr (takes_argument_array<Callable>()) {
-        return [held](const Value& args) -> Value {
-            return invoke_to_value<typename Traits::result>([&] { return (*held)(args); });
+        // The placeholders of the arguments' objects it returns stand for those objects.
+        return [held](Carried& args) -> Carried {
+            Carried result =
+                invoke_to_carried<typename Traits::result>([&] { return (*held)(args.value); });
+            if (result.objects.empty()) result.objects = std::move(args.objects);
+            return result;
         };
     } else {
         using Parameters = typename Traits::parameters;
         constexpr std::size_t arity = std::tuple_size_v<Parameters>;
-        return [held](const Value& args) -> Value {
-            if (args.size() != arity)
+        return [held](Carried& args) -> Carried {
+            if (args.value.size() != arity)
                 throw std::invalid_argument("expected " + std::to_string(arity) + " argument" +
                                             (arity == 1 ? "" : "s") + ", got " +
-                                            std::to_string(args.size()));
+                                            std::to_string(args.value.size()));
             return [&]<std::size_t... I>(std::index_sequence<I...>) {
-                return invoke_to_value<typename Traits::result>([&] {
+                return invoke_to_carried<typename Traits::result>([&] {
                     return (*held)(
                         convert_parameter<std::tuple_element_t<I, Parameters>>(args, I)...);
                 });

@@ -1,0 +1,107 @@
+// bond::Object: a handle to a value that stays in its interpreter (a PHP object, a Python
+// closure, a Perl blessed hash, a JavaScript class instance or Promise). Copies share one hold on
+// the remote value; when the last copy goes, the interpreter is told to let it go. An Object is
+// accepted wherever an argument is: its own bond receives the original, another bond a proxy in
+// its own language that forwards to the owner (docs/objects.md).
+#pragma once
+
+#include <bond/value.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace bond {
+
+class Object;
+
+namespace detail {
+class Session;
+struct CallArguments;
+template <class... A>
+CallArguments make_arguments(A&&... arguments);
+
+// One hold on a value in an interpreter's table of objects: its number there, whose table it is,
+// and the language's name for its class. Lets the value go when the last Object sharing it does.
+struct ObjectState {
+    ObjectState(std::weak_ptr<Session> owner, std::uint64_t number, std::string type,
+                std::string lang)
+        : owner(std::move(owner)), number(number), type(std::move(type)), lang(std::move(lang)) {}
+    ~ObjectState();
+    ObjectState(const ObjectState&) = delete;
+    ObjectState& operator=(const ObjectState&) = delete;
+
+    std::weak_ptr<Session> owner;
+    std::uint64_t number;
+    std::string type;
+    std::string lang;
+};
+
+// The operations an Object forwards to its bond: the result as a value, or kept as an Object.
+Value object_invoke(const ObjectState& state, const std::string* method, CallArguments arguments);
+Object object_invoke_kept(const ObjectState& state, const std::string* method,
+                          CallArguments arguments);
+const std::shared_ptr<ObjectState>& state_of(const Object& object);
+// "the PHP object Invoice #3"
+std::string describe_object(const ObjectState& state);
+Object object_from_state(std::shared_ptr<ObjectState> state);
+}  // namespace detail
+
+class Object {
+  public:
+    // Calls method `method` of the object: the result as a value, or kept remotely as an Object.
+    template <class... A>
+    Value call(std::string_view method, A&&... arguments) const {
+        std::string name(method);
+        return detail::object_invoke(*state_, &name,
+                                     detail::make_arguments(std::forward<A>(arguments)...));
+    }
+    template <class... A>
+    Object call_object(std::string_view method, A&&... arguments) const {
+        std::string name(method);
+        return detail::object_invoke_kept(*state_, &name,
+                                          detail::make_arguments(std::forward<A>(arguments)...));
+    }
+    // Calls the object itself: a function, closure, code reference or invokable object.
+    template <class... A>
+    Value operator()(A&&... arguments) const {
+        return detail::object_invoke(*state_, nullptr,
+                                     detail::make_arguments(std::forward<A>(arguments)...));
+    }
+    template <class... A>
+    Object invoke_object(A&&... arguments) const {
+        return detail::object_invoke_kept(*state_, nullptr,
+                                          detail::make_arguments(std::forward<A>(arguments)...));
+    }
+
+    // An attribute or property; a method read this way is a callable bound to the object.
+    Value get(std::string_view name) const;
+    Object get_object(std::string_view name) const;
+    // Sets an attribute or property; `value` is converted like an argument (an Object too).
+    template <class T>
+    void set(std::string_view name, T&& value) const {
+        set_argument(name, detail::make_arguments(std::forward<T>(value)));
+    }
+    // A JSON copy of the object, where its language can make one (a Promise is awaited);
+    // SerializationException where it cannot.
+    Value value() const;
+
+    // The language's own name of the object's class or type: "Invoice", "Closure", "function".
+    const std::string& type() const noexcept { return state_->type; }
+    // The language of the bond that holds it.
+    const std::string& lang() const noexcept { return state_->lang; }
+    // "<PHP object Invoice #3>": the object's number in its interpreter's table.
+    std::string describe() const;
+    // Whether the bond that holds it is still open.
+    bool alive() const;
+
+  private:
+    friend const std::shared_ptr<detail::ObjectState>& detail::state_of(const Object&);
+    friend Object detail::object_from_state(std::shared_ptr<detail::ObjectState>);
+    explicit Object(std::shared_ptr<detail::ObjectState> state) : state_(std::move(state)) {}
+    void set_argument(std::string_view name, detail::CallArguments value) const;
+    std::shared_ptr<detail::ObjectState> state_;
+};
+
+}  // namespace bond
