@@ -21,11 +21,15 @@ bool same_secret(const std::string& given, const std::string& expected) {
     return difference == 0;
 }
 
-// {"$ref": "code"} in a call's args: code evaluated by the bond, not a value.
+// {"$code": "code"} in a call's args, as on the driver's wire (docs/protocol.md, Values), or its
+// older spelling {"$ref": "code"}: code evaluated by the bond, not a value.
 const Value* reference_code(const Value& argument) {
     if (!argument.is_object() || argument.size() != 1) return nullptr;
-    auto code = argument.find("$ref");
-    return code != argument.end() && code->is_string() ? &*code : nullptr;
+    for (const char* key : {"$code", "$ref"}) {
+        auto code = argument.find(key);
+        if (code != argument.end() && code->is_string()) return &*code;
+    }
+    return nullptr;
 }
 
 // An operation's own `limits`, if the request has them; else none, which keeps the bond's.

@@ -47,11 +47,21 @@ class Methods(DaemonTestCase):
             self.client.request("call", bond=bond, name="lambda xs, n: len(xs) + n",
                                 args=[{"$ref": "items"}, 10]),
             13)
+        # {"$code": ...} is the same, as on the driver's wire.
+        self.assertEqual(
+            self.client.request("call", bond=bond, name="lambda xs, n: len(xs) + n",
+                                args=[{"$code": "items"}, 20]),
+            23)
         # Only an object with the single key "$ref" is a reference.
         self.assertEqual(
             self.client.request("call", bond=bond, name="lambda d: sorted(d)",
                                 args=[{"$ref": "items", "other": 1}]),
             ["$ref", "other"])
+        # Nested in a value, a map of a tag's shape is refused: data never runs as code.
+        error = self.error_of("call", bond=bond, name="lambda d: d",
+                              args=[{"nested": {"$code": "items"}}])
+        self.assertEqual(error.data["type"], "SerializationException")
+        self.assertEqual(error.data["side"], "local")
         self.assertEqual(self.client.request("call", bond=bond, name="lambda: 7"), 7)
 
     def test_export_sends_invoke_and_relays_the_answer(self):
