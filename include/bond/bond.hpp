@@ -111,6 +111,14 @@ class Bond {
         return detail::call_kept_on(session(), name,
                                     detail::make_arguments(std::forward<A>(arguments)...));
     }
+    // eval() and call() for results that may hold objects anywhere: JSON where it can carry the
+    // value, an Object where it cannot.
+    Result eval_result(std::string_view code);
+    template <class... A>
+    Result call_result(std::string_view name, A&&... arguments) {
+        return detail::call_result_on(session(), name,
+                                      detail::make_arguments(std::forward<A>(arguments)...));
+    }
     // How many objects the interpreter holds for this host (handles), and how many proxies of
     // other bonds' objects it was lent and has not collected yet; asks the interpreter.
     struct ObjectCounts {
@@ -119,7 +127,8 @@ class Bond {
     };
     ObjectCounts object_counts();
 
-    // A typed callable: arguments converted in, the result converted out with get<R>().
+    // A typed callable: arguments converted in, the result converted out with get<R>(); with R
+    // bond::Object, the result kept in the interpreter.
     template <class Sig>
     std::function<Sig> function(std::string_view name);
 
@@ -192,8 +201,13 @@ template <class R, class... A>
 struct typed_function<R(A...)> {
     static std::function<R(A...)> make(std::shared_ptr<Session> session, std::string name) {
         return [session = std::move(session), name = std::move(name)](A... arguments) -> R {
-            Value result = call_on(session, name, make_arguments(std::forward<A>(arguments)...));
-            if constexpr (!std::is_void_v<R>) return convert_result<R>(session, name, result);
+            if constexpr (std::is_same_v<R, Object>) {  // the result kept in the interpreter
+                return call_kept_on(session, name, make_arguments(std::forward<A>(arguments)...));
+            } else {
+                Value result =
+                    call_on(session, name, make_arguments(std::forward<A>(arguments)...));
+                if constexpr (!std::is_void_v<R>) return convert_result<R>(session, name, result);
+            }
         };
     }
 };

@@ -11,10 +11,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bond {
 
 class Object;
+struct Result;
 
 namespace detail {
 class Session;
@@ -46,6 +48,8 @@ const std::shared_ptr<ObjectState>& state_of(const Object& object);
 // "the PHP object Invoice #3"
 std::string describe_object(const ObjectState& state);
 Object object_from_state(std::shared_ptr<ObjectState> state);
+Result call_result_on(std::shared_ptr<Session> session, std::string_view name,
+                      CallArguments arguments);
 }  // namespace detail
 
 class Object {
@@ -54,24 +58,24 @@ class Object {
     template <class... A>
     Value call(std::string_view method, A&&... arguments) const {
         std::string name(method);
-        return detail::object_invoke(*state_, &name,
+        return detail::object_invoke(state(), &name,
                                      detail::make_arguments(std::forward<A>(arguments)...));
     }
     template <class... A>
     Object call_object(std::string_view method, A&&... arguments) const {
         std::string name(method);
-        return detail::object_invoke_kept(*state_, &name,
+        return detail::object_invoke_kept(state(), &name,
                                           detail::make_arguments(std::forward<A>(arguments)...));
     }
     // Calls the object itself: a function, closure, code reference or invokable object.
     template <class... A>
     Value operator()(A&&... arguments) const {
-        return detail::object_invoke(*state_, nullptr,
+        return detail::object_invoke(state(), nullptr,
                                      detail::make_arguments(std::forward<A>(arguments)...));
     }
     template <class... A>
     Object invoke_object(A&&... arguments) const {
-        return detail::object_invoke_kept(*state_, nullptr,
+        return detail::object_invoke_kept(state(), nullptr,
                                           detail::make_arguments(std::forward<A>(arguments)...));
     }
 
@@ -88,9 +92,9 @@ class Object {
     Value value() const;
 
     // The language's own name of the object's class or type: "Invoice", "Closure", "function".
-    const std::string& type() const noexcept { return state_->type; }
+    const std::string& type() const { return state().type; }
     // The language of the bond that holds it.
-    const std::string& lang() const noexcept { return state_->lang; }
+    const std::string& lang() const { return state().lang; }
     // "<PHP object Invoice #3>": the object's number in its interpreter's table.
     std::string describe() const;
     // Whether the bond that holds it is still open.
@@ -101,7 +105,21 @@ class Object {
     friend Object detail::object_from_state(std::shared_ptr<detail::ObjectState>);
     explicit Object(std::shared_ptr<detail::ObjectState> state) : state_(std::move(state)) {}
     void set_argument(std::string_view name, detail::CallArguments value) const;
+    // The hold; BondException for a moved-from Object.
+    const detail::ObjectState& state() const;
     std::shared_ptr<detail::ObjectState> state_;
+};
+
+// A result that may hold objects anywhere in it (a list of PHP objects, a map with a closure):
+// `value` is its JSON, in which each object stands as {"$handle": k}, k its index in `objects`.
+// Bond::eval_result and Bond::call_result give one.
+struct Result {
+    Value value;
+    std::vector<Object> objects;
+    // The object a placeholder of `value` stands for; BondException when it stands for none.
+    const Object& object_at(const Value& placeholder) const;
+    // The value as JSON text with each object as its describe(): [1,<PHP object Cart #3>].
+    std::string describe() const;
 };
 
 }  // namespace bond

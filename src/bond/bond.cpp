@@ -109,6 +109,10 @@ Object Bond::object(std::string_view code) {
     return detail::kept_object(session()->eval_carried(code, true));
 }
 
+Result Bond::eval_result(std::string_view code) {
+    return detail::result_of(session()->eval_carried(code, false));
+}
+
 Bond::ObjectCounts Bond::object_counts() {
     auto session = this->session();
     Value held = session->request("count_objects", Value::object());

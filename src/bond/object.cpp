@@ -2,6 +2,8 @@
 // value, and the hold itself, given back when the last copy of the handle goes.
 #include "session.hpp"
 
+#include <functional>
+
 namespace bond {
 namespace detail {
 namespace {
@@ -61,39 +63,86 @@ Object call_kept_on(
     return kept_object(session->call_carried(name, std::move(arguments), nullptr, true));
 }
 
+Result call_result_on(
+    std::shared_ptr<Session> session,  // NOLINT(performance-unnecessary-value-param)
+    std::string_view name, CallArguments arguments) {
+    if (!session) throw BondException("", "this bond was moved from");
+    return result_of(session->call_carried(name, std::move(arguments), nullptr, false));
+}
+
+Result result_of(Carried carried) {
+    Result result{std::move(carried.value), {}};
+    result.objects.reserve(carried.objects.size());
+    for (auto& state : carried.objects)
+        result.objects.push_back(object_from_state(std::move(state)));
+    return result;
+}
+
 }  // namespace detail
 
+const Object& Result::object_at(const Value& placeholder) const {
+    std::int64_t index = detail::placeholder_index(placeholder, objects.size());
+    if (index < 0) throw BondException("", placeholder.dump() + " stands for no object");
+    return objects[static_cast<std::size_t>(index)];
+}
+
+std::string Result::describe() const {
+    std::function<std::string(const Value&)> text = [&](const Value& node) -> std::string {
+        if (detail::placeholder_index(node, objects.size()) >= 0) return object_at(node).describe();
+        if (node.is_array()) {
+            std::string out = "[";
+            for (const auto& element : node) out += (out.size() > 1 ? "," : "") + text(element);
+            return out + "]";
+        }
+        if (node.is_object()) {
+            std::string out = "{";
+            for (auto it = node.begin(); it != node.end(); ++it)
+                out +=
+                    (out.size() > 1 ? "," : "") + Value(it.key()).dump() + ":" + text(it.value());
+            return out + "}";
+        }
+        return detail::encode_bytes(node).dump(-1, ' ', false, Value::error_handler_t::replace);
+    };
+    return text(value);
+}
+
+const detail::ObjectState& Object::state() const {
+    if (!state_) throw BondException("", "this bond::Object was moved from");
+    return *state_;
+}
+
 Value Object::get(std::string_view name) const {
-    auto session = detail::holder(*state_);
+    auto session = detail::holder(state());
     std::string attribute(name);
-    return session->plain_result(session->get(state_->number, &attribute, false),
+    return session->plain_result(session->get(state().number, &attribute, false),
                                  attribute + " of " + describe());
 }
 
 Object Object::get_object(std::string_view name) const {
     std::string attribute(name);
-    return detail::kept_object(detail::holder(*state_)->get(state_->number, &attribute, true));
+    return detail::kept_object(detail::holder(state())->get(state().number, &attribute, true));
 }
 
 void Object::set_argument(std::string_view name, detail::CallArguments value) const {
-    detail::holder(*state_)->set(state_->number, std::string(name), std::move(value));
+    detail::holder(state())->set(state().number, std::string(name), std::move(value));
 }
 
 Value Object::value() const {
-    auto session = detail::holder(*state_);
-    detail::Carried copy = session->get(state_->number, nullptr, false);
+    auto session = detail::holder(state());
+    detail::Carried copy = session->get(state().number, nullptr, false);
     if (!copy.objects.empty())
-        throw SerializationException(state_->lang, "remote",
+        throw SerializationException(state().lang, "remote",
                                      describe() + " has no JSON form: it is not data");
     return std::move(copy.value);
 }
 
 std::string Object::describe() const {
-    return "<" + state_->lang + " object " + state_->type + " #" + std::to_string(state_->number) +
+    return "<" + state().lang + " object " + state().type + " #" + std::to_string(state().number) +
            ">";
 }
 
 bool Object::alive() const {
+    if (!state_) return false;
     auto session = state_->owner.lock();
     return session && session->alive();
 }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <iostream>
+#include <limits>
 
 namespace bond::detail {
 namespace {
@@ -208,6 +209,12 @@ Carried Session::exchange(std::string_view method, Value params,
     std::size_t placed = 0;
     try {
         if (!objects.empty()) placed = place_objects(params, objects, lent);
+        // Each object stands once in its arguments: another placeholder came with the data.
+        if (placed != objects.size())
+            throw SerializationException(
+                lang_, "local",
+                "a value holds a map {\"$handle\": n}, the shape that stands for an object "
+                "argument inside the host; such a map cannot be sent as a value");
     } catch (...) {
         for (auto number : lent) lent_.erase(number);
         throw;
@@ -370,6 +377,8 @@ Carried Session::take_objects(Value value, std::string_view line) {
             return;
         }
         if (!node.is_object()) return;
+        if (placeholder_index(node, std::numeric_limits<std::size_t>::max()) >= 0)
+            throw ForgedTag("a map {\"$handle\": n} among objects: the host reserves that shape");
         if (is_object_tag(node)) {
             auto type = node.find("type");
             carried.objects.push_back(std::make_shared<ObjectState>(
@@ -565,38 +574,44 @@ void Session::take_stop_reply(const Message& reply) {
 }
 
 void Session::serve_remote_request(const Message& request, std::string_view line) {
+    // The interpreter's objects in the request are taken first, whatever the answer: they are
+    // let go once it is sent, where a number the host never took would stay in its table.
+    Carried params;
+    std::optional<std::string> forged;
+    try {
+        params = take_objects(request.params, line);
+    } catch (const ForgedTag& error) {
+        forged = error.what();
+    }
     // Code that is being stopped gets no more help from the host.
     if (operation_.stopping()) return reply_error(request.id, kStopped, operation_.stop_message());
-    const Value& params = request.params;
+    if (forged) return reply_error(request.id, kInvalidParams, *forged);
     if (request.method == "invoke" || request.method == "get" || request.method == "set")
-        return serve_object_request(request, line);
-    if (request.method != "call" || !params.is_object() || !params.contains("name") ||
-        !params["name"].is_string())
+        return serve_object_request(request, params);
+    const Value& named = params.value;
+    if (request.method != "call" || !named.is_object() || !named.contains("name") ||
+        !named["name"].is_string())
         return reply_error(request.id, kMethodNotFound,
                            "the host serves only \"call\" requests with a \"name\", and "
                            "\"invoke\", \"get\" and \"set\"");
-    const std::string& name = params["name"].get_ref<const std::string&>();
-    auto args = params.find("args");
-    if (args != params.end() && !args->is_array())
+    std::string name = named["name"].get<std::string>();
+    auto args = named.find("args");
+    if (args != named.end() && !args->is_array())
         return reply_error(request.id, kInvalidParams, "\"args\" must be an array");
     auto found = exports_.find(name);
     if (found == exports_.end())
         return reply_error(request.id, kMethodNotFound,
                            "no exported function named '" + name + "'");
     std::shared_ptr<HostFunction> function = found->second;  // survives a re-export inside
-    Carried arguments;
-    try {
-        arguments = take_objects(args == params.end() ? Value::array() : *args, line);
-    } catch (const ForgedTag& error) {
-        return reply_error(request.id, kInvalidParams, error.what());
-    }
+    Carried arguments{args == named.end() ? Value::array() : std::move(*args),
+                      std::move(params.objects)};
     answer_with(request.id, name + "()", [&] { return (*function)(arguments); });
 }
 
-void Session::serve_object_request(const Message& request, std::string_view line) {
-    const Value& params = request.params;
-    auto number = params.is_object() ? params.find("object") : params.end();
-    if (number == params.end() || !number->is_number_unsigned())
+void Session::serve_object_request(const Message& request, Carried& params) {
+    Value& named = params.value;
+    auto number = named.is_object() ? named.find("object") : named.end();
+    if (number == named.end() || !number->is_number_unsigned())
         return reply_error(request.id, kInvalidParams, "\"object\" must be an object's number");
     auto found = lent_.find(number->get<std::uint64_t>());
     if (found == lent_.end())
@@ -606,43 +621,41 @@ void Session::serve_object_request(const Message& request, std::string_view line
                                "never lent");
     std::shared_ptr<ObjectState> state = found->second;  // survives a release inside
     auto text = [&](const char* key) -> std::optional<std::string> {
-        auto field = params.find(key);
-        if (field == params.end() || field->is_null()) return std::nullopt;
+        auto field = named.find(key);
+        if (field == named.end() || field->is_null()) return std::nullopt;
         if (!field->is_string()) throw ForgedTag(std::string("\"") + key + "\" must be a string");
         return field->get<std::string>();
     };
     std::optional<std::string> method;
     std::optional<std::string> name;
-    Carried values;
+    CallArguments arguments;
     try {
         method = text("method");
         name = text("name");
         if (request.method == "invoke") {
-            auto args = params.find("args");
-            if (args != params.end() && !args->is_array())
+            auto args = named.find("args");
+            if (args != named.end() && !args->is_array())
                 throw ForgedTag("\"args\" must be an array");
-            values = take_objects(args == params.end() ? Value::array() : *args, line);
+            if (args != named.end()) arguments.values = std::move(*args);
         } else if (request.method == "set") {
             if (!name) throw ForgedTag("\"set\" needs a \"name\"");
-            values = take_objects(Value::array({params.value("value", Value())}), line);
-        } else if (!name) {
-            throw ForgedTag("\"get\" needs a \"name\"");
+            arguments.values = Value::array({named.value("value", Value())});
         }
     } catch (const ForgedTag& error) {
         return reply_error(request.id, kInvalidParams, error.what());
     }
+    arguments.objects = std::move(params.objects);
     std::string what = describe_object(*state);
     answer_with(request.id, what, [&]() -> Carried {
         auto owner = state->owner.lock();
         if (!owner || !owner->alive())
             throw BondException(lang_, what + " cannot be used: the bond that holds it is closed");
-        CallArguments arguments;
-        arguments.values = std::move(values.value);
-        arguments.objects = std::move(values.objects);
         if (request.method == "invoke")
             return owner->invoke(state->number, method ? &*method : nullptr, std::move(arguments),
                                  false);
-        if (request.method == "get") return owner->get(state->number, &*name, false);
+        // A get of no name is the object's value (a proxy's iteration, say).
+        if (request.method == "get")
+            return owner->get(state->number, name ? &*name : nullptr, false);
         owner->set(state->number, *name, std::move(arguments));
         return {};
     });

@@ -28,6 +28,8 @@ namespace bond::detail {
 
 // The Object a result kept by the interpreter stands for ({"$handle": 0}, the whole result).
 Object kept_object(Carried result);
+// A result with its objects as Objects.
+Result result_of(Carried carried);
 
 class Session : public std::enable_shared_from_this<Session> {
   public:
@@ -96,7 +98,8 @@ class Session : public std::enable_shared_from_this<Session> {
     // The interpreter's tags in a value it sent become placeholders of Objects; ForgedTag when
     // it names an object the host did not lend it, or sends code.
     Carried take_objects(Value value, std::string_view line);
-    void serve_object_request(const Message& request, std::string_view line);
+    // invoke, get and set of an object lent to the interpreter; `params` taken from its request.
+    void serve_object_request(const Message& request, Carried& params);
     void answer_with(std::int64_t id, const std::string& what, const std::function<Carried()>& run);
     void flush_releases();
     enum class Waiting { ForDriver, ForReply };

@@ -27,8 +27,8 @@ Value DaemonTarget::on_bond(const std::string& method, Value params) {
     }
 }
 
-Value DaemonTarget::eval(const std::string& code) {
-    return on_bond("eval", {{"code", code}});
+Result DaemonTarget::eval(const std::string& code) {
+    return {on_bond("eval", {{"code", code}}), {}};  // bondd hands out no objects yet
 }
 
 void DaemonTarget::eval_block(const std::string& code) {

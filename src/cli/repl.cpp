@@ -103,7 +103,7 @@ class Session {
             pending.clear();
             guarded([&] {
                 if (mode == InputMode::Expression)
-                    output_.write_value(target_.eval(code));
+                    output_.write_result(target_.eval(code));
                 else
                     target_.eval_block(code);
             });

@@ -49,6 +49,12 @@ void TerminalOutput::write_value(const Value& value) {
     write(stdout, value_as_json(value) + "\n", nullptr);
 }
 
+void TerminalOutput::write_result(const Result& result) {
+    if (result.objects.empty()) return write_value(result.value);
+    finish_line();
+    write(stdout, result.describe() + "\n", nullptr);
+}
+
 void TerminalOutput::write_error(std::string_view text) {
     finish_line();
     write(stderr, std::string(text) + "\n", colour_stderr_ ? kRed : nullptr);

@@ -2,6 +2,7 @@
 // a colour terminal), values as JSON, errors. Colour is used when the stream is a terminal other
 // than "dumb" and NO_COLOR is unset or empty (https://no-color.org).
 #pragma once
+#include <bond/object.hpp>
 #include <bond/options.hpp>
 #include <bond/value.hpp>
 
@@ -19,6 +20,8 @@ class TerminalOutput {
     void write_output(Channel channel, std::string_view data);
     // A value as one line of JSON on stdout (bytes as {"$bytes": "<base64>"}).
     void write_value(const Value& value);
+    // A value as JSON, each object in it as <PHP object Invoice #3>.
+    void write_result(const Result& result);
     // An error or a notice of the session on stderr, on a line of its own.
     void write_error(std::string_view text);
     void write_notice(std::string_view text);

@@ -88,6 +88,12 @@ class Eval(unittest.TestCase):
         status, out, _ = run("eval", "python", "print('said ', end='') or 'value'")
         self.assertEqual((status, out), (0, 'said \n"value"\n'))
 
+    def test_an_object_prints_as_what_it_is(self):
+        status, out, _ = run("eval", "python", "[object(), 1]")
+        self.assertEqual((status, out), (0, "[<Python object object #1>,1]\n"))
+        status, out, _ = run("eval", "php", "new ArrayObject([])")
+        self.assertEqual((status, out), (0, "<PHP object ArrayObject #1>\n"))
+
     def test_a_promise_is_awaited(self):
         status, out, _ = run("eval", "js", "new Promise(done => setTimeout(() => done(7), 5))")
         self.assertEqual((status, out), (0, "7\n"))

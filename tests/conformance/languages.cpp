@@ -104,6 +104,7 @@ Language python() {
             "    def total(self):\n"
             "        return self.count\n",
         .new_tally = "Tally(5)",
+        .tally_in_list = "[Tally(5), 1]",
         .adder = "lambda x: x + 1",
         .subtracter = "lambda a, b: a - b",
         .frozen = "object()",
@@ -255,6 +256,7 @@ Language php() {
             "    public function total() { return $this->count; }\n"
             "}",
         .new_tally = "new Tally(5)",
+        .tally_in_list = "[new Tally(5), 1]",
         .adder = "fn($x) => $x + 1",
         .subtracter = "fn($a, $b) => $a - $b",
         .frozen =
@@ -390,6 +392,7 @@ Language perl() {
             "sub total { return $_[0]{count} }\n"
             "package main;\n",
         .new_tally = "Tally->new(5)",
+        .tally_in_list = "[Tally->new(5), 1]",
         .adder = "sub { $_[0] + 1 }",
         .subtracter = "sub { $_[0] - $_[1] }",
         // lock_hashref: a lock_hash loaded at run time has lost its prototype.
@@ -524,6 +527,7 @@ Language javascript() {
             "}\n"
             "globalThis.Tally = Tally;\n",
         .new_tally = "new Tally(5)",
+        .tally_in_list = "[new Tally(5), 1]",
         .adder = "(x) => x + 1",
         .subtracter = "(a, b) => a - b",
         .frozen = "Object.freeze(new (class Frozen { constructor() { this.x = 1; } })())",

@@ -72,6 +72,7 @@ struct Language {
     std::string define_tally;   // class Tally: Tally(start); attribute count; add(n) adds n to
                                 // count and returns it; total() returns count
     std::string new_tally;      // an expression: a Tally that starts at 5
+    std::string tally_in_list;  // an expression: a list of a Tally that starts at 5, and 1
     std::string adder;          // an expression: a closure returning its argument + 1
     std::string subtracter;     // an expression: a closure (a, b) returning a - b
     std::string frozen;         // an expression: an object whose attribute x cannot be set

@@ -73,6 +73,27 @@ TEST_CASE("a closure is an Object, and a value JSON cannot carry still fails as 
     });
 }
 
+TEST_CASE("results with objects anywhere, and typed functions that keep their result") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = objects_bond(language);
+        bond::Result listed = remote.eval_result(language.tally_in_list);
+        REQUIRE(listed.objects.size() == 1);
+        CHECK(listed.value[1] == 1);
+        CHECK(listed.object_at(listed.value[0]).call("total") == 5);
+        CHECK(listed.describe().starts_with("[<" + language.name + " object Tally #"));
+        CHECK_THROWS_AS(listed.object_at(listed.value[1]), bond::BondException);
+        bond::Result plain = remote.call_result("ident", Value{1, "two"});
+        CHECK(plain.value == Value{1, "two"});
+        CHECK(plain.objects.empty());
+        bond::Object tally = remote.object(language.new_tally);
+        bond::Result alone = remote.call_result("ident", tally);
+        REQUIRE(alone.objects.size() == 1);
+        CHECK(truthy(remote.call("same", alone.object_at(alone.value), tally)));
+        auto kept = remote.function<bond::Object(bond::Object)>("ident");
+        CHECK(truthy(remote.call("same", kept(tally), tally)));
+    });
+}
+
 TEST_CASE("an Object passed to its own bond is the original, as argument and attribute") {
     for_each_language([](const Language& language) {
         bond::Bond remote = objects_bond(language);
@@ -102,7 +123,7 @@ TEST_CASE(
     });
 }
 
-TEST_CASE("an object's method runs under the bond's limits, and can be interrupted") {
+TEST_CASE("an object's method runs under the bond's limits") {
     for_each_language([](const Language& language) {
         using namespace std::chrono_literals;
         bond::Bond remote = make_test_bond(language, {.limits = {.wall = 500ms}});
@@ -149,11 +170,29 @@ TEST_CASE("a map of a tag's shape in data is refused: never run as code, never a
                 CHECK(error.side() == "local");
             }
         }
+        // Nor can data stand where an object argument does.
+        bond::Object tally = remote.object(language.new_tally);
+        CHECK_THROWS_AS(remote.call("ident", Value::parse(R"({"$handle": 0})"), tally),
+                        bond::SerializationException);
         // Maps that only look alike are data.
         Value lookalike = {{"$code", 1}, {"other", 2}};
         CHECK(remote.call("ident", lookalike) == lookalike);
         // A Ref is code on purpose.
         CHECK(remote.call("ident", remote.ref(language.pid)).is_number_integer());
+    });
+}
+
+TEST_CASE("a moved-from Object is an error, never a crash") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = objects_bond(language);
+        bond::Object tally = remote.object(language.new_tally);
+        bond::Object moved = std::move(tally);
+        // NOLINTBEGIN(bugprone-use-after-move): what a moved-from Object does is the point
+        CHECK_FALSE(tally.alive());
+        CHECK_THROWS_AS(tally.call("total"), bond::BondException);
+        CHECK_THROWS_AS(remote.call("ident", tally), bond::SerializationException);
+        // NOLINTEND(bugprone-use-after-move)
+        CHECK(moved.call("total") == 5);
     });
 }
 

@@ -312,3 +312,28 @@ TEST_CASE("sys.stdout.buffer is a binary stream that can be wrapped") {
         "sys.stdout.buffer.writelines([b'a', b'b\\n'])\n");
     CHECK(output.stdout_text == "\xe9\nab\n");
 }
+
+TEST_CASE("tags an interpreter may not send are errors, and the bond goes on") {
+    bond::Bond py = bond::make_bond("Python");
+    // In a result: an object never lent, and code.
+    CHECK_THROWS_AS(py.eval("{'$yours': 99}"), bond::BondException);
+    CHECK_THROWS_AS(py.eval("[{'$code': 'x'}]"), bond::BondException);
+    // In the arguments of an exported function: the code that called it gets the error.
+    py.export_function("echo", [](const Value& args) { return args; });
+    py.eval_block(
+        "def try_echo(value):\n"
+        "    try:\n"
+        "        return echo(value)\n"
+        "    except Exception as error:\n"
+        "        return str(error)\n");
+    CHECK(py.call("try_echo", py.ref("{'$code': '1 + 1'}")).get<std::string>().find("code") !=
+          std::string::npos);
+    CHECK(py.eval("1 + 1") == 2);
+}
+
+TEST_CASE("a proxy iterates over the value of the object it stands for") {
+    bond::Bond py = bond::make_bond("Python");
+    bond::Bond js = bond::make_bond("JavaScript");
+    py.eval_block("def listed(p):\n    return list(p)\n");
+    CHECK(py.call("listed", js.object("new Set([1, 2, 3])")) == Value{1, 2, 3});
+}

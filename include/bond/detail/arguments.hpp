@@ -66,6 +66,7 @@ void append_argument(CallArguments& out, T&& argument) {
         out.ref_owners.push_back(argument.owner());
         out.values.push_back(Value{{"$code", argument.code()}});
     } else if constexpr (std::is_same_v<Plain, Object>) {
+        if (!state_of(argument)) throw std::invalid_argument("a moved-from bond::Object");
         out.values.push_back(object_placeholder(out.objects.size()));
         out.objects.push_back(state_of(argument));
     } else {
