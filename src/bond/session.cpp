@@ -1,5 +1,6 @@
 #include "session.hpp"
 
+#include "../protocol/error_codes.hpp"
 #include "../transport/command_line.hpp"
 #include "log.hpp"
 #include "sandbox.hpp"
@@ -671,7 +672,7 @@ void Session::answer_with(std::int64_t id, const std::string& what,
         // outermost caller with the original error, whatever the function turned it into.
         if (!alive_) rethrow_fatal_error();
         if (operation_.stopping()) return reply_error(id, kStopped, operation_.stop_message());
-        return reply_error(id, kRemoteError, describe_current_exception(what));
+        return reply_error(id, kRemoteException, describe_current_exception(what));
     }
     if (!alive_) rethrow_fatal_error();
     // Stopped meanwhile (a nested call hit a limit, or interrupt()): the remote code stops too,
@@ -685,7 +686,7 @@ void Session::answer_with(std::int64_t id, const std::string& what,
                             0, placed));
     } catch (const BondException& error) {
         for (auto number : lent) lent_.erase(number);
-        reply_error(id, kSerializationError,
+        reply_error(id, kSerializationException,
                     "cannot serialize the result of " + what + ": " + error.message());
     }
 }
@@ -695,19 +696,23 @@ void Session::reply_error(std::int64_t id, int code, const std::string& message)
 }
 
 [[noreturn]] void Session::throw_reply_error(const Message& reply) {
-    switch (reply.error_code) {
-        case kRemoteError: {
-            Value data = reply.error_message;
-            if (options_.trans_except.value_or(false) && reply.error_data.is_object() &&
-                reply.error_data.contains("exception"))
-                data = reply.error_data["exception"];
-            throw RemoteException(lang_, reply.error_message, std::move(data));
-        }
-        case kSerializationError:
-            throw SerializationException(lang_, "remote", reply.error_message);
-        default:
-            throw BondException(lang_, reply.error_message);
+    // -32000 and -32001 mean what they mean to the daemon's clients, so the one table
+    // (error_codes.hpp) throws them; the driver's data is its own (docs/protocol.md, Errors):
+    // the serialized exception is data.exception, wanted only with trans_except, and a result
+    // the driver could not encode is always the remote side's.
+    Value data = {{"lang", lang_}};
+    if (reply.error_code == kRemoteException) {
+        const Value& sent = reply.error_data;
+        bool has_exception = sent.is_object() && sent.contains("exception");
+        data["data"] = options_.trans_except.value_or(false) && has_exception
+                           ? sent["exception"]
+                           : Value(reply.error_message);
+    } else if (reply.error_code == kSerializationException) {
+        data["side"] = "remote";
+    } else {
+        throw BondException(lang_, reply.error_message);
     }
+    throw_rpc_error({reply.error_code, reply.error_message, std::move(data)});
 }
 
 void Session::handle_notification(const Message& notification) {

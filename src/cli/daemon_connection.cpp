@@ -1,6 +1,6 @@
 #include "daemon_connection.hpp"
 
-#include "daemon/rpc_error.hpp"
+#include "protocol/error_codes.hpp"
 #include "protocol/jsonrpc.hpp"
 
 #include <bond/errors.hpp>
@@ -15,38 +15,6 @@ namespace {
 
 // The longest line taken from the daemon: its own limit for clients' lines.
 constexpr std::size_t kMaxLine = std::size_t{256} << 20;
-
-[[noreturn]] void throw_error_answer(const detail::Message& answer) {
-    const Value& data = answer.error_data;
-    auto field = [&](const char* key) {
-        return data.is_object() && data.contains(key) && data[key].is_string()
-                   ? data[key].get<std::string>()
-                   : std::string();
-    };
-    std::string lang = field("lang");
-    const std::string& message = answer.error_message;
-    switch (answer.error_code) {
-        case daemon::kRemoteException:
-            throw RemoteException(
-                lang, message,
-                data.is_object() && data.contains("data") ? data["data"] : Value(message));
-        case daemon::kSerializationException:
-            throw SerializationException(lang, field("side"), message);
-        case daemon::kTerminatedException:
-            throw TerminatedException(lang, message);
-        case daemon::kTimeoutException:
-            throw TimeoutException(lang, message);
-        case daemon::kLimitExceeded:
-            throw LimitExceeded(lang, field("limit"), message);
-        case daemon::kInterrupted:
-            throw Interrupted(lang, message);
-        case daemon::kBondException:
-            throw BondException(lang, message);
-        default:
-            throw BondException(lang, "the daemon refused the request: " + message + " (" +
-                                          std::to_string(answer.error_code) + ")");
-    }
-}
 
 }  // namespace
 
@@ -97,7 +65,9 @@ Value DaemonConnection::request(const std::string& method, const Value& params) 
     answered_.wait(lock, [&] { return answer->message.has_value() || !connected_; });
     waiting_.erase(id);
     if (!answer->message) throw TerminatedException("", lost_because_);
-    if (answer->message->kind == detail::Message::Kind::Error) throw_error_answer(*answer->message);
+    if (answer->message->kind == detail::Message::Kind::Error)
+        detail::throw_rpc_error({answer->message->error_code, answer->message->error_message,
+                                 answer->message->error_data});
     return std::move(answer->message->result);
 }
 

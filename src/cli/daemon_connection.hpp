@@ -31,8 +31,8 @@ class DaemonConnection {
     DaemonConnection& operator=(const DaemonConnection&) = delete;
 
     // Sends a request and waits for its answer. An error answer throws the exception of its
-    // code (RemoteException for -32001, ..., BondException for the daemon's own refusals); a
-    // lost connection throws TerminatedException.
+    // code (detail::throw_rpc_error: RemoteException for -32000, ..., BondException for the
+    // daemon's own refusals); a lost connection throws TerminatedException.
     Value request(const std::string& method, const Value& params);
     // Sends a request whose answer is not waited for; from any thread.
     void send_without_waiting(const std::string& method, const Value& params);

@@ -106,7 +106,7 @@ void ClientConnection::on_line(std::string& line) {
     bool wanted = message.kind == detail::Message::Kind::Request;
     if (unanswered_ >= limits_.max_requests) {
         if (wanted)
-            send_error(message.raw_id, kBondException,
+            send_error(message.raw_id, detail::kBondException,
                        "this client has " + std::to_string(limits_.max_requests) +
                            " requests waiting for their answer already, as many as the daemon "
                            "allows (bondd --max-client-requests); this one is refused");

@@ -2,6 +2,8 @@
 
 #include "client_connection.hpp"
 
+#include <bond/errors.hpp>
+
 #include <atomic>
 
 namespace bond::daemon {
@@ -23,7 +25,8 @@ struct Reply::State {  // NOLINT(bugprone-exception-escape)
     ~State() {
         try {
             if (take_turn())
-                client->send(detail::encode_error(id, kInternalError, "the request was dropped"));
+                client->send(
+                    detail::encode_error(id, detail::kInternalError, "the request was dropped"));
             client->request_done();
         } catch (...) {  // a destructor must not throw (bad_alloc)
         }
@@ -43,9 +46,10 @@ void Reply::result(const Value& value) const {
     try {
         line = detail::encode_result(state_->id, value);
     } catch (const detail::EncodingError& problem) {
-        line = detail::encode_error(state_->id, kSerializationException,
-                                    std::string("cannot encode the result: ") + problem.what(),
-                                    {{"type", "SerializationException"}, {"side", "local"}});
+        // Which bond's result it was is not known here: the error names no language.
+        RpcError error = detail::to_rpc_error(SerializationException(
+            "", "local", std::string("cannot encode the result: ") + problem.what()));
+        line = detail::encode_error(state_->id, error.code, error.message, error.data);
     }
     state_->client->send(std::move(line));
 }

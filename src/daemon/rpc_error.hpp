@@ -1,9 +1,8 @@
-// The daemon's errors as JSON-RPC error objects: bond's codes for what the library raises
-// (RemoteException -32001 ... Interrupted -32007), JSON-RPC's own for malformed requests, each
-// with `data` {type, lang, side?, data?, limit?}. See docs/daemon.md, Errors.
+// The daemon's errors as JSON-RPC error objects: what the library raises, by the one table of
+// protocol/error_codes.hpp, and the daemon's own refusals. See docs/daemon.md, Errors.
 #pragma once
 
-#include "../protocol/jsonrpc.hpp"
+#include "../protocol/error_codes.hpp"
 
 #include <bond/value.hpp>
 
@@ -13,22 +12,7 @@
 
 namespace bond::daemon {
 
-enum DaemonErrorCode : int {
-    kRemoteException = -32001,
-    kSerializationException = -32002,
-    kTerminatedException = -32003,
-    kTimeoutException = -32004,
-    kBondException = -32005,
-    kLimitExceeded = -32006,
-    kInterrupted = -32007,
-    kInternalError = -32603,
-};
-
-struct RpcError {
-    int code;
-    std::string message;
-    Value data;  // null: none
-};
+using detail::RpcError;
 
 // The daemon's own refusals (bad params, an unknown bond, ...), thrown where they are found and
 // answered as they are.
@@ -46,7 +30,7 @@ class RpcFailure : public std::runtime_error {
 RpcFailure invalid_params(const std::string& message);
 // -32005 with data {type: "BondException", lang}: an unknown bond, a refused request.
 RpcFailure bond_error(const std::string& message, const std::string& lang = "");
-// The error object for an exception of the library, of the daemon, or anything else.
+// The error object for an RpcFailure, an exception of the library, or anything else.
 RpcError describe_exception(const std::exception_ptr& error);
 
 }  // namespace bond::daemon

@@ -1,6 +1,7 @@
 // The JSON-RPC 2.0 codec of the wire protocol (docs/protocol.md): one message per line, validated
 // on the way in, with bytes (nlohmann binary_t) carried as {"$bytes": "<base64>"}. It knows the
-// shape of messages, not what they mean; Session gives them meaning.
+// shape of messages, not what they mean; Session gives them meaning. The error codes are in
+// error_codes.hpp.
 #pragma once
 
 #include <bond/value.hpp>
@@ -11,17 +12,6 @@
 #include <string_view>
 
 namespace bond::detail {
-
-// Error codes of the protocol: JSON-RPC's own, and two of bond's.
-enum ErrorCode : int {
-    kParseError = -32700,
-    kInvalidRequest = -32600,
-    kMethodNotFound = -32601,
-    kInvalidParams = -32602,
-    kRemoteError = -32000,         // the code that ran raised an exception
-    kSerializationError = -32001,  // a value could not be encoded
-    kStopped = -32002,             // the code was stopped: an interrupt or a limit
-};
 
 // A line that is not a valid message.
 struct ProtocolError : std::runtime_error {

@@ -67,19 +67,19 @@ class Errors(DaemonTestCase):
         self.assertEqual(reply["error"]["code"], -32602)
         self.assert_usable()
 
-    def test_remote_exception_32001(self):
+    def test_remote_exception_32000(self):
         bond = self.client.open()
         error = self.error_of("eval", bond=bond, code="1 / 0")
-        self.assertEqual(error.code, -32001)
+        self.assertEqual(error.code, -32000)
         self.assertEqual(error.message, "ZeroDivisionError: division by zero")
         self.assertEqual(error.data, {"type": "RemoteException", "lang": "Python",
                                       "data": "ZeroDivisionError: division by zero"})
         self.assertEqual(self.client.request("eval", bond=bond, code="1"), 1)  # the bond goes on
 
-    def test_serialization_exception_32002(self):
+    def test_serialization_exception_32001(self):
         bond = self.client.open()
         error = self.error_of("eval", bond=bond, code="object()")
-        self.assertEqual(error.code, -32002)
+        self.assertEqual(error.code, -32001)
         self.assertEqual(error.data["type"], "SerializationException")
         self.assertEqual(error.data["side"], "remote")
         self.assertEqual(error.data["lang"], "Python")

@@ -67,7 +67,7 @@ class FastPath(DaemonTestCase):
             (request_line(1, "call", bond="b999999", name="abs", args=[1]).encode(), -32005),
             (request_line(2, "no_such_method", bond=bond).encode(), -32601),
             (request_line(3, "call", bond=bond, name="abs", args=[1], extra=1).encode(), -32602),
-            (request_line(4, "eval", bond=bond, code="1/0").encode(), -32001),
+            (request_line(4, "eval", bond=bond, code="1/0").encode(), -32000),
             (request_line(5, "eval", bond=bond).encode(), -32602),
         ]
         for line, code in cases:
@@ -131,7 +131,8 @@ class FastPath(DaemonTestCase):
                                                                "__import__('time').sleep(600)"}})
             self.assertEqual(self.client.read()["params"]["data"], "running\n")
             other.request("interrupt", bond=bond)
-            self.assertEqual(self.client.wait_reply("long")["error"]["code"], -32007)
+            error = self.client.wait_reply("long")["error"]
+            self.assertEqual((error["code"], error["data"]["type"]), (-32002, "Interrupted"))
             self.calls(self.client, bond)
 
 

@@ -122,7 +122,7 @@ class Disconnects(unittest.TestCase):
             self.assertEqual(client.read()["method"], "invoke")
             rest = client.finish()
             self.assertEqual(len(rest), 1)
-            self.assertEqual(rest[0]["error"]["code"], -32001)
+            self.assertEqual(rest[0]["error"]["code"], -32000)
             self.assertIn("closed its input", rest[0]["error"]["message"])
 
 

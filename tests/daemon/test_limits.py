@@ -1,6 +1,6 @@
-"""Limits, interrupt and the sandbox through bondd: -32006 LimitExceeded and -32007 Interrupted,
-also while a bond waits for a client's answer to `invoke`, and the calls of a client that lets
-go of a shared bond."""
+"""Limits, interrupt and the sandbox through bondd: -32002, LimitExceeded (with data.limit) or
+Interrupted, also while a bond waits for a client's answer to `invoke`, and the calls of a client
+that lets go of a shared bond."""
 import os
 import tempfile
 import unittest
@@ -15,7 +15,7 @@ class Limits(DaemonTestCase):
         bond = self.client.open(limits={"wall_ms": 300})
         for _ in range(2):
             error = self.error_of("eval", bond=bond, code=SLEEP)
-            self.assertEqual(error.code, -32006)
+            self.assertEqual(error.code, -32002)
             self.assertEqual(error.data, {"type": "LimitExceeded", "lang": "Python",
                                           "limit": "wall"})
             self.assertIn("time limit of 300 ms", error.message)
@@ -25,20 +25,20 @@ class Limits(DaemonTestCase):
         bond = self.client.open()
         error = self.error_of("eval_block", bond=bond, code="while True:\n    pass",
                               limits={"cpu_ms": 200})
-        self.assertEqual((error.code, error.data["limit"]), (-32006, "cpu"))
+        self.assertEqual((error.code, error.data["limit"]), (-32002, "cpu"))
         error = self.error_of("call", bond=bond, name="__import__('time').sleep", args=[600],
                               limits={"wall_ms": 200})
-        self.assertEqual((error.code, error.data["limit"]), (-32006, "wall"))
+        self.assertEqual((error.code, error.data["limit"]), (-32002, "wall"))
         error = self.error_of("eval", bond=bond, code="bytearray(1 << 30)",
                               limits={"memory_bytes": 64 << 20})
-        self.assertEqual((error.code, error.data["limit"]), (-32006, "memory"))
+        self.assertEqual((error.code, error.data["limit"]), (-32002, "memory"))
         self.assertEqual(self.client.request("eval", bond=bond, code="6 * 7"), 42)
 
     def test_the_output_limit_delivers_that_much_output_and_no_more(self):
         bond = self.client.open()
         error = self.error_of("eval_block", bond=bond, code="while True:\n    print('x' * 99)",
                               limits={"output_bytes": 1000})
-        self.assertEqual((error.code, error.data["limit"]), (-32006, "output"))
+        self.assertEqual((error.code, error.data["limit"]), (-32002, "output"))
         self.assertEqual(sum(len(data) for _, _, data in self.client.outputs), 1000)
 
     def test_the_wall_limit_holds_while_the_bond_waits_for_invoke(self):
@@ -48,7 +48,7 @@ class Limits(DaemonTestCase):
                           "params": {"bond": bond, "code": "never_answered()"}})
         self.assertEqual(self.client.read()["method"], "invoke")  # and it is never answered
         error = self.client.wait_reply("waits")["error"]
-        self.assertEqual((error["code"], error["data"]["limit"]), (-32006, "wall"))
+        self.assertEqual((error["code"], error["data"]["limit"]), (-32002, "wall"))
         self.assertEqual(self.client.request("eval", bond=bond, code="1"), 1)
 
     def test_bad_limits_are_invalid_params(self):
@@ -86,7 +86,7 @@ class Interrupt(DaemonTestCase):
             start_sleeping(self.client, bond, "long")
             self.assertIsNone(other.request("interrupt", bond=bond))
             error = self.client.wait_reply("long")["error"]
-            self.assertEqual(error["code"], -32007)
+            self.assertEqual(error["code"], -32002)
             self.assertEqual(error["data"], {"type": "Interrupted", "lang": "Python"})
             self.assertEqual(other.request("eval", bond=bond, code="'goes on'"), "goes on")
 
@@ -105,7 +105,8 @@ class Interrupt(DaemonTestCase):
             invoke = self.client.read()
             self.assertEqual(invoke["method"], "invoke")
             other.request("interrupt", bond=bond)
-            self.assertEqual(self.client.wait_reply("waits")["error"]["code"], -32007)
+            error = self.client.wait_reply("waits")["error"]
+            self.assertEqual((error["code"], error["data"]["type"]), (-32002, "Interrupted"))
             # A late answer is ignored.
             self.client.send({"jsonrpc": "2.0", "id": invoke["id"], "result": "too late"})
             self.assertEqual(self.client.request("eval", bond=bond, code="1"), 1)

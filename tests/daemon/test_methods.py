@@ -111,7 +111,7 @@ class Methods(DaemonTestCase):
         self.client.request("close", bond=php)
         with self.assertRaises(RpcError) as raised:
             self.client.request("eval", bond=python, code="php_greet('x')")
-        self.assertEqual(raised.exception.code, -32001)
+        self.assertEqual(raised.exception.code, -32000)
         self.assertIn("closed", raised.exception.message)
 
     def test_proxies_recurse_through_both_bonds(self):
@@ -242,7 +242,7 @@ class Exports(DaemonTestCase):
         other.finish()
         self.assertEqual(self.client.request("exports", bond=bond), ["from_first", "from_other"])
         error = self.error_of("eval", bond=bond, code="from_other()")
-        self.assertEqual(error.code, -32001)
+        self.assertEqual(error.code, -32000)
         self.assertIn("disconnected", error.message)
         self.client.request("close", bond=bond)
 
@@ -257,7 +257,8 @@ class Exports(DaemonTestCase):
             self.assertEqual(self.client.read()["method"], "output")  # it is running now
             self.assertEqual(other.request("exports", bond=bond), ["callback"])
             other.request("interrupt", bond=bond)
-            self.assertEqual(self.client.wait_reply("loop")["error"]["code"], -32007)
+            error = self.client.wait_reply("loop")["error"]
+            self.assertEqual((error["code"], error["data"]["type"]), (-32002, "Interrupted"))
         self.client.request("close", bond=bond)
 
     def test_only_for_a_bond_the_caller_holds(self):

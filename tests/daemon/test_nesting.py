@@ -41,7 +41,7 @@ class Nesting(DaemonTestCase):
         self.client.request("export", bond=bond, name="down")
         with self.assertRaises(RpcError) as raised:
             self.client.request("call", bond=bond, name="level", args=[10])
-        self.assertEqual(raised.exception.code, -32001)
+        self.assertEqual(raised.exception.code, -32000)
         self.assertIn("at the bottom", raised.exception.message)
         self.assertEqual(self.client.request("eval", bond=bond, code="1"), 1)
 
@@ -96,7 +96,7 @@ class Nesting(DaemonTestCase):
             replies = [self.client.wait_reply("a"), other.wait_reply("b")]
             failed = [reply for reply in replies if "error" in reply]
             self.assertEqual(len(failed), 1, replies)
-            self.assertEqual(failed[0]["error"]["code"], -32001)
+            self.assertEqual(failed[0]["error"]["code"], -32000)
             self.assertIn("deadlock", failed[0]["error"]["message"])
             succeeded = [reply["result"] for reply in replies if "result" in reply]
             self.assertIn(succeeded, [["b"], ["a"]])

@@ -1,4 +1,5 @@
 #include "protocol/jsonrpc.hpp"
+#include "protocol/error_codes.hpp"
 
 #include <doctest/doctest.h>
 
@@ -22,9 +23,9 @@ TEST_CASE("requests, results and errors are single JSON-RPC 2.0 lines") {
     CHECK(decoded.id == 3);
     CHECK(decoded.result == Value{{"a", {1, 2}}});
 
-    decoded = decode_message(encode_error(4, kRemoteError, "boom", {{"type", "E"}}));
+    decoded = decode_message(encode_error(4, kRemoteException, "boom", {{"type", "E"}}));
     CHECK(decoded.kind == Message::Kind::Error);
-    CHECK(decoded.error_code == kRemoteError);
+    CHECK(decoded.error_code == kRemoteException);
     CHECK(decoded.error_message == "boom");
     CHECK(decoded.error_data == Value{{"type", "E"}});
 }
@@ -62,7 +63,7 @@ TEST_CASE("NaN and infinities cannot be encoded, at any depth") {
 TEST_CASE("invalid UTF-8 cannot be encoded") {
     CHECK_THROWS_AS(encode_request(1, "eval", {{"code", "\xff\xfe"}}), EncodingError);
     // An error message (host text) is repaired rather than refused.
-    CHECK_NOTHROW(decode_message(encode_error(1, kRemoteError, "bad \xff byte")));
+    CHECK_NOTHROW(decode_message(encode_error(1, kRemoteException, "bad \xff byte")));
 }
 
 TEST_CASE("requests and notifications from the remote are told apart") {
