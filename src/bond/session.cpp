@@ -369,9 +369,9 @@ std::size_t Session::place_objects(Value& value,
     return 1;
 }
 
-Carried Session::take_objects(Value value, std::string_view line) {
+Carried Session::take_objects(Value value, bool holds_tags) {
     Carried carried{std::move(value), {}};
-    if (!may_hold_tags(line)) return carried;
+    if (!holds_tags) return carried;
     std::function<void(Value&)> walk = [&](Value& node) {
         if (node.is_array()) {
             for (auto& element : node) walk(element);
@@ -493,7 +493,7 @@ Carried Session::await_reply(std::int64_t id) {
                 handle_notification(message);
                 break;
             case Message::Kind::Request:
-                serve_remote_request(message, line);
+                serve_remote_request(message);
                 timeout_deadline = deadline_after(options_.timeout);
                 break;
             case Message::Kind::Result:
@@ -507,7 +507,7 @@ Carried Session::await_reply(std::int64_t id) {
                 if (operation_.stopping()) operation_.throw_stop(lang_);
                 if (message.kind == Message::Kind::Error) throw_reply_error(message);
                 try {
-                    return take_objects(std::move(message.result), line);
+                    return take_objects(std::move(message.result), message.holds_tags);
                 } catch (const ForgedTag& error) {
                     throw BondException(
                         lang_, std::string("the interpreter's answer is wrong: ") + error.what());
@@ -574,13 +574,13 @@ void Session::take_stop_reply(const Message& reply) {
     }
 }
 
-void Session::serve_remote_request(const Message& request, std::string_view line) {
+void Session::serve_remote_request(const Message& request) {
     // The interpreter's objects in the request are taken first, whatever the answer: they are
     // let go once it is sent, where a number the host never took would stay in its table.
     Carried params;
     std::optional<std::string> forged;
     try {
-        params = take_objects(request.params, line);
+        params = take_objects(request.params, request.holds_tags);
     } catch (const ForgedTag& error) {
         forged = error.what();
     }

@@ -95,9 +95,10 @@ class Session : public std::enable_shared_from_this<Session> {
     // place (a map {"$code": ...} in data must never run as code).
     std::string encode_checked(const std::function<std::string(TagCount&)>& encode,
                                std::size_t code_count, std::size_t object_count);
-    // The interpreter's tags in a value it sent become placeholders of Objects; ForgedTag when
-    // it names an object the host did not lend it, or sends code.
-    Carried take_objects(Value value, std::string_view line);
+    // The interpreter's tags in a value it sent become placeholders of Objects (a walk only when
+    // its message `holds_tags`); ForgedTag when it names an object the host did not lend it, or
+    // sends code.
+    Carried take_objects(Value value, bool holds_tags);
     // invoke, get and set of an object lent to the interpreter; `params` taken from its request.
     void serve_object_request(const Message& request, Carried& params);
     void answer_with(std::int64_t id, const std::string& what, const std::function<Carried()>& run);
@@ -122,7 +123,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // stop's exception; the bond is dead.
     [[noreturn]] void fail_stopped(const std::string& afterwards);
     static Clock::time_point deadline_after(std::chrono::milliseconds timeout);
-    void serve_remote_request(const Message& request, std::string_view line);
+    void serve_remote_request(const Message& request);
     void reply_error(std::int64_t id, int code, const std::string& message);
     void handle_notification(const Message& notification);
     void deliver_output(const Value& params);

@@ -13,7 +13,8 @@ namespace {
 // and keys out of the lexer and turning $bytes objects into bytes on the way.
 class ValueBuilder {
   public:
-    ValueBuilder(Value& root, std::size_t max_depth) : root_(root), max_depth_(max_depth) {}
+    ValueBuilder(Value& root, std::size_t max_depth, bool* tag_keys)
+        : root_(root), max_depth_(max_depth), tag_keys_(tag_keys) {}
 
     bool null() { return add(nullptr); }
     bool boolean(bool value) { return add(value); }
@@ -24,6 +25,8 @@ class ValueBuilder {
     bool binary(Value::binary_t& value) { return add(Value::binary(std::move(value))); }
     bool start_object(std::size_t) { return open(Value::object()); }
     bool key(Value::string_t& key) {
+        if (tag_keys_ && !key.empty() && key[0] == '$' && !*tag_keys_)
+            *tag_keys_ = key == "$obj" || key == "$yours" || key == "$code";
         key_ = std::move(key);
         return true;
     }
@@ -88,6 +91,7 @@ class ValueBuilder {
 
     Value& root_;
     std::size_t max_depth_;
+    bool* tag_keys_;
     std::vector<Value*> open_;
     Value::string_t key_;
     std::string error_;
@@ -96,9 +100,9 @@ class ValueBuilder {
 
 }  // namespace
 
-Value parse_json(std::string_view text, std::size_t max_depth) {
+Value parse_json(std::string_view text, std::size_t max_depth, bool* tag_keys) {
     Value root;
-    ValueBuilder builder(root, max_depth);
+    ValueBuilder builder(root, max_depth, tag_keys);
     if (Value::sax_parse(text, &builder)) return root;
     if (builder.too_deep())
         throw ProtocolError("JSON nested more than " + std::to_string(max_depth) + " levels deep");

@@ -16,7 +16,9 @@ namespace bond::detail {
 constexpr std::size_t kMaxJsonDepth = 10000;
 
 // ProtocolError ("not valid JSON: ...", "JSON nested more than N levels deep") when `text` is
-// not one JSON value.
-Value parse_json(std::string_view text, std::size_t max_depth = kMaxJsonDepth);
+// not one JSON value. `tag_keys`, when given, is set when an object has a key $obj, $yours or
+// $code: only then does a Session look through the value for objects (docs/protocol.md, Values).
+Value parse_json(std::string_view text, std::size_t max_depth = kMaxJsonDepth,
+                 bool* tag_keys = nullptr);
 
 }  // namespace bond::detail

@@ -112,17 +112,11 @@ bool is_yours_tag(const Value& value) {
     return value.is_object() && value.size() == 1 && unsigned_key(value, "$yours");
 }
 
-bool may_hold_tags(std::string_view line) {
-    for (auto at = line.find("\"$"); at != std::string_view::npos; at = line.find("\"$", at + 2)) {
-        std::string_view rest = line.substr(at + 2);
-        if (rest.starts_with("obj\"") || rest.starts_with("yours\"") || rest.starts_with("code\""))
-            return true;
-    }
-    return false;
-}
-
 Message decode_message(std::string_view line) {
-    return decode_message(parse_json(line), IdRule::Integer);
+    bool tag_keys = false;
+    Message message = decode_message(parse_json(line, kMaxJsonDepth, &tag_keys), IdRule::Integer);
+    message.holds_tags = tag_keys;
+    return message;
 }
 
 Message decode_message(Value json, IdRule rule) {

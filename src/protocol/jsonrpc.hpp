@@ -39,6 +39,7 @@ struct Message {  // NOLINT(bugprone-exception-escape)
     int error_code = 0;   // Error
     std::string error_message;
     Value error_data;
+    bool holds_tags = false;  // an object in it has a key $obj, $yours or $code (parse_json)
 };
 
 // ProtocolError for a line that is not JSON ("not valid JSON: ...") or not a message.
@@ -57,8 +58,6 @@ struct TagCount {
 bool is_code_tag(const Value& value);
 bool is_object_tag(const Value& value);  // {"$obj": n} or {"$obj": n, "type": "..."}
 bool is_yours_tag(const Value& value);   // {"$yours": n}
-// Whether a received line may hold object or code tags: a cheap scan before a walk of its value.
-bool may_hold_tags(std::string_view line);
 
 // Each returns one line, ending in '\n'; EncodingError when a value cannot be encoded. `tags`,
 // when given, counts the tags the value holds.

@@ -72,15 +72,19 @@ TEST_CASE("output of nested calls is delivered where it happens") {
 TEST_CASE("without on_output, remote output goes to the host's std::cout and std::cerr") {
     for_each_language([](const Language& language) {
         std::ostringstream out, err;
-        auto* previous_out = std::cout.rdbuf(out.rdbuf());
-        auto* previous_err = std::cerr.rdbuf(err.rdbuf());
         {
+            // Given back however the block ends: a bond that fails to start throws.
+            struct Redirected {
+                std::ostream& stream;
+                std::streambuf* previous;
+                Redirected(std::ostream& s, std::ostream& to)
+                    : stream(s), previous(s.rdbuf(to.rdbuf())) {}
+                ~Redirected() { stream.rdbuf(previous); }
+            } redirected_out{std::cout, out}, redirected_err{std::cerr, err};
             bond::Bond remote = make_test_bond(language);
             remote.eval_block(language.print_line("to stdout") + "\n" +
                               language.print_error("to stderr"));
         }
-        std::cout.rdbuf(previous_out);
-        std::cerr.rdbuf(previous_err);
         CHECK(out.str() == "to stdout\n");
         CHECK(err.str() == "to stderr\n");
     });

@@ -192,11 +192,12 @@ TEST_CASE("the domain module works: an error in a callback reaches its domain") 
     // requiring the module switches it on again.
     bond::Bond js = make_js();
     CHECK(js.eval("(async () => { await null; await null; return 'awaited'; })()") == "awaited");
-    CHECK(js.eval("new Promise((resolve) => {\n"
-                  "    const d = require('domain').create();\n"
-                  "    d.on('error', (error) => resolve(error.message));\n"
-                  "    d.run(() => setTimeout(() => { throw new Error('caught by the domain'); }));\n"
-                  "})") == "caught by the domain");
+    CHECK(
+        js.eval("new Promise((resolve) => {\n"
+                "    const d = require('domain').create();\n"
+                "    d.on('error', (error) => resolve(error.message));\n"
+                "    d.run(() => setTimeout(() => { throw new Error('caught by the domain'); }));\n"
+                "})") == "caught by the domain");
 }
 
 TEST_CASE("exported C++ functions answer synchronously, also inside async functions") {
@@ -466,4 +467,16 @@ TEST_CASE("the co-process is a node whose stdin reads as empty and which exits w
     CHECK(::kill(pid, 0) == 0);
     js.close();
     CHECK(::kill(pid, 0) != 0);
+}
+
+TEST_CASE("a Promise held as an Object is awaited by value(): its value, or its rejection") {
+    bond::Bond js = make_js();
+    bond::Object later = js.object("new Promise((resolve) => setTimeout(() => resolve(42), 10))");
+    CHECK(later.type() == "Promise");
+    CHECK(later.value() == 42);
+    bond::Object refused = js.object(
+        "new Promise((_, reject) => setTimeout(() => "
+        "reject(new Error('no')), 10))");
+    CHECK_THROWS_AS(refused.value(), bond::RemoteException);
+    CHECK(js.eval("'alive'") == "alive");
 }

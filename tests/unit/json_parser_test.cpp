@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 using namespace bond::detail;
 using bond::Value;
@@ -62,4 +64,18 @@ TEST_CASE("a message nested too deeply is a protocol error, not a crash") {
                        std::string(100'000, ']') + "}";
     CHECK_THROWS_WITH_AS(decode_message(line), "JSON nested more than 10000 levels deep",
                          ProtocolError);
+}
+
+TEST_CASE("the parser says whether an object has a key of an object or code tag") {
+    for (const auto& [text, expected] :
+         std::vector<std::pair<std::string, bool>>{{R"([1,"$obj",{"$bytes":""}])", false},
+                                                   {R"({"a":{"$obj":1}})", true},
+                                                   {R"([{"$yours":2}])", true},
+                                                   {R"({"$code":"x","y":1})", true},
+                                                   {R"({"$codes":1})", false}}) {
+        CAPTURE(text);
+        bool tag_keys = false;
+        parse_json(text, kMaxJsonDepth, &tag_keys);
+        CHECK(tag_keys == expected);
+    }
 }
