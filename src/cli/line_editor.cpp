@@ -50,6 +50,7 @@ LineEditor::LineEditor(SignalPipe& signals, std::filesystem::path history_file)
     el_set(editor_, EL_HIST, ::history, history_);
     el_set(editor_, EL_GETCFN, &LineEditor::read_character);
     el_source(editor_, nullptr);  // ~/.editrc, as other libedit programs read it
+    type_ahead_.emplace();
 }
 
 LineEditor::~LineEditor() {
@@ -113,6 +114,7 @@ LineEditor::Input LineEditor::read(const std::string& prompt) {
     cancelled_ = false;
     int count = 0;
     const char* line = el_gets(editor_, &count);
+    type_ahead_->renew();
     if (cancelled_) return {Outcome::Cancelled, {}};
     if (line == nullptr || count <= 0) return {Outcome::EndOfInput, {}};
     std::string text(line, static_cast<std::size_t>(count));
@@ -127,19 +129,21 @@ void LineEditor::remember(const std::string& line) {
     if (!history_file_.empty()) ::history(history_, &event, H_SAVE, history_file_.c_str());
 }
 
-LineEditor::QuietTypeAhead::QuietTypeAhead() {
-    if (::tcgetattr(STDIN_FILENO, &saved_) != 0) return;  // not a terminal
-    termios quiet = saved_;
-    // Not canonical either: the terminal would otherwise keep a Ctrl+D typed ahead as an end of
-    // file that libedit, switching to raw mode, never sees. ISIG stays: Ctrl+C interrupts.
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO | ECHONL | ICANON);
-    quiet.c_cc[VMIN] = 1;
-    quiet.c_cc[VTIME] = 0;
-    changed_ = ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet) == 0;
+LineEditor::TypeAheadHold::TypeAheadHold() {
+    if (::tcgetattr(STDIN_FILENO, &original_) != 0) return;  // not a terminal
+    quiet_ = original_;
+    quiet_.c_lflag &= ~static_cast<tcflag_t>(ECHO | ECHONL | ICANON);
+    quiet_.c_cc[VMIN] = 1;
+    quiet_.c_cc[VTIME] = 0;
+    held_ = ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet_) == 0;
 }
 
-LineEditor::QuietTypeAhead::~QuietTypeAhead() {
-    if (changed_) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
+void LineEditor::TypeAheadHold::renew() {
+    if (held_) ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet_);
+}
+
+LineEditor::TypeAheadHold::~TypeAheadHold() {
+    if (held_) ::tcsetattr(STDIN_FILENO, TCSANOW, &original_);
 }
 
 std::filesystem::path history_file_for(const std::string& lang) {

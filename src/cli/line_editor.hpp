@@ -33,22 +33,28 @@ class LineEditor {
     // Adds a line to the history and saves it.
     void remember(const std::string& line);
 
-    // While code runs, keys typed ahead wait, as they are, for the next prompt, which draws
-    // them, instead of being echoed by the terminal in the middle of the code's output (and
-    // Ctrl+D among them read as the end of input); Ctrl+C still interrupts.
-    class QuietTypeAhead {
+  private:
+    // From the editor's start to its end, the terminal is neither canonical nor echoing, except
+    // while libedit edits a line in its own raw mode. Keys typed while code runs (or before
+    // libedit takes the terminal, after the prompt is drawn) then wait, as they are, for the
+    // prompt, which draws them, instead of being echoed in the middle of the code's output; a
+    // canonical terminal would also keep a Ctrl+D among them as an end of file that libedit,
+    // switching to raw mode, reads as a NUL. ISIG stays: Ctrl+C interrupts.
+    class TypeAheadHold {
       public:
-        QuietTypeAhead();
-        ~QuietTypeAhead();
-        QuietTypeAhead(const QuietTypeAhead&) = delete;
-        QuietTypeAhead& operator=(const QuietTypeAhead&) = delete;
+        TypeAheadHold();
+        ~TypeAheadHold();
+        TypeAheadHold(const TypeAheadHold&) = delete;
+        TypeAheadHold& operator=(const TypeAheadHold&) = delete;
+        // Again after libedit put the terminal back in the mode it found at its start.
+        void renew();
 
       private:
-        bool changed_ = false;
-        termios saved_{};
+        bool held_ = false;
+        termios original_{};
+        termios quiet_{};
     };
 
-  private:
     static int read_character(editline* editor, wchar_t* out);
     static char* prompt_of(editline* editor);
 
@@ -58,6 +64,8 @@ class LineEditor {
     history* history_ = nullptr;
     std::string prompt_;
     bool cancelled_ = false;
+    // Taken after el_init, so that libedit reads the terminal's own mode as its cooked one.
+    std::optional<TypeAheadHold> type_ahead_;
 };
 
 // $XDG_STATE_HOME/bond/history-LANG, else ~/.local/state/bond/history-LANG (lang in lower case);

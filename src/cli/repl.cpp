@@ -65,9 +65,6 @@ class Session {
                 output_.write_notice("");
                 break;
             }
-            // Until the next prompt, keys typed ahead wait for it (one hold: between two
-            // holds the terminal would be canonical again for a moment).
-            LineEditor::QuietTypeAhead quiet;
             std::string line = input.line;
             if (pending.empty()) {
                 std::string command = trimmed(line);
