@@ -68,6 +68,13 @@ class LimitedBond {
         return call_with(name, detail::make_arguments(std::forward<A>(arguments)...));
     }
     Value call_with(std::string_view name, detail::CallArguments arguments);
+    // As Bond::eval_result and Bond::call_result: objects in the result kept remotely.
+    Result eval_result(std::string_view code);
+    template <class... A>
+    Result call_result(std::string_view name, A&&... arguments) {
+        return call_result_with(name, detail::make_arguments(std::forward<A>(arguments)...));
+    }
+    Result call_result_with(std::string_view name, detail::CallArguments arguments);
     const Limits& limits() const noexcept { return limits_; }
 
   private:

@@ -44,6 +44,11 @@ struct ObjectState {
 Value object_invoke(const ObjectState& state, const std::string* method, CallArguments arguments);
 Object object_invoke_kept(const ObjectState& state, const std::string* method,
                           CallArguments arguments);
+Result object_invoke_result(const ObjectState& state, const std::string* method,
+                            CallArguments arguments);
+// An attribute (a null name: the object's JSON copy), objects in it kept.
+Result object_get_result(const ObjectState& state, const std::string* name);
+void object_set(const ObjectState& state, std::string_view name, CallArguments value);
 const std::shared_ptr<ObjectState>& state_of(const Object& object);
 // "the PHP object Invoice #3"
 std::string describe_object(const ObjectState& state);
@@ -67,6 +72,9 @@ class Object {
         return detail::object_invoke_kept(state(), &name,
                                           detail::make_arguments(std::forward<A>(arguments)...));
     }
+    // call() for results that may hold objects anywhere, like Bond::call_result.
+    template <class... A>
+    Result call_result(std::string_view method, A&&... arguments) const;
     // Calls the object itself: a function, closure, code reference or invokable object.
     template <class... A>
     Value operator()(A&&... arguments) const {
@@ -82,6 +90,7 @@ class Object {
     // An attribute or property; a method read this way is a callable bound to the object.
     Value get(std::string_view name) const;
     Object get_object(std::string_view name) const;
+    Result get_result(std::string_view name) const;
     // Sets an attribute or property; `value` is converted like an argument (an Object too).
     template <class T>
     void set(std::string_view name, T&& value) const {
@@ -121,5 +130,12 @@ struct Result {
     // The value as JSON text with each object as its describe(): [1,<PHP object Cart #3>].
     std::string describe() const;
 };
+
+template <class... A>
+Result Object::call_result(std::string_view method, A&&... arguments) const {
+    std::string name(method);
+    return detail::object_invoke_result(state(), &name,
+                                        detail::make_arguments(std::forward<A>(arguments)...));
+}
 
 }  // namespace bond

@@ -164,6 +164,14 @@ Value LimitedBond::call_with(std::string_view name, detail::CallArguments argume
     return detail::call_on(session_, name, std::move(arguments), &limits_);
 }
 
+Result LimitedBond::eval_result(std::string_view code) {
+    return detail::result_of(session_->eval_carried(code, false, &limits_));
+}
+
+Result LimitedBond::call_result_with(std::string_view name, detail::CallArguments arguments) {
+    return detail::result_of(session_->call_carried(name, std::move(arguments), &limits_, false));
+}
+
 void Bond::close() {
     if (session_) session_->close();
 }

@@ -48,6 +48,19 @@ Object object_invoke_kept(const ObjectState& state, const std::string* method,
     return kept_object(holder(state)->invoke(state.number, method, std::move(arguments), true));
 }
 
+Result object_invoke_result(const ObjectState& state, const std::string* method,
+                            CallArguments arguments) {
+    return result_of(holder(state)->invoke(state.number, method, std::move(arguments), false));
+}
+
+Result object_get_result(const ObjectState& state, const std::string* name) {
+    return result_of(holder(state)->get(state.number, name, false));
+}
+
+void object_set(const ObjectState& state, std::string_view name, CallArguments value) {
+    holder(state)->set(state.number, std::string(name), std::move(value));
+}
+
 const std::shared_ptr<ObjectState>& state_of(const Object& object) {
     return object.state_;
 }
@@ -123,8 +136,13 @@ Object Object::get_object(std::string_view name) const {
     return detail::kept_object(detail::holder(state())->get(state().number, &attribute, true));
 }
 
+Result Object::get_result(std::string_view name) const {
+    std::string attribute(name);
+    return detail::object_get_result(state(), &attribute);
+}
+
 void Object::set_argument(std::string_view name, detail::CallArguments value) const {
-    detail::holder(state())->set(state().number, std::string(name), std::move(value));
+    detail::object_set(state(), name, std::move(value));
 }
 
 Value Object::value() const {

@@ -90,6 +90,11 @@ struct ForgedTag : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// A field of the interpreter's request that is missing or of the wrong type (-32602).
+struct InvalidField : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 // The requests that run the user's code: at the top level, each is an operation under limits.
 bool runs_code(std::string_view method) {
     return method == "eval" || method == "eval_block" || method == "call" || method == "invoke" ||
@@ -206,31 +211,26 @@ Carried Session::exchange(std::string_view method, Value params,
     if (depth_ >= options_.max_depth)
         throw BondException(lang_, "calls nested more than " + std::to_string(options_.max_depth) +
                                        " levels deep (Options::max_depth): a runaway recursion?");
-    std::vector<std::uint64_t> lent;
-    std::size_t placed = 0;
+    std::int64_t id = 0;
+    std::optional<OperationScope> operation;
+    std::vector<std::uint64_t> lent;  // new entries of lent_, undone if the request is not sent
+    std::string line;
     try {
-        if (!objects.empty()) placed = place_objects(params, objects, lent);
+        std::size_t placed = objects.empty() ? 0 : place_objects(params, objects, lent);
         // Each object stands once in its arguments: another placeholder came with the data.
         if (placed != objects.size())
             throw SerializationException(
                 lang_, "local",
                 "a value holds a map {\"$handle\": n}, the shape that stands for an object "
                 "argument inside the host; such a map cannot be sent as a value");
-    } catch (...) {
-        for (auto number : lent) lent_.erase(number);
-        throw;
-    }
-    std::int64_t id = ++last_request_id_;
-    std::optional<OperationScope> operation;
-    if (depth_ == 0 && runs_code(method)) {
-        operation.emplace(operation_, running_operation_);
-        operation_.begin(id, merge_limits(options_.limits, limits));
-        running_operation_ = id;
-        if (Value driver_limits = operation_.driver_limits(); !driver_limits.is_null())
-            params["limits"] = std::move(driver_limits);
-    }
-    std::string line;
-    try {
+        id = ++last_request_id_;
+        if (depth_ == 0 && runs_code(method)) {
+            operation.emplace(operation_, running_operation_);
+            operation_.begin(id, merge_limits(options_.limits, limits));
+            running_operation_ = id;
+            if (Value driver_limits = operation_.driver_limits(); !driver_limits.is_null())
+                params["limits"] = std::move(driver_limits);
+        }
         line = encode_checked(
             [&](TagCount& tags) { return encode_request(id, method, params, &tags); }, code_count,
             placed);
@@ -297,10 +297,10 @@ Carried Session::call_carried(std::string_view name, CallArguments arguments, co
                     limits);
 }
 
-Carried Session::eval_carried(std::string_view code, bool keep) {
+Carried Session::eval_carried(std::string_view code, bool keep, const Limits* limits) {
     Value params = {{"code", code}};
     if (keep) params["keep"] = true;
-    return exchange("eval", std::move(params), {}, 0, nullptr);
+    return exchange("eval", std::move(params), {}, 0, limits);
 }
 
 Carried Session::invoke(std::uint64_t number, const std::string* method, CallArguments arguments,
@@ -624,7 +624,8 @@ void Session::serve_object_request(const Message& request, Carried& params) {
     auto text = [&](const char* key) -> std::optional<std::string> {
         auto field = named.find(key);
         if (field == named.end() || field->is_null()) return std::nullopt;
-        if (!field->is_string()) throw ForgedTag(std::string("\"") + key + "\" must be a string");
+        if (!field->is_string())
+            throw InvalidField(std::string("\"") + key + "\" must be a string");
         return field->get<std::string>();
     };
     std::optional<std::string> method;
@@ -636,13 +637,13 @@ void Session::serve_object_request(const Message& request, Carried& params) {
         if (request.method == "invoke") {
             auto args = named.find("args");
             if (args != named.end() && !args->is_array())
-                throw ForgedTag("\"args\" must be an array");
+                throw InvalidField("\"args\" must be an array");
             if (args != named.end()) arguments.values = std::move(*args);
         } else if (request.method == "set") {
-            if (!name) throw ForgedTag("\"set\" needs a \"name\"");
+            if (!name) throw InvalidField("\"set\" needs a \"name\"");
             arguments.values = Value::array({named.value("value", Value())});
         }
-    } catch (const ForgedTag& error) {
+    } catch (const InvalidField& error) {
         return reply_error(request.id, kInvalidParams, error.what());
     }
     arguments.objects = std::move(params.objects);

@@ -48,7 +48,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // keep the whole result as an object.
     Carried call_carried(std::string_view name, CallArguments arguments, const Limits* limits,
                          bool keep);
-    Carried eval_carried(std::string_view code, bool keep);
+    Carried eval_carried(std::string_view code, bool keep, const Limits* limits = nullptr);
     // Operations on object `number` of this interpreter's table; a null method or name means the
     // object itself (calling it; its value).
     Carried invoke(std::uint64_t number, const std::string* method, CallArguments arguments,

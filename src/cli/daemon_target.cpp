@@ -1,5 +1,9 @@
 #include "daemon_target.hpp"
 
+#include "terminal_output.hpp"
+
+#include <functional>
+
 namespace bond::cli {
 
 DaemonTarget::DaemonTarget(const std::filesystem::path& socket, const std::string& name,
@@ -27,8 +31,31 @@ Value DaemonTarget::on_bond(const std::string& method, Value params) {
     }
 }
 
-Result DaemonTarget::eval(const std::string& code) {
-    return {on_bond("eval", {{"code", code}}), {}};  // bondd hands out no objects yet
+std::string DaemonTarget::eval_shown(const std::string& code) {
+    Value value = on_bond("eval", {{"code", code}});
+    Value handed_out = Value::array();
+    // bondd hands each object out as {"$object": n, "type": T} (docs/daemon.md, Objects).
+    std::function<std::string(const Value&)> text = [&](const Value& node) -> std::string {
+        if (node.is_object() && node.contains("$object")) {
+            handed_out.push_back(node["$object"]);
+            return "<" + lang_ + " object " + node.value("type", std::string("?")) + " #" +
+                   node["$object"].dump() + ">";
+        }
+        std::string out;
+        if (node.is_array()) {
+            for (const auto& element : node) out += (out.empty() ? "" : ",") + text(element);
+            return "[" + out + "]";
+        }
+        if (node.is_object()) {
+            for (auto it = node.begin(); it != node.end(); ++it)
+                out += (out.empty() ? "" : ",") + value_as_json(it.key()) + ":" + text(it.value());
+            return "{" + out + "}";
+        }
+        return value_as_json(node);
+    };
+    std::string shown = text(value);
+    if (!handed_out.empty()) connection_.request("release", {{"objects", handed_out}});
+    return shown;
 }
 
 void DaemonTarget::eval_block(const std::string& code) {

@@ -12,7 +12,7 @@ class DaemonTarget final : public ReplTarget {
                  DaemonConnection::OutputHandler on_output);
     const std::string& lang() const override { return lang_; }
     std::string description() const override;
-    Result eval(const std::string& code) override;
+    std::string eval_shown(const std::string& code) override;
     void eval_block(const std::string& code) override;
     Value call(const std::string& name, const Value& arguments) override;
     std::vector<std::string> exports() override;

@@ -1,5 +1,7 @@
 #include "local_target.hpp"
 
+#include "terminal_output.hpp"
+
 namespace bond::cli {
 
 LocalTarget::LocalTarget(const std::string& lang, Options options)
@@ -7,6 +9,11 @@ LocalTarget::LocalTarget(const std::string& lang, Options options)
 
 std::string LocalTarget::description() const {
     return "process " + std::to_string(bond_.pid());
+}
+
+std::string LocalTarget::eval_shown(const std::string& code) {
+    Result result = bond_.eval_result(code);
+    return result.objects.empty() ? value_as_json(result.value) : result.describe();
 }
 
 Value LocalTarget::call(const std::string& name, const Value& arguments) {

@@ -11,7 +11,7 @@ class LocalTarget final : public ReplTarget {
     LocalTarget(const std::string& lang, Options options);
     const std::string& lang() const override { return bond_.lang(); }
     std::string description() const override;
-    Result eval(const std::string& code) override { return bond_.eval_result(code); }
+    std::string eval_shown(const std::string& code) override;
     void eval_block(const std::string& code) override { bond_.eval_block(code); }
     Value call(const std::string& name, const Value& arguments) override;
     std::vector<std::string> exports() override { return bond_.exports(); }

@@ -63,7 +63,7 @@ std::string read_source(const std::string& file) {
 int run_eval(const OneShot& shot, const std::string& code, TerminalOutput& output,
              SignalPipe& signals) {
     return run_once(shot, output, signals,
-                    [&](ReplTarget& target) { output.write_result(target.eval(code)); });
+                    [&](ReplTarget& target) { output.write_shown(target.eval_shown(code)); });
 }
 
 int run_exec(const OneShot& shot, const std::string& file, TerminalOutput& output,

@@ -100,7 +100,7 @@ class Session {
             pending.clear();
             guarded([&] {
                 if (mode == InputMode::Expression)
-                    output_.write_result(target_.eval(code));
+                    output_.write_shown(target_.eval_shown(code));
                 else
                     target_.eval_block(code);
             });

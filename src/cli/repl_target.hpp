@@ -3,7 +3,6 @@
 // print alike: "RemoteException[PHP]: ...".
 #pragma once
 #include <bond/errors.hpp>
-#include <bond/object.hpp>
 #include <bond/value.hpp>
 
 #include <string>
@@ -18,8 +17,9 @@ class ReplTarget {
     virtual const std::string& lang() const = 0;
     // One line saying what this is, for the REPL's greeting: "pid 1234", "bond b2 of ...".
     virtual std::string description() const = 0;
-    // The value, with an Object wherever JSON could not carry a part of it (a local bond's).
-    virtual Result eval(const std::string& code) = 0;
+    // The value of an expression as the REPL prints it: JSON, each object the remote code
+    // keeps in it as <PHP object Cart #3> (the object is let go once printed).
+    virtual std::string eval_shown(const std::string& code) = 0;
     virtual void eval_block(const std::string& code) = 0;
     // `arguments` is an array of values.
     virtual Value call(const std::string& name, const Value& arguments) = 0;

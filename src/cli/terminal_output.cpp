@@ -49,10 +49,9 @@ void TerminalOutput::write_value(const Value& value) {
     write(stdout, value_as_json(value) + "\n", nullptr);
 }
 
-void TerminalOutput::write_result(const Result& result) {
-    if (result.objects.empty()) return write_value(result.value);
+void TerminalOutput::write_shown(const std::string& text) {
     finish_line();
-    write(stdout, result.describe() + "\n", nullptr);
+    write(stdout, text + "\n", nullptr);
 }
 
 void TerminalOutput::write_error(std::string_view text) {

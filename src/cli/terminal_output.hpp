@@ -21,7 +21,8 @@ class TerminalOutput {
     // A value as one line of JSON on stdout (bytes as {"$bytes": "<base64>"}).
     void write_value(const Value& value);
     // A value as JSON, each object in it as <PHP object Invoice #3>.
-    void write_result(const Result& result);
+    // A value as ReplTarget::eval_shown gives it.
+    void write_shown(const std::string& text);
     // An error or a notice of the session on stderr, on a line of its own.
     void write_error(std::string_view text);
     void write_notice(std::string_view text);

@@ -304,6 +304,7 @@ void ClientConnection::gone(const std::string& why) {
     }
     log().info("client {} {}", id_, why);
     fail_invokes("the client that was asked to run it has disconnected");
+    objects_->release_all();
     dispatcher_.client_left(shared_from_this(), [self = shared_from_this()] {
         self->stream_->close();
         if (self->on_gone_) self->on_gone_();

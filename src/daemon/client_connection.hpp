@@ -10,6 +10,7 @@
 #pragma once
 
 #include "bond_worker.hpp"
+#include "client_objects.hpp"
 #include "daemon_options.hpp"
 #include "line_stream.hpp"
 
@@ -92,6 +93,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     const ClientLimits& limits() const { return limits_; }
     bool authenticated() const { return authenticated_; }  // any thread
     void set_authenticated() { authenticated_ = true; }
+    // Any thread: the remote objects it holds.
+    const std::shared_ptr<ClientObjects>& objects() const { return objects_; }
     // Network thread: the ids of the bonds this client opened or attached to.
     std::set<std::string>& bonds() { return bonds_; }
     const std::set<std::string>& bonds() const { return bonds_; }
@@ -123,6 +126,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     const ClientLimits limits_;
     std::atomic<bool> authenticated_{false};
     std::set<std::string> bonds_;
+    // Shared with the operations that hand objects out: one that ends after the client has gone
+    // lets its objects go with it.
+    std::shared_ptr<ClientObjects> objects_ = std::make_shared<ClientObjects>();
     std::function<void()> on_gone_;
 
     std::atomic<bool> closed_{false};

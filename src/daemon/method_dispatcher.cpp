@@ -45,27 +45,46 @@ struct Prepared {
     bond::Limits limits;
 };
 
-Prepared code_operation(const NamedParams& named, bool block) {
-    return {[code = named.string("code"), block](bond::Bond& remote, const bond::Limits& limits) {
-                if (!block) return remote.with_limits(limits).eval(code);
+// Where an operation's result goes: the objects in it handed out to the client that asked.
+struct ResultFor {
+    std::shared_ptr<ClientObjects> objects;
+    std::string bond;
+    Value operator()(bond::Result result) const {
+        return objects->hand_out(bond, std::move(result));
+    }
+};
+
+Prepared code_operation(const NamedParams& named, bool block, ResultFor result_for) {
+    return {[code = named.string("code"), block, result_for](bond::Bond& remote,
+                                                             const bond::Limits& limits) {
+                if (!block) return result_for(remote.with_limits(limits).eval_result(code));
                 remote.with_limits(limits).eval_block(code);
                 return Value();
             },
             operation_limits(named)};
 }
 
-Prepared call_operation(const NamedParams& named) {
+// A call's args as the library takes them: code tags Refs of `remote`, object handles the
+// client's objects.
+detail::CallArguments call_arguments(Value args, bond::Bond& remote, const ResultFor& client) {
+    detail::CallArguments arguments;
+    for (auto& argument : args) {
+        if (const Value* code = reference_code(argument))
+            detail::append_argument(arguments, remote.ref(code->get<std::string>()));
+        else
+            client.objects->take_in(client.bond, std::move(argument), arguments);
+    }
+    return arguments;
+}
+
+Prepared call_operation(const NamedParams& named, ResultFor result_for) {
     std::string name = named.string("name");
     Value args = named.optional_array("args").value_or(Value::array());
-    return {[name, args = std::move(args)](bond::Bond& remote, const bond::Limits& limits) mutable {
-                detail::CallArguments arguments;
-                for (auto& argument : args) {
-                    if (const Value* code = reference_code(argument))
-                        detail::append_argument(arguments, remote.ref(code->get<std::string>()));
-                    else
-                        arguments.values.push_back(std::move(argument));
-                }
-                return remote.with_limits(limits).call_with(name, std::move(arguments));
+    return {[name, args = std::move(args), result_for](bond::Bond& remote,
+                                                       const bond::Limits& limits) mutable {
+                auto arguments = call_arguments(std::move(args), remote, result_for);
+                return result_for(
+                    remote.with_limits(limits).call_result_with(name, std::move(arguments)));
             },
             operation_limits(named)};
 }
@@ -83,14 +102,15 @@ void MethodDispatcher::run_here(const Client& client, const detail::Message& req
                                 ChainId chain) {
     try {
         Prepared prepared;
+        ResultFor result_for{client->objects(), bond->id()};
         if (request.method == "call") {
             NamedParams named(request.params, {"bond", "name", "args", "limits"});
             named.string("bond");
-            prepared = call_operation(named);
+            prepared = call_operation(named, std::move(result_for));
         } else {
             NamedParams named(request.params, {"bond", "code", "limits"});
             named.string("bond");
-            prepared = code_operation(named, request.method == "eval_block");
+            prepared = code_operation(named, request.method == "eval_block", std::move(result_for));
         }
         client->note_request_for(bond.get());
         bond->run_now(chain, client, std::move(prepared.operation), answer(reply), prepared.limits);
@@ -103,13 +123,23 @@ void MethodDispatcher::dispatch(const Client& client, const detail::Message& req
                                 const Reply& reply) {
     using Method = void (MethodDispatcher::*)(const Client&, const Value&, const Reply&);
     static const std::map<std::string_view, Method> methods = {
-        {"open", &MethodDispatcher::open},       {"attach", &MethodDispatcher::attach},
-        {"eval", &MethodDispatcher::eval},       {"eval_block", &MethodDispatcher::eval_block},
-        {"call", &MethodDispatcher::call},       {"export", &MethodDispatcher::export_function},
-        {"proxy", &MethodDispatcher::proxy},     {"interrupt", &MethodDispatcher::interrupt},
-        {"close", &MethodDispatcher::close},     {"list", &MethodDispatcher::list},
-        {"drivers", &MethodDispatcher::drivers}, {"auth", &MethodDispatcher::auth},
+        {"open", &MethodDispatcher::open},
+        {"attach", &MethodDispatcher::attach},
+        {"eval", &MethodDispatcher::eval},
+        {"eval_block", &MethodDispatcher::eval_block},
+        {"call", &MethodDispatcher::call},
+        {"export", &MethodDispatcher::export_function},
+        {"proxy", &MethodDispatcher::proxy},
+        {"interrupt", &MethodDispatcher::interrupt},
+        {"close", &MethodDispatcher::close},
+        {"list", &MethodDispatcher::list},
+        {"drivers", &MethodDispatcher::drivers},
+        {"auth", &MethodDispatcher::auth},
         {"exports", &MethodDispatcher::exports},
+        {"object_call", &MethodDispatcher::object_call},
+        {"object_get", &MethodDispatcher::object_get},
+        {"object_set", &MethodDispatcher::object_set},
+        {"release", &MethodDispatcher::release},
     };
     try {
         if (client->needs_auth() && !client->authenticated() && request.method != "auth")
@@ -161,15 +191,80 @@ void MethodDispatcher::run_code(const Client& client, const Value& params, const
                                 bool block) {
     NamedParams named(params, {"bond", "code", "limits"});
     auto bond = registry_.held_by(*client, named.string("bond"));
-    Prepared prepared = code_operation(named, block);
+    Prepared prepared = code_operation(named, block, {client->objects(), bond->id()});
     run_on_bond(client, bond, std::move(prepared.operation), reply, prepared.limits);
 }
 
 void MethodDispatcher::call(const Client& client, const Value& params, const Reply& reply) {
     NamedParams named(params, {"bond", "name", "args", "limits"});
     auto bond = registry_.held_by(*client, named.string("bond"));
-    Prepared prepared = call_operation(named);
+    Prepared prepared = call_operation(named, {client->objects(), bond->id()});
     run_on_bond(client, bond, std::move(prepared.operation), reply, prepared.limits);
+}
+
+void MethodDispatcher::object_call(const Client& client, const Value& params, const Reply& reply) {
+    NamedParams named(params, {"object", "method", "args"});
+    auto [held, bond] = held_object(client, named);
+    auto method = named.optional_string("method");
+    Value args = named.optional_array("args").value_or(Value::array());
+    ResultFor result_for{client->objects(), held.bond};
+    run_on_bond(
+        client, bond,
+        [held = std::move(held), method, args = std::move(args), result_for](
+            bond::Bond& remote, const bond::Limits&) mutable {
+            auto arguments = call_arguments(std::move(args), remote, result_for);
+            return result_for(detail::object_invoke_result(
+                *detail::state_of(held.object), method ? &*method : nullptr, std::move(arguments)));
+        },
+        reply);
+}
+
+void MethodDispatcher::object_get(const Client& client, const Value& params, const Reply& reply) {
+    NamedParams named(params, {"object", "name"});
+    auto [held, bond] = held_object(client, named);
+    auto name = named.optional_string("name");
+    ResultFor result_for{client->objects(), held.bond};
+    run_on_bond(
+        client, bond,
+        [held = std::move(held), name, result_for](bond::Bond&, const bond::Limits&) {
+            return result_for(
+                detail::object_get_result(*detail::state_of(held.object), name ? &*name : nullptr));
+        },
+        reply);
+}
+
+void MethodDispatcher::object_set(const Client& client, const Value& params, const Reply& reply) {
+    NamedParams named(params, {"object", "name", "value"});
+    auto [held, bond] = held_object(client, named);
+    std::string name = named.string("name");
+    Value value = named.optional_value("value").value_or(Value());
+    ResultFor result_for{client->objects(), held.bond};
+    run_on_bond(
+        client, bond,
+        [held = std::move(held), name, value = std::move(value), result_for](
+            bond::Bond& remote, const bond::Limits&) mutable {
+            auto arguments = call_arguments(Value::array({std::move(value)}), remote, result_for);
+            detail::object_set(*detail::state_of(held.object), name, std::move(arguments));
+            return Value();
+        },
+        reply);
+}
+
+std::pair<ClientObjects::Held, std::shared_ptr<HeldBond>> MethodDispatcher::held_object(
+    const Client& client, const NamedParams& named) {
+    auto handle = named.optional_value("object");
+    if (!handle) throw invalid_params("missing parameter 'object'");
+    auto held = client->objects()->find(*handle);
+    auto bond = registry_.held_by(*client, held.bond);
+    return {std::move(held), std::move(bond)};
+}
+
+void MethodDispatcher::release(const Client& client, const Value& params, const Reply& reply) {
+    NamedParams named(params, {"objects"});
+    auto numbers = named.optional_array("objects");
+    if (!numbers) throw invalid_params("missing parameter 'objects'");
+    client->objects()->release(*numbers);
+    reply.result(nullptr);
 }
 
 void MethodDispatcher::interrupt(const Client& client, const Value& params, const Reply& reply) {
@@ -221,7 +316,9 @@ void MethodDispatcher::export_into(const Client& client, const std::shared_ptr<H
 
 void MethodDispatcher::close(const Client& client, const Value& params, const Reply& reply) {
     NamedParams named(params, {"bond"});
-    registry_.release(*client, named.string("bond"), [reply] { reply.result(nullptr); });
+    std::string id = named.string("bond");
+    registry_.release(*client, id, [reply] { reply.result(nullptr); });
+    client->objects()->release_bond(id);
 }
 
 void MethodDispatcher::list(const Client& client, const Value& params, const Reply& reply) {

@@ -7,6 +7,8 @@
 
 #include "bond_registry.hpp"
 #include "client_connection.hpp"
+#include "client_objects.hpp"
+#include "named_params.hpp"
 #include "reply.hpp"
 
 #include "../protocol/jsonrpc.hpp"
@@ -15,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace bond::daemon {
 
@@ -47,6 +50,13 @@ class MethodDispatcher {
     void call(const Client& client, const Value& params, const Reply& reply);
     void export_function(const Client& client, const Value& params, const Reply& reply);
     void proxy(const Client& client, const Value& params, const Reply& reply);
+    void object_call(const Client& client, const Value& params, const Reply& reply);
+    void object_get(const Client& client, const Value& params, const Reply& reply);
+    void object_set(const Client& client, const Value& params, const Reply& reply);
+    void release(const Client& client, const Value& params, const Reply& reply);
+    // The object the request's `object` names, and its bond (which the client must hold).
+    std::pair<ClientObjects::Held, std::shared_ptr<HeldBond>> held_object(const Client& client,
+                                                                          const NamedParams& named);
     void interrupt(const Client& client, const Value& params, const Reply& reply);
     void exports(const Client& client, const Value& params, const Reply& reply);
     void close(const Client& client, const Value& params, const Reply& reply);

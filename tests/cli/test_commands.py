@@ -315,6 +315,14 @@ class Attach(unittest.TestCase):
         self.assertIn("RemoteException[Python]: ZeroDivisionError: division by zero", err)
         self.assertIn('"still here"', out)
 
+    def test_objects_print_as_what_they_are_and_are_let_go(self):
+        self.owner.request("eval_block", bond=self.bond,
+                           code="freed = []\nclass Tracked:\n    def __del__(self):\n"
+                                "        freed.append(1)\n")
+        status, out, err = self.attach("![Tracked(), {'n': 1}]\n!len(freed)\n")
+        self.assertEqual(status, 0, err)
+        self.assertIn('[<Python object Tracked #1>,{"n":1}]\n1\n', out)
+
     def test_leaving_lets_go_without_closing(self):
         self.assertEqual(self.attach("y = 1\n")[0], 0)
         self.assertEqual(self.owner.request("eval", bond=self.bond, code="y"), 1)

@@ -91,6 +91,22 @@ TEST_CASE("results with objects anywhere, and typed functions that keep their re
         CHECK(truthy(remote.call("same", alone.object_at(alone.value), tally)));
         auto kept = remote.function<bond::Object(bond::Object)>("ident");
         CHECK(truthy(remote.call("same", kept(tally), tally)));
+        // A method's result and an attribute with an object in them.
+        bond::Object holder = remote.object(language.new_tally);
+        holder.set("count", tally);
+        bond::Result attribute = holder.get_result("count");
+        REQUIRE(attribute.objects.size() == 1);
+        CHECK(truthy(remote.call("same", attribute.object_at(attribute.value), tally)));
+        bond::Result method = holder.call_result("total");
+        REQUIRE(method.objects.size() == 1);
+        CHECK(truthy(remote.call("same", method.object_at(method.value), tally)));
+        CHECK(tally.call_result("add", 1).value == 6);
+        // The same under limits of the operation's own.
+        auto limited = remote.with_limits({.wall = std::chrono::minutes(1)});
+        CHECK(limited.eval_result(language.tally_in_list).objects.size() == 1);
+        bond::Result limited_call = limited.call_result("ident", tally);
+        REQUIRE(limited_call.objects.size() == 1);
+        CHECK(truthy(remote.call("same", limited_call.object_at(limited_call.value), tally)));
     });
 }
 

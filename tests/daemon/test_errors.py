@@ -78,7 +78,7 @@ class Errors(DaemonTestCase):
 
     def test_serialization_exception_32001(self):
         bond = self.client.open()
-        error = self.error_of("eval", bond=bond, code="object()")
+        error = self.error_of("eval", bond=bond, code="float('nan')")
         self.assertEqual(error.code, -32001)
         self.assertEqual(error.data["type"], "SerializationException")
         self.assertEqual(error.data["side"], "remote")
