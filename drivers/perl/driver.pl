@@ -133,6 +133,7 @@ our @_args;
 my $json;         # the decoder: Cpanel::JSON::XS, JSON::XS or JSON::PP
 our $JSON_MODULE;    # which one, for tests
 my ($protocol_in, $protocol_out);
+my $original_stderr;    # where the host reads why the driver ends (see fail)
 my %output_files;    # channel => [handle, read position, reader, channel, reader is handle]
 my @output_files;    # the same, stdout first
 my $in_buffer = '';
@@ -200,7 +201,7 @@ sub open_channels {
     open($protocol_in, '<&', \*STDIN) or die "bond driver: dup stdin: $!\n";
     open($protocol_out, '>&', \*STDOUT) or die "bond driver: dup stdout: $!\n";
     binmode($_) for $protocol_in, $protocol_out;
-    open(my $original_stderr, '>&', \*STDERR) or die "bond driver: dup stderr: $!\n";
+    open($original_stderr, '>&', \*STDERR) or die "bond driver: dup stderr: $!\n";
     close DATA if defined fileno(DATA);
     # Perl reopens its standard handles on their own descriptors (0, 1, 2): dup2 without POSIX.
     open(STDIN, '<', '/dev/null') or die "bond driver: /dev/null: $!\n";
@@ -218,7 +219,6 @@ sub open_channels {
     }
     tie *STDOUT, 'Bond::Output', 'stdout';
     tie *STDERR, 'Bond::Output', 'stderr';
-    return $original_stderr;
 }
 
 # System call numbers, by the architecture perl was built for (Linux), for what Perl has no
@@ -320,6 +320,12 @@ sub interrupted_call {
 sub quit {
     require POSIX;
     POSIX::_exit($_[0]);
+}
+
+# Ends the driver for a fault of the protocol: the reason on the original stderr, status 70.
+sub fail {
+    syswrite($original_stderr, "bond driver: $_[0]\n");
+    quit(70);
 }
 
 # Sends one message: $_[0] is a character string of JSON, which send_line turns into the line
@@ -1127,7 +1133,8 @@ sub answer_request {
     return send_error($id, -32601, "unknown method: $method");
 }
 
-# Serves requests until the reply to request $wait_id arrives (undef: until end-of-file).
+# Serves requests until the reply to request $wait_id arrives (undef: until end-of-file). A reply
+# to any other id is fatal: the driver never sent that request.
 sub serve {
     my ($wait_id) = @_;
     while (defined(my $message = read_message())) {
@@ -1143,8 +1150,9 @@ sub serve {
             }
             next;
         }
-        next unless defined $wait_id;
-        return $message;
+        my $id = $message->{id};
+        return $message if defined $wait_id && defined $id && !ref $id && $id eq $wait_id;
+        fail('a reply to a request never sent: ' . substr($json->encode($message), 0, 200));
     }
     return undef if !defined $wait_id;
     quit(0);    # the host closed the channel while a call to it was pending
@@ -1239,11 +1247,10 @@ sub proxy_request_start {
 sub main {
     choose_json();
     fcntl_numbers();
-    my $original_stderr = open_channels();
+    open_channels();
     start_watching_input();
     $memory_baseline = address_space();
     syswrite($original_stderr, "\n__bond_driver_ready__\n");
-    close $original_stderr;
     write_all("\n");
     send_line('{"jsonrpc":"2.0","method":"ready","params":{"protocol":' . PROTOCOL_VERSION
         . ',"lang":"Perl","version":' . encode_string(sprintf('%vd', $^V)) . ',"pid":' . $$
