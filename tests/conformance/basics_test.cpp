@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <regex>
+
 using bond::Value;
 using namespace conformance;
 
@@ -11,6 +13,9 @@ TEST_CASE("eval returns an expression's value, eval_block definitions persist") 
         bond::Bond remote = make_test_bond(language);
         CHECK(remote.lang() == language.name);
         CHECK(remote.alive());
+        // The version the driver reported at start-up (ready), as the interpreter numbers itself.
+        CHECK_MESSAGE(std::regex_match(remote.version(), std::regex(R"(\d+\.\d+(\.\d+)?\S*)")),
+                      remote.version());
         CHECK(remote.eval("1 + 2") == 3);
         remote.eval_block(language.define_add);
         CHECK(remote.call("add", 1, 2) == 3);
