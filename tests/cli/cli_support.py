@@ -9,8 +9,12 @@ import os
 import select
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from languages import BY_KEY  # noqa: E402,F401  (tests/languages.json)
 
 BOND = os.environ.get("BOND_CLI") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "bond")

@@ -16,6 +16,9 @@ import tempfile
 import threading
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from languages import BY_NAME, TABLE  # noqa: E402,F401  (tests/languages.json)
+
 BONDD = os.environ.get("BONDD") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "bondd")
 HANG_GUARD = 120  # seconds: only a hang takes this long
