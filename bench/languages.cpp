@@ -1,68 +1,43 @@
 #include "languages.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <stdexcept>
+
 namespace bench {
 
 const std::vector<Language>& all_languages() {
     static const std::vector<Language> languages = [] {
-        Language python{
-            .key = "python",
-            .bond_name = "Python",
-            .floor_command = {"python3"},
-            .floor_script = "python.py",
-            .alone_command = {"python3", "-c", "pass"},
-            .version_command = {"python3", "-c",
-                                "import platform; print(platform.python_version())"},
-            .define_ident = "def ident(x):\n    return x\n",
-            .object_with_ident = "type('Echo', (), {'ident': lambda self, x: x})()",
-            .first_call = "abs",
-            .callback_loop = "for i in range(COUNT):\n    host_ident(i)\n",
-            .json_module_code =
-                "'json (C accelerated)' if __import__('json').decoder.c_scanstring "
-                "else 'json (pure Python)'",
-        };
-        Language php{
-            .key = "php",
-            .bond_name = "PHP",
-            .floor_command = {"php"},
-            .floor_script = "php.php",
-            .alone_command = {"php", "-r", ""},
-            .version_command = {"php", "-r", "echo PHP_VERSION;"},
-            .define_ident = "function ident($x) { return $x; }",
-            .object_with_ident = "new class { public function ident($x) { return $x; } }",
-            .first_call = "abs",
-            .callback_loop = "for ($i = 0; $i < COUNT; $i++) host_ident($i);",
-            .json_module_code = "'ext/json ' . phpversion('json')",
-        };
-        Language perl{
-            .key = "perl",
-            .bond_name = "Perl",
-            .floor_command = {"perl"},
-            .floor_script = "perl.pl",
-            .alone_command = {"perl", "-e", "1"},
-            .version_command = {"perl", "-e", "print substr($^V, 1)"},
-            .define_ident = "sub ident { return $_[0] }",
-            .object_with_ident = "do { package Echo; sub ident { return $_[1] } bless {}, 'Echo' }",
-            .first_call = "abs",
-            .callback_loop = "host_ident($_) for 1 .. COUNT;",
-            .json_module_code = "$Bond::JSON_MODULE . ' ' . $Bond::JSON_MODULE->VERSION",
-        };
-        Language perl_pp = perl;
-        perl_pp.key = "perl-pp";
-        perl_pp.environment = {{"BOND_PERL_JSON", "PP"}};
-        Language javascript{
-            .key = "javascript",
-            .bond_name = "JavaScript",
-            .floor_command = {"node"},
-            .floor_script = "javascript.js",
-            .alone_command = {"node", "-e", "0"},
-            .version_command = {"node", "-e", "process.stdout.write(process.versions.node)"},
-            .define_ident = "function ident(x) { return x; }",
-            .object_with_ident = "new (class Echo { ident(x) { return x; } })()",
-            .first_call = "Math.abs",
-            .callback_loop = "for (let i = 0; i < COUNT; i++) host_ident(i);",
-            .json_module_code = "'V8 JSON ' + process.versions.v8",
-        };
-        return std::vector<Language>{python, php, perl, perl_pp, javascript};
+        // tests/languages.json: the tests' table of the languages' plain-text facts, which holds
+        // the benchmark's own under "bench".
+        std::ifstream file(BOND_LANGUAGES_JSON);
+        if (!file) throw std::runtime_error("cannot read " BOND_LANGUAGES_JSON);
+        nlohmann::json table = nlohmann::json::parse(file);
+        std::vector<Language> all;
+        for (const auto& entry : table.at("languages")) {
+            const nlohmann::json& own = entry.at("bench");
+            Language language{
+                .key = entry.at("key"),
+                .bond_name = entry.at("name"),
+                .floor_command = own.at("floor_command"),
+                .floor_script = own.at("floor_script"),
+                .alone_command = own.at("alone_command"),
+                .version_command = entry.at("version_command"),
+                .define_ident = entry.at("define_ident"),
+                .object_with_ident = own.at("object_with_ident"),
+                .first_call = own.at("first_call"),
+                .callback_loop = own.at("callback_loop"),
+                .json_module_code = own.at("json_module_code"),
+            };
+            all.push_back(language);
+            if (language.key == "perl") {
+                language.key = "perl-pp";
+                language.environment = {{"BOND_PERL_JSON", "PP"}};
+                all.push_back(language);
+            }
+        }
+        return all;
     }();
     return languages;
 }

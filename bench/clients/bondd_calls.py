@@ -1,35 +1,19 @@
 #!/usr/bin/env python3
-"""The daemon figure from Python: calls ident(i) on a bond of bondd, through the request loop of
-examples/clients/php_callback.py (standard library only), and prints the calls per second of
-each repetition as JSON. Usage: bondd_calls.py SOCKET LANG DEFINE_IDENT SECONDS REPETITIONS"""
-import itertools, json, socket, sys, time
+"""The daemon figure from Python: calls ident(i) on a bond of bondd, through the JSON-RPC client the
+tests use (tests/support/daemon_client.py, standard library only), and prints the calls per
+second of each repetition as JSON. Usage: bondd_calls.py SOCKET LANG DEFINE_IDENT SECONDS
+REPETITIONS"""
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests",
+                                "support"))
+from daemon_client import Client  # noqa: E402
 
 socket_path, lang, define_ident = sys.argv[1:4]
 seconds, repetitions = float(sys.argv[4]), int(sys.argv[5])
-
-
-class Client:
-    """One request at a time over bondd's Unix socket; output notifications are skipped (the
-    request loop of examples/clients/php_callback.py without invoke: nothing is exported)."""
-
-    def __init__(self, path):
-        self.connection = socket.socket(socket.AF_UNIX)
-        self.connection.connect(path)
-        self.stream = self.connection.makefile("rw", encoding="utf-8")
-        self.ids = itertools.count(1)
-
-    def request(self, method, **params):
-        my_id = next(self.ids)
-        line = json.dumps({"jsonrpc": "2.0", "id": my_id, "method": method, "params": params})
-        self.stream.write(line + "\n")
-        self.stream.flush()
-        for answer in map(json.loads, self.stream):
-            if answer.get("id") != my_id:
-                continue
-            if "error" in answer:
-                raise RuntimeError(answer["error"]["message"])
-            return answer["result"]
-        raise RuntimeError("bondd closed the connection")
 
 
 def batch(bond, count):

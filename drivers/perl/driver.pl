@@ -125,6 +125,9 @@ use B ();
 # (CPU limits), MIME::Base64 (bytes), Scalar::Util (blessed values, exceptions), File::Spec
 # (no memfd_create), POSIX (_exit, rare paths), Fcntl (see %fcntl).
 
+# --- State ----------------------------------------------------------------------------------------
+# The driver's own state, in package Bond: user code runs in package main (see the end of this
+# file) and sees none of the lexicals.
 sub PROTOCOL_VERSION () { 1 }    # not `use constant`: one module less to load
 
 our $_code;
@@ -133,6 +136,7 @@ our @_args;
 my $json;         # the decoder: Cpanel::JSON::XS, JSON::XS or JSON::PP
 our $JSON_MODULE;    # which one, for tests
 my ($protocol_in, $protocol_out);
+my $original_stderr;    # where the host reads why the driver ends (see fail)
 my %output_files;    # channel => [handle, read position, reader, channel, reader is handle]
 my @output_files;    # the same, stdout first
 my $in_buffer = '';
@@ -144,12 +148,6 @@ our $sending = 0;
 my $driver_pid = $$;    # a process forked by user code is not the driver
 my $has_is_bool = defined &builtin::is_bool;
 
-# Stopping running code (docs/protocol.md, Limits). Perl has no threads by default: the protocol's
-# input raises SIGIO when a line arrives while user code runs (O_ASYNC, see watch_input), and Perl
-# runs the handler between two ops, also in a loop that calls nothing. It dies with a
-# Bond::Interrupted only in user code, never while the driver reads or writes the protocol: there
-# the stop waits for the next safe point (the code starts, an exported function returns, the code
-# prints).
 my @serving;             # ids of the host's requests being served, innermost last
 my $stop;                # [request id, message, limit] of the operation to stop
 my $stop_raised = 0;     # once: code that swallows it is killed by the host
@@ -173,23 +171,7 @@ our $may_hold = 1;       # 0: values JSON cannot carry are errors (an error's da
 my %proxies;             # the host's number => its proxy (a weak reference): one proxy a number
 my @released;            # numbers of the host's objects whose proxies were freed, to send
 
-sub choose_json {
-    my @modules = ('Cpanel::JSON::XS', 'JSON::XS', 'JSON::PP');
-    my $forced = $ENV{BOND_PERL_JSON};
-    if (defined $forced && $forced ne '') {
-        @modules = $forced eq 'PP' ? ('JSON::PP') : $forced eq 'XS' ? ('Cpanel::JSON::XS', 'JSON::XS') : ($forced);
-    }
-    for my $module (@modules) {
-        (my $file = "$module.pm") =~ s{::}{/}g;
-        next unless eval { require $file; 1 };
-        $JSON_MODULE = $module;
-        $json = $module->new->utf8->allow_nonref;
-        return;
-    }
-    die "bond driver: no JSON module (tried @modules)\n";
-}
-
-# --- The protocol's channels -----------------------------------------------------------------
+# --- Channels and output --------------------------------------------------------------------------
 # The protocol moves to private copies of fd 0 and 1 (close-on-exec, as Perl makes every
 # descriptor above $^F). fd 0 becomes /dev/null. fd 1 and 2 become files in append mode that the
 # driver reads before each message it sends: output written at the descriptor level (child
@@ -200,7 +182,7 @@ sub open_channels {
     open($protocol_in, '<&', \*STDIN) or die "bond driver: dup stdin: $!\n";
     open($protocol_out, '>&', \*STDOUT) or die "bond driver: dup stdout: $!\n";
     binmode($_) for $protocol_in, $protocol_out;
-    open(my $original_stderr, '>&', \*STDERR) or die "bond driver: dup stderr: $!\n";
+    open($original_stderr, '>&', \*STDERR) or die "bond driver: dup stderr: $!\n";
     close DATA if defined fileno(DATA);
     # Perl reopens its standard handles on their own descriptors (0, 1, 2): dup2 without POSIX.
     open(STDIN, '<', '/dev/null') or die "bond driver: /dev/null: $!\n";
@@ -218,7 +200,6 @@ sub open_channels {
     }
     tie *STDOUT, 'Bond::Output', 'stdout';
     tie *STDERR, 'Bond::Output', 'stderr';
-    return $original_stderr;
 }
 
 # System call numbers, by the architecture perl was built for (Linux), for what Perl has no
@@ -244,6 +225,7 @@ sub system_call_number {
 # fcntl's numbers: on Linux for the architectures above (their common values), else from Fcntl,
 # which takes about 0.6 ms to load.
 my %fcntl;
+
 sub fcntl_numbers {
     my @names = qw(F_GETFL F_SETFL F_SETOWN O_APPEND O_ASYNC);
     if (system_call_number(\%RT_SIGACTION)) {
@@ -314,12 +296,6 @@ sub interrupted_call {
     my $error = $! + 0;
     require Errno;
     return $error == Errno::EINTR();
-}
-
-# Ends the process at once, without END blocks or destructors (POSIX::_exit).
-sub quit {
-    require POSIX;
-    POSIX::_exit($_[0]);
 }
 
 # Sends one message: $_[0] is a character string of JSON, which send_line turns into the line
@@ -399,160 +375,6 @@ sub emit_output {
     stop_at_safe_point();    # a stop that came while this was written
 }
 
-# --- Stopping running code -------------------------------------------------------------------
-# The input is O_ASYNC all the time (switching that flag costs far more than a signal): every
-# line that arrives raises SIGIO. Only while user code runs does that mean anything, so
-# SIGIO is ignored the rest of the time, which the kernel then drops at once: a signal per
-# request costs more than the two rt_sigaction calls (delivery, rt_sigreturn, and the two
-# sigprocmask of Perl's deferred handler). They are made through syscall with the two
-# dispositions Perl itself installed, read back once; where that system call's number is not
-# known, SIGIO stays handled all the time. Whatever arrived while it was ignored is read once
-# the handler is back (watch_input(1) sets $input_arrived). The driver stops watching before it
-# sends anything (send_line): the host's answer must not raise the signal.
-sub watch_input {
-    my ($on) = @_;
-    $input_arrived = 1 if $on;
-    return if !$rt_sigaction || $watching == $on;
-    $watching = $on;
-    syscall($rt_sigaction, $sigio_number, $on ? $sigio_handled : $sigio_ignored, 0, 8);
-}
-
-sub start_watching_input {
-    vec($input_bits, fileno($protocol_in), 1) = 1;
-    $SIG{PROF} = \&on_cpu_time;
-    $SIG{IO} = \&on_input;
-    my $flags = fcntl($protocol_in, $fcntl{F_GETFL}, 0) or return;
-    fcntl($protocol_in, $fcntl{F_SETOWN}, $$) or return;
-    fcntl($protocol_in, $fcntl{F_SETFL}, $flags | $fcntl{O_ASYNC}) or return;
-    # rt_sigaction(signal, new, old, 8): 8 bytes are the kernel's signal set on these architectures.
-    my $number = system_call_number(\%RT_SIGACTION) or return;
-    my ($handled, $ignored) = ("\0" x 64, "\0" x 64);    # larger than any struct sigaction
-    syscall($number, $SIGIO, 0, $handled, 8) == 0 or return;
-    $SIG{IO} = 'IGNORE';
-    my $read = syscall($number, $SIGIO, 0, $ignored, 8);
-    $SIG{IO} = \&on_input;
-    return unless $read == 0 && $ignored ne $handled;
-    ($rt_sigaction, $sigio_number) = ($number, $SIGIO);
-    ($sigio_handled, $sigio_ignored) = ($handled, $ignored);
-    watch_input(0);
-}
-
-# SIGIO in user code: see above. It never comes to a forked child: the signal goes to the
-# process that F_SETOWN named.
-sub on_input {
-    $input_arrived = 1;
-    stop_at_safe_point() if $user_code;
-}
-
-sub on_cpu_time {
-    return if $$ != $driver_pid;
-    if (exists $limits{cpu}) {
-        if (request_stop($limits{id}, "the code used more than its CPU time limit of $limits{cpu} s", 'cpu')) {
-            my $line = '{"jsonrpc":"2.0","method":"limit","params":{"id":' . $limits{id} . ',"limit":"cpu"}}' . "\n";
-            if ($user_code && !$sending) {
-                write_all($line);
-            } else {
-                push @pending_notifications, $line;
-            }
-        }
-    }
-    stop_at_safe_point();
-}
-
-sub request_stop {
-    my ($id, $message, $limit) = @_;
-    return 0 if $stop || !defined $id || !grep { $_ == $id } @serving;
-    $stop = [$id, $message, $limit];
-    return 1;
-}
-
-# In user code: takes the interrupts that arrived, and dies with a pending stop, once.
-sub stop_at_safe_point {
-    return unless $user_code && !$sending;
-    while ($input_arrived) {
-        $input_arrived = 0;
-        local $sending = 1;    # reading the protocol: a SIGIO meanwhile only marks the input
-        take_interrupts();
-    }
-    if ($stop && !$stop_raised) {
-        $stop_raised = 1;
-        die Bond::Interrupted->new($stop->[1], $stop->[2]);
-    }
-}
-
-# Reads what the protocol's input holds now, without blocking, and takes the interrupt
-# notifications out of it; only user code reads here, never the driver's own read. While the code
-# runs the host sends nothing else. End of file: the host is gone, the code must not run on
-# unattended.
-sub take_interrupts {
-    while (select(my $ready = $input_bits, undef, undef, 0) > 0) {
-        return if $$ != $driver_pid;    # a forked child: the input is not its to read
-        my $n = sysread($protocol_in, $in_buffer, 1 << 20, length $in_buffer);
-        quit(1) if defined $n && $n == 0;
-        last unless $n;
-    }
-    return if index($in_buffer, '"interrupt"') < 0;
-    my @lines = split /\n/, $in_buffer, -1;
-    my $partial = pop @lines;
-    $in_buffer = join('', map { "$_\n" } grep { !take_interrupt($_) } @lines) . $partial;
-    $newline_free = 0;
-}
-
-# Whether $line is an interrupt notification (then taken).
-sub take_interrupt {
-    my ($line) = @_;
-    return 0 if index($line, '"interrupt"') < 0;
-    my $message = eval { $json->decode($line) };
-    return 0 unless ref $message eq 'HASH' && ($message->{method} // '') eq 'interrupt' && !exists $message->{id};
-    my $params = ref $message->{params} eq 'HASH' ? $message->{params} : {};
-    request_stop($params->{id}, $params->{reason} // 'the code was interrupted');
-    return 1;
-}
-
-# The address space limit (RLIMIT_AS) through prlimit64: Perl has no setrlimit of its own. Needs
-# syscall.ph (Debian: in libperl); without it the memory limit is not enforced.
-sub address_space_limit {
-    my ($new) = @_;
-    my $syscall = eval { require 'syscall.ph'; &SYS_prlimit64 } or return undef;
-    my $old = "\0" x 16;
-    return undef if syscall($syscall, 0, $RLIMIT_AS, defined $new ? pack('QQ', @$new) : 0, $old) != 0;
-    return [unpack('QQ', $old)];
-}
-
-sub address_space {
-    open(my $status, '<', '/proc/self/status') or return 0;
-    while (my $line = <$status>) {
-        return $1 * 1024 if $line =~ /^VmSize:\s*(\d+) kB/;
-    }
-    return 0;
-}
-
-sub apply_limits {
-    my ($id, $limits) = @_;
-    %limits = (id => $id);
-    return unless ref $limits eq 'HASH';
-    if (my $cpu = $limits->{cpu}) {
-        $limits{cpu} = $cpu;
-        require Time::HiRes;
-        Time::HiRes::setitimer(Time::HiRes::ITIMER_PROF(), $cpu);
-    }
-    if (my $memory = $limits->{memory}) {
-        $original_address_space //= address_space_limit();
-        return unless $original_address_space;
-        my ($soft, $hard) = @$original_address_space;
-        my $ceiling = $memory_baseline + $memory;
-        $ceiling = $hard if $hard < $ceiling;
-        $limits{memory} = $memory;
-        address_space_limit([$ceiling, $hard]);
-    }
-}
-
-sub lift_limits {
-    Time::HiRes::setitimer(Time::HiRes::ITIMER_PROF(), 0) if exists $limits{cpu};
-    address_space_limit($original_address_space) if exists $limits{memory};
-    %limits = ();
-}
-
 # What descriptor-level output a channel holds that was not forwarded yet.
 sub unforwarded {
     my ($channel) = @_;
@@ -564,7 +386,23 @@ sub unforwarded {
     return $data;
 }
 
-# --- Values ----------------------------------------------------------------------------------
+# --- Values ---------------------------------------------------------------------------------------
+sub choose_json {
+    my @modules = ('Cpanel::JSON::XS', 'JSON::XS', 'JSON::PP');
+    my $forced = $ENV{BOND_PERL_JSON};
+    if (defined $forced && $forced ne '') {
+        @modules = $forced eq 'PP' ? ('JSON::PP') : $forced eq 'XS' ? ('Cpanel::JSON::XS', 'JSON::XS') : ($forced);
+    }
+    for my $module (@modules) {
+        (my $file = "$module.pm") =~ s{::}{/}g;
+        next unless eval { require $file; 1 };
+        $JSON_MODULE = $module;
+        $json = $module->new->utf8->allow_nonref;
+        return;
+    }
+    die "bond driver: no JSON module (tried @modules)\n";
+}
+
 my %escape = (map({ chr($_) => sprintf('\\u%04x', $_) } 0 .. 31),
     "\n" => '\n', "\t" => '\t', "\r" => '\r', "\f" => '\f', "\b" => '\b', '"' => '\"', '\\' => '\\\\');
 
@@ -795,38 +633,167 @@ sub json_index {
     return !($flags & B::SVf_POK) && ($flags & B::SVf_IOK) && $_[0] >= 0;
 }
 
-# --- Messages --------------------------------------------------------------------------------
-sub read_message {
-    while (1) {
-        my $end = index($in_buffer, "\n", $newline_free);
-        if ($end >= 0) {
-            $newline_free = 0;
-            my $line = substr($in_buffer, 0, $end + 1, '');
-            next if ord($line) != 123 && $line =~ /\A\s*\z/;    # 123: "{", the usual start
-            my $message = eval { $json->decode($line) };
-            # Only a line that holds a tag's key (which can only hide its letters in \u escapes)
-            # can hold a tag: the others need no walk through decode_tags. "$ alone is common in
-            # Perl code: the keys are looked for only where it is.
-            $may_hold_tags = index($line, '\\u') >= 0
-                || index($line, '"$') >= 0 && $line =~ /"\$(?:bytes|code|obj|yours)"/;
-            if (!defined $message || ref $message ne 'HASH') {
-                send_line('{"jsonrpc":"2.0","id":null,"error":{"code":' . (defined $message ? -32600 : -32700)
-                    . ',"message":' . encode_string(defined $message ? 'not a message object' : 'parse error') . '}}');
-                next;
+# --- Stopping and limits --------------------------------------------------------------------------
+# Stopping running code (docs/protocol.md, Limits). Perl has no threads by default: the protocol's
+# input raises SIGIO when a line arrives while user code runs (O_ASYNC, see watch_input), and Perl
+# runs the handler between two ops, also in a loop that calls nothing. It dies with a
+# Bond::Interrupted only in user code, never while the driver reads or writes the protocol: there
+# the stop waits for the next safe point (the code starts, an exported function returns, the code
+# prints).
+# The input is O_ASYNC all the time (switching that flag costs far more than a signal): every
+# line that arrives raises SIGIO. Only while user code runs does that mean anything, so
+# SIGIO is ignored the rest of the time, which the kernel then drops at once: a signal per
+# request costs more than the two rt_sigaction calls (delivery, rt_sigreturn, and the two
+# sigprocmask of Perl's deferred handler). They are made through syscall with the two
+# dispositions Perl itself installed, read back once; where that system call's number is not
+# known, SIGIO stays handled all the time. Whatever arrived while it was ignored is read once
+# the handler is back (watch_input(1) sets $input_arrived). The driver stops watching before it
+# sends anything (send_line): the host's answer must not raise the signal.
+sub watch_input {
+    my ($on) = @_;
+    $input_arrived = 1 if $on;
+    return if !$rt_sigaction || $watching == $on;
+    $watching = $on;
+    syscall($rt_sigaction, $sigio_number, $on ? $sigio_handled : $sigio_ignored, 0, 8);
+}
+
+sub start_watching_input {
+    vec($input_bits, fileno($protocol_in), 1) = 1;
+    $SIG{PROF} = \&on_cpu_time;
+    $SIG{IO} = \&on_input;
+    my $flags = fcntl($protocol_in, $fcntl{F_GETFL}, 0) or return;
+    fcntl($protocol_in, $fcntl{F_SETOWN}, $$) or return;
+    fcntl($protocol_in, $fcntl{F_SETFL}, $flags | $fcntl{O_ASYNC}) or return;
+    # rt_sigaction(signal, new, old, 8): 8 bytes are the kernel's signal set on these architectures.
+    my $number = system_call_number(\%RT_SIGACTION) or return;
+    my ($handled, $ignored) = ("\0" x 64, "\0" x 64);    # larger than any struct sigaction
+    syscall($number, $SIGIO, 0, $handled, 8) == 0 or return;
+    $SIG{IO} = 'IGNORE';
+    my $read = syscall($number, $SIGIO, 0, $ignored, 8);
+    $SIG{IO} = \&on_input;
+    return unless $read == 0 && $ignored ne $handled;
+    ($rt_sigaction, $sigio_number) = ($number, $SIGIO);
+    ($sigio_handled, $sigio_ignored) = ($handled, $ignored);
+    watch_input(0);
+}
+
+# SIGIO in user code: see above. It never comes to a forked child: the signal goes to the
+# process that F_SETOWN named.
+sub on_input {
+    $input_arrived = 1;
+    stop_at_safe_point() if $user_code;
+}
+
+sub on_cpu_time {
+    return if $$ != $driver_pid;
+    if (exists $limits{cpu}) {
+        if (request_stop($limits{id}, "the code used more than its CPU time limit of $limits{cpu} s", 'cpu')) {
+            my $line = '{"jsonrpc":"2.0","method":"limit","params":{"id":' . $limits{id} . ',"limit":"cpu"}}' . "\n";
+            if ($user_code && !$sending) {
+                write_all($line);
+            } else {
+                push @pending_notifications, $line;
             }
-            return $message;
         }
-        # A long line comes in many reads (64 KiB each, a pipe's size): search only what is new.
-        $newline_free = length $in_buffer;
-        my $n = sysread($protocol_in, $in_buffer, 1 << 20, length $in_buffer);
-        if (!defined $n) {
-            next if interrupted_call();
-            return undef;
-        }
-        return undef if $n == 0;
+    }
+    stop_at_safe_point();
+}
+
+sub request_stop {
+    my ($id, $message, $limit) = @_;
+    return 0 if $stop || !defined $id || !grep { $_ == $id } @serving;
+    $stop = [$id, $message, $limit];
+    return 1;
+}
+
+# In user code: takes the interrupts that arrived, and dies with a pending stop, once.
+sub stop_at_safe_point {
+    return unless $user_code && !$sending;
+    while ($input_arrived) {
+        $input_arrived = 0;
+        local $sending = 1;    # reading the protocol: a SIGIO meanwhile only marks the input
+        take_interrupts();
+    }
+    if ($stop && !$stop_raised) {
+        $stop_raised = 1;
+        die Bond::Interrupted->new($stop->[1], $stop->[2]);
     }
 }
 
+# Reads what the protocol's input holds now, without blocking, and takes the interrupt
+# notifications out of it; only user code reads here, never the driver's own read. While the code
+# runs the host sends nothing else. End of file: the host is gone, the code must not run on
+# unattended.
+sub take_interrupts {
+    while (select(my $ready = $input_bits, undef, undef, 0) > 0) {
+        return if $$ != $driver_pid;    # a forked child: the input is not its to read
+        my $n = sysread($protocol_in, $in_buffer, 1 << 20, length $in_buffer);
+        quit(1) if defined $n && $n == 0;
+        last unless $n;
+    }
+    return if index($in_buffer, '"interrupt"') < 0;
+    my @lines = split /\n/, $in_buffer, -1;
+    my $partial = pop @lines;
+    $in_buffer = join('', map { "$_\n" } grep { !take_interrupt($_) } @lines) . $partial;
+    $newline_free = 0;
+}
+
+# Whether $line is an interrupt notification (then taken).
+sub take_interrupt {
+    my ($line) = @_;
+    return 0 if index($line, '"interrupt"') < 0;
+    my $message = eval { $json->decode($line) };
+    return 0 unless ref $message eq 'HASH' && ($message->{method} // '') eq 'interrupt' && !exists $message->{id};
+    my $params = ref $message->{params} eq 'HASH' ? $message->{params} : {};
+    request_stop($params->{id}, $params->{reason} // 'the code was interrupted');
+    return 1;
+}
+
+# The address space limit (RLIMIT_AS) through prlimit64: Perl has no setrlimit of its own. Needs
+# syscall.ph (Debian: in libperl); without it the memory limit is not enforced.
+sub address_space_limit {
+    my ($new) = @_;
+    my $syscall = eval { require 'syscall.ph'; &SYS_prlimit64 } or return undef;
+    my $old = "\0" x 16;
+    return undef if syscall($syscall, 0, $RLIMIT_AS, defined $new ? pack('QQ', @$new) : 0, $old) != 0;
+    return [unpack('QQ', $old)];
+}
+
+sub address_space {
+    open(my $status, '<', '/proc/self/status') or return 0;
+    while (my $line = <$status>) {
+        return $1 * 1024 if $line =~ /^VmSize:\s*(\d+) kB/;
+    }
+    return 0;
+}
+
+sub apply_limits {
+    my ($id, $limits) = @_;
+    %limits = (id => $id);
+    return unless ref $limits eq 'HASH';
+    if (my $cpu = $limits->{cpu}) {
+        $limits{cpu} = $cpu;
+        require Time::HiRes;
+        Time::HiRes::setitimer(Time::HiRes::ITIMER_PROF(), $cpu);
+    }
+    if (my $memory = $limits->{memory}) {
+        $original_address_space //= address_space_limit();
+        return unless $original_address_space;
+        my ($soft, $hard) = @$original_address_space;
+        my $ceiling = $memory_baseline + $memory;
+        $ceiling = $hard if $hard < $ceiling;
+        $limits{memory} = $memory;
+        address_space_limit([$ceiling, $hard]);
+    }
+}
+
+sub lift_limits {
+    Time::HiRes::setitimer(Time::HiRes::ITIMER_PROF(), 0) if exists $limits{cpu};
+    address_space_limit($original_address_space) if exists $limits{memory};
+    %limits = ();
+}
+
+# --- Requests from the host -----------------------------------------------------------------------
 sub send_result {
     my ($id, $value, $keep) = @_;
     my $encoded;
@@ -928,6 +895,7 @@ sub run_code_list {
 # would apply). The sub is looked up on every call, as code may redefine it; only the name's
 # check is kept: name => the sub's full name, or '' when NAME is not a plain sub name.
 my %plain_name;
+
 sub plain_name {
     my ($name) = @_;
     %plain_name = () if keys %plain_name > 1000;    # names made up anew for each call
@@ -1127,29 +1095,7 @@ sub answer_request {
     return send_error($id, -32601, "unknown method: $method");
 }
 
-# Serves requests until the reply to request $wait_id arrives (undef: until end-of-file).
-sub serve {
-    my ($wait_id) = @_;
-    while (defined(my $message = read_message())) {
-        if (defined $message->{method}) {
-            if (defined $message->{id}) {
-                handle_request($message);
-            } elsif ($message->{method} eq 'interrupt' && ref $message->{params} eq 'HASH') {
-                # while an exported function runs: see call_host
-                request_stop($message->{params}{id}, $message->{params}{reason} // 'the code was interrupted');
-            } elsif ($message->{method} eq 'release' && ref $message->{params} eq 'HASH'
-                && ref $message->{params}{objects} eq 'ARRAY') {
-                delete @objects{ grep { defined && !ref } @{ $message->{params}{objects} } };
-            }
-            next;
-        }
-        next unless defined $wait_id;
-        return $message;
-    }
-    return undef if !defined $wait_id;
-    quit(0);    # the host closed the channel while a call to it was pending
-}
-
+# --- Calls to the host ----------------------------------------------------------------------------
 sub call_host {
     my ($name, $request_start, @args) = @_;
     Bond::Error->throw("$name: exported functions cannot be called from a forked process")
@@ -1236,14 +1182,83 @@ sub proxy_request_start {
     return '"method":"' . $method . '","params":{"object":' . $$proxy->[0] . ',"' . $key . '":' . $encoded_name;
 }
 
+# --- The serving loop -----------------------------------------------------------------------------
+sub read_message {
+    while (1) {
+        my $end = index($in_buffer, "\n", $newline_free);
+        if ($end >= 0) {
+            $newline_free = 0;
+            my $line = substr($in_buffer, 0, $end + 1, '');
+            next if ord($line) != 123 && $line =~ /\A\s*\z/;    # 123: "{", the usual start
+            my $message = eval { $json->decode($line) };
+            # Only a line that holds a tag's key (which can only hide its letters in \u escapes)
+            # can hold a tag: the others need no walk through decode_tags. "$ alone is common in
+            # Perl code: the keys are looked for only where it is.
+            $may_hold_tags = index($line, '\\u') >= 0
+                || index($line, '"$') >= 0 && $line =~ /"\$(?:bytes|code|obj|yours)"/;
+            if (!defined $message || ref $message ne 'HASH') {
+                send_line('{"jsonrpc":"2.0","id":null,"error":{"code":' . (defined $message ? -32600 : -32700)
+                    . ',"message":' . encode_string(defined $message ? 'not a message object' : 'parse error') . '}}');
+                next;
+            }
+            return $message;
+        }
+        # A long line comes in many reads (64 KiB each, a pipe's size): search only what is new.
+        $newline_free = length $in_buffer;
+        my $n = sysread($protocol_in, $in_buffer, 1 << 20, length $in_buffer);
+        if (!defined $n) {
+            next if interrupted_call();
+            return undef;
+        }
+        return undef if $n == 0;
+    }
+}
+
+# Serves requests until the reply to request $wait_id arrives (undef: until end-of-file). A reply
+# to any other id is fatal: the driver never sent that request.
+sub serve {
+    my ($wait_id) = @_;
+    while (defined(my $message = read_message())) {
+        if (defined $message->{method}) {
+            if (defined $message->{id}) {
+                handle_request($message);
+            } elsif ($message->{method} eq 'interrupt' && ref $message->{params} eq 'HASH') {
+                # while an exported function runs: see call_host
+                request_stop($message->{params}{id}, $message->{params}{reason} // 'the code was interrupted');
+            } elsif ($message->{method} eq 'release' && ref $message->{params} eq 'HASH'
+                && ref $message->{params}{objects} eq 'ARRAY') {
+                delete @objects{ grep { defined && !ref } @{ $message->{params}{objects} } };
+            }
+            next;
+        }
+        my $id = $message->{id};
+        return $message if defined $wait_id && defined $id && !ref $id && $id eq $wait_id;
+        fail('a reply to a request never sent: ' . substr($json->encode($message), 0, 200));
+    }
+    return undef if !defined $wait_id;
+    quit(0);    # the host closed the channel while a call to it was pending
+}
+
+# --- Start and end --------------------------------------------------------------------------------
+# Ends the process at once, without END blocks or destructors (POSIX::_exit).
+sub quit {
+    require POSIX;
+    POSIX::_exit($_[0]);
+}
+
+# Ends the driver for a fault of the protocol: the reason on the original stderr, status 70.
+sub fail {
+    syswrite($original_stderr, "bond driver: $_[0]\n");
+    quit(70);
+}
+
 sub main {
     choose_json();
     fcntl_numbers();
-    my $original_stderr = open_channels();
+    open_channels();
     start_watching_input();
     $memory_baseline = address_space();
     syswrite($original_stderr, "\n__bond_driver_ready__\n");
-    close $original_stderr;
     write_all("\n");
     send_line('{"jsonrpc":"2.0","method":"ready","params":{"protocol":' . PROTOCOL_VERSION
         . ',"lang":"Perl","version":' . encode_string(sprintf('%vd', $^V)) . ',"pid":' . $$

@@ -196,6 +196,9 @@ final class Scope
 
 final class Driver
 {
+    // --- State -----------------------------------------------------------------------------------
+    // The driver's own state: constants and static members of this class, which user code (run at
+    // the global scope, see Scope) never sees.
     private const PROTOCOL_VERSION = 1;
     private const STDERR_READY_MARK = "\n__bond_driver_ready__\n";
     private const F_DUPFD_CLOEXEC = 1030;
@@ -258,12 +261,6 @@ final class Driver
     private static \Closure $makeProxy;
     private static \Closure $proxyNumber;
 
-    // Stopping running code (docs/protocol.md, Limits). PHP has no threads: while user code runs
-    // the protocol's input raises SIGIO when a line arrives (O_ASYNC, see watch()), and pcntl's
-    // async signals run onSignal() between two opcodes, also in a loop that never calls
-    // anything. It raises Interrupted only in user code, never while the driver reads or writes
-    // the protocol: there the stop waits for the next safe point (the code starts, an exported
-    // function returns, the code prints).
     /** @var array{int, string, ?string}|null the request to stop, why, and the limit */
     private static ?array $stop = null;
     private static bool $stopRaised = false;  // once: code that swallows it is killed by the host
@@ -281,7 +278,7 @@ final class Driver
     /** @var string[] notifications a signal handler could not send halfway through a message */
     private static array $pendingNotifications = [];
 
-    // --- The protocol's channels --------------------------------------------------------------
+    // --- Channels and output ---------------------------------------------------------------------
     // The protocol moves to private copies of fd 0, 1 and 2 (close-on-exec: child processes do
     // not inherit them). fd 0 becomes /dev/null, so user code that reads stdin gets end-of-file.
     // fd 1 and 2 become memory files (memfd) that the driver reads before each message it sends:
@@ -510,198 +507,6 @@ final class Driver
         }
     }
 
-    // --- Stopping running code ----------------------------------------------------------------
-    private static function watchInput(): void
-    {
-        if (!function_exists('pcntl_async_signals')) {
-            return;  // no pcntl: the host's grace period still ends code it cannot stop
-        }
-        pcntl_async_signals(true);
-        pcntl_signal(SIGIO, [self::class, 'onSignal'], false);
-        // Not ITIMER_PROF and SIGPROF: they are PHP's own, for max_execution_time.
-        pcntl_signal(SIGXCPU, [self::class, 'onSignal'], false);
-        $c = self::$libc;
-        $event = $c->new('struct bond_sigevent');
-        $event->signo = SIGXCPU;  // notify = SIGEV_SIGNAL (0)
-        $timer = $c->new('void *');
-        if ($c->timer_create(self::CLOCK_PROCESS_CPUTIME_ID, \FFI::addr($event), \FFI::addr($timer)) === 0) {
-            self::$cpuTimer = $timer;
-        }
-        // O_ASYNC for good (switching it is dear), with no owner yet: see watch().
-        self::check($c->fcntl(self::$protocolIn, self::F_SETOWN, 0), 'F_SETOWN');
-        $flags = self::check($c->fcntl(self::$protocolIn, self::F_GETFL), 'F_GETFL');
-        self::check($c->fcntl(self::$protocolIn, self::F_SETFL, $flags | self::O_ASYNC), 'O_ASYNC');
-        self::$canWatch = true;
-    }
-
-    /**
-     * Owns the input (F_SETOWN: SIGIO) only while user code runs: a signal for each line the
-     * driver reads itself costs more than two fcntl. A line that came just before raised none:
-     * the next safe point polls once. Returns the previous state.
-     */
-    private static function watch(bool $on): bool
-    {
-        $was = self::$watching;
-        if ($on !== $was && self::$canWatch) {
-            self::$libc->fcntl(self::$protocolIn, self::F_SETOWN, $on ? self::$pid : 0);
-            self::$watching = $on;
-            if ($on) {
-                self::$inputArrived = true;
-            }
-        }
-        return $was;
-    }
-
-    public static function onSignal(int $signal): void
-    {
-        if (!self::inDriverProcess()) {
-            return;
-        }
-        if ($signal === SIGXCPU && isset(self::$limits['cpu'])) {
-            $id = self::$limits['id'];
-            $message = 'the code used more than its CPU time limit of ' . self::$limits['cpu'] . ' s';
-            if (self::requestStop($id, $message, 'cpu')) {
-                $notification = json_encode(['jsonrpc' => '2.0', 'method' => 'limit',
-                    'params' => ['id' => $id, 'limit' => 'cpu']], self::JSON_FLAGS) . "\n";
-                if (self::$userCode) {
-                    self::writeAll(self::$protocolOut, $notification);
-                } else {
-                    self::$pendingNotifications[] = $notification;
-                }
-            }
-        }
-        if ($signal === SIGIO) {
-            self::$inputArrived = true;
-        }
-        self::stopAtSafePoint();
-    }
-
-    /** In user code: takes the interrupts that arrived, raises a pending stop. */
-    private static function stopAtSafePoint(): void
-    {
-        if (!self::$userCode) {
-            return;
-        }
-        if (self::$inputArrived) {
-            self::$inputArrived = false;
-            self::takeInterrupts();
-        }
-        self::raiseStop();
-    }
-
-    private static function requestStop(mixed $id, string $message, ?string $limit = null): bool
-    {
-        if (self::$stop === null && in_array($id, self::$serving, true)) {
-            self::$stop = [$id, $message, $limit];
-            return true;
-        }
-        return false;
-    }
-
-    /** Raises the pending stop in the code running now, once, if that is user code. */
-    private static function raiseStop(): void
-    {
-        if (self::$stop !== null && !self::$stopRaised && self::$userCode) {
-            self::$stopRaised = true;
-            throw new Interrupted(self::$stop[1], self::$stop[2]);
-        }
-    }
-
-    /**
-     * Reads what the protocol's input holds now, without blocking, and takes the interrupt
-     * notifications out of it; only user code reads here, never the driver's own read. While the
-     * code runs the host sends nothing else. End of file: the host is gone, the code must not run
-     * on unattended.
-     */
-    private static function takeInterrupts(): void
-    {
-        if (self::$pollInput === null) {
-            $poll = self::$libc->new('struct bond_pollfd', false);
-            $poll->fd = self::$protocolIn;
-            $poll->events = self::POLLIN;
-            self::$pollInput = \FFI::addr($poll);
-        }
-        while (self::$libc->poll(self::$pollInput, 1, 0) > 0) {
-            $n = self::$libc->read(self::$protocolIn, self::$readBuffer, self::READ_SIZE);
-            if ($n === 0) {
-                self::$libc->_exit(1);
-            }
-            if ($n < 0) {
-                break;
-            }
-            self::$inBuffer .= \FFI::string(self::$readBuffer, $n);
-        }
-        if (!str_contains(self::$inBuffer, '"interrupt"')) {
-            return;
-        }
-        $lines = explode("\n", self::$inBuffer);
-        $partial = array_pop($lines);
-        $kept = [];
-        foreach ($lines as $line) {
-            if (!self::takeInterrupt($line)) {
-                $kept[] = $line;
-            }
-        }
-        $kept[] = $partial;
-        self::$inBuffer = implode("\n", $kept);
-        self::$scanned = 0;
-    }
-
-    /** Whether `line` is an interrupt notification (then taken). */
-    private static function takeInterrupt(string $line): bool
-    {
-        if (!str_contains($line, '"interrupt"')) {
-            return false;
-        }
-        $message = json_decode($line, true);
-        if (!is_array($message) || ($message['method'] ?? null) !== 'interrupt' ||
-            array_key_exists('id', $message)) {
-            return false;
-        }
-        $params = is_array($message['params'] ?? null) ? $message['params'] : [];
-        self::requestStop($params['id'] ?? null, is_string($params['reason'] ?? null)
-            ? $params['reason'] : 'the code was interrupted');
-        return true;
-    }
-
-    private static function applyLimits(int $id, mixed $limits): void
-    {
-        self::$limits = ['id' => $id];
-        $cpu = $limits['cpu'] ?? null;
-        if ((is_int($cpu) || is_float($cpu)) && $cpu > 0) {
-            self::$limits['cpu'] = $cpu;
-            self::setCpuTimer($cpu);
-        }
-        $memory = $limits['memory'] ?? null;
-        if (is_int($memory) && $memory > 0) {
-            self::$limits['memory'] = $memory;
-            self::$memoryLimit = (string)ini_get('memory_limit');
-            ini_set('memory_limit', (string)(self::$memoryBaseline + $memory));
-        }
-    }
-
-    private static function liftLimits(): void
-    {
-        if (isset(self::$limits['cpu'])) {
-            self::setCpuTimer(0);
-        }
-        if (isset(self::$limits['memory'])) {
-            ini_set('memory_limit', self::$memoryLimit);
-        }
-        self::$limits = [];
-    }
-
-    private static function setCpuTimer(float $seconds): void
-    {
-        if (self::$cpuTimer === null) {
-            return;
-        }
-        $value = self::$libc->new('struct bond_itimerspec');
-        $value->it_value->tv_sec = (int)$seconds;
-        $value->it_value->tv_nsec = (int)(($seconds - (int)$seconds) * 1e9);
-        self::$libc->timer_settime(self::$cpuTimer, 0, \FFI::addr($value), null);
-    }
-
     /** Code that was stopped while printing left the driver's output handler disabled. */
     private static function restoreOutputHandler(): void
     {
@@ -713,42 +518,7 @@ final class Driver
         }
     }
 
-    /** The next protocol line, without its "\n"; null at end-of-file. */
-    private static function readLine(): ?string
-    {
-        self::leaveForkedProcess();
-        $userCode = self::$userCode;
-        self::$userCode = false;
-        try {
-            return self::readBufferedLine();
-        } finally {
-            self::$userCode = $userCode;
-        }
-    }
-
-    private static function readBufferedLine(): ?string
-    {
-        while (true) {
-            $end = strpos(self::$inBuffer, "\n", self::$scanned);
-            if ($end !== false) {
-                $line = substr(self::$inBuffer, 0, $end);
-                self::$inBuffer = (string)substr(self::$inBuffer, $end + 1);
-                self::$scanned = 0;
-                return $line;
-            }
-            self::$scanned = strlen(self::$inBuffer);
-            $n = self::$libc->read(self::$protocolIn, self::$readBuffer, self::READ_SIZE);
-            if ($n < 0 && self::errno() === self::EINTR) {
-                continue;
-            }
-            if ($n <= 0) {
-                return null;
-            }
-            self::$inBuffer .= \FFI::string(self::$readBuffer, $n);
-        }
-    }
-
-    // --- Values -------------------------------------------------------------------------------
+    // --- Values ----------------------------------------------------------------------------------
     /**
      * A PHP value as what json_encode turns into the protocol's JSON. What JSON has no word for
      * (objects, closures, generators, resources, pure enum cases) goes to the table and is sent
@@ -996,7 +766,205 @@ final class Driver
         return $value;
     }
 
-    // --- Requests of the host -----------------------------------------------------------------
+    // --- Stopping and limits ---------------------------------------------------------------------
+    // Stopping running code (docs/protocol.md, Limits). PHP has no threads: while user code runs
+    // the protocol's input raises SIGIO when a line arrives (O_ASYNC, see watch()), and pcntl's
+    // async signals run onSignal() between two opcodes, also in a loop that never calls
+    // anything. It raises Interrupted only in user code, never while the driver reads or writes
+    // the protocol: there the stop waits for the next safe point (the code starts, an exported
+    // function returns, the code prints).
+    private static function watchInput(): void
+    {
+        if (!function_exists('pcntl_async_signals')) {
+            return;  // no pcntl: the host's grace period still ends code it cannot stop
+        }
+        pcntl_async_signals(true);
+        pcntl_signal(SIGIO, [self::class, 'onSignal'], false);
+        // Not ITIMER_PROF and SIGPROF: they are PHP's own, for max_execution_time.
+        pcntl_signal(SIGXCPU, [self::class, 'onSignal'], false);
+        $c = self::$libc;
+        $event = $c->new('struct bond_sigevent');
+        $event->signo = SIGXCPU;  // notify = SIGEV_SIGNAL (0)
+        $timer = $c->new('void *');
+        if ($c->timer_create(self::CLOCK_PROCESS_CPUTIME_ID, \FFI::addr($event), \FFI::addr($timer)) === 0) {
+            self::$cpuTimer = $timer;
+        }
+        // O_ASYNC for good (switching it is dear), with no owner yet: see watch().
+        self::check($c->fcntl(self::$protocolIn, self::F_SETOWN, 0), 'F_SETOWN');
+        $flags = self::check($c->fcntl(self::$protocolIn, self::F_GETFL), 'F_GETFL');
+        self::check($c->fcntl(self::$protocolIn, self::F_SETFL, $flags | self::O_ASYNC), 'O_ASYNC');
+        self::$canWatch = true;
+    }
+
+    /**
+     * Owns the input (F_SETOWN: SIGIO) only while user code runs: a signal for each line the
+     * driver reads itself costs more than two fcntl. A line that came just before raised none:
+     * the next safe point polls once. Returns the previous state.
+     */
+    private static function watch(bool $on): bool
+    {
+        $was = self::$watching;
+        if ($on !== $was && self::$canWatch) {
+            self::$libc->fcntl(self::$protocolIn, self::F_SETOWN, $on ? self::$pid : 0);
+            self::$watching = $on;
+            if ($on) {
+                self::$inputArrived = true;
+            }
+        }
+        return $was;
+    }
+
+    public static function onSignal(int $signal): void
+    {
+        if (!self::inDriverProcess()) {
+            return;
+        }
+        if ($signal === SIGXCPU && isset(self::$limits['cpu'])) {
+            $id = self::$limits['id'];
+            $message = 'the code used more than its CPU time limit of ' . self::$limits['cpu'] . ' s';
+            if (self::requestStop($id, $message, 'cpu')) {
+                $notification = json_encode(['jsonrpc' => '2.0', 'method' => 'limit',
+                    'params' => ['id' => $id, 'limit' => 'cpu']], self::JSON_FLAGS) . "\n";
+                if (self::$userCode) {
+                    self::writeAll(self::$protocolOut, $notification);
+                } else {
+                    self::$pendingNotifications[] = $notification;
+                }
+            }
+        }
+        if ($signal === SIGIO) {
+            self::$inputArrived = true;
+        }
+        self::stopAtSafePoint();
+    }
+
+    /** In user code: takes the interrupts that arrived, raises a pending stop. */
+    private static function stopAtSafePoint(): void
+    {
+        if (!self::$userCode) {
+            return;
+        }
+        if (self::$inputArrived) {
+            self::$inputArrived = false;
+            self::takeInterrupts();
+        }
+        self::raiseStop();
+    }
+
+    private static function requestStop(mixed $id, string $message, ?string $limit = null): bool
+    {
+        if (self::$stop === null && in_array($id, self::$serving, true)) {
+            self::$stop = [$id, $message, $limit];
+            return true;
+        }
+        return false;
+    }
+
+    /** Raises the pending stop in the code running now, once, if that is user code. */
+    private static function raiseStop(): void
+    {
+        if (self::$stop !== null && !self::$stopRaised && self::$userCode) {
+            self::$stopRaised = true;
+            throw new Interrupted(self::$stop[1], self::$stop[2]);
+        }
+    }
+
+    /**
+     * Reads what the protocol's input holds now, without blocking, and takes the interrupt
+     * notifications out of it; only user code reads here, never the driver's own read. While the
+     * code runs the host sends nothing else. End of file: the host is gone, the code must not run
+     * on unattended.
+     */
+    private static function takeInterrupts(): void
+    {
+        if (self::$pollInput === null) {
+            $poll = self::$libc->new('struct bond_pollfd', false);
+            $poll->fd = self::$protocolIn;
+            $poll->events = self::POLLIN;
+            self::$pollInput = \FFI::addr($poll);
+        }
+        while (self::$libc->poll(self::$pollInput, 1, 0) > 0) {
+            $n = self::$libc->read(self::$protocolIn, self::$readBuffer, self::READ_SIZE);
+            if ($n === 0) {
+                self::$libc->_exit(1);
+            }
+            if ($n < 0) {
+                break;
+            }
+            self::$inBuffer .= \FFI::string(self::$readBuffer, $n);
+        }
+        if (!str_contains(self::$inBuffer, '"interrupt"')) {
+            return;
+        }
+        $lines = explode("\n", self::$inBuffer);
+        $partial = array_pop($lines);
+        $kept = [];
+        foreach ($lines as $line) {
+            if (!self::takeInterrupt($line)) {
+                $kept[] = $line;
+            }
+        }
+        $kept[] = $partial;
+        self::$inBuffer = implode("\n", $kept);
+        self::$scanned = 0;
+    }
+
+    /** Whether `line` is an interrupt notification (then taken). */
+    private static function takeInterrupt(string $line): bool
+    {
+        if (!str_contains($line, '"interrupt"')) {
+            return false;
+        }
+        $message = json_decode($line, true);
+        if (!is_array($message) || ($message['method'] ?? null) !== 'interrupt' ||
+            array_key_exists('id', $message)) {
+            return false;
+        }
+        $params = is_array($message['params'] ?? null) ? $message['params'] : [];
+        self::requestStop($params['id'] ?? null, is_string($params['reason'] ?? null)
+            ? $params['reason'] : 'the code was interrupted');
+        return true;
+    }
+
+    private static function applyLimits(int $id, mixed $limits): void
+    {
+        self::$limits = ['id' => $id];
+        $cpu = $limits['cpu'] ?? null;
+        if ((is_int($cpu) || is_float($cpu)) && $cpu > 0) {
+            self::$limits['cpu'] = $cpu;
+            self::setCpuTimer($cpu);
+        }
+        $memory = $limits['memory'] ?? null;
+        if (is_int($memory) && $memory > 0) {
+            self::$limits['memory'] = $memory;
+            self::$memoryLimit = (string)ini_get('memory_limit');
+            ini_set('memory_limit', (string)(self::$memoryBaseline + $memory));
+        }
+    }
+
+    private static function liftLimits(): void
+    {
+        if (isset(self::$limits['cpu'])) {
+            self::setCpuTimer(0);
+        }
+        if (isset(self::$limits['memory'])) {
+            ini_set('memory_limit', self::$memoryLimit);
+        }
+        self::$limits = [];
+    }
+
+    private static function setCpuTimer(float $seconds): void
+    {
+        if (self::$cpuTimer === null) {
+            return;
+        }
+        $value = self::$libc->new('struct bond_itimerspec');
+        $value->it_value->tv_sec = (int)$seconds;
+        $value->it_value->tv_nsec = (int)(($seconds - (int)$seconds) * 1e9);
+        self::$libc->timer_settime(self::$cpuTimer, 0, \FFI::addr($value), null);
+    }
+
+    // --- Requests from the host ------------------------------------------------------------------
     private static function code(array $params, string $key = 'code'): string
     {
         $code = $params[$key] ?? null;
@@ -1399,6 +1367,7 @@ final class Driver
         }
     }
 
+    // --- Calls to the host -----------------------------------------------------------------------
     /** An exported function: sends a request to the host and serves its requests until the reply. */
     public static function callHost(string $name, array $args): mixed
     {
@@ -1473,6 +1442,42 @@ final class Driver
         return $result;
     }
 
+    // --- The serving loop ------------------------------------------------------------------------
+    /** The next protocol line, without its "\n"; null at end-of-file. */
+    private static function readLine(): ?string
+    {
+        self::leaveForkedProcess();
+        $userCode = self::$userCode;
+        self::$userCode = false;
+        try {
+            return self::readBufferedLine();
+        } finally {
+            self::$userCode = $userCode;
+        }
+    }
+
+    private static function readBufferedLine(): ?string
+    {
+        while (true) {
+            $end = strpos(self::$inBuffer, "\n", self::$scanned);
+            if ($end !== false) {
+                $line = substr(self::$inBuffer, 0, $end);
+                self::$inBuffer = (string)substr(self::$inBuffer, $end + 1);
+                self::$scanned = 0;
+                return $line;
+            }
+            self::$scanned = strlen(self::$inBuffer);
+            $n = self::$libc->read(self::$protocolIn, self::$readBuffer, self::READ_SIZE);
+            if ($n < 0 && self::errno() === self::EINTR) {
+                continue;
+            }
+            if ($n <= 0) {
+                return null;
+            }
+            self::$inBuffer .= \FFI::string(self::$readBuffer, $n);
+        }
+    }
+
     private static function serve(?int $awaited = null): mixed
     {
         while (true) {
@@ -1524,6 +1529,7 @@ final class Driver
         }
     }
 
+    // --- Start and end ---------------------------------------------------------------------------
     private static function fail(string $reason): never
     {
         self::writeAll(self::$originalStderr, "bond driver: $reason\n");
@@ -1631,6 +1637,7 @@ final class Driver
             self::fail((string)$error);
         }
     }
+
 }
 
 }  // namespace Bond

@@ -21,6 +21,9 @@ import weakref
 
 import __main__
 
+
+# --- State ----------------------------------------------------------------------------------------
+# The driver's own state, module-level and private (user code runs in __main__'s globals).
 PROTOCOL_VERSION = 1
 STDERR_READY_MARK = b"\n__bond_driver_ready__\n"
 
@@ -42,7 +45,36 @@ class Interrupted(KeyboardInterrupt):
         self.limit = limit
 
 
-# --- The protocol's channels -------------------------------------------------------------------
+_objects = {}  # the table: number -> object held for the host
+_last_object = 0  # the table's numbers start at 1 and are never reused
+# Numbers of the host's objects whose proxies were collected: sent as one `release` notification
+# before the driver's next message. A finalizer appends to it at any time (even in a signal handler
+# or while a message is written); only a writer holding _output_lock takes from it.
+_release_queue = []
+
+
+_received = set()  # ids of the host's requests received and not yet answered
+_input_arrived = False  # SIGIO came while the driver could not look at the input
+_stop = None  # (request id, message, limit) of the operation to stop
+_stop_raised = False  # raised once: code that swallows it is killed by the host after a grace
+_in_user_code = False
+_limits = {}  # the running operation's {"cpu", "memory"} and its request id
+_memory_baseline = None  # the interpreter's address space once the driver runs
+_original_address_space = resource.getrlimit(resource.RLIMIT_AS)
+
+
+_in_forked_child = False  # set by _after_fork_in_child: cheaper than getpid() on every call
+_serving_thread = threading.get_ident()
+_input = bytearray()  # read from the protocol's input, not yet taken as lines
+_scanned = 0  # _input[:_scanned] holds no newline
+_waiting_for_host = False  # the main thread waits for the host's next message
+_nesting = 0
+_exiting = False
+_base_recursion_limit = sys.getrecursionlimit()
+_FRAMES_PER_NESTING = 10  # the driver's own frames per level are fewer
+
+
+# --- Channels and output --------------------------------------------------------------------------
 # The protocol moves to private copies of fd 0 and 1. fd 0 becomes /dev/null, so user code that
 # reads stdin cannot eat protocol bytes; fd 1 and 2 become pipes that this driver reads, so the
 # output of child processes (os.system) reaches the host as output messages instead of corrupting
@@ -94,199 +126,6 @@ class _OutputLock:
 
 
 _output_lock = _OutputLock()
-
-
-# base64 (and the re it imports) is loaded when bytes first cross: a bond that never moves bytes
-# starts without it.
-def _base64(data):
-    return binascii.b2a_base64(data, newline=False).decode("ascii")
-
-
-# --- Values and objects (docs/protocol.md, Values and Objects) ----------------------------------
-# What JSON has no word for crosses as a tag: bytes as {"$bytes"}; any other object (an instance,
-# a function, a file, a generator, a set) is put in the table of objects held for the host and
-# sent as {"$obj": N, "type": T}; the host names it again as {"$yours": N}. The host's own objects
-# arrive as {"$obj": N, "type": T} too and become BondProxy objects, sent back as {"$yours": N}.
-# {"$code": S} is an expression evaluated in the user's globals (bond::Ref).
-_objects = {}  # the table: number -> object held for the host
-_last_object = 0  # the table's numbers start at 1 and are never reused
-# Numbers of the host's objects whose proxies were collected: sent as one `release` notification
-# before the driver's next message. A finalizer appends to it at any time (even in a signal handler
-# or while a message is written); only a writer holding _output_lock takes from it.
-_release_queue = []
-
-
-def _hold(value):
-    """Puts `value` in the table under a new number: its tag."""
-    global _last_object
-    _last_object += 1
-    _objects[_last_object] = value
-    return {"$obj": _last_object, "type": type(value).__qualname__}
-
-
-def _as_object(value):
-    """The tag of a result the host asked to keep ("keep": true), whatever it is."""
-    if type(value) is BondProxy:
-        return {"$yours": _proxy_number(value)}
-    return _hold(value)
-
-
-def _encode_bytes(value):
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"$bytes": _base64(bytes(value))}
-    raise TypeError("cannot serialize a value of type %s: %r" % (type(value).__name__, value))
-
-
-def _encode_value(value):
-    """The JSON encoder's hook for what JSON cannot carry: bytes, proxies, and objects to hold."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"$bytes": _base64(bytes(value))}
-    if type(value) is BondProxy:
-        return {"$yours": _proxy_number(value)}
-    return _hold(value)
-
-
-class _UnknownObject(Exception):
-    """{"$yours": N} names no entry of the table: the request fails with -32602."""
-
-    def __init__(self, number):
-        super().__init__(_unknown_object_message(number))
-
-
-def _unknown_object_message(number):
-    return "no object %s in the table: it was released or never held" % (number,)
-
-
-def _is_number(value):
-    return type(value) is int and value >= 0
-
-
-def _decode_object(obj):
-    """The JSON decoder's object hook: a tag of exactly its shape is what it stands for; any other
-    dict is itself. {"$code"} is evaluated here: a line that holds one is decoded this way only
-    when user code may run (see _serve)."""
-    size = len(obj)
-    if size == 1:
-        if "$bytes" in obj:
-            if isinstance(obj["$bytes"], str):
-                try:
-                    import base64
-                    return base64.b64decode(obj["$bytes"], validate=True)
-                except binascii.Error:
-                    pass  # not bytes after all: an ordinary dict
-        elif "$yours" in obj:
-            number = obj["$yours"]
-            if _is_number(number):
-                try:
-                    return _objects[number]
-                except KeyError:
-                    raise _UnknownObject(number) from None
-        elif "$code" in obj:
-            if isinstance(obj["$code"], str):
-                return _evaluate(obj["$code"])
-    elif size == 2 and "$obj" in obj and "type" in obj:
-        number, type_name = obj["$obj"], obj["type"]
-        if _is_number(number) and isinstance(type_name, str):
-            return _make_proxy(number, type_name)
-    return obj
-
-
-_encoder = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_encode_value
-)
-# For what must not put objects in the table (an exception's args in error data).
-_plain_encoder = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_encode_bytes
-)
-_tag_decoder = json.JSONDecoder(object_hook=_decode_object)
-_plain_decoder = json.JSONDecoder()
-
-
-def _decode(line):
-    """A protocol line (bytes) as Python values; ValueError when it is not UTF-8 JSON. The object
-    hook that turns tags into values costs a call per object: only where one can be (a tag's key
-    starts with "$")."""
-    decoder = _tag_decoder if b'"$' in line else _plain_decoder
-    return decoder.decode(line.decode("utf-8"))
-
-
-def _holds_code(line):
-    return b'"$' in line and b'"$code"' in line
-
-
-def _dumps(message):
-    """One protocol line; raises TypeError/ValueError for what JSON cannot carry. Objects it
-    meets are put in the table: use _dumps_values, which takes them out again when it fails."""
-    return _encoder.encode(message).encode("utf-8") + b"\n"
-
-
-_UNSERIALIZABLE = (TypeError, ValueError, RecursionError)  # RecursionError: a value too deep
-
-
-def _dumps_values(message):
-    """A line carrying values: on failure (NaN, a lone surrogate, too deep), the objects it put
-    in the table are dropped again, as they were never sent."""
-    first = _last_object
-    try:
-        return _dumps(message)
-    except BaseException:
-        for number in range(first + 1, _last_object + 1):
-            _objects.pop(number, None)
-        raise
-
-
-# --- Proxies of the host's objects ---------------------------------------------------------------
-class BondProxy:
-    """An object of the host (of another bond, lent through the host): attribute reads, attribute
-    writes and calls are sent to the host as `get`, `set` and `invoke` requests. `proxy.m(x)` reads
-    `m` (the owner answers a callable bound to its object) and calls that. Names that start and
-    end with "__" are Python's own protocols and are never asked for. Once collected, the proxy's
-    number is released to the host."""
-
-    __slots__ = ("__number", "__type", "__weakref__")
-
-    def __getattr__(self, name):
-        if name.startswith("__") and name.endswith("__") or name.startswith("_BondProxy__"):
-            raise AttributeError(name)
-        return _request("get", {"object": self.__number, "name": name}, self)
-
-    def __setattr__(self, name, value):
-        _request("set", {"object": self.__number, "name": name, "value": value}, self)
-
-    def __delattr__(self, name):
-        raise AttributeError("cannot delete attribute %r of %r" % (name, self))
-
-    def __call__(self, *args, **kwargs):
-        if kwargs:
-            raise TypeError("%r takes no keyword arguments" % (self,))
-        return _request("invoke", {"object": self.__number, "method": None, "args": list(args)},
-                        self)
-
-    def __iter__(self):
-        """Iterates over the object's value (a `get` of the object itself, one round trip)."""
-        value = _request("get", {"object": self.__number, "name": None}, self)
-        if type(value) is BondProxy:
-            raise TypeError("%r is not iterable: its object has no JSON value" % (self,))
-        return iter(value)
-
-    def __repr__(self):
-        return "<bond proxy of %s #%d>" % (self.__type, self.__number)
-
-    def __reduce_ex__(self, protocol):
-        raise TypeError("%r cannot be copied or pickled" % (self,))
-
-
-_proxy_number = BondProxy._BondProxy__number.__get__
-_set_proxy_number = BondProxy._BondProxy__number.__set__
-_set_proxy_type = BondProxy._BondProxy__type.__set__
-
-
-def _make_proxy(number, type_name):
-    proxy = object.__new__(BondProxy)
-    _set_proxy_number(proxy, number)
-    _set_proxy_type(proxy, type_name)
-    weakref.finalize(proxy, _release_queue.append, number).atexit = False
-    return proxy
 
 
 def _write_message(line):
@@ -481,7 +320,359 @@ sys.stdout = sys.__stdout__ = _sys_stdout
 sys.stderr = sys.__stderr__ = _sys_stderr
 
 
-# --- Requests of the host ----------------------------------------------------------------------
+# --- Values ---------------------------------------------------------------------------------------
+# What JSON has no word for crosses as a tag: bytes as {"$bytes"}; any other object (an instance,
+# a function, a file, a generator, a set) is put in the table of objects held for the host and
+# sent as {"$obj": N, "type": T}; the host names it again as {"$yours": N}. The host's own objects
+# arrive as {"$obj": N, "type": T} too and become BondProxy objects, sent back as {"$yours": N}.
+# {"$code": S} is an expression evaluated in the user's globals (bond::Ref).
+# base64 (and the re it imports) is loaded when bytes first cross: a bond that never moves bytes
+# starts without it.
+def _base64(data):
+    return binascii.b2a_base64(data, newline=False).decode("ascii")
+
+
+def _hold(value):
+    """Puts `value` in the table under a new number: its tag."""
+    global _last_object
+    _last_object += 1
+    _objects[_last_object] = value
+    return {"$obj": _last_object, "type": type(value).__qualname__}
+
+
+def _as_object(value):
+    """The tag of a result the host asked to keep ("keep": true), whatever it is."""
+    if type(value) is BondProxy:
+        return {"$yours": _proxy_number(value)}
+    return _hold(value)
+
+
+def _encode_bytes(value):
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"$bytes": _base64(bytes(value))}
+    raise TypeError("cannot serialize a value of type %s: %r" % (type(value).__name__, value))
+
+
+def _encode_value(value):
+    """The JSON encoder's hook for what JSON cannot carry: bytes, proxies, and objects to hold."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"$bytes": _base64(bytes(value))}
+    if type(value) is BondProxy:
+        return {"$yours": _proxy_number(value)}
+    return _hold(value)
+
+
+class _UnknownObject(Exception):
+    """{"$yours": N} names no entry of the table: the request fails with -32602."""
+
+    def __init__(self, number):
+        super().__init__(_unknown_object_message(number))
+
+
+def _unknown_object_message(number):
+    return "no object %s in the table: it was released or never held" % (number,)
+
+
+def _is_number(value):
+    return type(value) is int and value >= 0
+
+
+def _decode_object(obj):
+    """The JSON decoder's object hook: a tag of exactly its shape is what it stands for; any other
+    dict is itself. {"$code"} is evaluated here: a line that holds one is decoded this way only
+    when user code may run (see _serve)."""
+    size = len(obj)
+    if size == 1:
+        if "$bytes" in obj:
+            if isinstance(obj["$bytes"], str):
+                try:
+                    import base64
+                    return base64.b64decode(obj["$bytes"], validate=True)
+                except binascii.Error:
+                    pass  # not bytes after all: an ordinary dict
+        elif "$yours" in obj:
+            number = obj["$yours"]
+            if _is_number(number):
+                try:
+                    return _objects[number]
+                except KeyError:
+                    raise _UnknownObject(number) from None
+        elif "$code" in obj:
+            if isinstance(obj["$code"], str):
+                return _evaluate(obj["$code"])
+    elif size == 2 and "$obj" in obj and "type" in obj:
+        number, type_name = obj["$obj"], obj["type"]
+        if _is_number(number) and isinstance(type_name, str):
+            return _make_proxy(number, type_name)
+    return obj
+
+
+_encoder = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_encode_value
+)
+# For what must not put objects in the table (an exception's args in error data).
+_plain_encoder = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_encode_bytes
+)
+_tag_decoder = json.JSONDecoder(object_hook=_decode_object)
+_plain_decoder = json.JSONDecoder()
+
+
+def _decode(line):
+    """A protocol line (bytes) as Python values; ValueError when it is not UTF-8 JSON. The object
+    hook that turns tags into values costs a call per object: only where one can be (a tag's key
+    starts with "$")."""
+    decoder = _tag_decoder if b'"$' in line else _plain_decoder
+    return decoder.decode(line.decode("utf-8"))
+
+
+def _holds_code(line):
+    return b'"$' in line and b'"$code"' in line
+
+
+def _dumps(message):
+    """One protocol line; raises TypeError/ValueError for what JSON cannot carry. Objects it
+    meets are put in the table: use _dumps_values, which takes them out again when it fails."""
+    return _encoder.encode(message).encode("utf-8") + b"\n"
+
+
+_UNSERIALIZABLE = (TypeError, ValueError, RecursionError)  # RecursionError: a value too deep
+
+
+def _dumps_values(message):
+    """A line carrying values: on failure (NaN, a lone surrogate, too deep), the objects it put
+    in the table are dropped again, as they were never sent."""
+    first = _last_object
+    try:
+        return _dumps(message)
+    except BaseException:
+        for number in range(first + 1, _last_object + 1):
+            _objects.pop(number, None)
+        raise
+
+
+class BondProxy:
+    """An object of the host (of another bond, lent through the host): attribute reads, attribute
+    writes and calls are sent to the host as `get`, `set` and `invoke` requests. `proxy.m(x)` reads
+    `m` (the owner answers a callable bound to its object) and calls that. Names that start and
+    end with "__" are Python's own protocols and are never asked for. Once collected, the proxy's
+    number is released to the host."""
+
+    __slots__ = ("__number", "__type", "__weakref__")
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__") or name.startswith("_BondProxy__"):
+            raise AttributeError(name)
+        return _request("get", {"object": self.__number, "name": name}, self)
+
+    def __setattr__(self, name, value):
+        _request("set", {"object": self.__number, "name": name, "value": value}, self)
+
+    def __delattr__(self, name):
+        raise AttributeError("cannot delete attribute %r of %r" % (name, self))
+
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            raise TypeError("%r takes no keyword arguments" % (self,))
+        return _request("invoke", {"object": self.__number, "method": None, "args": list(args)},
+                        self)
+
+    def __iter__(self):
+        """Iterates over the object's value (a `get` of the object itself, one round trip)."""
+        value = _request("get", {"object": self.__number, "name": None}, self)
+        if type(value) is BondProxy:
+            raise TypeError("%r is not iterable: its object has no JSON value" % (self,))
+        return iter(value)
+
+    def __repr__(self):
+        return "<bond proxy of %s #%d>" % (self.__type, self.__number)
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("%r cannot be copied or pickled" % (self,))
+
+
+_proxy_number = BondProxy._BondProxy__number.__get__
+_set_proxy_number = BondProxy._BondProxy__number.__set__
+_set_proxy_type = BondProxy._BondProxy__type.__set__
+
+
+def _make_proxy(number, type_name):
+    proxy = object.__new__(BondProxy)
+    _set_proxy_number(proxy, number)
+    _set_proxy_type(proxy, type_name)
+    weakref.finalize(proxy, _release_queue.append, number).atexit = False
+    return proxy
+
+
+# --- Stopping and limits --------------------------------------------------------------------------
+# The host stops code in-band (docs/protocol.md, Limits): an `interrupt` notification names the
+# top-level request to stop. The main thread reads the protocol itself; its input raises SIGIO
+# whenever data arrives (O_ASYNC, owned by the main thread, so that the signal also ends a system
+# call the code is blocked in). While user code runs, the handler reads the interrupt and raises
+# Interrupted in the code; elsewhere it only notes that input came, and the stop waits for the
+# next safe point (the code starts, an exported function returns, the code prints), so that no
+# protocol message is cut in half. A signal per message is far cheaper than a reader thread that
+# hands every message to the main thread, and than switching O_ASYNC on and off around the code.
+# The CPU limit is an ITIMER_PROF timer (SIGPROF); the memory limit is RLIMIT_AS, which makes
+# allocations raise MemoryError.
+class _driver_code:
+    """Marks driver code called from user code: a stop waits until it is done, and is raised as
+    the user code goes on (a stop that came while the driver wrote output is not lost)."""
+
+    def __enter__(self):
+        global _in_user_code
+        self._was, _in_user_code = _in_user_code, False
+
+    def __exit__(self, error_type, *exc_info):
+        global _in_user_code
+        _in_user_code = self._was
+        if error_type is None:
+            _raise_stop()
+
+
+def _request_stop(request_id, message, limit=None):
+    global _stop
+    if _stop is None and request_id in _received:
+        _stop = (request_id, message, limit)
+        return True
+    return False
+
+
+def _raise_stop():
+    """At a safe point: takes the interrupts that arrived, and raises the pending stop in the code
+    running now, once, if that is user code."""
+    global _stop_raised, _input_arrived
+    if not _in_user_code:
+        return
+    if _input_arrived:
+        _input_arrived = False
+        _take_interrupts()
+    if _stop is not None and not _stop_raised:
+        _stop_raised = True
+        raise Interrupted(_stop[1], _stop[2])
+
+
+def _take_interrupts():
+    """Reads what the protocol's input holds now, without blocking, and takes the interrupts out
+    of it; only while user code runs, when the host sends nothing else. Its end: the host is gone,
+    and the code must not run on unattended."""
+    global _scanned
+    while select.select([_protocol_in], [], [], 0)[0]:
+        chunk = os.read(_protocol_in, 1 << 16)
+        if not chunk:
+            os._exit(1)
+        _input.extend(chunk)
+    if b'"interrupt"' not in _input:
+        return
+    lines = _input.split(b"\n")
+    kept = [line for line in lines[:-1] if not _take_interrupt(line)]
+    kept.append(lines[-1])  # the start of a line still arriving
+    _input[:] = b"\n".join(kept)
+    _scanned = 0
+
+
+def _take_interrupt(line):
+    """True when `line` is an interrupt notification, now taken."""
+    if b'"interrupt"' not in line:
+        return False
+    try:
+        message = _decode(line)
+    except ValueError:
+        return False
+    if not isinstance(message, dict) or message.get("method") != "interrupt" or "id" in message:
+        return False
+    _note_interrupt(message.get("params"))
+    return True
+
+
+def _note_interrupt(params):
+    if isinstance(params, dict):
+        _request_stop(params.get("id"), params.get("reason") or "the code was interrupted")
+
+
+def _on_input_signal(signum, frame):
+    global _input_arrived
+    _input_arrived = True
+    if _in_user_code:
+        _raise_stop()
+
+
+def _on_stop_signal(signum, frame):
+    if signum == signal.SIGPROF and "cpu" in _limits:
+        request_id = _limits["id"]
+        message = "the code used more than its CPU time limit of %g s" % _limits["cpu"]
+        if _request_stop(request_id, message, "cpu"):
+            _send_notification("limit", {"id": request_id, "limit": "cpu"})
+    _raise_stop()
+
+
+def _send_notification(method, params):
+    """From a signal handler too: a line that would cut into one being written waits for it."""
+    line = _dumps({"jsonrpc": "2.0", "method": method, "params": params})
+    with _output_lock as nested:
+        if nested:
+            _output_lock.deferred.append(line)
+        else:
+            _drain_output_pipes()
+            _flush_pending_text()
+            _write_message(line)
+
+
+def _address_space():
+    with open("/proc/self/statm", "rb") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _apply_limits(request_id, limits):
+    global _limits, _memory_baseline
+    if not isinstance(limits, dict):
+        return
+    cpu, memory = limits.get("cpu"), limits.get("memory")
+    _limits = {"id": request_id}
+    if isinstance(cpu, (int, float)) and cpu > 0:
+        _limits["cpu"] = cpu
+        signal.setitimer(signal.ITIMER_PROF, cpu)
+    if isinstance(memory, int) and memory > 0:
+        if _memory_baseline is None:
+            _memory_baseline = _address_space()
+        soft, hard = _original_address_space
+        ceiling = _memory_baseline + memory
+        if hard != resource.RLIM_INFINITY:
+            ceiling = min(ceiling, hard)
+        _limits["memory"] = memory
+        resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
+
+
+def _lift_limits():
+    global _limits
+    if "cpu" in _limits:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+    if "memory" in _limits:
+        resource.setrlimit(resource.RLIMIT_AS, _original_address_space)
+    _limits = {}
+
+
+def _stop_error(error):
+    """The -32002 error data of an exception that ends a stopped request, or None."""
+    if isinstance(error, Interrupted):
+        return {"type": type(error).__name__, "limit": error.limit}
+    if isinstance(error, MemoryError) and "memory" in _limits:
+        return {"type": "MemoryError", "limit": "memory"}
+    return None
+
+
+def _watch_input():
+    """Makes the protocol's input raise SIGIO in the main thread whenever data arrives."""
+    try:
+        owner = struct.pack("ii", 0, threading.get_native_id())  # F_OWNER_TID: this thread
+        fcntl.fcntl(_protocol_in, getattr(fcntl, "F_SETOWN_EX", 15), owner)
+    except OSError:
+        fcntl.fcntl(_protocol_in, fcntl.F_SETOWN, os.getpid())
+    flags = fcntl.fcntl(_protocol_in, fcntl.F_GETFL)
+    fcntl.fcntl(_protocol_in, fcntl.F_SETFL, flags | os.O_ASYNC)
+
+
+# --- Requests from the host -----------------------------------------------------------------------
 class _InvalidParams(Exception):
     pass
 
@@ -635,173 +826,6 @@ def _error_data(error):
     return data
 
 
-# --- Stopping running code ----------------------------------------------------------------------
-# The host stops code in-band (docs/protocol.md, Limits): an `interrupt` notification names the
-# top-level request to stop. The main thread reads the protocol itself; its input raises SIGIO
-# whenever data arrives (O_ASYNC, owned by the main thread, so that the signal also ends a system
-# call the code is blocked in). While user code runs, the handler reads the interrupt and raises
-# Interrupted in the code; elsewhere it only notes that input came, and the stop waits for the
-# next safe point (the code starts, an exported function returns, the code prints), so that no
-# protocol message is cut in half. A signal per message is far cheaper than a reader thread that
-# hands every message to the main thread, and than switching O_ASYNC on and off around the code.
-# The CPU limit is an ITIMER_PROF timer (SIGPROF); the memory limit is RLIMIT_AS, which makes
-# allocations raise MemoryError.
-_received = set()  # ids of the host's requests received and not yet answered
-_input_arrived = False  # SIGIO came while the driver could not look at the input
-_stop = None  # (request id, message, limit) of the operation to stop
-_stop_raised = False  # raised once: code that swallows it is killed by the host after a grace
-_in_user_code = False
-_limits = {}  # the running operation's {"cpu", "memory"} and its request id
-_memory_baseline = None  # the interpreter's address space once the driver runs
-_original_address_space = resource.getrlimit(resource.RLIMIT_AS)
-
-
-class _driver_code:
-    """Marks driver code called from user code: a stop waits until it is done, and is raised as
-    the user code goes on (a stop that came while the driver wrote output is not lost)."""
-
-    def __enter__(self):
-        global _in_user_code
-        self._was, _in_user_code = _in_user_code, False
-
-    def __exit__(self, error_type, *exc_info):
-        global _in_user_code
-        _in_user_code = self._was
-        if error_type is None:
-            _raise_stop()
-
-
-def _request_stop(request_id, message, limit=None):
-    global _stop
-    if _stop is None and request_id in _received:
-        _stop = (request_id, message, limit)
-        return True
-    return False
-
-
-def _raise_stop():
-    """At a safe point: takes the interrupts that arrived, and raises the pending stop in the code
-    running now, once, if that is user code."""
-    global _stop_raised, _input_arrived
-    if not _in_user_code:
-        return
-    if _input_arrived:
-        _input_arrived = False
-        _take_interrupts()
-    if _stop is not None and not _stop_raised:
-        _stop_raised = True
-        raise Interrupted(_stop[1], _stop[2])
-
-
-def _take_interrupts():
-    """Reads what the protocol's input holds now, without blocking, and takes the interrupts out
-    of it; only while user code runs, when the host sends nothing else. Its end: the host is gone,
-    and the code must not run on unattended."""
-    global _scanned
-    while select.select([_protocol_in], [], [], 0)[0]:
-        chunk = os.read(_protocol_in, 1 << 16)
-        if not chunk:
-            os._exit(1)
-        _input.extend(chunk)
-    if b'"interrupt"' not in _input:
-        return
-    lines = _input.split(b"\n")
-    kept = [line for line in lines[:-1] if not _take_interrupt(line)]
-    kept.append(lines[-1])  # the start of a line still arriving
-    _input[:] = b"\n".join(kept)
-    _scanned = 0
-
-
-def _take_interrupt(line):
-    """True when `line` is an interrupt notification, now taken."""
-    if b'"interrupt"' not in line:
-        return False
-    try:
-        message = _decode(line)
-    except ValueError:
-        return False
-    if not isinstance(message, dict) or message.get("method") != "interrupt" or "id" in message:
-        return False
-    _note_interrupt(message.get("params"))
-    return True
-
-
-def _note_interrupt(params):
-    if isinstance(params, dict):
-        _request_stop(params.get("id"), params.get("reason") or "the code was interrupted")
-
-
-def _on_input_signal(signum, frame):
-    global _input_arrived
-    _input_arrived = True
-    if _in_user_code:
-        _raise_stop()
-
-
-def _on_stop_signal(signum, frame):
-    if signum == signal.SIGPROF and "cpu" in _limits:
-        request_id = _limits["id"]
-        message = "the code used more than its CPU time limit of %g s" % _limits["cpu"]
-        if _request_stop(request_id, message, "cpu"):
-            _send_notification("limit", {"id": request_id, "limit": "cpu"})
-    _raise_stop()
-
-
-def _send_notification(method, params):
-    """From a signal handler too: a line that would cut into one being written waits for it."""
-    line = _dumps({"jsonrpc": "2.0", "method": method, "params": params})
-    with _output_lock as nested:
-        if nested:
-            _output_lock.deferred.append(line)
-        else:
-            _drain_output_pipes()
-            _flush_pending_text()
-            _write_message(line)
-
-
-def _address_space():
-    with open("/proc/self/statm", "rb") as statm:
-        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def _apply_limits(request_id, limits):
-    global _limits, _memory_baseline
-    if not isinstance(limits, dict):
-        return
-    cpu, memory = limits.get("cpu"), limits.get("memory")
-    _limits = {"id": request_id}
-    if isinstance(cpu, (int, float)) and cpu > 0:
-        _limits["cpu"] = cpu
-        signal.setitimer(signal.ITIMER_PROF, cpu)
-    if isinstance(memory, int) and memory > 0:
-        if _memory_baseline is None:
-            _memory_baseline = _address_space()
-        soft, hard = _original_address_space
-        ceiling = _memory_baseline + memory
-        if hard != resource.RLIM_INFINITY:
-            ceiling = min(ceiling, hard)
-        _limits["memory"] = memory
-        resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
-
-
-def _lift_limits():
-    global _limits
-    if "cpu" in _limits:
-        signal.setitimer(signal.ITIMER_PROF, 0)
-    if "memory" in _limits:
-        resource.setrlimit(resource.RLIMIT_AS, _original_address_space)
-    _limits = {}
-
-
-def _stop_error(error):
-    """The -32002 error data of an exception that ends a stopped request, or None."""
-    if isinstance(error, Interrupted):
-        return {"type": type(error).__name__, "limit": error.limit}
-    if isinstance(error, MemoryError) and "memory" in _limits:
-        return {"type": "MemoryError", "limit": "memory"}
-    return None
-
-
 def _reply_error(request_id, code, message, data=None):
     _received.discard(request_id)  # answered: the input's end no longer means an abandoned call
     error = {"code": code, "message": message}
@@ -875,6 +899,7 @@ def _answer_request(request_id, message, line=None):
     _send_line(line)
 
 
+# --- Calls to the host ----------------------------------------------------------------------------
 def _request(method, params, proxy=None):
     """Sends a request to the host and serves the host's requests until its reply comes: a call
     of an exported function, or (`proxy` given) an operation on a proxy's object."""
@@ -935,6 +960,7 @@ def _reply_raises(error):
     return BondError(message)
 
 
+# --- The serving loop -----------------------------------------------------------------------------
 def _read_line():
     """The next protocol line (bytes, with its newline), or None at the end of the input."""
     global _scanned, _waiting_for_host
@@ -1008,6 +1034,7 @@ def _serve(awaited_id=None):
             _fail("a reply to a request never sent: %r" % (json.dumps(message)[:200],))
 
 
+# --- Start and end --------------------------------------------------------------------------------
 def _exit(status):
     with _output_lock:
         _drain_output_pipes()
@@ -1064,31 +1091,11 @@ def _after_fork_in_child():
         errors="backslashreplace")
 
 
-def _watch_input():
-    """Makes the protocol's input raise SIGIO in the main thread whenever data arrives."""
-    try:
-        owner = struct.pack("ii", 0, threading.get_native_id())  # F_OWNER_TID: this thread
-        fcntl.fcntl(_protocol_in, getattr(fcntl, "F_SETOWN_EX", 15), owner)
-    except OSError:
-        fcntl.fcntl(_protocol_in, fcntl.F_SETOWN, os.getpid())
-    flags = fcntl.fcntl(_protocol_in, fcntl.F_GETFL)
-    fcntl.fcntl(_protocol_in, fcntl.F_SETFL, flags | os.O_ASYNC)
-
-
 def _fail(reason):
     _write_all(_original_stderr, ("bond driver: %s\n" % reason).encode("utf-8", "replace"))
     os._exit(70)
 
 
-_in_forked_child = False  # set by _after_fork_in_child: cheaper than getpid() on every call
-_serving_thread = threading.get_ident()
-_input = bytearray()  # read from the protocol's input, not yet taken as lines
-_scanned = 0  # _input[:_scanned] holds no newline
-_waiting_for_host = False  # the main thread waits for the host's next message
-_nesting = 0
-_exiting = False
-_base_recursion_limit = sys.getrecursionlimit()
-_FRAMES_PER_NESTING = 10  # the driver's own frames per level are fewer
 # A fatal error of the interpreter (a crash in C code) is written where the host reads it.
 _fault_log = open(_original_stderr, "w", closefd=False)
 

@@ -168,6 +168,9 @@ class Bond {
 
     void close();
     const std::string& lang() const;
+    // The interpreter's version, as its driver reported it when it started ("3.11.2"); empty for
+    // a moved-from Bond.
+    const std::string& version() const;
     bool alive() const;
     // How many requests of this host are waiting for the remote right now: 0 when idle, 1 inside
     // an exported function called by a top-level call, and so on.

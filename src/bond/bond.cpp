@@ -179,6 +179,9 @@ void Bond::close() {
 const std::string& Bond::lang() const {
     return session_ ? session_->lang() : no_language;
 }
+const std::string& Bond::version() const {
+    return session_ ? session_->version() : no_language;
+}
 bool Bond::alive() const {
     return session_ && session_->alive();
 }

@@ -47,10 +47,12 @@ std::string perl_bootstrap(std::string_view source) {
 
 // Node runs its REPL (-i), which reads one line from stdin: that line decodes the driver from
 // base64 and calls it as the launcher (see drivers/javascript/driver.js), handing it its own
-// source to start the driver process with.
+// source to start the driver process with, and the source of its watcher thread
+// (drivers/javascript/watcher.js).
 std::string javascript_bootstrap(std::string_view source) {
-    return "(s=>eval(s)('launcher',s))(Buffer.from('" + base64_encode(source) +
-           "','base64').toString())\n";
+    return "((s,w)=>eval(s)('launcher',s,w))(Buffer.from('" + base64_encode(source) +
+           "','base64').toString(),Buffer.from('" +
+           base64_encode(embedded_driver("javascript_watcher")) + "','base64').toString())\n";
 }
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) {

@@ -186,8 +186,10 @@ void Session::start(const DriverSpec& driver) {
                         fail_protocol("the driver speaks protocol " +
                                       ready.params.value("protocol", Value()).dump() +
                                       ", this host " + std::to_string(kProtocolVersion));
+                    Value version = ready.params.value("version", Value());
+                    version_ = version.is_string() ? version.get<std::string>() : "";
                     log().info("{} bond started: pid {}, {} {}", lang_, child_->pid(), lang_,
-                               ready.params.value("version", std::string("?")));
+                               version_.empty() ? "?" : version_);
                     break;
                 }
             } catch (const ProtocolError&) {

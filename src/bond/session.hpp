@@ -72,6 +72,7 @@ class Session : public std::enable_shared_from_this<Session> {
     void close();
     bool alive() const { return alive_; }
     const std::string& lang() const { return lang_; }
+    const std::string& version() const { return version_; }  // the driver's, from `ready`
     std::size_t depth() const { return depth_; }
     int pid() const { return child_->pid(); }
     std::uint64_t id() const { return id_; }
@@ -146,6 +147,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
     Options options_;
     std::string lang_;
+    std::string version_;
     std::uint64_t id_;
     // Declared before the process and channel: their handlers live in it.
     boost::asio::io_context io_;

@@ -1,7 +1,6 @@
 #include "drivers_command.hpp"
 
 #include "bond/driver_registry.hpp"
-#include "language_hints.hpp"
 #include "terminal_output.hpp"
 #include "transport/command_line.hpp"
 
@@ -38,9 +37,7 @@ DriverReport inspect(const std::string& lang) {
         Options options;
         options.timeout = options.start_timeout = std::chrono::seconds(30);
         options.on_output = [](Channel, std::string_view) {};  // a driver's greeting, if any
-        Bond bond = make_bond(lang, std::move(options));
-        Value version = bond.eval(hints_for(lang).version_expression);
-        report.version = version.is_string() ? version.get<std::string>() : version.dump();
+        report.version = make_bond(lang, std::move(options)).version();
     } catch (const std::exception& error) {
         report.error = error.what();
     }

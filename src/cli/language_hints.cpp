@@ -41,10 +41,10 @@ constexpr const char* kJavaScriptCheck =
 
 const LanguageHints& hints_for(std::string_view lang) {
     static const std::map<std::string, LanguageHints, std::less<>> known{
-        {"Python", {kPythonCheck, "__import__('platform').python_version()", true, false}},
-        {"PHP", {kPhpCheck, "PHP_VERSION", false, true}},
-        {"Perl", {kPerlCheck, "sprintf('%vd', $^V)", false, false}},
-        {"JavaScript", {kJavaScriptCheck, "process.versions.node", false, false}},
+        {"Python", {kPythonCheck, true, false}},
+        {"PHP", {kPhpCheck, false, true}},
+        {"Perl", {kPerlCheck, false, false}},
+        {"JavaScript", {kJavaScriptCheck, false, false}},
     };
     static const LanguageHints none;
     auto found = known.find(lang);

@@ -1,6 +1,6 @@
 // What the command line knows about each language beyond what the library needs: how to ask the
-// interpreter whether a piece of input is unfinished, how a source file becomes a block of
-// statements, and how to ask for the interpreter's version.
+// interpreter whether a piece of input is unfinished and how a source file becomes a block of
+// statements. (The interpreter's version is the driver's, Bond::version().)
 #pragma once
 #include <string>
 #include <string_view>
@@ -17,8 +17,6 @@ struct LanguageHints {
     // "expression", true when the source is a valid beginning that more lines could complete;
     // empty when the language offers no way to tell.
     std::string incompleteness_check;
-    // An expression whose value is the interpreter's version as a string.
-    std::string version_expression;
     // True when a backslash at the end of a line is the language's own line continuation, so
     // the REPL keeps it in the code instead of removing it (Python).
     bool backslash_continues_lines = false;

@@ -8,7 +8,7 @@ LocalTarget::LocalTarget(const std::string& lang, Options options)
     : bond_(make_bond(lang, std::move(options))) {}
 
 std::string LocalTarget::description() const {
-    return "process " + std::to_string(bond_.pid());
+    return bond_.version() + ", process " + std::to_string(bond_.pid());
 }
 
 std::string LocalTarget::eval_shown(const std::string& code) {

@@ -39,9 +39,9 @@ std::string expand_home(const std::string& path) {
     return path;
 }
 
-class Session {
+class ReplLoop {
   public:
-    Session(ReplTarget& target, TerminalOutput& output, SignalPipe& signals)
+    ReplLoop(ReplTarget& target, TerminalOutput& output, SignalPipe& signals)
         : target_(target),
           output_(output),
           signals_(signals),
@@ -179,7 +179,7 @@ class Session {
 }  // namespace
 
 int run_repl(ReplTarget& target, TerminalOutput& output, SignalPipe& signals) {
-    return Session(target, output, signals).run();
+    return ReplLoop(target, output, signals).run();
 }
 
 }  // namespace bond::cli

@@ -1,20 +1,21 @@
 """What the command-line tests share: the bond executable, running it, a daemon started with
-`bond serve`, and a small JSON-RPC client of that daemon (standard library only).
+`bond serve`, and the JSON-RPC client of tests/support/daemon_client.py (standard library only).
 
 Waiting is on events (a process's exit, a line of output, the daemon's ready line) with generous
 deadlines that only guard against hangs; nothing sleeps to synchronise.
 """
-import json
 import os
 import select
-import socket
 import subprocess
-import tempfile
-import threading
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import daemon_client  # noqa: E402
+from daemon_client import HANG_GUARD  # noqa: E402
+from languages import BY_KEY  # noqa: E402,F401  (tests/languages.json)
 
 BOND = os.environ.get("BOND_CLI") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "bond")
-HANG_GUARD = 120  # seconds: only a hang takes this long
 
 
 def run(*args, input=None, env=None, cwd=None):
@@ -32,70 +33,26 @@ def read_line(stream, deadline=HANG_GUARD):
     return stream.readline()
 
 
-class Daemon:
-    """`bond serve` on a Unix socket in a temporary directory, stopped with SIGTERM."""
+class Daemon(daemon_client.Daemon):
+    """`bond serve` on a Unix socket in a temporary directory (see daemon_client.Daemon: its log
+    is read as it comes, and a sanitizer's report in it fails the test)."""
 
     def __init__(self, *args):
-        self.directory = tempfile.TemporaryDirectory(prefix="bond-cli-test-")
-        self.socket_path = os.path.join(self.directory.name, "bondd.sock")
-        ready_read, ready_write = os.pipe()
-        self.process = subprocess.Popen(
-            [BOND, "serve", "--socket", self.socket_path, "--ready-fd", str(ready_write), *args],
-            pass_fds=[ready_write], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE)
-        os.close(ready_write)
-        with os.fdopen(ready_read) as ready:
-            self.ready_line = read_line(ready).strip()
+        super().__init__([BOND, "serve"], *args)
+        self.ready_line = self.listeners[0]
 
     def stop(self):
         """SIGTERM; the daemon's exit status and its log."""
-        self.process.terminate()
-        _, log = self.process.communicate(timeout=HANG_GUARD)
-        self.directory.cleanup()
-        return self.process.returncode, log.decode(errors="replace")
+        status = self.terminate()
+        self.close()
+        return status, self.log()
 
 
-class Client:
-    """A client of the daemon that may export functions: `invoke`s are answered by a thread."""
+class Client(daemon_client.Client):
+    """A client of the daemon whose `exports` (name -> function(*args)) are answered whenever
+    the daemon asks, by a thread that reads the connection."""
 
     def __init__(self, socket_path, exports=None):
-        self.connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.connection.settimeout(HANG_GUARD)
-        self.connection.connect(socket_path)
-        self.exports = exports or {}
-        self.next_id = 0
-        self.answers = {}
-        self.changed = threading.Condition()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.connection.makefile("rb"):
-            message = json.loads(line)
-            if message.get("method") == "invoke":
-                params = message["params"]
-                result = self.exports[params["name"]](*params["args"])
-                self._send({"jsonrpc": "2.0", "id": message["id"], "result": result})
-            elif "id" in message:
-                with self.changed:
-                    self.answers[message["id"]] = message
-                    self.changed.notify_all()
-
-    def _send(self, message):
-        self.connection.sendall((json.dumps(message) + "\n").encode())
-
-    def request(self, method, **params):
-        with self.changed:
-            self.next_id += 1
-            request_id = self.next_id
-        self._send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
-        with self.changed:
-            if not self.changed.wait_for(lambda: request_id in self.answers, HANG_GUARD):
-                raise AssertionError("no answer to %s within %d s" % (method, HANG_GUARD))
-            answer = self.answers.pop(request_id)
-        if "error" in answer:
-            raise AssertionError("%s failed: %s" % (method, answer["error"]))
-        return answer["result"]
-
-    def close(self):
-        self.connection.close()
+        super().__init__(socket_path, background=True, exports={
+            name: lambda bond, *args, function=function: function(*args)
+            for name, function in (exports or {}).items()})

@@ -9,49 +9,13 @@ import subprocess
 import tempfile
 import unittest
 
-from cli_support import BOND, HANG_GUARD, Client, Daemon, read_line, run
+from cli_support import BOND, BY_KEY, HANG_GUARD, Client, Daemon, read_line, run
 
-# Per language: an expression and its value as JSON, code that raises and the words of its error,
-# a statement printing "out" and "err" to stdout and stderr, and a function definition of
-# `twice`.
-LANGUAGES = {
-    "python": {
-        "name": "Python",
-        "expression": ("[x * x for x in range(4)]", "[0,1,4,9]"),
-        "raises": ("1 / 0", "RemoteException[Python]: ZeroDivisionError: division by zero"),
-        "prints": "import sys\nprint('out')\nprint('err', file=sys.stderr)\n",
-        "twice": "def twice(x):\n    return x * 2\n",
-        "loop": "import os\nprint(os.getpid(), flush=True)\nwhile True:\n    pass\n",
-        "version": ["python3", "-c", "import platform; print(platform.python_version())"],
-    },
-    "php": {
-        "name": "PHP",
-        "expression": ("explode(',', 'a,b')", '["a","b"]'),
-        "raises": ("intdiv(1, 0)", "RemoteException[PHP]: DivisionByZeroError: Division by zero"),
-        "prints": "<?php\necho \"out\\n\";\nfwrite(STDERR, \"err\\n\");\n",
-        "twice": "<?php\nfunction twice($x) { return $x * 2; }\n",
-        "loop": "<?php\necho getmypid(), \"\\n\";\nwhile (true) {}\n",
-        "version": ["php", "-r", "echo PHP_VERSION, \"\\n\";"],
-    },
-    "perl": {
-        "name": "Perl",
-        "expression": ("[map { $_ * $_ } 0 .. 3]", "[0,1,4,9]"),
-        "raises": ("die \"boom\\n\"", "RemoteException[Perl]: boom"),
-        "prints": "print \"out\\n\";\nprint STDERR \"err\\n\";\n",
-        "twice": "sub twice { return $_[0] * 2; }\n",
-        "loop": "$| = 1;\nprint \"$$\\n\";\n1 while 1;\n",
-        "version": ["perl", "-e", "printf \"%vd\\n\", $^V"],
-    },
-    "javascript": {
-        "name": "JavaScript",
-        "expression": ("[0, 1, 2, 3].map(x => x * x)", "[0,1,4,9]"),
-        "raises": ("null.x", "RemoteException[JavaScript]: TypeError: Cannot read properties of null"),
-        "prints": "console.log('out');\nconsole.error('err');\n",
-        "twice": "function twice(x) { return x * 2; }\n",
-        "loop": "console.log(process.pid);\nwhile (true) {}\n",
-        "version": ["node", "-p", "process.versions.node"],
-    },
-}
+# Per language, from its entry of tests/languages.json (name, version_command, ...) and that
+# entry's "cli": an expression and its value as JSON, code that raises and the words of its error,
+# a statement printing "out" and "err" to stdout and stderr, a function definition of `twice`,
+# and a script that prints its pid and loops for ever.
+LANGUAGES = {key: {**entry, **entry["cli"]} for key, entry in BY_KEY.items()}
 
 
 def write_file(directory, name, text):
@@ -246,7 +210,7 @@ class Drivers(unittest.TestCase):
         for table in LANGUAGES.values():
             report = reports[table["name"]]
             with self.subTest(lang=report["lang"]):
-                own = subprocess.run(table["version"], capture_output=True, text=True,
+                own = subprocess.run(table["version_command"], capture_output=True, text=True,
                                      check=True).stdout.strip()
                 self.assertEqual((report["found"], report["version"], report["error"]),
                                  (True, own, None))

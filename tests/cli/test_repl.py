@@ -9,7 +9,7 @@ import tempfile
 import threading
 import unittest
 
-from cli_support import BOND, HANG_GUARD, Client, Daemon
+from cli_support import BOND, BY_KEY, HANG_GUARD, Client, Daemon
 from terminal import Terminal, require_tmux
 
 
@@ -24,40 +24,11 @@ def environment(home, **more):
            if key not in ("NO_COLOR", "XDG_STATE_HOME")}
     return {**env, "HOME": home, **more}
 
-# Per language: the lines of a two-line function `twice` as typed (the REPL asks for more after
-# each but the last), code that prints "spinning" (written so that the typed line does not
-# contain the word) and then loops for ever, and an expression for the interpreter's pid.
-LANGUAGES = {
-    "python": {
-        "name": "Python",
-        "twice": ["def twice(x):", "    return x * 2", ""],
-        "spin": ["for i in __import__('itertools').count(): print('spin' + 'ning', flush=True) "
-                 "if i == 0 else None", ""],
-        "pid": "__import__('os').getpid()",
-        "stderr": "import sys; print('to' + 'stderr', file=sys.stderr)",
-    },
-    "php": {
-        "name": "PHP",
-        "twice": ["function twice($x) {", "    return $x * 2;", "}"],
-        "spin": ["echo 'spin' . \"ning\\n\"; while (true) {}"],
-        "pid": "getmypid()",
-        "stderr": "fwrite(STDERR, 'to' . \"stderr\\n\");",
-    },
-    "perl": {
-        "name": "Perl",
-        "twice": ["sub twice {", "    return $_[0] * 2;", "}"],
-        "spin": ["$| = 1; print 'spin' . \"ning\\n\"; 1 while 1;"],
-        "pid": "$$",
-        "stderr": "print STDERR 'to' . \"stderr\\n\";",
-    },
-    "javascript": {
-        "name": "JavaScript",
-        "twice": ["function twice(x) {", "    return x * 2;", "}"],
-        "spin": ["console.log('spin' + 'ning'); while (true) {}"],
-        "pid": "process.pid",
-        "stderr": "console.error('to' + 'stderr');",
-    },
-}
+# Per language, from its entry of tests/languages.json (name, pid, ...) and that entry's "repl":
+# the lines of a two-line function `twice` as typed (the REPL asks for more after each but the
+# last), code that prints "spinning" (written so that the typed line does not contain the word)
+# and then loops for ever, and a statement printing "tostderr" to stderr.
+LANGUAGES = {key: {**entry, **entry["repl"]} for key, entry in BY_KEY.items()}
 
 
 def process_exists(pid):

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <regex>
+
 using bond::Value;
 using namespace conformance;
 
@@ -11,6 +13,9 @@ TEST_CASE("eval returns an expression's value, eval_block definitions persist") 
         bond::Bond remote = make_test_bond(language);
         CHECK(remote.lang() == language.name);
         CHECK(remote.alive());
+        // The version the driver reported at start-up (ready), as the interpreter numbers itself.
+        CHECK_MESSAGE(std::regex_match(remote.version(), std::regex(R"(\d+\.\d+(\.\d+)?\S*)")),
+                      remote.version());
         CHECK(remote.eval("1 + 2") == 3);
         remote.eval_block(language.define_add);
         CHECK(remote.call("add", 1, 2) == 3);
@@ -81,4 +86,12 @@ TEST_CASE("bonds of every language are named case-insensitively and by alias") {
             CHECK(remote.eval("2 * 21") == 42);
         }
     });
+}
+
+TEST_CASE("the table of tests/languages.json has every language of the driver registry") {
+    // In the registry's order: a language registered without its entry, or an entry for a
+    // language bond does not know, fails here rather than going untested.
+    std::vector<std::string> tested;
+    for (const auto& language : languages()) tested.push_back(language.name);
+    CHECK(tested == bond::list_drivers());
 }

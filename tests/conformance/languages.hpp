@@ -1,6 +1,8 @@
 // The conformance suite's one per-language table. Each test case is written once, in terms of
 // these snippets, and runs for every language listed in languages(): adding a language adds a
-// table entry, not a copy of the tests.
+// table entry, not a copy of the tests. The snippets that are plain text are read from
+// tests/languages.json (shared with the benchmark and the Python tests); those built from
+// arguments (Snippet) are in languages.cpp.
 #pragma once
 
 #include <bond/bond.hpp>

@@ -12,7 +12,7 @@ import statistics
 import sys
 import time
 
-from bondd_harness import Daemon
+from bondd_harness import TABLE, Daemon
 
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 READY = r"warm pool: a \w+ interpreter is ready"
@@ -37,7 +37,7 @@ def describe(durations):
 
 print(f"open latency over {ROUNDS} opens each: median, slowest")
 print(f"{'language':<12}{'without the pool':>24}{'with --pool LANG=1':>26}")
-for lang in ["Python", "PHP", "Perl", "JavaScript"]:
+for lang in [entry["name"] for entry in TABLE]:
     with Daemon("--log-level", "info") as daemon:
         cold = time_opens(daemon, lang, pooled=False)
     with Daemon("--log-level", "info", "--pool", f"{lang}=1") as daemon:

@@ -2,28 +2,23 @@
 import os
 import unittest
 
-from bondd_harness import DaemonTestCase, RpcError, process_alive
-
-LANGUAGES = {  # an expression, the statements defining add(a, b), and the pid
-    "Python": ("6 * 7", "def add(a, b):\n    return a + b\n", "__import__('os').getpid()"),
-    "PHP": ("6 * 7", "function add($a, $b) { return $a + $b; }", "getmypid()"),
-    "Perl": ("6 * 7", "sub add { return $_[0] + $_[1]; }", "$$"),
-    "JavaScript": ("6 * 7", "function add(a, b) { return a + b; }", "process.pid"),
-}
+from bondd_harness import BY_NAME, TABLE, DaemonTestCase, RpcError, process_alive
 
 
 class Methods(DaemonTestCase):
     def test_drivers_lists_the_languages(self):
-        self.assertEqual(self.client.request("drivers"), ["Python", "PHP", "Perl", "JavaScript"])
+        self.assertEqual(self.client.request("drivers"), [entry["name"] for entry in TABLE])
 
     def test_every_language_opens_evaluates_and_calls(self):
-        for lang, (expression, definition, _) in LANGUAGES.items():
+        for entry in TABLE:
+            lang = entry["name"]
             with self.subTest(lang=lang):
                 opened = self.client.request("open", lang=lang.lower())
                 self.assertEqual(opened["lang"], lang)
                 bond = opened["bond"]
-                self.assertEqual(self.client.request("eval", bond=bond, code=expression), 42)
-                self.assertIsNone(self.client.request("eval_block", bond=bond, code=definition))
+                self.assertEqual(self.client.request("eval", bond=bond, code="6 * 7"), 42)
+                self.assertIsNone(
+                    self.client.request("eval_block", bond=bond, code=entry["define_add"]))
                 self.assertEqual(self.client.request("call", bond=bond, name="add", args=[40, 2]),
                                  42)
                 self.assertIsNone(self.client.request("close", bond=bond))
@@ -129,7 +124,7 @@ class Methods(DaemonTestCase):
 
     def test_close_ends_the_interpreter_and_forgets_the_bond(self):
         bond = self.client.open()
-        pid = self.client.request("eval", bond=bond, code=LANGUAGES["Python"][2])
+        pid = self.client.request("eval", bond=bond, code=BY_NAME["Python"]["pid"])
         self.assertTrue(process_alive(pid))
         self.assertIsNone(self.client.request("close", bond=bond))
         self.assertFalse(process_alive(pid))  # gone by the time close answers
@@ -156,7 +151,7 @@ class Methods(DaemonTestCase):
         self.assertEqual(entry["clients"], 1)
         self.assertGreaterEqual(entry["age"], 0)
         self.assertEqual(entry["pid"], self.client.request("eval", bond=mine,
-                                                           code=LANGUAGES["Python"][2]))
+                                                           code=BY_NAME["Python"]["pid"]))
         self.client.request("close", bond=named)
 
     def test_list_shows_a_busy_bond_as_busy(self):

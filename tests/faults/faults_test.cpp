@@ -4,6 +4,7 @@
 // fault is something a real one does (being killed); tests/faults/hostile_driver.cpp, a fake
 // co-process, where only a hostile one would do it.
 #include "../conformance/languages.hpp"
+#include "bond/driver_registry.hpp"
 
 #include <bond/bond.hpp>
 
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/syscall.h>
@@ -117,6 +119,46 @@ std::string thrown_message(F&& f) {
     }
     FAIL("no exception");
     return "";
+}
+
+// Reads `fd` until `done` says the text read so far is enough, or to its end; a guard of 60 s
+// against a driver that hangs.
+template <class Done>
+std::string read_until(int fd, Done done) {
+    std::string text;
+    char buffer[4096];
+    while (!done(text)) {
+        pollfd readable{fd, POLLIN, 0};
+        if (::poll(&readable, 1, 60'000) != 1) break;
+        ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n <= 0) break;
+        text.append(buffer, static_cast<std::size_t>(n));
+    }
+    return text;
+}
+
+void write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        REQUIRE(n > 0);
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+// Starts `words` (the first found on PATH), each (from, to) of `descriptors` its descriptor `to`.
+pid_t spawn(std::vector<std::string> words,
+            std::initializer_list<std::pair<int, int>> descriptors) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    for (auto [from, to] : descriptors) posix_spawn_file_actions_adddup2(&actions, from, to);
+    std::vector<char*> argv;
+    for (auto& word : words) argv.push_back(word.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    int failed = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    REQUIRE(failed == 0);
+    return pid;
 }
 
 }  // namespace
@@ -356,18 +398,8 @@ TEST_CASE("an interpreter whose host was killed ends by itself, work left behind
         std::string code =
             leaves_work.count(language.name) ? leaves_work[language.name] : language.set_global;
         int output[2];
-        REQUIRE(::pipe(output) == 0);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, output[1], 1);
-        posix_spawn_file_actions_addclose(&actions, output[0]);
-        std::vector<std::string> words = {BOND_ORPHANING_HOST, language.name, code};
-        std::vector<char*> argv;
-        for (auto& word : words) argv.push_back(word.data());
-        argv.push_back(nullptr);
-        pid_t host = 0;
-        REQUIRE(posix_spawn(&host, argv[0], &actions, nullptr, argv.data(), environ) == 0);
-        posix_spawn_file_actions_destroy(&actions);
+        REQUIRE(::pipe2(output, O_CLOEXEC) == 0);
+        pid_t host = spawn({BOND_ORPHANING_HOST, language.name, code}, {{output[1], 1}});
         ::close(output[1]);
         std::string line;
         char c;
@@ -385,5 +417,41 @@ TEST_CASE("an interpreter whose host was killed ends by itself, work left behind
         CHECK(::poll(&ended, 1, 30'000) == 1);  // a guard against a hang, not a measure
         CHECK(seconds_since(killed) < 10);
         ::close(watch);
+    });
+}
+
+// A host that is not bond::Bond: the interpreter started and bootstrapped as the driver registry
+// says, then sent a line only a broken host would send. The driver must not take it for the
+// reply it waits for, nor ignore it: it ends with status 70 and says why on its stderr.
+TEST_CASE("a driver ends with status 70 on a reply to a request it never sent") {
+    for_each_language([](const Language& language) {
+        const auto* driver = bond::detail::find_driver(language.name);
+        REQUIRE(driver != nullptr);
+        int in[2], out[2], err[2];
+        REQUIRE(::pipe2(in, O_CLOEXEC) == 0);
+        REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+        REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+        std::vector<std::string> words = {driver->command};
+        words.insert(words.end(), driver->default_args.begin(), driver->default_args.end());
+        pid_t pid = spawn(words, {{in[0], 0}, {out[1], 1}, {err[1], 2}});
+        for (int fd : {in[0], out[1], err[1]}) ::close(fd);
+
+        write_all(in[1], driver->bootstrap(driver->source));
+        std::string stdout_text = read_until(out[0], [](const std::string& text) {
+            return text.find("\"method\":\"ready\"") != std::string::npos && text.back() == '\n';
+        });
+        CHECK(stdout_text.find("\"method\":\"ready\"") != std::string::npos);
+        // An id the host never received a request with: the driver sent none yet.
+        write_all(in[1], "{\"jsonrpc\":\"2.0\",\"id\":41,\"result\":null}\n");
+        ::close(in[1]);  // a driver that ignored the line would then end with status 0
+        std::string stderr_text = read_until(err[0], [](const std::string&) { return false; });
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        ::close(out[0]);
+        ::close(err[0]);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 70);
+        CHECK(stderr_text.find("bond driver: a reply to a request never sent") !=
+              std::string::npos);
     });
 }
