@@ -1,43 +1,13 @@
 """bondd's remote objects: handed out in results, used by number, released (docs/daemon.md)."""
 import unittest
 
-from bondd_harness import Client, DaemonTestCase, RpcError
+from bondd_harness import TABLE, Client, DaemonTestCase, RpcError
 
-# The statements defining class Tally (Tally(start), attribute count, add(n) returning the new
-# count) and same(a, b), the identity test; an expression making a Tally; a closure adding 1.
-LANGUAGES = {
-    "Python": ("class Tally:\n"
-               "    def __init__(self, start):\n"
-               "        self.count = start\n"
-               "    def add(self, n):\n"
-               "        self.count += n\n"
-               "        return self.count\n"
-               "def same(a, b):\n"
-               "    return a is b\n",
-               "Tally(5)", "lambda x: x + 1"),
-    "PHP": ("class Tally {\n"
-            "    public $count;\n"
-            "    public function __construct($start) { $this->count = $start; }\n"
-            "    public function add($n) { $this->count += $n; return $this->count; }\n"
-            "}\n"
-            "function same($a, $b) { return $a === $b; }",
-            "new Tally(5)", "fn($x) => $x + 1"),
-    "Perl": ("package Tally;\n"
-             "sub new { my ($class, $start) = @_; return bless { count => $start }, $class }\n"
-             "sub add { my ($self, $n) = @_; $self->{count} += $n; return $self->{count} }\n"
-             "package main;\n"
-             "use Scalar::Util ();\n"
-             "sub same { return Scalar::Util::refaddr($_[0]) == Scalar::Util::refaddr($_[1]) "
-             "? 1 : 0 }\n",
-             "Tally->new(5)", "sub { $_[0] + 1 }"),
-    "JavaScript": ("class Tally {\n"
-                   "    constructor(start) { this.count = start; }\n"
-                   "    add(n) { this.count += n; return this.count; }\n"
-                   "}\n"
-                   "globalThis.Tally = Tally;\n"
-                   "function same(a, b) { return a === b; }\n",
-                   "new Tally(5)", "(x) => x + 1"),
-}
+# tests/languages.json: the statements defining class Tally (Tally(start), attribute count,
+# add(n) returning the new count) and same(a, b), the identity test; an expression making a
+# Tally that starts at 5; a closure adding 1.
+LANGUAGES = {entry["name"]: (entry["define_tally"] + "\n" + entry["define_users"],
+                             entry["new_tally"], entry["adder"]) for entry in TABLE}
 
 # A Python object that counts, in `freed`, how many of its kind its interpreter let go of.
 TRACKED = ("freed = []\n"
