@@ -2,12 +2,11 @@
 // nobody, in a bubblewrap sandbox that shows it /usr and nothing else of the machine, with no
 // network and a private /tmp; or, with --lxc, as nobody in an unprivileged LXC container (its
 // ids mapped onto the host's 100000-165535: even its root is nobody of the host), over the
-// host's / read-only, with no network device and a private /tmp. C++ hands it each upload's
-// bytes and gets structured data back.
-// The decoder is a legacy one that evaluates the values it reads, so a hostile upload can make it
-// run code: reading /etc/shadow, opening a socket to a service of this machine, looping forever,
-// eating memory.
-// Each attempt is contained, and the next upload is decoded as usual, by the same decoder.
+// host's / read-only, with no network but its own loopback and a private /tmp. C++ hands it each
+// upload's bytes and gets structured data back. The decoder is a legacy one that evaluates the
+// values it reads, so a hostile upload can make it run code: reading /etc/shadow, opening a socket
+// to a service of this machine, looping forever, eating memory. Each attempt is contained, and the
+// next upload is decoded as usual, by the same decoder.
 //   untrusted_decoder [--lxc] [FILE...]   (default: a few uploads of its own, hostile ones too)
 // Needs sudo (run as root, or with sudo rights to become nobody) and bwrap (Debian: bubblewrap);
 // --lxc needs root, lxc-execute (Debian: lxc) and root:100000:65536 in /etc/subuid and

@@ -63,7 +63,7 @@ struct Lxc {
     std::filesystem::path root = "/";
     // Host directories shown writable under the same names (they must exist under `root`).
     std::vector<std::filesystem::path> writable;
-    // True: the host's network; false: a network namespace with no device at all.
+    // True: the host's network; false: a network namespace with only its own loopback device.
     bool host_network = false;
     // Set: an unprivileged container (a user namespace mapping its ids onto these).
     std::optional<IdMap> id_map;

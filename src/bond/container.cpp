@@ -40,7 +40,10 @@ std::vector<std::string> lxc_command(const Lxc& lxc, const std::string& name,
     std::vector<std::string> words = {"lxc-execute",    "-n", name,       "-P",
                                       lxcpath.string(), "-f", "/dev/null"};
     auto set = [&](const std::string& setting) { words.insert(words.end(), {"-s", setting}); };
+    // "empty" is a network namespace with only a loopback device, which "up" brings up: code
+    // that talks to itself over 127.0.0.1 works, nothing else is reachable.
     set(lxc.host_network ? "lxc.net.0.type=none" : "lxc.net.0.type=empty");
+    if (!lxc.host_network) set("lxc.net.0.flags=up");
     set("lxc.console.path=none");
     set("lxc.tty.max=0");
     set("lxc.pty.max=0");

@@ -54,7 +54,7 @@ if [ "$(id -u)" -eq 0 ] && command -v lxc-execute > /dev/null &&
     echo "$output"
     grep -q "decoder runs as uid 65534" <<< "$output"
     grep -q "shadow.txt: rejected, PermissionError" <<< "$output"
-    grep -q "exfiltrate.txt: rejected, OSError: \[Errno 101\] Network is unreachable" <<< "$output"
+    grep -q "exfiltrate.txt: rejected, ConnectionRefusedError" <<< "$output"
     grep -q "forever.txt: rejected, over its wall limit" <<< "$output"
     grep -q "bomb.txt: rejected, over its memory limit" <<< "$output"
     grep -q 'settings.txt: decoded {"font_size":14,"theme":"dark"}' <<< "$output"
