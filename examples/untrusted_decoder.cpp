@@ -1,12 +1,16 @@
 // Decoding uploaded files with code that must not be trusted: a Python decoder runs as the user
 // nobody, in a bubblewrap sandbox that shows it /usr and nothing else of the machine, with no
-// network and a private /tmp. C++ hands it each upload's bytes and gets structured data back.
-// The decoder is a legacy one that evaluates the values it reads, so a hostile upload can make it
-// run code: reading /etc/shadow, opening a socket to a service of this machine, looping forever,
-// eating memory.
-// Each attempt is contained, and the next upload is decoded as usual, by the same decoder.
-//   untrusted_decoder [FILE...]   (default: a few uploads of its own, hostile ones included)
-// Needs sudo (run as root, or with sudo rights to become nobody) and bwrap (Debian: bubblewrap).
+// network and a private /tmp; or, with --lxc, as nobody in an unprivileged LXC container (its
+// ids mapped onto the host's 100000-165535: even its root is nobody of the host), over the
+// host's / read-only, with no network but its own loopback and a private /tmp. C++ hands it each
+// upload's bytes and gets structured data back. The decoder is a legacy one that evaluates the
+// values it reads, so a hostile upload can make it run code: reading /etc/shadow, opening a socket
+// to a service of this machine, looping forever, eating memory. Each attempt is contained, and the
+// next upload is decoded as usual, by the same decoder.
+//   untrusted_decoder [--lxc] [FILE...]   (default: a few uploads of its own, hostile ones too)
+// Needs sudo (run as root, or with sudo rights to become nobody) and bwrap (Debian: bubblewrap);
+// --lxc needs root, lxc-execute (Debian: lxc) and root:100000:65536 in /etc/subuid and
+// /etc/subgid.
 #include <bond/bond.hpp>
 
 #include <arpa/inet.h>
@@ -92,14 +96,17 @@ std::vector<Upload> sample_uploads(int service_port) {
     };
 }
 
-bond::Bond start_decoder() {
+bond::Bond start_decoder(bool in_lxc) {
     // Each upload gets 2 s and 64 MiB: a decoder that goes over is stopped inside the
     // interpreter (LimitExceeded), and the same decoder goes on with the next upload. The
     // timeout is the last resort, should the decoder stop answering at all.
-    bond::Bond decoder = bond::make_bond(
-        "Python", {.command = kSandbox,
-                   .timeout = 30s,
-                   .limits = {.wall = 2s, .cpu = 2s, .memory = std::size_t{64} << 20}});
+    bond::Options options{.timeout = 30s,
+                          .limits = {.wall = 2s, .cpu = 2s, .memory = std::size_t{64} << 20}};
+    if (in_lxc)
+        options.container = bond::Lxc{.id_map = bond::IdMap{}, .uid = 65534, .gid = 65534};
+    else
+        options.command = kSandbox;
+    bond::Bond decoder = bond::make_bond("Python", std::move(options));
     decoder.eval_block(kDecoder);
     return decoder;
 }
@@ -109,14 +116,15 @@ bond::Bond start_decoder() {
 int main(int argc, char** argv) try {
     InternalService service;
     std::vector<Upload> uploads;
-    for (int i = 1; i < argc; ++i) {
+    bool in_lxc = argc > 1 && std::string(argv[1]) == "--lxc";
+    for (int i = in_lxc ? 2 : 1; i < argc; ++i) {
         std::ifstream file(argv[i], std::ios::binary);
         if (!file) throw std::runtime_error(std::string("cannot read ") + argv[i]);
         uploads.push_back({argv[i], std::string(std::istreambuf_iterator<char>(file), {})});
     }
     if (uploads.empty()) uploads = sample_uploads(service.port());
 
-    bond::Bond decoder = start_decoder();
+    bond::Bond decoder = start_decoder(in_lxc);
     std::cout << "decoder runs as uid " << decoder.eval("__import__('os').getuid()") << "\n";
     for (const auto& upload : uploads) {
         std::cout << upload.name << ": ";
@@ -131,7 +139,7 @@ int main(int argc, char** argv) try {
             std::cout << "rejected, " << error.message() << "\n";
         } catch (const bond::BondException& error) {  // the decoder ended: start another
             std::cout << "rejected, the decoder failed: " << error.what() << "\n";
-            decoder = start_decoder();
+            decoder = start_decoder(in_lxc);
         }
     }
     bool reached = service.was_reached();

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -11,6 +12,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace bond {
@@ -44,6 +46,53 @@ struct Sandbox {
     std::vector<std::filesystem::path> writable;
 };
 
+// Host ids that the ids 0, 1, ... inside a container stand for (an unprivileged container: its
+// root is the host's `first`, a nobody of the host). The host's /etc/subuid and /etc/subgid must
+// grant them to the user who starts it ("root:100000:65536").
+struct IdMap {
+    std::uint32_t first = 100000;
+    std::uint32_t count = 65536;
+};
+
+// An LXC application container (docs/remote.md, Containers): lxc-execute runs the interpreter
+// over `root`, read-only, with its own /proc, /dev and empty /tmp, no network, its own pid, ipc,
+// uts and mount namespaces, and a name no other bond uses. Closing the bond, a timeout or the
+// host's death end it and remove what LXC leaves behind (its cgroups, its lxcpath entry).
+struct Lxc {
+    // The root file system: a directory of the host, shown read-only.
+    std::filesystem::path root = "/";
+    // Host directories shown writable under the same names (they must exist under `root`).
+    std::vector<std::filesystem::path> writable;
+    // True: the host's network; false: a network namespace with only its own loopback device.
+    bool host_network = false;
+    // Set: an unprivileged container (a user namespace mapping its ids onto these).
+    std::optional<IdMap> id_map;
+    // The user and group the interpreter runs as, inside (65534: nobody); unset: root.
+    std::optional<std::uint32_t> uid, gid;
+    // Where LXC keeps its per-container state; empty: a directory bond-lxc in the host's temp
+    // directory.
+    std::filesystem::path lxcpath;
+};
+
+// A systemd-nspawn container: the host's /usr (or `root`'s), /etc and the listed directories
+// read-only over an empty, private, writable root, its own /proc, /dev, pid, ipc and uts
+// namespaces, no network, not registered with systemd-machined.
+struct Nspawn {
+    // The tree whose /usr the container sees (systemd-nspawn --volatile=yes -D root).
+    std::filesystem::path root = "/";
+    // Host directories shown read-only, under the same names (/etc always is).
+    std::vector<std::filesystem::path> read_only;
+    // Host directories shown writable, under the same names.
+    std::vector<std::filesystem::path> writable;
+    // True: the host's network; false: a private one with only a loopback device.
+    bool host_network = false;
+    // The user the interpreter runs as, by name (looked up in the container's /etc); empty: root.
+    std::string user;
+};
+
+// Options::container: which container tool runs the interpreter.
+using Container = std::variant<Lxc, Nspawn>;
+
 struct Options {
     // Empty: the driver's default interpreter (python3, ...). Otherwise words split as a POSIX
     // shell splits them ('...', "...", backslash) but run without a shell.
@@ -75,6 +124,9 @@ struct Options {
     Limits limits;
     // Set: the interpreter runs in the sandbox (needs bwrap on the host).
     std::optional<Sandbox> sandbox;
+    // Set: the interpreter runs in a container (needs lxc or systemd-container on the host).
+    // `cwd` and `env` then apply inside it; unset `env` gives it only PATH and HOME=/tmp.
+    std::optional<Container> container;
 };
 
 }  // namespace bond

@@ -2,6 +2,7 @@
 
 #include "../protocol/error_codes.hpp"
 #include "../transport/command_line.hpp"
+#include "container.hpp"
 #include "log.hpp"
 #include "sandbox.hpp"
 
@@ -11,6 +12,8 @@
 #include <atomic>
 #include <iostream>
 #include <limits>
+
+#include <signal.h>
 
 namespace bond::detail {
 namespace {
@@ -116,6 +119,12 @@ Session::~Session() {
     }
     channel_.reset();  // release_resources() ran the last handlers that reference it
     child_.reset();
+    remove_container_leftovers();  // the process may have ended only now
+}
+
+void Session::remove_container_leftovers() const {
+    if (options_.container)
+        detail::remove_container_leftovers(*options_.container, container_name_);
 }
 
 void Session::release_resources() {
@@ -128,6 +137,7 @@ void Session::release_resources() {
     child_->close_pipes();
     io_.restart();
     io_.poll();
+    remove_container_leftovers();
 }
 
 Clock::time_point Session::deadline_after(std::chrono::milliseconds timeout) {
@@ -147,26 +157,42 @@ std::vector<std::string> Session::command_line(const DriverSpec& driver) const {
     if (options_.def_args)
         argv.insert(argv.end(), driver.default_args.begin(), driver.default_args.end());
     argv.insert(argv.end(), options_.args.begin(), options_.args.end());
+    if (options_.sandbox && options_.container)
+        throw BondException(lang_,
+                            "Options::sandbox and Options::container exclude each other: "
+                            "the container is the sandbox");
     if (options_.sandbox) {
         std::vector<std::string> sandboxed = sandbox_command(*options_.sandbox, options_.cwd);
         argv.insert(argv.begin(), sandboxed.begin(), sandboxed.end());
+    }
+    if (options_.container) {
+        std::vector<std::string> contained =
+            container_command(*options_.container, container_name_, options_.cwd, options_.env);
+        argv.insert(argv.begin(), contained.begin(), contained.end());
     }
     return argv;
 }
 
 void Session::start(const DriverSpec& driver) {
+    if (options_.container) container_name_ = unique_container_name();
     std::vector<std::string> argv = command_line(driver);
     log().info("starting a {} bond: {}", lang_, join(argv));
 
     try {
-        // In the sandbox, bwrap enters the working directory (inside it), not the host.
-        child_ = std::make_unique<ChildProcess>(
-            io_, argv, options_.sandbox ? std::nullopt : options_.cwd, options_.env);
+        // In the sandbox, bwrap enters the working directory (inside it), not the host. A
+        // container tool gets the host's environment and passes `env` in; SIGTERM when the host
+        // dies makes it stop its container (SIGKILL would leave the container running).
+        bool wrapped = options_.sandbox || options_.container;
+        child_ = std::make_unique<ChildProcess>(io_, argv, wrapped ? std::nullopt : options_.cwd,
+                                                options_.container ? std::nullopt : options_.env,
+                                                options_.container ? SIGTERM : 0);
     } catch (const std::exception& error) {
         log().error("{} bond: {}", lang_, error.what());
         std::string message = error.what();
         if (options_.sandbox && message.find("'bwrap'") != std::string::npos)
             message = "Options::sandbox needs bubblewrap (Debian: bubblewrap): " + message;
+        if (options_.container && message.find("'" + argv.front() + "'") != std::string::npos)
+            message = container_tool(*options_.container) + ": " + message;
         throw BondException(lang_, message);
     }
     channel_ = std::make_unique<PipeChannel>(io_, *child_, options_.max_message_size,

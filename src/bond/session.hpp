@@ -144,11 +144,14 @@ class Session : public std::enable_shared_from_this<Session> {
     void ensure_alive() const;
     // Once the process is gone: drops the exports, closes the descriptors.
     void release_resources();
+    // Once the process is gone: what its container tool left on the host.
+    void remove_container_leftovers() const;
 
     Options options_;
     std::string lang_;
     std::string version_;
     std::uint64_t id_;
+    std::string container_name_;  // with Options::container: unique to this bond
     // Declared before the process and channel: their handlers live in it.
     boost::asio::io_context io_;
     std::unique_ptr<ChildProcess> child_;

@@ -109,6 +109,20 @@ void add_interpreter_options(CLI::App& command, InterpreterArguments& arguments)
                        "a host path the sandboxed code may read (implies --sandbox)");
     command.add_option("--sandbox-write", arguments.sandbox_writable,
                        "a host path the sandboxed code may read and write (implies --sandbox)");
+    auto* container =
+        command
+            .add_option(
+                "--container", arguments.container,
+                "run the interpreter in a container: lxc (LXC over the host's / read-only, no "
+                "network), lxc-unprivileged (the same with its ids mapped onto "
+                "100000-165535) or nspawn (systemd-nspawn); docs/remote.md")
+            ->check(CLI::IsMember({"lxc", "lxc-unprivileged", "nspawn"}));
+    command
+        .add_option("--container-write", arguments.container_writable,
+                    "a host directory the contained code may write, under the same name "
+                    "(repeatable; needs --container)")
+        ->needs(container);
+    command.get_option("--sandbox")->excludes(container);
 }
 
 Options to_options(const InterpreterArguments& arguments) {
@@ -128,6 +142,14 @@ Options to_options(const InterpreterArguments& arguments) {
         for (const auto& path : arguments.sandbox_writable) sandbox.writable.emplace_back(path);
         options.sandbox = std::move(sandbox);
     }
+    std::vector<std::filesystem::path> writable(arguments.container_writable.begin(),
+                                                arguments.container_writable.end());
+    if (arguments.container == "lxc" || arguments.container == "lxc-unprivileged")
+        options.container =
+            Lxc{.writable = writable,
+                .id_map = arguments.container == "lxc" ? std::nullopt : std::optional(IdMap{})};
+    else if (arguments.container == "nspawn")
+        options.container = Nspawn{.writable = writable};
     return options;
 }
 

@@ -23,6 +23,8 @@ struct InterpreterArguments {
     bool sandbox = false;
     std::vector<std::string> sandbox_read_only;
     std::vector<std::string> sandbox_writable;
+    std::string container;  // "", lxc, lxc-unprivileged or nspawn
+    std::vector<std::string> container_writable;
 };
 
 void add_interpreter_options(CLI::App& command, InterpreterArguments& arguments);

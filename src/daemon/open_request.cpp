@@ -36,6 +36,59 @@ std::optional<bond::Sandbox> parse_sandbox(const Value& sandbox) {
                          .writable = paths(named, "writable")};
 }
 
+std::uint32_t id_number(const NamedParams& named, std::string_view name, std::uint32_t otherwise) {
+    auto count = named.optional_count(name);
+    if (count && *count > 0xffffffff)
+        throw invalid_params("parameter '" + std::string(name) + "' is not a user or group id");
+    return count ? static_cast<std::uint32_t>(*count) : otherwise;
+}
+
+// "lxc", "nspawn", or {tool: "lxc", root?, writable?, host_network?, id_map?, uid?, gid?} or
+// {tool: "nspawn", root?, read_only?, writable?, host_network?, user?}: the container presets.
+bond::Container parse_container(const Value& container) {
+    if (container.is_string()) {
+        if (container == "lxc") return bond::Lxc{};
+        if (container == "nspawn") return bond::Nspawn{};
+    }
+    if (!container.is_object() || !container.contains("tool") || !container["tool"].is_string())
+        throw invalid_params(
+            "parameter 'container' must be \"lxc\", \"nspawn\" or an object "
+            "{tool, ...} (docs/daemon.md, Containers)");
+    std::string tool = container["tool"].get<std::string>();
+    if (tool == "lxc") {
+        NamedParams named(container,
+                          {"tool", "root", "writable", "host_network", "id_map", "uid", "gid"});
+        bond::Lxc lxc{.writable = paths(named, "writable"),
+                      .host_network = named.optional_bool("host_network").value_or(false)};
+        if (auto root = named.optional_string("root")) lxc.root = *root;
+        if (auto id_map = named.optional_value("id_map")) {
+            if (*id_map == true) {
+                lxc.id_map = bond::IdMap{};
+            } else if (id_map->is_object()) {
+                NamedParams range(*id_map, {"first", "count"});
+                lxc.id_map = bond::IdMap{.first = id_number(range, "first", bond::IdMap{}.first),
+                                         .count = id_number(range, "count", bond::IdMap{}.count)};
+            } else if (*id_map != false) {
+                throw invalid_params("parameter 'id_map' must be true, false or {first, count}");
+            }
+        }
+        if (named.optional_count("uid")) lxc.uid = id_number(named, "uid", 0);
+        if (named.optional_count("gid")) lxc.gid = id_number(named, "gid", 0);
+        return lxc;
+    }
+    if (tool == "nspawn") {
+        NamedParams named(container,
+                          {"tool", "root", "read_only", "writable", "host_network", "user"});
+        bond::Nspawn nspawn{.read_only = paths(named, "read_only"),
+                            .writable = paths(named, "writable"),
+                            .host_network = named.optional_bool("host_network").value_or(false),
+                            .user = named.optional_string("user").value_or("")};
+        if (auto root = named.optional_string("root")) nspawn.root = *root;
+        return nspawn;
+    }
+    throw invalid_params("parameter 'container': unknown tool '" + tool + "' (lxc or nspawn)");
+}
+
 }  // namespace
 
 bond::Limits parse_limits(const Value& limits) {
@@ -55,8 +108,9 @@ bond::Limits parse_limits(const Value& limits) {
 }
 
 OpenRequest parse_open_request(const Value& params) {
-    NamedParams named(params, {"lang", "command", "args", "cwd", "env", "def_args", "trans_except",
-                               "timeout_ms", "start_timeout_ms", "limits", "sandbox", "name"});
+    NamedParams named(
+        params, {"lang", "command", "args", "cwd", "env", "def_args", "trans_except", "timeout_ms",
+                 "start_timeout_ms", "limits", "sandbox", "container", "name"});
     OpenRequest request;
     request.lang = named.string("lang");
     request.name = named.optional_string("name");
@@ -108,6 +162,10 @@ OpenRequest parse_open_request(const Value& params) {
     if (auto sandbox = named.optional_value("sandbox")) {
         options.sandbox = parse_sandbox(*sandbox);
         request.fits_pool = request.fits_pool && !options.sandbox;
+    }
+    if (auto container = named.optional_value("container")) {
+        if (!container->is_null()) options.container = parse_container(*container);
+        request.fits_pool = request.fits_pool && !options.container;
     }
     // Only how long starting may take: an interpreter from the pool has started already.
     if (auto start_timeout = named.optional_count("start_timeout_ms"))

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,8 +34,11 @@ namespace {
 // ignored across exec: a wrapper such as bwrap or sudo could not wait for the interpreter with
 // SIGCHLD ignored, and shell pipelines of the remote code expect SIGPIPE.
 struct ChildSetup : bp::extend::handler {
-    explicit ChildSetup(std::string directory) : working_directory(std::move(directory)) {}
+    ChildSetup(std::string directory, int signal)
+        : working_directory(std::move(directory)), death_signal(signal), parent(::getpid()) {}
     std::string working_directory;  // empty: the host's
+    int death_signal;               // 0: none
+    pid_t parent;
 
     template <class Executor>
     void on_exec_setup(Executor&) const {
@@ -46,6 +50,10 @@ struct ChildSetup : bp::extend::handler {
             ::_exit(127);
         }
         ::setpgid(0, 0);
+        // The host may have died before the signal was asked for: then nothing would send it.
+        if (death_signal != 0 &&
+            (::prctl(PR_SET_PDEATHSIG, death_signal) != 0 || ::getppid() != parent))
+            ::_exit(127);
         ::signal(SIGPIPE, SIG_DFL);
         ::signal(SIGCHLD, SIG_DFL);
         ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -96,7 +104,8 @@ void set_close_on_exec(int fd) {
 
 ChildProcess::ChildProcess(boost::asio::io_context& io, const std::vector<std::string>& argv,
                            const std::optional<std::filesystem::path>& cwd,
-                           const std::optional<std::map<std::string, std::string>>& env)
+                           const std::optional<std::map<std::string, std::string>>& env,
+                           int death_signal)
     : io_(io), stdin_(io), stdout_(io), stderr_(io), exit_watch_(io) {
     if (argv.empty()) throw std::runtime_error("empty command");
     std::string program = resolve_program(argv[0], env);
@@ -106,9 +115,10 @@ ChildProcess::ChildProcess(boost::asio::io_context& io, const std::vector<std::s
     std::vector<std::string> arguments(argv.begin() + 1, argv.end());
     std::error_code error;
     bp::async_pipe stdin_pipe(io), stdout_pipe(io), stderr_pipe(io);
-    child_ = bp::child(bp::exe = program, bp::args = arguments,
-                       bp::std_in<stdin_pipe, bp::std_out> stdout_pipe, bp::std_err > stderr_pipe,
-                       make_environment(env), ChildSetup(cwd ? cwd->string() : ""), error);
+    child_ =
+        bp::child(bp::exe = program, bp::args = arguments,
+                  bp::std_in<stdin_pipe, bp::std_out> stdout_pipe, bp::std_err > stderr_pipe,
+                  make_environment(env), ChildSetup(cwd ? cwd->string() : "", death_signal), error);
     if (error) throw std::runtime_error("cannot start '" + program + "': " + error.message());
     pid_ = child_.id();
     // The host's ends as plain descriptors: PipeChannel waits for them to become readable and

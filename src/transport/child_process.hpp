@@ -24,9 +24,12 @@ class ChildProcess {
   public:
     // Starts argv[0] (searched in the PATH of `env`, or the host's) in a new process group.
     // Throws std::runtime_error with a message fit for a user when it cannot be started.
+    // `death_signal` (0: none) is sent to it when the thread that starts it ends, the host's
+    // death included: a container tool asked so stops its container rather than leave it.
     ChildProcess(boost::asio::io_context& io, const std::vector<std::string>& argv,
                  const std::optional<std::filesystem::path>& cwd,
-                 const std::optional<std::map<std::string, std::string>>& env);
+                 const std::optional<std::map<std::string, std::string>>& env,
+                 int death_signal = 0);
     ~ChildProcess();
 
     // The host's ends of the child's stdin, stdout and stderr pipes.

@@ -147,6 +147,24 @@ class Exec(unittest.TestCase):
                              % self.directory.name, "--sandbox-read", self.directory.name)
         self.assertEqual((status, out), (0, "[]\n"))
 
+    def test_container(self):
+        for kind, tool in [("lxc", "lxc-execute"), ("nspawn", "systemd-nspawn")]:
+            with self.subTest(kind=kind):
+                reason = ("containers need root here" if os.geteuid() != 0 else
+                          None if shutil.which(tool) else "%s is not installed" % tool)
+                if reason:
+                    if os.environ.get("CI"):
+                        self.fail("CI must run this, but " + reason)
+                    self.skipTest(reason)
+                # The container's /tmp is its own: the host's directory there is not in it.
+                with tempfile.TemporaryDirectory(dir="/tmp") as host_tmp:
+                    status, out, _ = run("eval", "python", "__import__('os').path.exists('%s')"
+                                         % host_tmp, "--container", kind)
+                self.assertEqual((status, out), (0, "false\n"))
+        status, _, err = run("eval", "python", "1", "--container", "docker")
+        self.assertEqual(status, 2)
+        self.assertIn("--container", err)
+
 
 class Call(unittest.TestCase):
     def test_json_arguments(self):

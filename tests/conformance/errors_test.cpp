@@ -145,7 +145,7 @@ TEST_CASE("a remote exception inside nested calls unwinds both stacks") {
 TEST_CASE("no reply within the timeout is a TimeoutException and closes the bond") {
     for_each_language([](const Language& language) {
         bond::Bond remote = make_test_bond(language, {.timeout = kShortTimeout});
-        int pid = remote.eval(language.pid).get<int>();
+        int pid = interpreter_pid(remote, language);
         CHECK_THROWS_AS(remote.eval_block(language.infinite_loop), bond::TimeoutException);
         CHECK_FALSE(remote.alive());
         CHECK(::kill(pid, 0) != 0);  // the interpreter is gone

@@ -270,7 +270,21 @@ bond::Bond make_test_bond(const Language& language, bond::Options options) {
     const char* prefix = std::getenv("BOND_CONFORMANCE_PREFIX");
     if (prefix && *prefix && options.command.empty())
         options.command = std::string(prefix) + " " + language.interpreter;
+    // conformance_through.sh lxc|lxc-unprivileged|nspawn: every bond in a container preset.
+    std::string container = std::getenv("BOND_CONFORMANCE_CONTAINER") ?: "";
+    if (!container.empty() && options.command.empty() && !options.sandbox && !options.container) {
+        if (container == "lxc") options.container = bond::Lxc{};
+        if (container == "lxc-unprivileged") options.container = bond::Lxc{.id_map = bond::IdMap{}};
+        if (container == "nspawn") options.container = bond::Nspawn{};
+        REQUIRE_MESSAGE(options.container, "unknown BOND_CONFORMANCE_CONTAINER ", container);
+    }
     return bond::make_bond(language.name, std::move(options));
+}
+
+int interpreter_pid(bond::Bond& remote, const Language& language) {
+    const char* container = std::getenv("BOND_CONFORMANCE_CONTAINER");
+    if (container && *container) return remote.pid();
+    return remote.eval(language.pid).get<int>();
 }
 
 }  // namespace conformance

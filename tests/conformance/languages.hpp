@@ -108,4 +108,9 @@ struct OutputLog {
 // A bond of `language` with a generous timeout (a guard against hangs, not a measure).
 bond::Bond make_test_bond(const Language& language, bond::Options options = {});
 
+// The pid of the host's process that ends with the interpreter: the interpreter's own, as its
+// code reports it, or in a container (BOND_CONFORMANCE_CONTAINER, where its pid is one of the
+// container's namespace) the container tool's, which ends with the container.
+int interpreter_pid(bond::Bond& remote, const Language& language);
+
 }  // namespace conformance

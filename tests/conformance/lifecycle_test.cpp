@@ -45,7 +45,7 @@ TEST_CASE("close ends the interpreter, the destructor does too, a closed bond re
         int pid = 0;
         {
             bond::Bond remote = make_test_bond(language);
-            pid = remote.eval(language.pid).get<int>();
+            pid = interpreter_pid(remote, language);
             CHECK(process_exists(pid));
             remote.close();
             CHECK_FALSE(remote.alive());
@@ -57,7 +57,7 @@ TEST_CASE("close ends the interpreter, the destructor does too, a closed bond re
         }
         {
             bond::Bond remote = make_test_bond(language);
-            pid = remote.eval(language.pid).get<int>();
+            pid = interpreter_pid(remote, language);
         }
         CHECK_FALSE(process_exists(pid));
     });
@@ -87,7 +87,7 @@ TEST_CASE("a Bond moves, the moved-from one refuses work") {
         CHECK_FALSE(first.alive());
         CHECK_THROWS_AS(first.eval("1"), bond::BondException);
         bond::Bond third = make_test_bond(language);
-        int pid = third.eval(language.pid).get<int>();
+        int pid = interpreter_pid(third, language);
         third = std::move(second);  // closes third's interpreter
         CHECK_FALSE(process_exists(pid));
         CHECK(third.eval("2 + 2") == 4);
@@ -107,7 +107,7 @@ TEST_CASE("the interpreter exiting or being killed is a TerminatedException sayi
 
         bond::Bond victim = make_test_bond(language);
         victim.export_function("kill_me", [&] {
-            ::kill(victim.eval(language.pid).get<int>(), SIGKILL);
+            ::kill(interpreter_pid(victim, language), SIGKILL);
             return 0;
         });
         try {
@@ -341,7 +341,7 @@ TEST_CASE("a host that ignores SIGCHLD still starts, uses and closes bonds") {
         {
             bond::Bond remote = make_test_bond(language);
             CHECK(remote.eval("1 + 1") == 2);
-            int pid = remote.eval(language.pid).get<int>();
+            int pid = interpreter_pid(remote, language);
             int exit_watch = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
             REQUIRE(exit_watch >= 0);
             remote.close();

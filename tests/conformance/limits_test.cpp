@@ -117,7 +117,7 @@ TEST_CASE("the CPU limit stops a busy loop, sleeping uses no CPU") {
 TEST_CASE("the memory limit stops a memory bomb, the host is untouched") {
     for_each_language([](const Language& language) {
         bond::Bond remote = bond_with_state(language);
-        int pid = remote.eval(language.pid).get<int>();
+        int pid = interpreter_pid(remote, language);
         std::string message = limit_message("memory", [&] {
             remote.with_limits({.wall = 20s, .memory = 64 << 20}).eval_block(language.memory_bomb);
         });
@@ -183,7 +183,7 @@ TEST_CASE("interrupt() from another thread stops the running code with Interrupt
 TEST_CASE("code that swallows the interrupt is killed after the grace period") {
     for_each_language([](const Language& language) {
         bond::Bond remote = bond_with_state(language);
-        int pid = remote.eval(language.pid).get<int>();
+        int pid = interpreter_pid(remote, language);
         std::string message = limit_message("wall", [&] {
             remote.with_limits({.wall = 200ms, .grace = 300ms})
                 .eval_block(language.swallowing_loop);

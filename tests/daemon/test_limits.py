@@ -1,7 +1,8 @@
-"""Limits, interrupt and the sandbox through bondd: -32002, LimitExceeded (with data.limit) or
+"""Limits, interrupt, the sandbox and containers through bondd: -32002, LimitExceeded (with data.limit) or
 Interrupted, also while a bond waits for a client's answer to `invoke`, and the calls of a client
 that lets go of a shared bond."""
 import os
+import shutil
 import tempfile
 import unittest
 
@@ -146,6 +147,50 @@ class Sandbox(DaemonTestCase):
             with self.subTest(sandbox=sandbox):
                 with self.assertRaises(RpcError) as raised:
                     self.client.request("open", lang="Python", sandbox=sandbox)
+                self.assertEqual(raised.exception.code, -32602)
+
+
+def container_unavailable(tool):
+    """Why containers of `tool` cannot run here (None: they can); CI must run them."""
+    reason = None
+    if os.geteuid() != 0:
+        reason = "containers need root here"
+    elif shutil.which(tool) is None:
+        reason = "%s is not installed (scripts/setup installs it)" % tool
+    if reason and os.environ.get("CI"):
+        raise AssertionError("CI must run this, but " + reason)
+    return reason
+
+
+class Containers(DaemonTestCase):
+    def test_a_contained_bond_has_its_own_tmp_and_writes_what_it_is_given(self):
+        for tool in ["lxc", "nspawn"]:
+            with self.subTest(tool=tool):
+                reason = container_unavailable("lxc-execute" if tool == "lxc" else "systemd-nspawn")
+                if reason:
+                    self.skipTest(reason)
+                with tempfile.TemporaryDirectory(dir="/tmp") as host_tmp, \
+                        tempfile.TemporaryDirectory(dir=os.path.dirname(os.environ["BONDD"])) as shared:
+                    bond = self.client.open(container=tool)
+                    exists = "__import__('os').path.exists"
+                    self.assertFalse(self.client.request("call", bond=bond, name=exists,
+                                                         args=[host_tmp]))
+                    self.assertTrue(self.client.request("call", bond=bond, name=exists,
+                                                        args=["/usr/bin"]))
+                    writer = self.client.open(container={"tool": tool, "writable": [shared]})
+                    self.client.request("eval_block", bond=writer, code="open(%r, 'w').write('in')"
+                                        % os.path.join(shared, "out.txt"))
+                    with open(os.path.join(shared, "out.txt")) as written:
+                        self.assertEqual(written.read(), "in")
+                    self.client.request("close", bond=bond)
+                    self.client.request("close", bond=writer)
+
+    def test_a_bad_container_is_invalid_params(self):
+        for container in ["docker", 5, {"tool": "lxc", "id_map": "yes"},
+                          {"tool": "nspawn", "uid": 1}, {"writable": ["/srv"]}]:
+            with self.subTest(container=container):
+                with self.assertRaises(RpcError) as raised:
+                    self.client.request("open", lang="Python", container=container)
                 self.assertEqual(raised.exception.code, -32602)
 
 

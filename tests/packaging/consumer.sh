@@ -46,6 +46,25 @@ elif [ -n "${CI:-}" ]; then
 else
     echo "untrusted_decoder: built, not run (it needs sudo and bwrap)"
 fi
+# And in an unprivileged LXC container, as nobody: needs root, lxc and root's subordinate ids,
+# which ctest's fixture containers/subids_start adds.
+if [ "$(id -u)" -eq 0 ] && command -v lxc-execute > /dev/null &&
+    grep -qx "root:100000:65536" /etc/subuid && grep -qx "root:100000:65536" /etc/subgid; then
+    output=$("$scratch/build/untrusted_decoder" --lxc)
+    echo "$output"
+    grep -q "decoder runs as uid 65534" <<< "$output"
+    grep -q "shadow.txt: rejected, PermissionError" <<< "$output"
+    grep -q "exfiltrate.txt: rejected, ConnectionRefusedError" <<< "$output"
+    grep -q "forever.txt: rejected, over its wall limit" <<< "$output"
+    grep -q "bomb.txt: rejected, over its memory limit" <<< "$output"
+    grep -q 'settings.txt: decoded {"font_size":14,"theme":"dark"}' <<< "$output"
+    grep -q "the internal service was not reached" <<< "$output"
+elif [ -n "${CI:-}" ]; then
+    echo "CI must run untrusted_decoder --lxc, but root, lxc or root's subordinate ids are missing" >&2
+    exit 1
+else
+    echo "untrusted_decoder --lxc: built, not run (it needs root, lxc and root:100000:65536 in /etc/subuid)"
+fi
 # The daemon is installed too.
 "$scratch/prefix/bin/bondd" --help | grep -q "JSON-RPC"
 # And the command line, which works from where it is installed.

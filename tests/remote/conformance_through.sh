@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Runs the whole conformance suite with every bond started through a wrapper, to show that such a
 # bond does everything a local one does:
-#   conformance_through.sh sudo|sandbox|ssh CONFORMANCE_TESTS [doctest options...]
+#   conformance_through.sh sudo|sandbox|ssh|lxc|lxc-unprivileged|nspawn CONFORMANCE_TESTS [options]
 # sudo: sudo -u nobody; sandbox: bubblewrap with a read-only / (/tmp included) and no network;
-# ssh: the sshd fixture's host bond-a (BOND_TEST_SSH_DIR). A wrapper that is missing is a skip
+# ssh: the sshd fixture's host bond-a (BOND_TEST_SSH_DIR); lxc, lxc-unprivileged, nspawn: the
+# library's presets bond::Lxc{}, bond::Lxc{.id_map = bond::IdMap{}} (which needs
+# root:100000:65536 in /etc/subuid and /etc/subgid: ctest's fixture adds it) and bond::Nspawn{}. A wrapper that is missing is a skip
 # with its reason ("BOND-SKIP:", which ctest reports as skipped), or a failure under CI.
 set -euo pipefail
-kind=${1:?usage: conformance_through.sh sudo|sandbox|ssh CONFORMANCE_TESTS [options]}
-tests=${2:?usage: conformance_through.sh sudo|sandbox|ssh CONFORMANCE_TESTS [options]}
+usage="usage: conformance_through.sh sudo|sandbox|ssh|lxc|lxc-unprivileged|nspawn TESTS [options]"
+kind=${1:?$usage}
+tests=${2:?$usage}
 shift 2
 
 unavailable() {
@@ -37,6 +40,22 @@ case $kind in
         [ -f "${BOND_TEST_SSH_DIR:-}/ssh_config" ] ||
             unavailable "no sshd fixture (run through ctest; sshd and ssh must be installed)"
         prefix="ssh -F $BOND_TEST_SSH_DIR/ssh_config bond-a"
+        ;;
+    lxc | lxc-unprivileged)
+        [ "$(id -u)" -eq 0 ] || unavailable "LXC containers need root here"
+        command -v lxc-execute > /dev/null || unavailable "lxc-execute is not installed"
+        if [ "$kind" = lxc-unprivileged ]; then
+            grep -q '^root:100000:65536$' /etc/subuid && grep -q '^root:100000:65536$' /etc/subgid ||
+                unavailable "/etc/subuid and /etc/subgid lack root:100000:65536 (ctest's fixture adds it)"
+        fi
+        echo "conformance_through.sh: every bond in the container preset $kind"
+        BOND_CONFORMANCE_CONTAINER=$kind exec "$tests" "$@"
+        ;;
+    nspawn)
+        [ "$(id -u)" -eq 0 ] || unavailable "systemd-nspawn needs root"
+        command -v systemd-nspawn > /dev/null || unavailable "systemd-nspawn is not installed"
+        echo "conformance_through.sh: every bond in the container preset $kind"
+        BOND_CONFORMANCE_CONTAINER=$kind exec "$tests" "$@"
         ;;
     *)
         echo "conformance_through.sh: unknown wrapper '$kind'" >&2
