@@ -52,8 +52,10 @@ std::vector<std::string> lxc_command(const Lxc& lxc, const std::string& name,
     set("lxc.rootfs.options=ro");
     set("lxc.mount.auto=proc:mixed");
     set("lxc.mount.entry=tmpfs tmp tmpfs rw,nosuid,nodev 0 0");
+    // create=dir: a directory under /tmp has no mount point on the fresh tmpfs mounted there.
     for (const auto& path : lxc.writable)
-        set("lxc.mount.entry=" + path.string() + " " + inside_root(path) + " none bind,rw 0 0");
+        set("lxc.mount.entry=" + path.string() + " " + inside_root(path) +
+            " none bind,rw,create=dir 0 0");
     if (lxc.id_map) {
         std::string range =
             std::to_string(lxc.id_map->first) + " " + std::to_string(lxc.id_map->count);
