@@ -92,11 +92,12 @@ bool raises_remote(bond::Bond& remote, const std::string& code) {
 }
 
 // A directory of the host outside /tmp (which a container replaces by its own), open to all:
-// an unprivileged container's root is an ordinary user of the host.
+// an unprivileged container's root is an ordinary user of the host, who may not reach the build
+// tree (a clone in a directory of mktemp -d is the owner's alone), hence /var/tmp.
 struct HostDirectory {
     std::filesystem::path path;
     explicit HostDirectory(const std::string& name)
-        : path(std::filesystem::current_path() /
+        : path(std::filesystem::path("/var/tmp") /
                ("bond_container_" + name + "_" + std::to_string(::getpid()))) {
         std::filesystem::create_directories(path);
         std::filesystem::permissions(path, std::filesystem::perms::all);
