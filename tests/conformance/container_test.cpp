@@ -65,32 +65,6 @@ void for_each_preset(const std::function<void(const Preset&, const Language&)>& 
     }
 }
 
-// A TCP port on the host's loopback that accepts connections (into its backlog).
-struct Listener {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    int port = 0;
-    Listener() {
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t size = sizeof address;
-        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), size) == 0);
-        REQUIRE(::listen(fd, 8) == 0);
-        REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0);
-        port = ntohs(address.sin_port);
-    }
-    ~Listener() { ::close(fd); }
-};
-
-bool raises_remote(bond::Bond& remote, const std::string& code) {
-    try {
-        remote.eval_block(code);
-    } catch (const bond::RemoteException&) {
-        return true;
-    }
-    return false;
-}
-
 // A directory of the host outside /tmp (which a container replaces by its own), open to all:
 // an unprivileged container's root is an ordinary user of the host, who may not reach the build
 // tree (a clone in a directory of mktemp -d is the owner's alone), hence /var/tmp.
@@ -188,7 +162,7 @@ int parent_of(int pid) {
 TEST_CASE("containers: no network, the host's files read-only, a private /tmp, no host process") {
     for_each_preset([](const Preset& preset, const Language& language) {
         HostDirectory host("host");
-        Listener listener;
+        LoopbackListener listener;
         std::string port = std::to_string(listener.port);
         std::string private_file = "/tmp/bond_container_private_" + std::to_string(::getpid());
 
@@ -256,24 +230,14 @@ TEST_CASE("containers: exports, output, limits and interrupt work inside") {
         CHECK(output.text(bond::Channel::Stderr) == "and its stderr\n");
         CHECK_THROWS_AS(contained.eval_block(language.infinite_loop), bond::LimitExceeded);
         CHECK(contained.call("add", 40, 2) == 42);
-        // interrupt() reaches the code inside: it runs when the code has called started().
-        std::mutex mutex;
-        std::condition_variable started;
-        bool running = false;
-        contained.export_function("started", [&] {
-            std::lock_guard lock(mutex);
-            running = true;
-            started.notify_all();
-        });
-        std::thread interrupter([&] {
-            std::unique_lock lock(mutex);
-            started.wait(lock, [&] { return running; });
-            contained.interrupt();
-        });
-        CHECK_THROWS_AS(contained.with_limits({}).eval_block(language.call_export("started") +
-                                                             "\n" + language.infinite_loop),
+        // interrupt() reaches the code inside.
+        CHECK_THROWS_AS(interrupt_once_started(contained,
+                                               [&] {
+                                                   contained.with_limits({}).eval_block(
+                                                       language.call_export("started") + "\n" +
+                                                       language.infinite_loop);
+                                               }),
                         bond::Interrupted);
-        interrupter.join();
         CHECK(contained.call("add", 1, 2) == 3);
     });
 }

@@ -3,10 +3,18 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
 namespace conformance {
 namespace {
@@ -285,6 +293,60 @@ int interpreter_pid(bond::Bond& remote, const Language& language) {
     const char* container = std::getenv("BOND_CONFORMANCE_CONTAINER");
     if (container && *container) return remote.pid();
     return remote.eval(language.pid).get<int>();
+}
+
+void interrupt_once_started(bond::Bond& remote, const std::function<void()>& run) {
+    std::mutex mutex;
+    std::condition_variable started;
+    bool running = false;
+    remote.export_function("started", [&] {
+        std::lock_guard lock(mutex);
+        running = true;
+        started.notify_all();
+    });
+    std::thread interrupter([&] {
+        std::unique_lock lock(mutex);
+        started.wait(lock, [&] { return running; });
+        remote.interrupt();
+    });
+    std::exception_ptr failure;
+    try {
+        run();
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    {
+        std::lock_guard lock(mutex);  // `run` may have ended without calling started()
+        running = true;
+        started.notify_all();
+    }
+    interrupter.join();
+    if (failure) std::rethrow_exception(failure);
+}
+
+bool raises_remote(bond::Bond& remote, const std::string& code) {
+    try {
+        remote.eval_block(code);
+    } catch (const bond::RemoteException&) {
+        return true;
+    }
+    return false;
+}
+
+LoopbackListener::LoopbackListener() : fd(::socket(AF_INET, SOCK_STREAM, 0)) {
+    REQUIRE(fd >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), size) == 0);
+    REQUIRE(::listen(fd, 8) == 0);
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0);
+    port = ntohs(address.sin_port);
+}
+
+LoopbackListener::~LoopbackListener() {
+    ::close(fd);
 }
 
 }  // namespace conformance

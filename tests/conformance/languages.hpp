@@ -113,4 +113,22 @@ bond::Bond make_test_bond(const Language& language, bond::Options options = {});
 // container's namespace) the container tool's, which ends with the container.
 int interpreter_pid(bond::Bond& remote, const Language& language);
 
+// Runs `run` (code that calls the export `started` of `remote`, then does not end by itself)
+// while another thread calls remote.interrupt() once `started` has been called; rethrows what
+// `run` threw, after that thread has ended.
+void interrupt_once_started(bond::Bond& remote, const std::function<void()>& run);
+
+// Whether eval_block(code) raises an exception in the remote code.
+bool raises_remote(bond::Bond& remote, const std::string& code);
+
+// A TCP port on the host's loopback that accepts connections (into its backlog).
+struct LoopbackListener {
+    LoopbackListener();
+    ~LoopbackListener();
+    LoopbackListener(const LoopbackListener&) = delete;
+    LoopbackListener& operator=(const LoopbackListener&) = delete;
+    int fd;
+    int port = 0;
+};
+
 }  // namespace conformance

@@ -152,28 +152,16 @@ TEST_CASE("an output flood ends at the output limit, exactly the limit is delive
 TEST_CASE("interrupt() from another thread stops the running code with Interrupted") {
     for_each_language([](const Language& language) {
         bond::Bond remote = bond_with_state(language);
-        std::mutex mutex;
-        std::condition_variable started;
-        bool running = false;
-        remote.export_function("started", [&] {
-            std::lock_guard lock(mutex);
-            running = true;
-            started.notify_all();
-        });
-        std::thread interrupter([&] {
-            std::unique_lock lock(mutex);
-            started.wait(lock, [&] { return running; });
-            remote.interrupt();
-        });
         try {
-            remote.eval_block(language.call_export("started") + "\n" + language.infinite_loop);
+            interrupt_once_started(remote, [&] {
+                remote.eval_block(language.call_export("started") + "\n" + language.infinite_loop);
+            });
             FAIL("no exception");
         } catch (const bond::Interrupted& error) {
             CHECK(error.message() == "the code was interrupted");
             CHECK(std::string(error.what()) ==
                   "Interrupted[" + language.name + "]: the code was interrupted");
         }
-        interrupter.join();
         check_state_intact(language, remote);
         remote.interrupt();  // idle: nothing to stop, and the next call is not affected
         CHECK(remote.call("add", 2, 2) == 4);

@@ -17,32 +17,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A TCP port on the host's loopback that accepts connections (into its backlog).
-struct Listener {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    int port = 0;
-    Listener() {
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t size = sizeof address;
-        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), size) == 0);
-        REQUIRE(::listen(fd, 8) == 0);
-        REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0);
-        port = ntohs(address.sin_port);
-    }
-    ~Listener() { ::close(fd); }
-};
-
-bool raises_remote(bond::Bond& remote, const std::string& code) {
-    try {
-        remote.eval_block(code);
-    } catch (const bond::RemoteException&) {
-        return true;
-    }
-    return false;
-}
-
 std::filesystem::path scratch_directory(const std::string& name) {
     auto directory = std::filesystem::temp_directory_path() /
                      ("bond_sandbox_" + name + "_" + std::to_string(::getpid()));
@@ -56,7 +30,7 @@ TEST_CASE("the sandbox: no network, no host files, read-only system, private /tm
     for_each_language([](const Language& language) {
         auto directory = scratch_directory("host");
         std::ofstream(directory / "secret.txt") << "the host's secret";
-        Listener listener;
+        LoopbackListener listener;
         std::string port = std::to_string(listener.port);
         std::string private_file = "/tmp/bond_sandbox_private_" + std::to_string(::getpid());
 
