@@ -19,38 +19,48 @@
 
 namespace bond {
 
+class Bond;
+
 namespace detail {
 class Session;
-// The session by value: it must outlive a call during which its last other owner goes away.
-// `limits`, when given, replace the bond's Options::limits field by field for this call.
-Value call_on(std::shared_ptr<Session> session,  // NOLINT(performance-unnecessary-value-param)
-              std::string_view name, CallArguments arguments, const Limits* limits = nullptr);
-Object call_kept_on(
-    std::shared_ptr<Session> session,  // NOLINT(performance-unnecessary-value-param)
-    std::string_view name, CallArguments arguments);
+// Calls `name`, its result shaped by `keep`. The session by value: it must outlive a call during
+// which its last other owner goes away. `limits`, when given, replace the bond's Options::limits
+// field by field for this call.
+Carried call_on(std::shared_ptr<Session> session,  // NOLINT(performance-unnecessary-value-param)
+                std::string_view name, CallArguments arguments, Keep keep,
+                const Limits* limits = nullptr);
 // Converts a call's result to R; a failure is a local SerializationException.
 template <class R>
 R convert_result(const std::shared_ptr<Session>& session, std::string_view name,
                  const Value& result);
+// Runs an operation on one of a bond's objects (a method call, an attribute read or write);
+// returns or throws what the operation does.
+using ObjectRunner = std::function<Carried(std::function<Carried()> operation)>;
+// For programs that use each bond from one thread of its own (bondd): `runner` is given every
+// operation on `bond`'s objects, whichever thread asks (another bond's, whose interpreter uses a
+// proxy of the object), to run it on `bond`'s thread. Without one, it runs on the thread that
+// asks, which must then not use the bond at the same time as another thread.
+void set_object_runner(Bond& bond, ObjectRunner runner);
 [[noreturn]] void throw_result_conversion(const std::shared_ptr<Session>& session,
                                           std::string_view name, const Value& result,
                                           const char* reason);
 }  // namespace detail
 
-// A remote callable expression as a C++ function object: f(args...) is bond.call(name, args...).
-class Function {
+// A remote callable expression as a C++ function object: f(args...) is bond.call(name, args...),
+// f.invoke_object(args...) is bond.call_object(name, args...), f.invoke_result(args...) is
+// bond.call_result(name, args...): called the way a callable bond::Object is.
+class Function : public detail::callable_api<Function> {
   public:
-    template <class... A>
-    Value operator()(A&&... arguments) const {
-        return detail::call_on(session_, name_,
-                               detail::make_arguments(std::forward<A>(arguments)...));
-    }
     const std::string& name() const noexcept { return name_; }
 
   private:
     friend class Bond;
+    friend class detail::callable_api<Function>;
     Function(std::shared_ptr<detail::Session> session, std::string name)
         : session_(std::move(session)), name_(std::move(name)) {}
+    detail::Carried invoke_as(detail::CallArguments arguments, detail::Keep keep) const {
+        return detail::call_on(session_, name_, std::move(arguments), keep);
+    }
     std::shared_ptr<detail::Session> session_;
     std::string name_;
 };
@@ -115,16 +125,18 @@ class Bond {
     // Calls `name` like call(), and keeps the result in the interpreter.
     template <class... A>
     Object call_object(std::string_view name, A&&... arguments) {
-        return detail::call_kept_on(session(), name,
-                                    detail::make_arguments(std::forward<A>(arguments)...));
+        return detail::kept_object(
+            detail::call_on(session(), name, detail::make_arguments(std::forward<A>(arguments)...),
+                            detail::Keep::Object));
     }
     // eval() and call() for results that may hold objects anywhere: JSON where it can carry the
     // value, an Object where it cannot.
     Result eval_result(std::string_view code);
     template <class... A>
     Result call_result(std::string_view name, A&&... arguments) {
-        return detail::call_result_on(session(), name,
-                                      detail::make_arguments(std::forward<A>(arguments)...));
+        return detail::result_of(
+            detail::call_on(session(), name, detail::make_arguments(std::forward<A>(arguments)...),
+                            detail::Keep::Objects));
     }
     // How many objects the interpreter holds for this host (handles), and how many proxies of
     // other bonds' objects it was lent and has not collected yet; asks the interpreter.
@@ -182,6 +194,7 @@ class Bond {
 
   private:
     friend Bond make_bond(std::string_view lang, Options options);
+    friend void detail::set_object_runner(Bond& bond, detail::ObjectRunner runner);
     explicit Bond(std::shared_ptr<detail::Session> session);
     // By value: the session outlives a call during which this Bond is destroyed or reassigned.
     std::shared_ptr<detail::Session> session() const;
@@ -209,14 +222,14 @@ template <class Sig>
 struct typed_function;
 template <class R, class... A>
 struct typed_function<R(A...)> {
-    static std::function<R(A...)> make(std::shared_ptr<Session> session, std::string name) {
-        return [session = std::move(session), name = std::move(name)](A... arguments) -> R {
+    static std::function<R(A...)> make(Function function, std::shared_ptr<Session> session) {
+        return [function = std::move(function), session = std::move(session)](A... arguments) -> R {
             if constexpr (std::is_same_v<R, Object>) {  // the result kept in the interpreter
-                return call_kept_on(session, name, make_arguments(std::forward<A>(arguments)...));
+                return function.invoke_object(std::forward<A>(arguments)...);
             } else {
-                Value result =
-                    call_on(session, name, make_arguments(std::forward<A>(arguments)...));
-                if constexpr (!std::is_void_v<R>) return convert_result<R>(session, name, result);
+                Value result = function(std::forward<A>(arguments)...);
+                if constexpr (!std::is_void_v<R>)
+                    return convert_result<R>(session, function.name(), result);
             }
         };
     }
@@ -225,7 +238,7 @@ struct typed_function<R(A...)> {
 
 template <class Sig>
 std::function<Sig> Bond::function(std::string_view name) {
-    return detail::typed_function<Sig>::make(session(), std::string(name));
+    return detail::typed_function<Sig>::make(callable(name), session());
 }
 
 }  // namespace bond

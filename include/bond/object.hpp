@@ -5,6 +5,7 @@
 // its own language that forwards to the owner (docs/objects.md).
 #pragma once
 
+#include <bond/detail/arguments.hpp>
 #include <bond/value.hpp>
 
 #include <cstdint>
@@ -20,9 +21,6 @@ struct Result;
 
 namespace detail {
 class Session;
-struct CallArguments;
-template <class... A>
-CallArguments make_arguments(A&&... arguments);
 
 // One hold on a value in an interpreter's table of objects: its number there, whose table it is,
 // and the language's name for its class. Lets the value go when the last Object sharing it does.
@@ -40,52 +38,78 @@ struct ObjectState {
     std::string lang;
 };
 
-// The operations an Object forwards to its bond: the result as a value, or kept as an Object.
-Value object_invoke(const ObjectState& state, const std::string* method, CallArguments arguments);
-Object object_invoke_kept(const ObjectState& state, const std::string* method,
-                          CallArguments arguments);
-Result object_invoke_result(const ObjectState& state, const std::string* method,
-                            CallArguments arguments);
-// An attribute (a null name: the object's JSON copy), objects in it kept.
-Result object_get_result(const ObjectState& state, const std::string* name);
+// What a caller keeps of a remote call's result: its JSON (a SerializationException when it
+// holds objects), the whole result as one Object left in the interpreter, or its JSON with the
+// Objects anywhere in it (a Result).
+enum class Keep { Value, Object, Objects };
+
+// The one way every remote operation returns, whatever it calls (a name of the language, an
+// object, an object's method): Session's operations give a Carried shaped by Keep, and these
+// turn it into what the caller asked for.
+Object kept_object(Carried result);
+Result result_of(Carried carried);
+
+// Calling a remote callable, written once for every kind of it (pybind11's object_api): Function
+// and Object derive from it and define one primitive,
+// `Carried invoke_as(CallArguments, Keep) const`.
+template <class Derived>
+class callable_api {
+  public:
+    // Calls it: the result as a value.
+    template <class... A>
+    Value operator()(A&&... arguments) const {
+        return derived()
+            .invoke_as(make_arguments(std::forward<A>(arguments)...), Keep::Value)
+            .value;
+    }
+    // Calls it and keeps the result in its interpreter: an Object (`auto`: Object is not yet
+    // complete where this is declared).
+    template <class... A>
+    auto invoke_object(A&&... arguments) const {
+        return kept_object(
+            derived().invoke_as(make_arguments(std::forward<A>(arguments)...), Keep::Object));
+    }
+    // Calls it: JSON where it can carry the result, an Object where it cannot (a Result).
+    template <class... A>
+    auto invoke_result(A&&... arguments) const {
+        return result_of(
+            derived().invoke_as(make_arguments(std::forward<A>(arguments)...), Keep::Objects));
+    }
+
+  private:
+    const Derived& derived() const { return static_cast<const Derived&>(*this); }
+};
+
+// The operations an Object forwards to its bond; a null method or name means the object itself
+// (calling it; its JSON copy).
+Carried object_invoke(const ObjectState& state, const std::string* method, CallArguments arguments,
+                      Keep keep);
+Carried object_get(const ObjectState& state, const std::string* name, Keep keep);
 void object_set(const ObjectState& state, std::string_view name, CallArguments value);
-const std::shared_ptr<ObjectState>& state_of(const Object& object);
 // "the PHP object Invoice #3"
 std::string describe_object(const ObjectState& state);
-Object object_from_state(std::shared_ptr<ObjectState> state);
-Result call_result_on(std::shared_ptr<Session> session, std::string_view name,
-                      CallArguments arguments);
 }  // namespace detail
 
-class Object {
+class Object : public detail::callable_api<Object> {
   public:
-    // Calls method `method` of the object: the result as a value, or kept remotely as an Object.
+    // Calling the object itself (a function, closure, code reference or invokable object):
+    // obj(args...), obj.invoke_object(args...), obj.invoke_result(args...), as for a Function.
+
+    // Calls method `method` of the object: the result as a value, kept remotely as an Object, or
+    // with objects anywhere in it (like Bond::call_result).
     template <class... A>
     Value call(std::string_view method, A&&... arguments) const {
-        std::string name(method);
-        return detail::object_invoke(state(), &name,
-                                     detail::make_arguments(std::forward<A>(arguments)...));
+        return call_as(method, detail::make_arguments(std::forward<A>(arguments)...),
+                       detail::Keep::Value)
+            .value;
     }
     template <class... A>
     Object call_object(std::string_view method, A&&... arguments) const {
-        std::string name(method);
-        return detail::object_invoke_kept(state(), &name,
-                                          detail::make_arguments(std::forward<A>(arguments)...));
+        return detail::kept_object(call_as(
+            method, detail::make_arguments(std::forward<A>(arguments)...), detail::Keep::Object));
     }
-    // call() for results that may hold objects anywhere, like Bond::call_result.
     template <class... A>
     Result call_result(std::string_view method, A&&... arguments) const;
-    // Calls the object itself: a function, closure, code reference or invokable object.
-    template <class... A>
-    Value operator()(A&&... arguments) const {
-        return detail::object_invoke(state(), nullptr,
-                                     detail::make_arguments(std::forward<A>(arguments)...));
-    }
-    template <class... A>
-    Object invoke_object(A&&... arguments) const {
-        return detail::object_invoke_kept(state(), nullptr,
-                                          detail::make_arguments(std::forward<A>(arguments)...));
-    }
 
     // An attribute or property; a method read this way is a callable bound to the object.
     Value get(std::string_view name) const;
@@ -110,9 +134,18 @@ class Object {
     bool alive() const;
 
   private:
+    friend class detail::callable_api<Object>;
     friend const std::shared_ptr<detail::ObjectState>& detail::state_of(const Object&);
     friend Object detail::object_from_state(std::shared_ptr<detail::ObjectState>);
     explicit Object(std::shared_ptr<detail::ObjectState> state) : state_(std::move(state)) {}
+    detail::Carried invoke_as(detail::CallArguments arguments, detail::Keep keep) const {
+        return detail::object_invoke(state(), nullptr, std::move(arguments), keep);
+    }
+    detail::Carried call_as(std::string_view method, detail::CallArguments arguments,
+                            detail::Keep keep) const {
+        std::string name(method);
+        return detail::object_invoke(state(), &name, std::move(arguments), keep);
+    }
     void set_argument(std::string_view name, detail::CallArguments value) const;
     // The hold; BondException for a moved-from Object.
     const detail::ObjectState& state() const;
@@ -133,9 +166,8 @@ struct Result {
 
 template <class... A>
 Result Object::call_result(std::string_view method, A&&... arguments) const {
-    std::string name(method);
-    return detail::object_invoke_result(state(), &name,
-                                        detail::make_arguments(std::forward<A>(arguments)...));
+    return detail::result_of(call_as(method, detail::make_arguments(std::forward<A>(arguments)...),
+                                     detail::Keep::Objects));
 }
 
 }  // namespace bond

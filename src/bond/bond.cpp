@@ -36,10 +36,14 @@ void close_for_owner(const std::shared_ptr<detail::Session>& session) noexcept {
 
 namespace detail {
 
-Value call_on(std::shared_ptr<Session> session,  // NOLINT(performance-unnecessary-value-param)
-              std::string_view name, CallArguments arguments, const Limits* limits) {
+Carried call_on(std::shared_ptr<Session> session,  // NOLINT(performance-unnecessary-value-param)
+                std::string_view name, CallArguments arguments, Keep keep, const Limits* limits) {
     if (!session) throw BondException("", "this bond was moved from");
-    return session->call(name, std::move(arguments), limits);
+    return session->call(name, std::move(arguments), keep, limits);
+}
+
+void set_object_runner(Bond& bond, ObjectRunner runner) {
+    bond.session()->set_object_runner(std::move(runner));
 }
 
 void throw_result_conversion(const std::shared_ptr<Session>& session, std::string_view name,
@@ -88,7 +92,7 @@ void Bond::eval_block(const Ref& code) {
 }
 
 Value Bond::call_with(std::string_view name, detail::CallArguments arguments) {
-    return detail::call_on(session(), name, std::move(arguments));
+    return detail::call_on(session(), name, std::move(arguments), detail::Keep::Value).value;
 }
 
 Function Bond::callable(std::string_view name) {
@@ -106,11 +110,11 @@ void Bond::export_host(std::string_view name, detail::HostFunction function) {
 }
 
 Object Bond::object(std::string_view code) {
-    return detail::kept_object(session()->eval_carried(code, true));
+    return detail::kept_object(session()->eval(code, detail::Keep::Object));
 }
 
 Result Bond::eval_result(std::string_view code) {
-    return detail::result_of(session()->eval_carried(code, false));
+    return detail::result_of(session()->eval(code, detail::Keep::Objects));
 }
 
 Bond::ObjectCounts Bond::object_counts() {
@@ -136,7 +140,7 @@ void Bond::proxy(std::string_view name, Bond& other, std::string_view remote) {
             detail::CallArguments arguments;
             arguments.values = std::move(args.value);
             arguments.objects = std::move(args.objects);
-            return session->call_carried(target, std::move(arguments), nullptr, false);
+            return session->call(target, std::move(arguments), detail::Keep::Objects);
         });
 }
 
@@ -161,15 +165,17 @@ void LimitedBond::eval_block(std::string_view code) {
 }
 
 Value LimitedBond::call_with(std::string_view name, detail::CallArguments arguments) {
-    return detail::call_on(session_, name, std::move(arguments), &limits_);
+    return detail::call_on(session_, name, std::move(arguments), detail::Keep::Value, &limits_)
+        .value;
 }
 
 Result LimitedBond::eval_result(std::string_view code) {
-    return detail::result_of(session_->eval_carried(code, false, &limits_));
+    return detail::result_of(session_->eval(code, detail::Keep::Objects, &limits_));
 }
 
 Result LimitedBond::call_result_with(std::string_view name, detail::CallArguments arguments) {
-    return detail::result_of(session_->call_carried(name, std::move(arguments), &limits_, false));
+    return detail::result_of(
+        detail::call_on(session_, name, std::move(arguments), detail::Keep::Objects, &limits_));
 }
 
 void Bond::close() {

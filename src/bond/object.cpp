@@ -37,24 +37,26 @@ std::string describe_object(const ObjectState& state) {
     return "the " + state.lang + " object " + state.type + " #" + std::to_string(state.number);
 }
 
-Value object_invoke(const ObjectState& state, const std::string* method, CallArguments arguments) {
+Carried object_invoke(const ObjectState& state, const std::string* method, CallArguments arguments,
+                      Keep keep) {
     auto session = holder(state);
-    return session->plain_result(session->invoke(state.number, method, std::move(arguments), false),
-                                 operation_name(state, method));
+    if (keep != Keep::Value)
+        return session->invoke(state.number, method, std::move(arguments), keep);
+    Carried result = session->invoke(state.number, method, std::move(arguments), Keep::Objects);
+    return {session->plain_result(std::move(result), operation_name(state, method)), {}};
 }
 
-Object object_invoke_kept(const ObjectState& state, const std::string* method,
-                          CallArguments arguments) {
-    return kept_object(holder(state)->invoke(state.number, method, std::move(arguments), true));
-}
-
-Result object_invoke_result(const ObjectState& state, const std::string* method,
-                            CallArguments arguments) {
-    return result_of(holder(state)->invoke(state.number, method, std::move(arguments), false));
-}
-
-Result object_get_result(const ObjectState& state, const std::string* name) {
-    return result_of(holder(state)->get(state.number, name, false));
+Carried object_get(const ObjectState& state, const std::string* name, Keep keep) {
+    auto session = holder(state);
+    if (keep != Keep::Value) return session->get(state.number, name, keep);
+    Carried result = session->get(state.number, name, Keep::Objects);
+    if (!name) {
+        if (!result.objects.empty())
+            throw SerializationException(
+                state.lang, "remote", describe_object(state) + " has no JSON form: it is not data");
+        return result;
+    }
+    return {session->plain_result(std::move(result), *name + " of " + describe_object(state)), {}};
 }
 
 void object_set(const ObjectState& state, std::string_view name, CallArguments value) {
@@ -67,20 +69,6 @@ const std::shared_ptr<ObjectState>& state_of(const Object& object) {
 
 Object object_from_state(std::shared_ptr<ObjectState> state) {
     return Object(std::move(state));
-}
-
-Object call_kept_on(
-    std::shared_ptr<Session> session,  // NOLINT(performance-unnecessary-value-param)
-    std::string_view name, CallArguments arguments) {
-    if (!session) throw BondException("", "this bond was moved from");
-    return kept_object(session->call_carried(name, std::move(arguments), nullptr, true));
-}
-
-Result call_result_on(
-    std::shared_ptr<Session> session,  // NOLINT(performance-unnecessary-value-param)
-    std::string_view name, CallArguments arguments) {
-    if (!session) throw BondException("", "this bond was moved from");
-    return result_of(session->call_carried(name, std::move(arguments), nullptr, false));
 }
 
 Result result_of(Carried carried) {
@@ -125,20 +113,18 @@ const detail::ObjectState& Object::state() const {
 }
 
 Value Object::get(std::string_view name) const {
-    auto session = detail::holder(state());
     std::string attribute(name);
-    return session->plain_result(session->get(state().number, &attribute, false),
-                                 attribute + " of " + describe());
+    return detail::object_get(state(), &attribute, detail::Keep::Value).value;
 }
 
 Object Object::get_object(std::string_view name) const {
     std::string attribute(name);
-    return detail::kept_object(detail::holder(state())->get(state().number, &attribute, true));
+    return detail::kept_object(detail::object_get(state(), &attribute, detail::Keep::Object));
 }
 
 Result Object::get_result(std::string_view name) const {
     std::string attribute(name);
-    return detail::object_get_result(state(), &attribute);
+    return detail::result_of(detail::object_get(state(), &attribute, detail::Keep::Objects));
 }
 
 void Object::set_argument(std::string_view name, detail::CallArguments value) const {
@@ -146,12 +132,7 @@ void Object::set_argument(std::string_view name, detail::CallArguments value) co
 }
 
 Value Object::value() const {
-    auto session = detail::holder(state());
-    detail::Carried copy = session->get(state().number, nullptr, false);
-    if (!copy.objects.empty())
-        throw SerializationException(state().lang, "remote",
-                                     describe() + " has no JSON form: it is not data");
-    return std::move(copy.value);
+    return detail::object_get(state(), nullptr, detail::Keep::Value).value;
 }
 
 std::string Object::describe() const {

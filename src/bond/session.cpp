@@ -30,23 +30,6 @@ void keep_tail(std::string& text, std::size_t limit) {
     if (text.size() > limit) text.erase(0, text.size() - limit);
 }
 
-// The start of what a co-process sent, for an error message: control characters are written as
-// \xNN, so that a NUL cannot cut the message short nor an escape sequence reach a terminal.
-std::string excerpt(std::string_view text, std::size_t limit = 300) {
-    std::string shown;
-    for (char c : text.substr(0, limit)) {
-        auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f) {
-            static constexpr char hex[] = "0123456789abcdef";
-            shown += {'\\', 'x', hex[byte >> 4], hex[byte & 15]};
-        } else {
-            shown += c;
-        }
-    }
-    if (text.size() > limit) shown += "... (" + std::to_string(text.size()) + " bytes)";
-    return shown;
-}
-
 std::string join(const std::vector<std::string>& words) {
     std::string text;
     for (const auto& word : words) text += (text.empty() ? "" : " ") + word;
@@ -71,12 +54,6 @@ std::string with_stderr(std::string message, const std::string& stderr_text) {
     return message;
 }
 
-struct DepthGuard {
-    std::size_t& depth;
-    explicit DepthGuard(std::size_t& d) : depth(d) { ++depth; }
-    ~DepthGuard() { --depth; }
-};
-
 // A top-level operation ends however its request ends.
 struct OperationScope {
     OperationScope(Operation& o, std::atomic<std::int64_t>& r) : operation(o), running(r) {}
@@ -86,11 +63,6 @@ struct OperationScope {
         operation.end();
         running = 0;
     }
-};
-
-// A tag of the interpreter that the host cannot accept: an object it was never lent, or code.
-struct ForgedTag : std::runtime_error {
-    using std::runtime_error::runtime_error;
 };
 
 // A field of the interpreter's request that is missing or of the wrong type (-32602).
@@ -107,7 +79,10 @@ bool runs_code(std::string_view method) {
 }  // namespace
 
 Session::Session(const DriverSpec& driver, Options options)
-    : options_(std::move(options)), lang_(driver.name), id_(next_session_id++) {
+    : options_(std::move(options)),
+      lang_(driver.name),
+      id_(next_session_id++),
+      objects_(*this, driver.name) {
     start(driver);
 }
 
@@ -131,19 +106,13 @@ void Session::release_resources() {
     // Exported functions may hold this session (a Function of the same bond): break that cycle.
     exports_.clear();
     // The interpreter's proxies are gone with it: the owners may let their objects go.
-    lent_.clear();
+    objects_.clear_lent();
     // The channel's handlers reference it: end its pipe operations and run their handlers while
     // it exists. Nothing runs the io_context after that.
     child_->close_pipes();
     io_.restart();
     io_.poll();
     remove_container_leftovers();
-}
-
-Clock::time_point Session::deadline_after(std::chrono::milliseconds timeout) {
-    // Saturates: a timeout of milliseconds::max() means "wait as long as it takes", not overflow.
-    constexpr std::chrono::milliseconds longest = std::chrono::hours(24 * 365 * 100);
-    return Clock::now() + std::clamp(timeout, std::chrono::milliseconds(0), longest);
 }
 
 std::vector<std::string> Session::command_line(const DriverSpec& driver) const {
@@ -197,13 +166,16 @@ void Session::start(const DriverSpec& driver) {
     }
     channel_ = std::make_unique<PipeChannel>(io_, *child_, options_.max_message_size,
                                              [this](std::string_view chunk) { on_stderr(chunk); });
+    PeerHandler& handler = *this;  // a private base: make_unique cannot see it
+    peer_ = std::make_unique<Peer>(*channel_, handler, options_.timeout, options_.logfile,
+                                   lang_ + " bond");
     alive_ = true;  // the process runs; the fail_* paths below end it
     send(driver.bootstrap(driver.source));
 
     std::string noise;  // stdout lines before the ready message
     auto deadline = deadline_after(options_.start_timeout);
     for (;;) {
-        std::string line = next_line(deadline, Waiting::ForDriver, noise);
+        std::string line = next_startup_line(deadline, noise);
         if (line.starts_with("{")) {
             try {
                 Message ready = decode_message(line);
@@ -230,29 +202,39 @@ Value Session::request(std::string_view method, Value params, const Limits* limi
     return plain_result(exchange(method, std::move(params), {}, 0, limits), method);
 }
 
+Carried Session::exchange_kept(std::string_view method, Value params,
+                               const CallArguments& arguments, Keep keep, const Limits* limits,
+                               const std::string& what) {
+    if (keep == Keep::Object) params["keep"] = true;
+    Carried result =
+        exchange(method, std::move(params), arguments.objects, arguments.ref_owners.size(), limits);
+    if (keep == Keep::Value) return {plain_result(std::move(result), what), {}};
+    return result;
+}
+
 Carried Session::exchange(std::string_view method, Value params,
                           const std::vector<std::shared_ptr<ObjectState>>& objects,
                           std::size_t code_count, const Limits* limits) {
     ensure_alive();
     if (in_output_callback_)
         throw BondException(lang_, "a bond cannot be used from its own on_output callback");
-    if (depth_ >= options_.max_depth)
+    if (peer_->depth() >= options_.max_depth)
         throw BondException(lang_, "calls nested more than " + std::to_string(options_.max_depth) +
                                        " levels deep (Options::max_depth): a runaway recursion?");
     std::int64_t id = 0;
     std::optional<OperationScope> operation;
-    std::vector<std::uint64_t> lent;  // new entries of lent_, undone if the request is not sent
+    std::vector<std::uint64_t> lent;  // objects lent by this request, taken back if it is not sent
     std::string line;
     try {
-        std::size_t placed = objects.empty() ? 0 : place_objects(params, objects, lent);
+        std::size_t placed = objects.empty() ? 0 : objects_.place(params, objects, lent);
         // Each object stands once in its arguments: another placeholder came with the data.
         if (placed != objects.size())
             throw SerializationException(
                 lang_, "local",
                 "a value holds a map {\"$handle\": n}, the shape that stands for an object "
                 "argument inside the host; such a map cannot be sent as a value");
-        id = ++last_request_id_;
-        if (depth_ == 0 && runs_code(method)) {
+        id = peer_->next_id();
+        if (peer_->depth() == 0 && runs_code(method)) {
             operation.emplace(operation_, running_operation_);
             operation_.begin(id, merge_limits(options_.limits, limits));
             running_operation_ = id;
@@ -263,13 +245,25 @@ Carried Session::exchange(std::string_view method, Value params,
             [&](TagCount& tags) { return encode_request(id, method, params, &tags); }, code_count,
             placed);
     } catch (...) {
-        for (auto number : lent) lent_.erase(number);
+        objects_.undo_lending(lent);
         throw;
     }
     params = Value();  // a large argument need not be held twice while the reply is awaited
-    DepthGuard guard(depth_);
     send(std::move(line));
-    return await_reply(id);
+    return take_reply(peer_->await_reply(id));
+}
+
+Carried Session::take_reply(Message reply) {
+    if (reply.kind == Message::Kind::Error && reply.error_code == kStopped) take_stop_reply(reply);
+    // Whatever the stopped code answered, its caller learns why it was stopped.
+    if (operation_.stopping()) operation_.throw_stop(lang_);
+    if (reply.kind == Message::Kind::Error) throw_reply_error(reply);
+    try {
+        return objects_.take(std::move(reply.result), reply.holds_tags, weak_from_this());
+    } catch (const ForgedTag& error) {
+        throw BondException(lang_,
+                            std::string("the interpreter's answer is wrong: ") + error.what());
+    }
 }
 
 std::string Session::encode_checked(const std::function<std::string(TagCount&)>& encode,
@@ -310,126 +304,59 @@ Value Session::code_params(CallArguments& arguments, std::string_view what) {
     return std::move(arguments.values);
 }
 
-Value Session::call(std::string_view name, CallArguments arguments, const Limits* limits) {
-    return plain_result(call_carried(name, std::move(arguments), limits, false),
-                        std::string(name) + "()");
-}
-
-Carried Session::call_carried(std::string_view name, CallArguments arguments, const Limits* limits,
-                              bool keep) {
+Carried Session::call(std::string_view name, CallArguments arguments, Keep keep,
+                      const Limits* limits) {
+    std::string what = std::string(name) + "()";
     Value params = Value::object();  // built by moves: the arguments may be megabytes
     params["name"] = name;
-    params["args"] = code_params(arguments, std::string(name) + "()");
-    if (keep) params["keep"] = true;
-    return exchange("call", std::move(params), arguments.objects, arguments.ref_owners.size(),
-                    limits);
+    params["args"] = code_params(arguments, what);
+    return exchange_kept("call", std::move(params), arguments, keep, limits, what);
 }
 
-Carried Session::eval_carried(std::string_view code, bool keep, const Limits* limits) {
-    Value params = {{"code", code}};
-    if (keep) params["keep"] = true;
-    return exchange("eval", std::move(params), {}, 0, limits);
+Carried Session::eval(std::string_view code, Keep keep, const Limits* limits) {
+    return exchange_kept("eval", {{"code", code}}, {}, keep, limits, "eval");
 }
 
 Carried Session::invoke(std::uint64_t number, const std::string* method, CallArguments arguments,
-                        bool keep) {
+                        Keep keep) {
+    std::string what = method ? *method + "()" : "the object's call";
     Value params = Value::object();
     params["object"] = number;
     params["method"] = method ? Value(*method) : Value();
-    params["args"] = code_params(arguments, method ? *method + "()" : "the object's call");
-    if (keep) params["keep"] = true;
-    return exchange("invoke", std::move(params), arguments.objects, arguments.ref_owners.size(),
-                    nullptr);
+    params["args"] = code_params(arguments, what);
+    return on_own_thread([self = shared_from_this(), params = std::move(params),
+                          arguments = std::make_shared<CallArguments>(std::move(arguments)), keep,
+                          what]() mutable {
+        return self->exchange_kept("invoke", std::move(params), *arguments, keep, nullptr, what);
+    });
 }
 
-Carried Session::get(std::uint64_t number, const std::string* name, bool keep) {
+Carried Session::get(std::uint64_t number, const std::string* name, Keep keep) {
     Value params = {{"object", number}, {"name", name ? Value(*name) : Value()}};
-    if (keep) params["keep"] = true;
-    return exchange("get", std::move(params), {}, 0, nullptr);
+    return on_own_thread([self = shared_from_this(), params = std::move(params), keep,
+                          what = name ? *name : "the object's value"]() mutable {
+        return self->exchange_kept("get", std::move(params), {}, keep, nullptr, what);
+    });
 }
 
 void Session::set(std::uint64_t number, const std::string& name, CallArguments value) {
     Value values = code_params(value, "the value of " + name);
     Value params = {{"object", number}, {"name", name}, {"value", std::move(values.at(0))}};
-    exchange("set", std::move(params), value.objects, value.ref_owners.size(), nullptr);
+    on_own_thread([self = shared_from_this(), params = std::move(params),
+                   value = std::make_shared<CallArguments>(std::move(value))]() mutable {
+        return self->exchange("set", std::move(params), value->objects, value->ref_owners.size(),
+                              nullptr);
+    });
 }
 
-void Session::queue_release(std::uint64_t number) {
-    std::lock_guard lock(releases_mutex_);
-    releases_.push_back(number);
+Carried Session::on_own_thread(std::function<Carried()> operation) {
+    return object_runner_ ? object_runner_(std::move(operation)) : operation();
 }
 
 void Session::flush_releases() {
-    std::vector<std::uint64_t> numbers;
-    {
-        std::lock_guard lock(releases_mutex_);
-        numbers.swap(releases_);
-    }
+    std::vector<std::uint64_t> numbers = objects_.take_releases();
     if (numbers.empty() || !alive_) return;
-    std::string line = encode_notification("release", {{"objects", numbers}});
-    if (options_.logfile) *options_.logfile << "-> " << line << std::flush;
-    channel_->send(std::move(line));
-}
-
-std::size_t Session::place_objects(Value& value,
-                                   const std::vector<std::shared_ptr<ObjectState>>& objects,
-                                   std::vector<std::uint64_t>& lent) {
-    if (!value.is_array() && !value.is_object()) return 0;
-    std::int64_t index = placeholder_index(value, objects.size());
-    if (index < 0) {
-        std::size_t placed = 0;
-        for (auto& element : value) placed += place_objects(element, objects, lent);
-        return placed;
-    }
-    const std::shared_ptr<ObjectState>& state = objects[static_cast<std::size_t>(index)];
-    auto owner = state->owner.lock();
-    if (owner.get() == this) {
-        value = Value{{"$yours", state->number}};
-        return 1;
-    }
-    if (!owner || !owner->alive())
-        throw BondException(
-            lang_, "cannot pass " + describe_object(*state) + ": the bond that holds it is closed");
-    std::uint64_t number = ++last_lent_;
-    lent_.emplace(number, state);
-    lent.push_back(number);
-    value = Value{{"$obj", number}, {"type", state->type}};
-    return 1;
-}
-
-Carried Session::take_objects(Value value, bool holds_tags) {
-    Carried carried{std::move(value), {}};
-    if (!holds_tags) return carried;
-    std::function<void(Value&)> walk = [&](Value& node) {
-        if (node.is_array()) {
-            for (auto& element : node) walk(element);
-            return;
-        }
-        if (!node.is_object()) return;
-        if (placeholder_index(node, std::numeric_limits<std::size_t>::max()) >= 0)
-            throw ForgedTag("a map {\"$handle\": n} among objects: the host reserves that shape");
-        if (is_object_tag(node)) {
-            auto type = node.find("type");
-            carried.objects.push_back(std::make_shared<ObjectState>(
-                weak_from_this(), node["$obj"].get<std::uint64_t>(),
-                type != node.end() ? type->get<std::string>() : "object", lang_));
-        } else if (is_yours_tag(node)) {
-            auto number = node["$yours"].get<std::uint64_t>();
-            auto found = lent_.find(number);
-            if (found == lent_.end())
-                throw ForgedTag("no object " + std::to_string(number) +
-                                " was lent to this interpreter (or it was released)");
-            carried.objects.push_back(found->second);
-        } else if (is_code_tag(node)) {
-            throw ForgedTag("an interpreter cannot send code ({\"$code\": ...}) to the host");
-        } else {
-            for (auto& element : node) walk(element);
-            return;
-        }
-        node = object_placeholder(carried.objects.size() - 1);
-    };
-    walk(carried.value);
-    return carried;
+    peer_->send(encode_notification("release", {{"objects", numbers}}));
 }
 
 void Session::interrupt() {
@@ -457,16 +384,14 @@ void Session::check_ref_owner(std::uint64_t owner) const {
     if (owner != id_) throw BondException(lang_, "a Ref can only be used on the bond that made it");
 }
 
-std::string Session::next_line(Clock::time_point deadline, Waiting waiting,
-                               const std::string& startup_stdout) {
+std::string Session::next_startup_line(Clock::time_point deadline,
+                                       const std::string& startup_stdout) {
     std::string line;
     for (;;) {
-        auto status = channel_->read_line(line, deadline);
-        if (status == PipeChannel::ReadStatus::Line) {
-            log_received(line);
-            return line;
-        }
-        if (status != PipeChannel::ReadStatus::Woken) fail_unread(status, waiting, startup_stdout);
+        auto status = peer_->read_line(line, deadline);
+        if (status == PipeChannel::ReadStatus::Line) return line;
+        if (status != PipeChannel::ReadStatus::Woken)
+            fail_unread(status, Waiting::ForDriver, startup_stdout);
     }
 }
 
@@ -487,64 +412,23 @@ void Session::fail_unread(PipeChannel::ReadStatus status, Waiting waiting,
     }
 }
 
-Carried Session::await_reply(std::int64_t id) {
-    auto timeout_deadline = deadline_after(options_.timeout);
-    for (;;) {
-        // Checked before reading too: a flood of output must not keep a deadline from acting.
-        auto deadline =
-            operation_.running() ? operation_.deadline(timeout_deadline) : timeout_deadline;
-        if (operation_.running() && Clock::now() >= deadline) {
-            on_deadline(timeout_deadline);
-            continue;
-        }
-        std::string line;
-        auto status = channel_->read_line(line, deadline);
-        if (status == PipeChannel::ReadStatus::Woken) continue;  // a stop began: new deadlines
-        if (status == PipeChannel::ReadStatus::TimedOut) {
-            on_deadline(timeout_deadline);
-            continue;
-        }
-        if (status == PipeChannel::ReadStatus::Closed && operation_.stopping()) {
-            end_process(std::chrono::milliseconds(1000), "");
-            fail_stopped("; the interpreter " + child_->exit_description());
-        }
-        if (status != PipeChannel::ReadStatus::Line) fail_unread(status, Waiting::ForReply);
-        log_received(line);
-        Message message;
-        try {
-            message = decode_message(line);
-        } catch (const ProtocolError& error) {
-            fail_protocol(std::string(error.what()) + ": " + excerpt(line));
-        }
-        switch (message.kind) {
-            case Message::Kind::Notification:
-                handle_notification(message);
-                break;
-            case Message::Kind::Request:
-                serve_remote_request(message);
-                timeout_deadline = deadline_after(options_.timeout);
-                break;
-            case Message::Kind::Result:
-            case Message::Kind::Error:
-                if (message.id != id)
-                    fail_protocol("a reply to request " + std::to_string(message.id) +
-                                  " while request " + std::to_string(id) + " was awaited");
-                if (message.kind == Message::Kind::Error && message.error_code == kStopped)
-                    take_stop_reply(message);
-                // Whatever the stopped code answered, its caller learns why it was stopped.
-                if (operation_.stopping()) operation_.throw_stop(lang_);
-                if (message.kind == Message::Kind::Error) throw_reply_error(message);
-                try {
-                    return take_objects(std::move(message.result), message.holds_tags);
-                } catch (const ForgedTag& error) {
-                    throw BondException(
-                        lang_, std::string("the interpreter's answer is wrong: ") + error.what());
-                }
-        }
-    }
+Clock::time_point Session::next_deadline(Clock::time_point reply_deadline) {
+    return operation_.running() ? operation_.deadline(reply_deadline) : reply_deadline;
 }
 
-void Session::on_deadline(Clock::time_point timeout_deadline) {
+void Session::on_unread(PipeChannel::ReadStatus status) {
+    if (status == PipeChannel::ReadStatus::Closed && operation_.stopping()) {
+        end_process(std::chrono::milliseconds(1000), "");
+        fail_stopped("; the interpreter " + child_->exit_description());
+    }
+    fail_unread(status, Waiting::ForReply);
+}
+
+void Session::on_protocol_error(const std::string& problem) {
+    fail_protocol(problem);
+}
+
+void Session::on_deadline(Clock::time_point reply_deadline) {
     auto now = Clock::now();
     if (operation_.grace_expired(now)) {
         std::string afterwards = "; it did not stop within " +
@@ -560,7 +444,7 @@ void Session::on_deadline(Clock::time_point timeout_deadline) {
         return send_interrupt();
     }
     if (operation_.wall_expired(now)) return begin_stop("wall", true);
-    if (now >= timeout_deadline)
+    if (now >= reply_deadline)
         fail_timeout("waiting for a reply (" + std::to_string(options_.timeout.count()) + " ms)");
 }
 
@@ -602,13 +486,13 @@ void Session::take_stop_reply(const Message& reply) {
     }
 }
 
-void Session::serve_remote_request(const Message& request) {
+void Session::on_request(const Message& request) {
     // The interpreter's objects in the request are taken first, whatever the answer: they are
     // let go once it is sent, where a number the host never took would stay in its table.
     Carried params;
     std::optional<std::string> forged;
     try {
-        params = take_objects(request.params, request.holds_tags);
+        params = objects_.take(request.params, request.holds_tags, weak_from_this());
     } catch (const ForgedTag& error) {
         forged = error.what();
     }
@@ -642,13 +526,12 @@ void Session::serve_object_request(const Message& request, Carried& params) {
     auto number = named.is_object() ? named.find("object") : named.end();
     if (number == named.end() || !number->is_number_unsigned())
         return reply_error(request.id, kInvalidParams, "\"object\" must be an object's number");
-    auto found = lent_.find(number->get<std::uint64_t>());
-    if (found == lent_.end())
+    std::shared_ptr<ObjectState> state = objects_.lent(number->get<std::uint64_t>());
+    if (!state)  // held here: survives a release inside
         return reply_error(request.id, kInvalidParams,
                            "no object " + number->dump() +
                                " in the host's table for this interpreter: it was released or "
                                "never lent");
-    std::shared_ptr<ObjectState> state = found->second;  // survives a release inside
     auto text = [&](const char* key) -> std::optional<std::string> {
         auto field = named.find(key);
         if (field == named.end() || field->is_null()) return std::nullopt;
@@ -682,10 +565,10 @@ void Session::serve_object_request(const Message& request, Carried& params) {
             throw BondException(lang_, what + " cannot be used: the bond that holds it is closed");
         if (request.method == "invoke")
             return owner->invoke(state->number, method ? &*method : nullptr, std::move(arguments),
-                                 false);
+                                 Keep::Objects);
         // A get of no name is the object's value (a proxy's iteration, say).
         if (request.method == "get")
-            return owner->get(state->number, name ? &*name : nullptr, false);
+            return owner->get(state->number, name ? &*name : nullptr, Keep::Objects);
         owner->set(state->number, *name, std::move(arguments));
         return {};
     });
@@ -710,11 +593,11 @@ void Session::answer_with(std::int64_t id, const std::string& what,
     std::vector<std::uint64_t> lent;
     try {
         std::size_t placed =
-            result.objects.empty() ? 0 : place_objects(result.value, result.objects, lent);
+            result.objects.empty() ? 0 : objects_.place(result.value, result.objects, lent);
         send(encode_checked([&](TagCount& tags) { return encode_result(id, result.value, &tags); },
                             0, placed));
     } catch (const BondException& error) {
-        for (auto number : lent) lent_.erase(number);
+        objects_.undo_lending(lent);
         reply_error(id, kSerializationException,
                     "cannot serialize the result of " + what + ": " + error.message());
     }
@@ -744,16 +627,14 @@ void Session::reply_error(std::int64_t id, int code, const std::string& message)
     throw_rpc_error({reply.error_code, reply.error_message, std::move(data)});
 }
 
-void Session::handle_notification(const Message& notification) {
+void Session::on_notification(const Message& notification) {
     if (notification.method == "output") {
         deliver_output(notification.params);
     } else if (notification.method == "release") {
         // The interpreter's proxies were collected: the owners' objects may go.
         const Value& params = notification.params;
-        auto numbers = params.is_object() ? params.find("objects") : params.end();
-        if (numbers != params.end() && numbers->is_array())
-            for (const auto& number : *numbers)
-                if (number.is_number_unsigned()) lent_.erase(number.get<std::uint64_t>());
+        if (params.is_object() && params.contains("objects"))
+            objects_.release_lent(params["objects"]);
     } else if (notification.method == "limit") {
         // The driver hit a limit it enforces and is stopping the code: the grace period starts.
         const Value& params = notification.params;
@@ -824,15 +705,7 @@ void Session::on_stderr(std::string_view chunk) {
 
 void Session::send(std::string line) {
     flush_releases();
-    if (options_.logfile) *options_.logfile << "-> " << line << std::flush;
-    if (log().should_log(spdlog::level::trace))
-        log().trace("{} bond -> {}", lang_, std::string_view(line).substr(0, line.size() - 1));
-    channel_->send(std::move(line));
-}
-
-void Session::log_received(const std::string& line) {
-    if (options_.logfile) *options_.logfile << "<- " << line << '\n' << std::flush;
-    if (log().should_log(spdlog::level::trace)) log().trace("{} bond <- {}", lang_, line);
+    peer_->send(std::move(line));
 }
 
 void Session::end_process(std::chrono::milliseconds grace, std::string reason) {
@@ -894,11 +767,10 @@ void Session::close() {
     // finish, and output it wrote after the last call is delivered rather than lost.
     auto deadline = Clock::now() + std::chrono::seconds(2);
     std::string line;
-    while (channel_->read_line(line, deadline) == PipeChannel::ReadStatus::Line) {
-        log_received(line);
+    while (peer_->read_line(line, deadline) == PipeChannel::ReadStatus::Line) {
         try {
             Message message = decode_message(line);
-            if (message.kind == Message::Kind::Notification) handle_notification(message);
+            if (message.kind == Message::Kind::Notification) on_notification(message);
         } catch (const ProtocolError&) {  // the bond is ending: its last words are output only
         }
     }

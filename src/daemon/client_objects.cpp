@@ -46,15 +46,10 @@ Value ClientObjects::hand_out(const std::string& bond, bond::Result result) {
     return std::move(result.value);
 }
 
-void ClientObjects::take_in(const std::string& bond, Value argument,
-                            detail::CallArguments& into) const {
+void ClientObjects::take_in(Value argument, detail::CallArguments& into) const {
     std::function<void(Value&)> replace = [&](Value& node) {
         if (is_handle(node)) {
             Held held = find(node);
-            if (held.bond != bond)
-                throw BondException("", "object " + node[kTag].dump() + " belongs to bond " +
-                                            held.bond + ", not " + bond +
-                                            ": bondd passes an object only to its own bond");
             node = detail::object_placeholder(into.objects.size());
             into.objects.push_back(detail::state_of(held.object));
         } else if (node.is_object() && node.size() == 1 && node.contains("$handle")) {

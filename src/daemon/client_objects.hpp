@@ -30,9 +30,9 @@ class ClientObjects {
     // in `bond`.
     Value hand_out(const std::string& bond, bond::Result result);
     // Appends `argument` to `into`, each {"$object": n} in it (at any depth) the object it
-    // names. BondException for an unknown or released number, or an object of another bond: a
-    // bond receives only its own objects through bondd.
-    void take_in(const std::string& bond, Value argument, detail::CallArguments& into) const;
+    // names: the original for its own bond, a proxy for another. BondException for an unknown or
+    // released number.
+    void take_in(Value argument, detail::CallArguments& into) const;
     // The object `handle` names: {"$object": n} or n itself; BondException when there is none.
     Held find(const Value& handle) const;
     // Lets go of the objects numbered `numbers`; BondException naming the first that is not held

@@ -21,6 +21,10 @@ std::exception_ptr closed_error(const std::string& lang) {
     return std::make_exception_ptr(TerminatedException(lang, "the bond was closed"));
 }
 
+// The HeldBond whose operation this thread is running now (innermost), if any: the bond that
+// asks when its interpreter uses a proxy of another bond's object.
+thread_local HeldBond* operating_here = nullptr;
+
 std::string canonical_language(const std::string& lang) {
     const detail::DriverSpec* driver = detail::find_driver(lang);
     return driver ? driver->name : lang;  // make_bond will say it is unknown
@@ -67,6 +71,21 @@ std::exception_ptr HeldBond::start_on_worker(bond::Options options) {
             deliver_output(channel, data);
         };
         bond::Bond started = bond::make_bond(lang_, std::move(options));
+        // Another bond's interpreter that uses a proxy of one of this bond's objects has the
+        // operation run here, on this bond's thread, in its chain.
+        detail::set_object_runner(
+            started, [weak = weak_from_this()](std::function<detail::Carried()> operation) {
+                auto owner = weak.lock();
+                HeldBond* borrower = operating_here;
+                if (!owner || !borrower || borrower == owner.get()) return operation();
+                auto result = std::make_shared<detail::Carried>();
+                borrower->run_on(owner, [operation = std::move(operation), result](
+                                            bond::Bond&, const bond::Limits&) {
+                    *result = operation();
+                    return Value();
+                });
+                return std::move(*result);
+            });
         std::lock_guard lock(bond_mutex_);
         bond_.emplace(std::move(started));
     } catch (...) {
@@ -109,11 +128,13 @@ BondWorker::Task HeldBond::task(std::weak_ptr<ClientConnection> requester, Opera
         self->requesters_.push_back(requester);
         Value result;
         std::exception_ptr error;
+        HeldBond* outer = std::exchange(operating_here, self.get());
         try {
             result = operation(*self->bond_, limits);
         } catch (...) {
             error = std::current_exception();
         }
+        operating_here = outer;
         self->requesters_.pop_back();
         if (top_level) {
             self->top_requester_ = 0;
@@ -233,27 +254,31 @@ bond::ExportedFunction HeldBond::proxy_function(const std::shared_ptr<HeldBond>&
         auto from = source.lock();
         if (!self || !from || from->closing())
             throw TerminatedException(lang, "the proxied bond is closed");
-        self->worker_->start_waiting_for(*from->worker_);
-        auto awaited = self->worker_->make_awaited();
-        std::weak_ptr<ClientConnection> requester;
-        if (!self->requesters_.empty()) requester = self->requesters_.back();
-        from->run(
-            self->worker_->chain(), requester,
-            [name, args](bond::Bond& bond, const bond::Limits&) {
-                detail::CallArguments arguments;
-                arguments.values = args;
-                return bond.call_with(name, std::move(arguments));
-            },
-            [awaited](Value result, std::exception_ptr error) {
-                if (error)
-                    awaited->set_error(std::move(error));
-                else
-                    awaited->set_value(std::move(result));
-            });
-        self->worker_->wait(*awaited, self->wall_deadline_);
-        self->worker_->stop_waiting();
-        return awaited->take();
+        return self->run_on(from, [name, args](bond::Bond& bond, const bond::Limits&) {
+            detail::CallArguments arguments;
+            arguments.values = args;
+            return bond.call_with(name, std::move(arguments));
+        });
     };
+}
+
+Value HeldBond::run_on(const std::shared_ptr<HeldBond>& other, Operation operation) {
+    if (other->closing())
+        throw TerminatedException(other->lang(), "bond " + other->id() + " is closed");
+    worker_->start_waiting_for(*other->worker_);
+    auto awaited = worker_->make_awaited();
+    std::weak_ptr<ClientConnection> requester;
+    if (!requesters_.empty()) requester = requesters_.back();
+    other->run(worker_->chain(), requester, std::move(operation),
+               [awaited](Value result, std::exception_ptr error) {
+                   if (error)
+                       awaited->set_error(std::move(error));
+                   else
+                       awaited->set_value(std::move(result));
+               });
+    worker_->wait(*awaited, wall_deadline_);
+    worker_->stop_waiting();
+    return awaited->take();
 }
 
 std::vector<std::string> HeldBond::exports() const {

@@ -85,6 +85,11 @@ class HeldBond : public std::enable_shared_from_this<HeldBond>, private IdleWatc
     bond::ExportedFunction proxy_function(const std::shared_ptr<HeldBond>& source,
                                           std::string name);
 
+    // Bond thread, inside an operation of this bond: runs `operation` on `other`, on its thread
+    // and in this operation's chain, and waits for it, serving the chain's nested requests
+    // meanwhile (a proxied function, an object of `other` used through a proxy).
+    Value run_on(const std::shared_ptr<HeldBond>& other, Operation operation);
+
     // Any thread: the names the remote code can call that reach outside the bond (exported by
     // clients, or proxied into it), sorted; an export counts once it has taken effect.
     std::vector<std::string> exports() const;

@@ -72,7 +72,7 @@ detail::CallArguments call_arguments(Value args, bond::Bond& remote, const Resul
         if (const Value* code = reference_code(argument))
             detail::append_argument(arguments, remote.ref(code->get<std::string>()));
         else
-            client.objects->take_in(client.bond, std::move(argument), arguments);
+            client.objects->take_in(std::move(argument), arguments);
     }
     return arguments;
 }
@@ -213,8 +213,9 @@ void MethodDispatcher::object_call(const Client& client, const Value& params, co
         [held = std::move(held), method, args = std::move(args), result_for](
             bond::Bond& remote, const bond::Limits&) mutable {
             auto arguments = call_arguments(std::move(args), remote, result_for);
-            return result_for(detail::object_invoke_result(
-                *detail::state_of(held.object), method ? &*method : nullptr, std::move(arguments)));
+            return result_for(detail::result_of(
+                detail::object_invoke(*detail::state_of(held.object), method ? &*method : nullptr,
+                                      std::move(arguments), detail::Keep::Objects)));
         },
         reply);
 }
@@ -227,8 +228,8 @@ void MethodDispatcher::object_get(const Client& client, const Value& params, con
     run_on_bond(
         client, bond,
         [held = std::move(held), name, result_for](bond::Bond&, const bond::Limits&) {
-            return result_for(
-                detail::object_get_result(*detail::state_of(held.object), name ? &*name : nullptr));
+            return result_for(detail::result_of(detail::object_get(
+                *detail::state_of(held.object), name ? &*name : nullptr, detail::Keep::Objects)));
         },
         reply);
 }

@@ -73,6 +73,26 @@ TEST_CASE("a closure is an Object, and a value JSON cannot carry still fails as 
     });
 }
 
+TEST_CASE("a Function and a callable Object are called alike: value, kept, or with objects") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = objects_bond(language);
+        bond::Function ident = remote.callable("ident");
+        bond::Object adder = remote.object(language.adder);
+        CHECK(ident(Value{1, 2}) == Value{1, 2});
+        CHECK(adder(1) == 2);
+        CHECK(ident.invoke_object(Value{3}).value() == Value{3});
+        CHECK(adder.invoke_object(2).value() == 3);
+        bond::Object tally = remote.object(language.new_tally);
+        bond::Result through_function = ident.invoke_result(tally);
+        REQUIRE(through_function.objects.size() == 1);
+        CHECK(
+            truthy(remote.call("same", through_function.object_at(through_function.value), tally)));
+        CHECK(adder.invoke_result(4).value == 5);
+        // A result that holds an object is not a value, from either.
+        CHECK_THROWS_AS(ident(tally), bond::SerializationException);
+    });
+}
+
 TEST_CASE("results with objects anywhere, and typed functions that keep their result") {
     for_each_language([](const Language& language) {
         bond::Bond remote = objects_bond(language);

@@ -146,13 +146,52 @@ class Objects(DaemonTestCase):
                 other.request("object_get", object=tracked, name="x")
             self.assertIn("not held by this client", raised.exception.message)
 
-    def test_an_object_goes_only_to_its_own_bond(self):
-        first, second = self.client.open(), self.client.open()
-        thing = self.client.request("eval", bond=first, code="object()")
-        error = self.error_of("call", bond=second, name="id", args=[thing])
-        self.assertEqual(error.code, -32005)
-        self.assertIn("belongs to bond " + first, error.message)
-        self.assertEqual(self.client.request("call", bond=second, name="len", args=[[1]]), 1)
+    def test_an_object_of_one_bond_is_a_proxy_in_another(self):
+        # Every pair of languages: the user bond's code calls the owner's object through a proxy
+        # (the call runs on the owner's thread), and hands it back as the original.
+        bonds = {}
+        for entry in TABLE:
+            bonds[entry["name"]] = self.client.open(entry["name"])
+            self.client.request("eval_block", bond=bonds[entry["name"]],
+                                code=LANGUAGES[entry["name"]][0] + "\n" + entry["define_ident"])
+        for owner, (_, new_tally, adder) in LANGUAGES.items():
+            for user in LANGUAGES:
+                with self.subTest(owner=owner, user=user):
+                    tally = self.client.request("eval", bond=bonds[owner], code=new_tally)
+                    self.assertEqual(self.client.request("call", bond=bonds[user],
+                                                         name="use_tally", args=[tally]), 7)
+                    self.assertEqual(self.client.request("object_get", object=tally,
+                                                         name="count"), 7)
+                    closure = self.client.request("eval", bond=bonds[owner], code=adder)
+                    self.assertEqual(self.client.request("call", bond=bonds[user],
+                                                         name="apply_each",
+                                                         args=[closure, [1, 2, 3]]), [2, 3, 4])
+                    # Back through the user's bond, the owner's object is the original.
+                    back = self.client.request("call", bond=bonds[user], name="ident",
+                                               args=[tally])
+                    self.assertIn(self.client.request("call", bond=bonds[owner], name="same",
+                                                      args=[back, tally]), (True, 1))
+                    # The owner's error reaches the user's code as its own, and both go on.
+                    error = self.error_of("call", bond=bonds[user], name="use_tally",
+                                          args=[closure])
+                    self.assertEqual(error.code, -32000)
+                    self.assertEqual(self.client.request("call", bond=bonds[user],
+                                                         name="use_tally", args=[tally]), 9)
+                    self.client.request("release", objects=[tally["$object"],
+                                                            closure["$object"], back["$object"]])
+
+    def test_a_proxy_handed_back_is_used_on_its_owners_thread(self):
+        # A Python object passed through a JavaScript bond comes back to the client: using it
+        # runs on the Python bond, however the client got it.
+        python, javascript = self.client.open("Python"), self.client.open("JavaScript")
+        self.client.request("eval_block", bond=python, code=LANGUAGES["Python"][0])
+        self.client.request("eval_block", bond=javascript, code="function ident(x) { return x; }")
+        tally = self.client.request("eval", bond=python, code=LANGUAGES["Python"][1])
+        back = self.client.request("call", bond=javascript, name="ident", args=[tally])
+        self.assertEqual(back["type"], "Tally")
+        self.assertEqual(object_call(self.client, back, "add", [1]), 6)
+        self.assertIn(self.client.request("call", bond=python, name="same", args=[back, tally]),
+                      (True, 1))
 
     def test_bad_handles_are_refused_and_the_bond_goes_on(self):
         bond = self.client.open()

@@ -3,7 +3,6 @@
 // nlohmann's to_json/from_json, so a user type works by defining those two functions.
 #pragma once
 
-#include <bond/object.hpp>
 #include <bond/value.hpp>
 
 #include <cstddef>
@@ -20,12 +19,18 @@
 
 namespace bond {
 class BondException;
+class Object;
 
 // What the host runs when the remote code calls an exported name: the call's arguments as an array
 // in, the result out. A thrown exception reaches the remote code as a native one carrying what().
 using ExportedFunction = std::function<Value(const Value& args)>;
 
 namespace detail {
+
+// One hold on a value in an interpreter's table (object.hpp).
+struct ObjectState;
+const std::shared_ptr<ObjectState>& state_of(const Object& object);
+Object object_from_state(std::shared_ptr<ObjectState> state);
 
 // A value with the Objects it carries: each stands in `value` as {"$handle": k}, k its index in
 // `objects`. How values with objects travel inside the host, between bonds and C++ functions.
