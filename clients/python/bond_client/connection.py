@@ -257,7 +257,7 @@ class Connection:
                 self._partial.append(self._received[self._position:])
             self._received, self._position = b"", 0
             try:
-                chunk = self._socket.recv(262144)
+                chunk = self._socket.recv(65536)
             except OSError as error:
                 chunk = None
                 reason = str(error)

@@ -1,5 +1,4 @@
 """The `bond` module: python-bond 1.4's API on bondd, used as programs written for it use it."""
-import io
 import os
 import subprocess
 import sys
