@@ -138,6 +138,7 @@ class Client extends EventEmitter {
     const { socket, address, token, tokenFile, bondd, daemonArgs = [], onOutput } = options;
     let stream;
     let daemon = null;
+    let client = null;
     if (socket !== undefined || address !== undefined) {
       const connection = await new Promise((resolve, reject) => {
         let target = { path: socket };
@@ -161,11 +162,14 @@ class Client extends EventEmitter {
         daemon.once('error', (error) => reject(new BondException(`bondd could not be started: ${program}: ${error.message}`)));
       });
       daemon.unref();
+      // A daemon that died makes a write fail (EPIPE): the connection is over, as at the end
+      // of its output.
+      daemon.stdin.on('error', (error) => client?._end(new TerminatedException(`the connection to bondd is gone (${error.message})`)));
       stream = { reader: daemon.stdout, write: (line) => daemon.stdin.write(line), end: () => daemon.stdin.end(),
         ref: () => { daemon.stdout.ref(); daemon.stdin.ref?.(); },
         unref: () => { daemon.stdout.unref(); daemon.stdin.unref?.(); } };
     }
-    const client = new Client(stream, daemon, onOutput);
+    client = new Client(stream, daemon, onOutput);
     const secret = token ?? (tokenFile ? fs.readFileSync(tokenFile, 'utf8').trimEnd() : undefined);
     if (secret !== undefined) {
       try {
