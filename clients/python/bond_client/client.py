@@ -199,6 +199,13 @@ class Client(ClientBase):
         """This client's bonds and the named ones it may attach to (docs/daemon.md, list)."""
         return self._request("list", {})
 
+    def serve(self):
+        """Serves calls of the remote code into this client's exported functions until the
+        client is closed (from another thread) or the daemon goes: for a client whose functions
+        other clients' calls use while it asks nothing itself (otherwise, a waiting call serves
+        them)."""
+        self._connection.serve()
+
     def close(self):
         """Closes the connection: the daemon closes the bonds only this client held; a private
         daemon exits."""

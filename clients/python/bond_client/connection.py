@@ -16,6 +16,9 @@ from .errors import (BondException, ProtocolError, SerializationException, Termi
 from .values import decode_message, encode, error_answer, make_decoder
 
 
+_NO_REQUEST = object()  # the id serve() waits for: no answer has it
+
+
 class Connection:
     """`sock` a connected stream socket; `object_for(number, type)` makes the proxy of a remote
     object; `serve_invoke(params)` runs an exported function and returns its result;
@@ -113,6 +116,14 @@ class Connection:
             with self._state:
                 self._pending.pop(id, None)
             raise
+
+    def serve(self):
+        """Serves the daemon's invokes (and shows output) on this thread, waiting for an answer
+        that never comes, until the connection ends."""
+        try:
+            self._wait(_NO_REQUEST, threading.get_ident())
+        except TerminatedException:
+            pass
 
     # Waiting: for this thread's answer, serving what the daemon asks meanwhile.
 

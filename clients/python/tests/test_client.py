@@ -135,6 +135,20 @@ class Bonds(ClientTestCase):
         self.assertEqual([b for b in self.client.list() if b.get("held")], [])
 
 
+class Serving(ClientTestCase):
+    def test_serve_answers_calls_that_other_clients_cause(self):
+        with self.client.open("PHP", name="served") as php:
+            php.export(lambda text: text[::-1], "reverse")
+            serving = threading.Thread(target=self.client.serve)
+            serving.start()
+            with bond_client.Client(self.daemon.socket_path) as other:
+                attached = other.attach("served")
+                self.assertEqual(attached.eval("reverse('abc') . '!'"), "cba!")
+                attached.close()
+        self.client.close()  # serve() returns once the client is closed
+        serving.join()
+
+
 class Output(ClientTestCase):
     def test_output_goes_to_the_callback_before_the_answer(self):
         with self.client.open("PHP") as php:
