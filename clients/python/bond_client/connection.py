@@ -134,6 +134,7 @@ class Connection:
                 while True:
                     answer = self._answers.pop(id, None)
                     if answer is not None:
+                        self._drop_stale_invokes(me)
                         return self._result_of(answer)
                     served = self._invokes.get(me)
                     if served:
@@ -153,8 +154,16 @@ class Connection:
             if invoke is None:
                 answer, invoke = self._read_until(id, me)
                 if answer is not None:
+                    with self._state:
+                        self._drop_stale_invokes(me)
                     return self._result_of(answer)
             self._serve(invoke)
+
+    def _drop_stale_invokes(self, me):
+        """Invokes handed to this thread for a call that has ended without them (an interrupt or
+        a limit ended the bond's wait) are not run late: the daemon ignores their answers."""
+        if me in self._invokes and not any(thread == me for thread, _ in self._pending.values()):
+            del self._invokes[me]
 
     def _read_until(self, id, me):
         """As the reader: reads until this thread's answer (returned as (answer, None)) or an
