@@ -167,6 +167,10 @@ class AsyncClient(ClientBase):
         if self._ended is None:
             self._end(TerminatedException("the client was closed"))
         await self._reading
+        try:
+            await self._writer.wait_closed()  # the socket is closed once this returns
+        except (OSError, BondException):
+            pass
         if self._daemon is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._daemon.wait, 60)
             self._daemon = None

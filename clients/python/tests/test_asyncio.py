@@ -2,7 +2,7 @@
 import asyncio
 import unittest
 
-from daemon_fixture import Daemon, bond_client
+from daemon_fixture import Daemon, bond_client, peer_answering_garbage
 from bond_client import AsyncClient, Interrupted, RemoteException
 
 
@@ -98,6 +98,18 @@ class AsyncApi(unittest.IsolatedAsyncioTestCase):
             await python.export(lambda: daemon.process.kill(), "kill_the_daemon")
             with self.assertRaises(bond_client.TerminatedException):
                 await python.eval_block("kill_the_daemon()\nwhile True:\n    pass")
+            await client.close()
+
+    async def test_an_answer_that_is_not_json_closes_the_connection(self):
+        with peer_answering_garbage() as path:
+            output = []
+            client = await AsyncClient.connect(path, on_output=lambda *args: output.append(args))
+            with self.assertRaises(bond_client.ProtocolError) as raised:
+                await client.drivers()
+            self.assertIn("<html>not json</html>", str(raised.exception))
+            self.assertEqual(output, [("b1", "stdout", "kept")])
+            with self.assertRaises(bond_client.ProtocolError):
+                await client.drivers()
             await client.close()
 
     async def test_a_private_daemon(self):

@@ -10,7 +10,7 @@ import threading
 import unittest
 import unittest.mock
 
-from daemon_fixture import BONDD, ClientTestCase, Daemon, bond_client
+from daemon_fixture import BONDD, ClientTestCase, Daemon, bond_client, peer_answering_garbage
 from bond_client import (BondException, Interrupted, LimitExceeded, RemoteException,
                          SerializationException, TerminatedException, TimeoutException)
 
@@ -259,23 +259,7 @@ class Errors(ClientTestCase):
             client.close()
 
     def test_an_answer_that_is_not_json_closes_the_connection(self):
-        with tempfile.TemporaryDirectory() as directory:
-            path = os.path.join(directory, "garbage.sock")
-            import socket
-            listener = socket.socket(socket.AF_UNIX)
-            listener.bind(path)
-            listener.listen()
-
-            def answer_garbage():
-                connection, _ = listener.accept()
-                with connection, connection.makefile("rb") as requests:
-                    requests.readline()
-                    connection.sendall(b'{"jsonrpc":"2.0","method":"output","params":'
-                                       b'{"bond":"b1","channel":"stdout","data":"kept"}}\n'
-                                       b"<html>not json</html>\n")
-                    requests.readline()  # the end of the connection
-            server = threading.Thread(target=answer_garbage)
-            server.start()
+        with peer_answering_garbage() as path:
             client = bond_client.Client(path, on_output=lambda *args: self.output.append(args))
             with self.assertRaises(bond_client.ProtocolError) as raised:
                 client.drivers()
@@ -285,8 +269,6 @@ class Errors(ClientTestCase):
             with self.assertRaises(bond_client.ProtocolError):
                 client.drivers()
             client.close()
-            server.join()
-            listener.close()
 
 
 class Nesting(ClientTestCase):
