@@ -311,19 +311,46 @@ class LanguageRunner {
         std::snprintf(seconds, sizeof seconds, "%g", settings_.sampling.seconds);
         Sampling once = settings_.sampling;
         once.repetitions = 1;
-        std::vector<double> floor_samples, python_samples;
-        for (int repetition = 0; repetition < settings_.sampling.repetitions; ++repetition) {
-            floor_samples.push_back(rates(once, 50, {floor_batch})[0][0]);
-            std::string output = output_of(
-                {"python3", settings_.clients_directory + "/bondd_calls.py", bondd.socket_path(),
-                 language_.bond_name, language_.define_ident, seconds, "1"});
+        // The client package of clients/python takes turns with that raw loop (issue 23).
+        std::vector<double> floor_samples, python_samples, package_samples;
+        auto client_rate = [&](const std::string& program, const std::string& script) {
+            std::string output = output_of({program, settings_.clients_directory + "/" + script,
+                                            bondd.socket_path(), language_.bond_name,
+                                            language_.define_ident, seconds, "1"});
             bond::Value reported = bond::Value::parse(output, nullptr, false);
             if (!reported.is_object() || !reported.contains("calls_per_second"))
-                throw std::runtime_error("the Python client failed: " + output);
-            python_samples.push_back(reported["calls_per_second"].at(0).get<double>());
+                throw std::runtime_error(script + " failed: " + output);
+            return reported["calls_per_second"].at(0).get<double>();
+        };
+        for (int repetition = 0; repetition < settings_.sampling.repetitions; ++repetition) {
+            floor_samples.push_back(rates(once, 50, {floor_batch})[0][0]);
+            python_samples.push_back(client_rate("python3", "bondd_calls.py"));
+            package_samples.push_back(client_rate("python3", "python_client_calls.py"));
         }
         add(daemon_figure("daemon_python_client", "bondd, Python client", floor_samples,
                           python_samples));
+        add(rate_figure("daemon_python_package", "bondd, clients/python", median(python_samples),
+                        package_samples, target::kClientPackage, "raw Python loop"));
+        measure_node_package(bondd, seconds);
+    }
+
+    // clients/node against a raw request loop of Node's own, in turns within one process
+    // (bench/clients/node_calls.js).
+    void measure_node_package(BonddProcess& bondd, const std::string& seconds) {
+        std::string output =
+            output_of({"node", settings_.clients_directory + "/node_calls.js", bondd.socket_path(),
+                       language_.bond_name, language_.define_ident, seconds,
+                       std::to_string(settings_.sampling.repetitions)});
+        bond::Value reported = bond::Value::parse(output, nullptr, false);
+        if (!reported.is_object() || !reported.contains("client_calls_per_second"))
+            throw std::runtime_error("node_calls.js failed: " + output);
+        auto raw = reported["raw_calls_per_second"].get<std::vector<double>>();
+        Figure figure =
+            rate_figure("daemon_node_package", "bondd, clients/node", median(raw),
+                        reported["client_calls_per_second"].get<std::vector<double>>(),
+                        target::kClientPackage, "raw Node loop");
+        figure.details["floor_samples"] = samples_of(raw);
+        add(std::move(figure));
     }
 
     Figure daemon_figure(std::string key, std::string title, const std::vector<double>& floor,

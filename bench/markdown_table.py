@@ -14,6 +14,8 @@ ROWS = [("small_call", "call, calls/s"), ("callback", "callback, calls/s"),
         ("startup", "start-up, ms (+ over the interpreter)"), ("warm_open", "bondd warm open, ms"),
         ("daemon_cpp_client", "bondd, C++ client, calls/s"),
         ("daemon_python_client", "bondd, Python client, calls/s"),
+        ("daemon_python_package", "bondd, clients/python / raw loop, calls/s"),
+        ("daemon_node_package", "bondd, clients/node / raw loop, calls/s"),
         ("parallel_1", "parallel, 1 bond, calls/s"), ("parallel_2", "parallel, 2 bonds, calls/s"),
         ("parallel_4", "parallel, 4 bonds, calls/s")]
 

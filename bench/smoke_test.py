@@ -10,10 +10,12 @@ import sys
 FIGURES = ["small_call", "object_call", "callback", "payload_1KiB", "payload_64KiB", "payload_1MiB",
            "payload_16MiB", "payload_16MiB_host_memory", "payload_16MiB_host_memory_fixed_trim",
            "startup", "warm_open",
-           "daemon_cpp_client", "daemon_python_client", "parallel_1", "parallel_2", "parallel_4"]
+           "daemon_cpp_client", "daemon_python_client", "daemon_python_package",
+           "daemon_node_package", "parallel_1", "parallel_2", "parallel_4"]
 # Figures compared with something: their floor is measured too.
 WITH_FLOOR = {"small_call", "object_call", "callback", "payload_1KiB", "payload_64KiB", "payload_1MiB",
               "payload_16MiB", "startup", "daemon_cpp_client", "daemon_python_client",
+              "daemon_python_package", "daemon_node_package",
               "parallel_2", "parallel_4"}
 
 bench, output = sys.argv[1:3]
