@@ -20,12 +20,16 @@
     // The driver's own references to the built-ins it uses: the code the host runs may assign
     // others to the globals (JSON, Object, ...).
     const {
-        JSON, Object, Array, Reflect, Proxy, Map, Set, WeakMap, FinalizationRegistry, Promise,
+        JSON: globalJSON, Object, Array, Reflect, Proxy, Map, Set, WeakMap, FinalizationRegistry, Promise,
         Symbol, String, Number, BigInt, Math, Error, TypeError, SyntaxError, RegExp, Atomics,
         SharedArrayBuffer, Int32Array, Uint8Array, ArrayBuffer, DataView, Buffer, process,
         setImmediate, setTimeout, clearTimeout
     } = globalThis;
     const globalObject = globalThis;
+    // JSON's functions too, which every message uses (user code may assign JSON.stringify).
+    const JSON = Object.freeze({parse: globalJSON.parse, stringify: globalJSON.stringify});
+    // The names an export may not take: the globals of the language (and of Node's REPL).
+    const LANGUAGE_GLOBALS = new Set(Reflect.ownKeys(globalThis));
     const fs = require('fs');
     const {isUtf8} = require('buffer');
 
@@ -201,11 +205,14 @@
         process.on('SIGINT', () => {});  // an interrupt is for the driver, not for the launcher
         const files = ['stdout', 'stderr'].map((channel) => outputFile(channel, (fd) => fd, 2));
         const nodeOptions = process.execArgv.filter((o) => o !== '-i' && o !== '--interactive');
+        // Compiled under a file name of its own: the user's code without a file is node -e's
+        // "[eval]", and its errors' stacks leave the driver's frames out (stackOf).
         const driver = require('child_process').spawn(
             process.execPath,
             [
                 ...nodeOptions, '-e',
-                `(${driverSource})('driver', null, ${JSON.stringify(watcherSource)})`
+                `require('vm').runInThisContext(${JSON.stringify(`(${driverSource})`)}, ` +
+                    `{filename: '<bond-driver>'})('driver', null, ${JSON.stringify(watcherSource)})`
             ],
             {
                 stdio: [
@@ -861,7 +868,7 @@
         const runInContext = Object.getPrototypeOf(vm.Script.prototype).runInContext;
         const major = Number(process.versions.node.split('.')[0]);
         const run = major >= 16 && major <= 22 && typeof runInContext === 'function' ?
-            () => runInContext.call(script, null, -1, false, true, false) :
+            () => Reflect.apply(runInContext, script, [null, -1, false, true, false]) :
             () => script.runInThisContext({breakOnSigint: true, displayErrors: false});
         return (work) => {
             guarded = work;
@@ -967,6 +974,27 @@
         if (typeof thrown === 'string') return thrown;
         return util.inspect(thrown, {depth: 4, breakLength: Infinity});
     }
+    // Where `thrown` was thrown, innermost frame first: the frames of V8's stack of user code
+    // (a file the driver compiled, or a module's path), the driver's and Node's own left out. A
+    // syntax error's place is the first line of its stack ("file:line").
+    const FRAME = /^\s+at (?:(.+?) \()?(.+?):(\d+):\d+\)?$/;
+    function stackOf(thrown) {
+        const stack = thrown instanceof Error && typeof thrown.stack === 'string' ?
+            thrown.stack.split('\n') : [];
+        const frames = [];
+        const isUser = (file) => userFiles.has(file) || file.startsWith('/') ||
+            file.startsWith('file:');
+        const place = thrown instanceof SyntaxError && /^(.+):(\d+)$/.exec(stack[0] || '');
+        if (place && isUser(place[1]))
+            frames.push({file: place[1], line: Number(place[2]), function: ''});
+        for (const text of stack) {
+            const frame = FRAME.exec(text);
+            if (frame && isUser(frame[2]))
+                frames.push({file: frame[2], line: Number(frame[3]),
+                             function: frame[1] || '<anonymous>'});
+        }
+        return frames;
+    }
     function serializedException(thrown) {
         if (thrown !== null && typeof thrown === 'object' &&
             typeof thrown.toJSON !== 'function' && thrown instanceof Error) {
@@ -987,7 +1015,8 @@
         if (thrown instanceof SerializationError)
             return errorReply(id, -32001, `cannot serialize the result: ${thrown.message}`);
         if (thrown instanceof InvalidParams) return errorReply(id, -32602, thrown.message);
-        const data = {type: thrown instanceof Error ? thrown.name : typeName(thrown)};
+        const data = {type: thrown instanceof Error ? thrown.name : typeName(thrown),
+                      stack: stackOf(thrown)};
         const message = describeThrown(thrown);
         if (transExcept) {
             data.exception = serializedException(thrown);
@@ -1016,14 +1045,18 @@
     // become globals, let/const/class join the global lexical scope, so they persist.
     // eval's code is an expression (so `{a: 1}` is an object) or, failing that, statements
     // whose completion value is the value. Most evals repeat a few codes: compiled once.
+    // Code sent without a file name is named as node -e names it; userFiles are the names of
+    // user code the driver compiled (see stackOf).
+    const NO_FILE = '[eval]';
+    const userFiles = new Set([NO_FILE]);
     const compiledCache = new Map();
     function evaluate(code) {
         let script = compiledCache.get(code);
         if (script === undefined) {
             try {
-                script = new vm.Script(`(${code}\n)`, {filename: '<bond>'});
+                script = new vm.Script(`(${code}\n)`, {filename: NO_FILE});
             } catch (error) {
-                script = new vm.Script(code, {filename: '<bond>'});
+                script = new vm.Script(code, {filename: NO_FILE});
             }
             if (compiledCache.size > 1024) compiledCache.clear();
             compiledCache.set(code, script);
@@ -1084,7 +1117,7 @@
     function asyncFunctionOf(code, expression) {
         const body = expression ? `return (${code}\n);` : code;
         return vm.runInThisContext(
-            `(async () => {\n${body}\n})()`, {filename: '<bond>', displayErrors: false});
+            `(async () => {\n${body}\n})()`, {filename: NO_FILE, displayErrors: false});
     }
     function replEvaluate(code, expression) {
         const session = inspector();
@@ -1156,7 +1189,7 @@
             // (name)(...) keeps `this`: obj.method is called as a method of obj.
             caller = vm.runInThisContext(
                 `(function (args) { return (${name}\n)(...args); })`,
-                {filename: '<bond>', displayErrors: false});
+                {filename: NO_FILE, displayErrors: false});
             callers.set(name, caller);
         }
         return caller;
@@ -1169,6 +1202,8 @@
                  'import in instanceof let new null return static super switch this ' +
                  'throw true try typeof var void while with yield arguments eval')
                     .split(' '));
+
+    const exported = new Set();  // the names exported so far: exported again, they are replaced
 
     const methods = {
         eval(params, nested) {
@@ -1185,9 +1220,11 @@
         // top-level await, which a script cannot parse.
         eval_block(params, nested) {
             const code = codeParam(params, 'code');
+            const filename = typeof params.file === 'string' && params.file ? params.file : NO_FILE;
+            userFiles.add(filename);
             let script;
             try {
-                script = new vm.Script(code, {filename: '<bond>'});
+                script = new vm.Script(code, {filename});
             } catch (error) {
                 if (!nested && usesAwait(error, code))
                     return awaiting(code, false).then(() => null);
@@ -1239,6 +1276,10 @@
             if (typeof name !== 'string' || !IDENTIFIER.test(name) || RESERVED.has(name))
                 throw new InvalidParams(
                     `${JSON.stringify(name)} is not a valid JavaScript function name`);
+            if (LANGUAGE_GLOBALS.has(name) && !exported.has(name))
+                throw new InvalidParams(
+                    `${name} is a global of JavaScript: an export may not replace it`);
+            exported.add(name);
             globalObject[name] = {
                 [name](...args) { return request('call', {name, args}, `${name}()`); },
             }[name];

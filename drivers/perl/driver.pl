@@ -129,11 +129,20 @@ use B ();
 # The driver's own state, in package Bond: user code runs in package main (see the end of this
 # file) and sees none of the lexicals.
 sub PROTOCOL_VERSION () { 1 }    # not `use constant`: one module less to load
+sub NO_FILE () { '-e' }    # the file of code sent without a name, as `perl -e` names it
+sub DRIVER_FILE () { '-' }    # this file's name: perl read it from stdin
 
 our $_code;
 our @_args;
 
 my $json;         # the decoder: Cpanel::JSON::XS, JSON::XS or JSON::PP
+# The module subs the driver calls, taken when it loads their module (see load_subs): user code
+# that assigns to their names later (*Scalar::Util::blessed = sub {...}) does not reach it.
+my ($json_decode, $json_encode);
+my ($reftype, $refaddr, $blessed_of, $weaken);    # Scalar::Util's
+my ($encode_base64, $decode_base64);              # MIME::Base64's
+my ($setitimer, $itimer_prof);                    # Time::HiRes's
+my ($svref_2object, $sv_flags, $overload_method) = (\&B::svref_2object, \&B::SV::FLAGS, \&overload::Method);
 our $JSON_MODULE;    # which one, for tests
 my ($protocol_in, $protocol_out);
 my $original_stderr;    # where the host reads why the driver ends (see fail)
@@ -398,6 +407,7 @@ sub choose_json {
         next unless eval { require $file; 1 };
         $JSON_MODULE = $module;
         $json = $module->new->utf8->allow_nonref;
+        ($json_decode, $json_encode) = ($json->can('decode'), $json->can('encode'));
         return;
     }
     die "bond driver: no JSON module (tried @modules)\n";
@@ -435,9 +445,30 @@ sub utf8_text {
     return $s;
 }
 
+# Loads a module and takes the driver's references to its subs: `load_subs('Scalar::Util',
+# \$reftype => 'reftype', ...)`.
+sub load_subs {
+    my $module = shift;
+    (my $file = "$module.pm") =~ s{::}{/}g;
+    require $file;
+    no strict 'refs';
+    while (my ($variable, $name) = splice(@_, 0, 2)) {
+        $$variable = \&{"${module}::$name"};
+    }
+}
+
+sub scalar_util {
+    load_subs('Scalar::Util', \$reftype => 'reftype', \$refaddr => 'refaddr',
+        \$blessed_of => 'blessed', \$weaken => 'weaken');
+}
+
+sub base64 {
+    load_subs('MIME::Base64', \$encode_base64 => 'encode_base64', \$decode_base64 => 'decode_base64');
+}
+
 sub encode_bytes {
-    require MIME::Base64;
-    return '{"$bytes":"' . MIME::Base64::encode_base64($_[0], '') . '"}';
+    base64() unless $encode_base64;
+    return '{"$bytes":"' . $encode_base64->($_[0], '') . '"}';
 }
 
 my %booleans = map { $_ => 1 } qw(JSON::PP::Boolean Types::Serialiser::Boolean JSON::XS::Boolean
@@ -457,7 +488,7 @@ sub encode_value {
     my $v = $_[0];
     return encode_reference($v) if ref $v;
     return 'null' unless defined $v;
-    my $flags = B::SV::FLAGS(B::svref_2object(\$v));
+    my $flags = $sv_flags->($svref_2object->(\$v));
     if (!($flags & B::SVf_POK)) {
         # A number: held as one and not used as a string since. An integer (signed or not) when
         # Perl holds it as one: "$v" then gives its digits.
@@ -549,9 +580,9 @@ sub held_object {
 
 sub proxy {
     my ($number, $type) = @_;
-    require Scalar::Util;    # also for the proxy's == and eq
+    scalar_util() unless $weaken;    # also for the proxy's == and eq
     my $proxy = bless \[$number, $type], 'Bond::Proxy';
-    Scalar::Util::weaken($proxies{$number} = $proxy);
+    $weaken->($proxies{$number} = $proxy);
     return $proxy;
 }
 
@@ -563,19 +594,19 @@ sub release_proxy {
 }
 
 sub is_array {
-    require Scalar::Util;
-    return (Scalar::Util::reftype($_[0]) // '') eq 'ARRAY';
+    scalar_util() unless $reftype;
+    return ($reftype->($_[0]) // '') eq 'ARRAY';
 }
 
 sub same_object {
-    require Scalar::Util;
+    scalar_util() unless $refaddr;
     no warnings;
-    return Scalar::Util::refaddr($_[0]) == (ref $_[1] ? Scalar::Util::refaddr($_[1]) : $_[1]);
+    return $refaddr->($_[0]) == (ref $_[1] ? $refaddr->($_[1]) : $_[1]);
 }
 
 sub blessed {
-    require Scalar::Util;
-    return Scalar::Util::blessed($_[0]);
+    scalar_util() unless $blessed_of;
+    return $blessed_of->($_[0]);
 }
 
 my $base64 = qr{\A(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\z};
@@ -596,8 +627,8 @@ sub decode_tags {
             my $tagged = $v->{$key};
             if ($key eq '$bytes') {
                 if (json_string($tagged) && $tagged =~ $base64) {
-                    require MIME::Base64;
-                    my $bytes = MIME::Base64::decode_base64($tagged);
+                    base64() unless $decode_base64;
+                    my $bytes = $decode_base64->($tagged);
                     $_[0] = defined utf8_text($bytes) ? Bond::Bytes->new($bytes) : $bytes;
                     return;
                 }
@@ -623,13 +654,13 @@ sub decode_tags {
 # Whether a decoded value was a JSON string, and a non-negative JSON integer.
 sub json_string {
     return 0 if !defined $_[0] || ref $_[0];
-    my $flags = B::SV::FLAGS(B::svref_2object(\$_[0]));
+    my $flags = $sv_flags->($svref_2object->(\$_[0]));
     return ($flags & B::SVf_POK) && !($flags & (B::SVf_IOK | B::SVf_NOK));
 }
 
 sub json_index {
     return 0 if !defined $_[0] || ref $_[0];
-    my $flags = B::SV::FLAGS(B::svref_2object(\$_[0]));
+    my $flags = $sv_flags->($svref_2object->(\$_[0]));
     return !($flags & B::SVf_POK) && ($flags & B::SVf_IOK) && $_[0] >= 0;
 }
 
@@ -742,7 +773,7 @@ sub take_interrupts {
 sub take_interrupt {
     my ($line) = @_;
     return 0 if index($line, '"interrupt"') < 0;
-    my $message = eval { $json->decode($line) };
+    my $message = eval { $json_decode->($json, $line) };
     return 0 unless ref $message eq 'HASH' && ($message->{method} // '') eq 'interrupt' && !exists $message->{id};
     my $params = ref $message->{params} eq 'HASH' ? $message->{params} : {};
     request_stop($params->{id}, $params->{reason} // 'the code was interrupted');
@@ -773,8 +804,9 @@ sub apply_limits {
     return unless ref $limits eq 'HASH';
     if (my $cpu = $limits->{cpu}) {
         $limits{cpu} = $cpu;
-        require Time::HiRes;
-        Time::HiRes::setitimer(Time::HiRes::ITIMER_PROF(), $cpu);
+        load_subs('Time::HiRes', \$setitimer => 'setitimer', \$itimer_prof => 'ITIMER_PROF')
+            unless $setitimer;
+        $setitimer->($itimer_prof->(), $cpu);
     }
     if (my $memory = $limits->{memory}) {
         $original_address_space //= address_space_limit();
@@ -788,7 +820,7 @@ sub apply_limits {
 }
 
 sub lift_limits {
-    Time::HiRes::setitimer(Time::HiRes::ITIMER_PROF(), 0) if exists $limits{cpu};
+    $setitimer->($itimer_prof->(), 0) if exists $limits{cpu};
     address_space_limit($original_address_space) if exists $limits{memory};
     %limits = ();
 }
@@ -802,7 +834,7 @@ sub send_result {
     } elsif (defined $value && !ref $value) {
         # The usual results first, as encode_value would write them, without its eval (which
         # only the others can need): an integer, a string of plain printable ASCII.
-        my $flags = B::SV::FLAGS(B::svref_2object(\$value));
+        my $flags = $sv_flags->($svref_2object->(\$value));
         if (!($flags & B::SVf_POK)) {
             $encoded = "$value" if $flags & B::SVf_IOK;
         } elsif ($value !~ /[^\x20\x21\x23-\x5b\x5d-\x7e]/ && !($has_is_bool && is_bool($value))) {
@@ -837,10 +869,11 @@ sub send_error {
 # The message and type name of what `die` threw.
 sub describe_error {
     my ($error) = @_;
+    local $/ = "\n";    # chomp's, whatever user code made it
     return ('Bond::Proxy', "$error") if ref $error eq 'Bond::Proxy';    # its methods are the host's
     if (blessed($error)) {
         my $message = $error->can('message') ? $error->message
-            : overload::Method($error, '""') ? "$error"
+            : $overload_method->($error, '""') ? "$error"
             : $error->can('as_string') ? $error->as_string : "$error";
         $message = "$message";
         chomp $message;
@@ -854,13 +887,44 @@ sub describe_error {
     return ('die', $message);
 }
 
+# Where user code died, innermost frame first, the driver's frames left out: noted by the
+# __DIE__ handler while user code runs (see note_stack), else (a syntax error) the place the
+# message names.
+my $died;    # [the error, its frames] of the last die in user code
+
+sub note_stack {
+    return unless $user_code;
+    my @frames;
+    for (my $depth = 0; my @call = caller($depth); ++$depth) {
+        next if $call[1] eq DRIVER_FILE;
+        my $function = (caller($depth + 1))[3] // 'main';    # the sub the line is in
+        $function = 'main' if $function eq '(eval)' || $function =~ /^Bond::/;
+        push @frames, { file => $call[1], line => $call[2] + 0, function => $function };
+    }
+    # (none: the driver passing on an error, or a syntax error, whose message says where)
+    $died = [$_[0], \@frames] if @frames;
+}
+
+sub stack_of {
+    my ($error, $message) = @_;
+    my $noted = $died;
+    $died = undef;
+    if ($noted && (ref $error ? ref $noted->[0] && same_object($error, $noted->[0])
+        : !ref $noted->[0] && $noted->[0] eq $error)) {
+        return $noted->[1];
+    }
+    return [] unless $message =~ / at (.+?) line (\d+)[.,]/;
+    return [] if $1 eq DRIVER_FILE;
+    return [{ file => $1, line => $2 + 0, function => 'main' }];
+}
+
 sub send_exception {
     my ($id, $error) = @_;
     if (blessed($error) && $error->isa('Bond::Interrupted')) {
         return send_error($id, -32002, $error->message, { type => ref $error, limit => $error->limit });
     }
     my ($type, $message) = describe_error($error);
-    my $data = { type => $type };
+    my $data = { type => $type, stack => stack_of($error, $message) };
     if ($trans_except) {
         my $exception = { type => $type, message => $message };
         if (blessed($error) && ref $error ne 'Bond::Proxy' && $error->can('TO_JSON')) {
@@ -878,9 +942,19 @@ sub send_exception {
     send_error($id, -32000, $message, $data);
 }
 
+# User code as Perl compiles it: from the file named (`perl -e`'s "-e" for none), its first line
+# line 1, nothing added after it (a ";" on a line of its own would move a syntax error at the
+# end to a line the code does not have).
+sub code_from_file {
+    my ($code, $file) = @_;
+    $file = NO_FILE unless defined $file && !ref $file && length $file;
+    $file =~ s/["\n]/_/g;
+    return "#line 1 \"$file\"\n" . ($code // '');
+}
+
 sub run_code_list {
     my ($code) = @_;
-    local $_code = "#line 1 \"(bond eval)\"\n$code\n;";
+    local $_code = code_from_file($code);
     local $user_code = 1;
     stop_at_safe_point();
     my @result = Bond::_run_list();
@@ -953,8 +1027,8 @@ sub handle_request {
 # (undef), or Perl's own error when $object is no hash.
 sub attribute {
     my ($object, $name) = @_;
-    require Scalar::Util;
-    my $kind = Scalar::Util::reftype($object) // '';
+    scalar_util() unless $reftype;
+    my $kind = $reftype->($object) // '';
     if ($kind eq 'HASH') {
         return $object->{$name} if exists $object->{$name};
     } elsif ($kind eq 'ARRAY' && $name =~ /\A-?[0-9]+\z/) {
@@ -977,7 +1051,7 @@ sub as_value {
     my $class = blessed($object) // return $object;
     return $object if $class eq 'Bond::Bytes' || $booleans{$class} || $class eq 'Bond::Proxy'
         || $object->can('TO_JSON') || $object->isa('Math::BigInt') || $object->isa('Math::BigFloat');
-    my $kind = Scalar::Util::reftype($object);
+    my $kind = $reftype->($object);    # (blessed loaded Scalar::Util)
     return {%$object} if $kind eq 'HASH';
     return [@$object] if $kind eq 'ARRAY';
     return $object;
@@ -1069,7 +1143,7 @@ sub answer_request {
         return send_result($id, scalar keys %objects);
     }
     if ($method eq 'eval_block') {
-        local $_code = "#line 1 \"(bond eval_block)\"\n" . ($params->{code} // '') . "\n;";
+        local $_code = code_from_file($params->{code}, $params->{file});
         # All of it in an eval: a stop raised just before or after the code's own eval (while
         # $user_code is set) must end the request, not escape into the driver.
         eval { local $user_code = 1; stop_at_safe_point(); Bond::_run_block(); 1 }
@@ -1080,6 +1154,9 @@ sub answer_request {
         my $name = $params->{name} // '';
         if ($name !~ /\A(?:[A-Za-z_]\w*)(?:::[A-Za-z_]\w*)*\z/) {
             return send_error($id, -32602, "invalid function name: $name");
+        }
+        if ($name !~ /::/ && eval { my $builtin = prototype("CORE::$name"); 1 }) {
+            return send_error($id, -32602, "$name is a builtin function of Perl: an export may not take its name");
         }
         my $full = $name =~ /::/ ? $name : "main::$name";
         no strict 'refs';
@@ -1190,7 +1267,7 @@ sub read_message {
             $newline_free = 0;
             my $line = substr($in_buffer, 0, $end + 1, '');
             next if ord($line) != 123 && $line =~ /\A\s*\z/;    # 123: "{", the usual start
-            my $message = eval { $json->decode($line) };
+            my $message = eval { $json_decode->($json, $line) };
             # Only a line that holds a tag's key (which can only hide its letters in \u escapes)
             # can hold a tag: the others need no walk through decode_tags. "$ alone is common in
             # Perl code: the keys are looked for only where it is.
@@ -1233,7 +1310,7 @@ sub serve {
         }
         my $id = $message->{id};
         return $message if defined $wait_id && defined $id && !ref $id && $id eq $wait_id;
-        fail('a reply to a request never sent: ' . substr($json->encode($message), 0, 200));
+        fail('a reply to a request never sent: ' . substr($json_encode->($json, $message), 0, 200));
     }
     return undef if !defined $wait_id;
     quit(0);    # the host closed the channel while a call to it was pending
@@ -1253,6 +1330,7 @@ sub fail {
 }
 
 sub main {
+    $SIG{__DIE__} = \&note_stack;
     choose_json();
     fcntl_numbers();
     open_channels();
@@ -1278,25 +1356,27 @@ END {
     }
 }
 
+Bond::main();
+exit 0;
+
 # Calls the sub of a plain NAME (see plain_name) as `NAME(...)` compiled as user code would: in
-# package main, from the file "(bond eval)" (what `caller` and Carp see), with no strict or
-# warnings of the driver's.
+# package main, from the file "-e" (what `caller` and Carp see, as for code sent without a
+# file), with no strict or warnings of the driver's. (Compiled before main runs, as every sub;
+# last in the file, so that the `#line`s name no line of the driver's own.)
 package main;
 {
     no strict;
     no warnings;
-#line 1 "(bond eval)"
+#line 1 "-e"
     sub Bond::_call { my $sub = shift; &$sub }
-#line 1 "(bond eval)"
+#line 1 "-e"
     sub Bond::_invoke { my $object = shift; my $method = shift; $object->$method(@_) }
 }
 {
     use strict 'refs';
     no warnings;
-#line 1 "(bond eval)"
+#line 1 "-e"
     sub Bond::_element { $_[0]->{$_[1]} }
-#line 1 "(bond eval)"
+#line 1 "-e"
     sub Bond::_set_element { my ($object, $name, $value) = @_; if (Bond::is_array($object) && $name =~ /\A-?[0-9]+\z/) { $object->[$name] = $value } else { $object->{$name} = $value } return }
 }
-Bond::main();
-exit 0;

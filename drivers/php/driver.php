@@ -6,6 +6,22 @@
 // driver calls libc through the bundled FFI extension to move the protocol to private descriptors.
 namespace Bond {
 
+// PHP's functions that the driver calls, bound to PHP's own at compile time: an unqualified call
+// in namespace Bond would otherwise look for Bond\name first, which user code could declare.
+use function array_filter, array_is_list, array_key_exists, array_keys, array_pop, array_shift,
+    array_values, base64_decode, base64_encode, bin2hex, class_exists, count, define, defined,
+    end, error_get_last, error_reporting, explode, fopen, function_exists, fwrite, get_class,
+    get_debug_type, get_defined_vars, get_object_vars, getenv, iconv, implode, in_array,
+    ini_get, ini_set, interface_exists, is_array, is_bool, is_callable, is_file, is_finite,
+    is_float, is_int, is_object, is_string, json_decode, json_encode, key, ltrim, mb_scrub,
+    memory_get_usage, method_exists, ob_end_clean, ob_get_status, ob_start, pcntl_async_signals,
+    pcntl_signal, posix_getpid, posix_getpwuid, posix_getuid, posix_kill, preg_match,
+    preg_quote, preg_replace, preg_replace_callback, property_exists, random_bytes,
+    readline_add_history, readline_clear_history, readline_list_history, readline_write_history,
+    register_shutdown_function, reset, rtrim, set_error_handler, set_time_limit, str_contains,
+    str_replace, str_starts_with, strcmp, strlen, strpos, strtolower, substr, token_get_all,
+    trait_exists, trigger_error, trim;
+
 /** An error of the host: an exported C++ function threw, or it was called wrongly. */
 class BondError extends \RuntimeException
 {
@@ -242,6 +258,13 @@ final class Driver
     private static bool $bigints = false;
     /** @var array<string, string> lower-case name => exported name */
     private static array $exports = [];
+    // Where errors say user code is (see stack): PHP names all code Scope runs by the line of
+    // the driver's eval (userFile); errors say instead the file eval_block was given (codeFile,
+    // php -r's name when none), or for code in a function or class the file that declared it.
+    private const NO_FILE = 'Command line code';
+    private static string $userFile = '';
+    private static string $codeFile = self::NO_FILE;
+    private static array $declaredIn = [];  // "f:name" or "c:class" (lower case) => file
     private static bool $sending = false;
 
     // Objects (docs/protocol.md, Objects). The table holds what the driver sent as {"$obj": N}
@@ -981,14 +1004,48 @@ final class Driver
 
     private static function doEval(array $params): mixed
     {
-        return Scope::run(self::expression(self::code($params)));
+        $code = self::code($params);
+        try {
+            return Scope::run(self::expression($code));
+        } catch (\ParseError $error) {
+            // Of the parentheses the driver put around the code: the code's own error instead.
+            if ($error->getFile() === self::$userFile && $error->getTrace() &&
+                $error->getTrace()[0]['function'] === '__bond_global_scope') {
+                try {
+                    token_get_all('<?php return ' . $code, TOKEN_PARSE);
+                } catch (\ParseError $own) {
+                    (new \ReflectionProperty(\Error::class, 'message'))->setValue(
+                        $error, $own->getMessage());
+                    (new \ReflectionProperty(\Error::class, 'line'))->setValue(
+                        $error, $own->getLine());
+                }
+            }
+            throw $error;
+        }
     }
 
     private static function doEvalBlock(array $params): mixed
     {
         $code = self::code($params);
         $code = preg_replace('/^\s*<\?php\b/', '', $code);
-        self::checkDeclarations($code);
+        // A last statement without its ";" (eval_block("1")) is completed, as php -a would.
+        if (!preg_match('/[;}]\s*$/', $code)) {
+            try {
+                token_get_all('<?php ' . $code, TOKEN_PARSE);
+            } catch (\ParseError $error) {
+                try {
+                    token_get_all('<?php ' . $code . "\n;", TOKEN_PARSE);
+                    $code .= "\n;";
+                } catch (\ParseError $ignored) {  // its own error, when it runs
+                }
+            }
+        }
+        $declared = self::checkDeclarations($code);
+        if (self::$codeFile !== self::NO_FILE) {
+            foreach ($declared as $key => $ignored) {
+                self::$declaredIn[$key] = self::$codeFile;
+            }
+        }
         Scope::run($code);
         return null;
     }
@@ -1000,7 +1057,7 @@ final class Driver
      * message. Conditional declarations (`if (!function_exists('f')) { function f() {} }`) are
      * left to run as they would in PHP.
      */
-    private static function checkDeclarations(string $code): void
+    private static function checkDeclarations(string $code): array
     {
         $tokens = token_get_all("<?php\n" . $code);
         $count = count($tokens);
@@ -1075,6 +1132,7 @@ final class Driver
             }
             $previous = $id;
         }
+        return $declared;
     }
 
     private static function resolveCallable(string $name): mixed
@@ -1232,13 +1290,79 @@ final class Driver
 
     private static function describe(\Throwable $error): string
     {
-        $text = $error->getMessage();
+        $text = self::userText($error->getMessage());
         return $text === '' ? get_class($error) : get_class($error) . ': ' . $text;
+    }
+
+    /**
+     * Displays a warning, notice or deprecation of user code as PHP would (display_errors,
+     * error_reporting and @ respected), naming the user's file rather than the driver's eval;
+     * anything else is left to PHP.
+     */
+    private static function displayError(int $level, string $message, string $file,
+                                         int $line): bool
+    {
+        static $labels = [E_WARNING => 'Warning', E_USER_WARNING => 'Warning',
+            E_NOTICE => 'Notice', E_USER_NOTICE => 'Notice', E_DEPRECATED => 'Deprecated',
+            E_USER_DEPRECATED => 'Deprecated'];
+        $display = strtolower((string)ini_get('display_errors'));
+        if ($file !== self::$userFile || !isset($labels[$level]) ||
+            !(error_reporting() & $level) || in_array($display, ['', '0', 'off'], true)) {
+            return false;
+        }
+        $text = $labels[$level] . ': ' . self::userText($message) . ' in ' . self::$codeFile .
+            " on line $line\n";
+        fwrite($display === 'stderr' ? STDERR : STDOUT, $display === 'stderr' ? $text : "\n$text");
+        return true;
+    }
+
+    /** A message of PHP's with the driver taken out: user code's file named as the user's. */
+    private static function userText(string $text): string
+    {
+        $text = preg_replace('/, called in ' . preg_quote(__FILE__, '/') . ' on line \d+/', '',
+            $text);
+        return str_replace(self::$userFile, self::$codeFile, $text);
+    }
+
+    /**
+     * Where $error was raised, innermost frame first, without the driver's frames. PHP's trace
+     * names each called function with the place of its call; a frame is a place and the function
+     * it is in ('{main}': the top level).
+     */
+    private static function stack(\Throwable $error): array
+    {
+        $frames = [];
+        $file = $error->getFile();
+        $line = $error->getLine();
+        foreach ([...$error->getTrace(), []] as $call) {
+            $function = $call['function'] ?? '{main}';
+            $class = $call['class'] ?? null;
+            if ($function === '__bond_global_scope' || str_starts_with((string)$class, 'Bond\\') ||
+                $function === 'eval' && ($call['file'] ?? null) === __FILE__) {  // Scope's eval
+                $function = '{main}';
+                $class = null;
+            }
+            // (the driver's file, and the shell's that ran it, begin the name of user code's)
+            if ($file !== null && ($file === self::$userFile ||
+                    !str_starts_with(self::$userFile, $file))) {
+                if ($file === self::$userFile) {
+                    $key = $class !== null ? 'c:' . strtolower($class)
+                        : 'f:' . strtolower($function);
+                    $file = $function === '{main}' ? self::$codeFile
+                        : (self::$declaredIn[$key] ?? self::$codeFile);
+                }
+                $frames[] = ['file' => $file, 'line' => $line,
+                    'function' => $class !== null ? $class . $call['type'] . $function : $function];
+            }
+            $file = $call['file'] ?? null;
+            $line = $call['line'] ?? 0;
+        }
+        return $frames;
     }
 
     private static function errorData(\Throwable $error): array
     {
-        $data = ['type' => get_class($error)];
+        $data = ['type' => get_class($error), 'stack' => self::stack($error)];
         if (self::$trans_except) {
             $exception = $error instanceof \JsonSerializable ? $error->jsonSerialize() : [
                 'type' => get_class($error), 'message' => $error->getMessage(),
@@ -1301,6 +1425,10 @@ final class Driver
             in_array($method, ['eval', 'call', 'invoke', 'get'], true);
         $mode = $method === 'get' && ($params['name'] ?? null) === null ? self::COPY : self::HOLD;
         self::$serving[] = $id;  // until the reply is sent: see onShutdown
+        $outerFile = self::$codeFile;
+        $file = $params['file'] ?? null;
+        self::$codeFile = $method === 'eval_block' && is_string($file) && $file !== ''
+            ? $file : self::NO_FILE;
         $limited = isset($params['limits']);
         try {
             try {
@@ -1332,6 +1460,7 @@ final class Driver
                 $reply = [-32000, self::describe($error), self::errorData($error)];
             }
             unset($params, $error);  // its trace holds the arguments
+            self::$codeFile = $outerFile;
             if (isset($reply)) {
                 self::replyError($id, ...$reply);
                 return;
@@ -1582,6 +1711,8 @@ final class Driver
 
     public static function main(): void
     {
+        self::$userFile = Scope::run('return __FILE__;');
+        set_error_handler(self::displayError(...));
         try {
             self::openChannels();
         } catch (\Throwable $error) {

@@ -4,6 +4,7 @@
 # Only the standard library is used.
 import atexit
 import binascii
+import builtins
 import faulthandler
 import fcntl
 import io
@@ -21,11 +22,17 @@ import weakref
 
 import __main__
 
+# The driver's own builtins: the functions defined below look them up here, so user code that
+# reassigns or deletes one of builtins (`builtins.len = None`) changes only its own.
+__builtins__ = dict(builtins.__dict__)
+_LANGUAGE_GLOBALS = frozenset(__builtins__)  # names an export may not take
+
 
 # --- State ----------------------------------------------------------------------------------------
 # The driver's own state, module-level and private (user code runs in __main__'s globals).
 PROTOCOL_VERSION = 1
 STDERR_READY_MARK = b"\n__bond_driver_ready__\n"
+DRIVER_FILE = "<bond-driver>"  # the name the bootstrap compiles this file under
 
 _user_globals = __main__.__dict__
 _trans_except = False
@@ -386,9 +393,8 @@ def _decode_object(obj):
         if "$bytes" in obj:
             if isinstance(obj["$bytes"], str):
                 try:
-                    import base64
-                    return base64.b64decode(obj["$bytes"], validate=True)
-                except binascii.Error:
+                    return binascii.a2b_base64(obj["$bytes"], strict_mode=True)
+                except (binascii.Error, ValueError):
                     pass  # not bytes after all: an ordinary dict
         elif "$yours" in obj:
             number = obj["$yours"]
@@ -407,23 +413,55 @@ def _decode_object(obj):
     return obj
 
 
-_encoder = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_encode_value
-)
+def _json_encoder(default):
+    """JSONEncoder(...).encode through the json module's C encoder alone: JSONEncoder's Python
+    code looks up builtins (isinstance) that user code may have replaced."""
+    make = json.encoder.c_make_encoder
+    if make is None:
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+                                default=default).encode
+    strings = json.encoder.encode_basestring
+
+    def encode(value):
+        # ({}: the markers that find a circular value, fresh for each message)
+        return "".join(make({}, default, strings, None, ":", ",", False, False, False)(value, 0))
+
+    return encode
+
+
+def _json_decoder(object_hook=None):
+    """JSONDecoder(...).decode through the json module's C scanner alone (see _json_encoder)."""
+    decoder = json.JSONDecoder(object_hook=object_hook)
+    make = json.scanner.c_make_scanner
+    if make is None:
+        return decoder.decode
+    scan = make(decoder)
+
+    def decode(text):
+        try:
+            value, end = scan(text, len(text) - len(text.lstrip()))
+        except StopIteration:
+            raise ValueError("not JSON: %r" % (text[:80],)) from None
+        if text[end:].strip():
+            raise ValueError("not one JSON value: %r" % (text[:80],))
+        return value
+
+    return decode
+
+
+_encode_json = _json_encoder(_encode_value)
 # For what must not put objects in the table (an exception's args in error data).
-_plain_encoder = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_encode_bytes
-)
-_tag_decoder = json.JSONDecoder(object_hook=_decode_object)
-_plain_decoder = json.JSONDecoder()
+_encode_plain_json = _json_encoder(_encode_bytes)
+_decode_tagged_json = _json_decoder(_decode_object)
+_decode_plain_json = _json_decoder()
 
 
 def _decode(line):
     """A protocol line (bytes) as Python values; ValueError when it is not UTF-8 JSON. The object
     hook that turns tags into values costs a call per object: only where one can be (a tag's key
     starts with "$")."""
-    decoder = _tag_decoder if b'"$' in line else _plain_decoder
-    return decoder.decode(line.decode("utf-8"))
+    decode = _decode_tagged_json if b'"$' in line else _decode_plain_json
+    return decode(line.decode("utf-8"))
 
 
 def _holds_code(line):
@@ -433,7 +471,7 @@ def _holds_code(line):
 def _dumps(message):
     """One protocol line; raises TypeError/ValueError for what JSON cannot carry. Objects it
     meets are put in the table: use _dumps_values, which takes them out again when it fails."""
-    return _encoder.encode(message).encode("utf-8") + b"\n"
+    return _encode_json(message).encode("utf-8") + b"\n"
 
 
 _UNSERIALIZABLE = (TypeError, ValueError, RecursionError)  # RecursionError: a value too deep
@@ -500,8 +538,23 @@ def _make_proxy(number, type_name):
     proxy = object.__new__(BondProxy)
     _set_proxy_number(proxy, number)
     _set_proxy_type(proxy, type_name)
-    weakref.finalize(proxy, _release_queue.append, number).atexit = False
+    _watch_proxy(proxy, number)
     return proxy
+
+
+_proxy_references = {}  # id of a weak reference to a proxy -> the reference, until it fires
+
+
+def _watch_proxy(proxy, number):
+    """Queues `number` for release when `proxy` is collected. (weakref.finalize would do, but
+    its Python code looks up builtins that user code may have replaced.)"""
+
+    def collected(reference):
+        _proxy_references.pop(id(reference), None)
+        _release_queue.append(number)
+
+    reference = weakref.ref(proxy, collected)
+    _proxy_references[id(reference)] = reference
 
 
 # --- Stopping and limits --------------------------------------------------------------------------
@@ -684,12 +737,19 @@ def _code(params, key="code"):
     return code
 
 
+# Code sent without a file name is named as Python names a string of code (python -c).
+_NO_FILE = "<string>"
+
+
 def _eval(params):
-    return eval(compile(_code(params), "<bond>", "eval"), _user_globals)
+    return eval(compile(_code(params), _NO_FILE, "eval"), _user_globals)
 
 
 def _eval_block(params):
-    exec(compile(_code(params), "<bond>", "exec"), _user_globals)
+    code, file = _code(params), params.get("file")
+    if not isinstance(file, str) or not file:
+        file = _NO_FILE
+    exec(compile(code, file, "exec"), _user_globals)
 
 
 # call's name expressions and {"$code"} expressions, compiled once: most repeat a few names
@@ -704,7 +764,7 @@ def _evaluate(expression):
         if len(_compiled_names) > 1024:
             _compiled_names.clear()
         plain = expression.isidentifier() and not keyword.iskeyword(expression)
-        compiled = _compiled_names[expression] = (plain, compile(expression, "<bond>", "eval"))
+        compiled = _compiled_names[expression] = (plain, compile(expression, _NO_FILE, "eval"))
     plain, code = compiled
     # A global's plain name is looked up directly, which is what eval would find, sooner; a
     # builtin, an undefined name or an expression is evaluated.
@@ -786,6 +846,8 @@ def _export(params):
     name = params.get("name")
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise _InvalidParams("%r is not a valid Python function name" % (name,))
+    if name in _LANGUAGE_GLOBALS:
+        raise _InvalidParams("%r is a builtin of Python: an export may not replace it" % (name,))
     _user_globals[name] = _make_export(name)
 
 
@@ -813,13 +875,31 @@ def _describe(error):
     return "%s: %s" % (type(error).__name__, text) if text else type(error).__name__
 
 
+def _stack(error):
+    """Where `error` was raised, innermost frame first, without the driver's frames; a syntax
+    error's place is its first frame."""
+    stack = []
+    if isinstance(error, SyntaxError) and error.filename != DRIVER_FILE:
+        stack.append({"file": error.filename or _NO_FILE, "line": error.lineno or 0,
+                      "function": ""})
+    frames = []
+    tb = error.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename != DRIVER_FILE:
+            frames.append({"file": code.co_filename, "line": tb.tb_lineno or 0,
+                           "function": code.co_name})
+        tb = tb.tb_next
+    return stack + frames[::-1]
+
+
 def _error_data(error):
-    data = {"type": type(error).__name__}
+    data = {"type": type(error).__name__, "stack": _stack(error)}
     if _trans_except:
         exception = {"type": type(error).__name__, "module": type(error).__module__,
                      "message": str(error), "args": list(error.args)}
         try:
-            _plain_encoder.encode(exception)  # no objects: args it cannot carry are sent as repr
+            _encode_plain_json(exception)  # no objects: args it cannot carry are sent as repr
         except _UNSERIALIZABLE:
             exception["args"] = [repr(arg) for arg in error.args]
         data["exception"] = exception
@@ -866,7 +946,7 @@ def _answer_request(request_id, message, line=None):
         try:
             _raise_stop()  # stopped before it started
             if line is not None:  # its {"$code"} values are evaluated as user code, now
-                params = _tag_decoder.decode(line.decode("utf-8")).get("params")
+                params = _decode_tagged_json(line.decode("utf-8")).get("params")
                 if not isinstance(params, dict):
                     params = {}
             result = handler(params)
@@ -993,10 +1073,10 @@ def _serve(awaited_id=None):
         unknown = None
         try:
             try:
-                message = _plain_decoder.decode(line.decode("utf-8")) if deferred else _decode(line)
+                message = _decode_plain_json(line.decode("utf-8")) if deferred else _decode(line)
             except _UnknownObject as error:  # {"$yours": N} of no entry: answered below
                 unknown = error
-                message = _plain_decoder.decode(line.decode("utf-8"))
+                message = _decode_plain_json(line.decode("utf-8"))
         except ValueError as error:
             _reply_error(None, -32700, "parse error: %s" % error)
             continue
@@ -1031,7 +1111,7 @@ def _serve(awaited_id=None):
                     raise BondError(str(error)) from None
             return message.get("result")
         else:
-            _fail("a reply to a request never sent: %r" % (json.dumps(message)[:200],))
+            _fail("a reply to a request never sent: %r" % (_encode_plain_json(message)[:200],))
 
 
 # --- Start and end --------------------------------------------------------------------------------

@@ -72,7 +72,7 @@ class Function : public detail::callable_api<Function> {
 class LimitedBond {
   public:
     Value eval(std::string_view code);
-    void eval_block(std::string_view code);
+    void eval_block(std::string_view code, std::string_view file = {});
     template <class... A>
     Value call(std::string_view name, A&&... arguments) {
         return call_with(name, detail::make_arguments(std::forward<A>(arguments)...));
@@ -106,8 +106,9 @@ class Bond {
     // The value of one expression.
     Value eval(std::string_view code);
     Value eval(const Ref& code);
-    // Runs statements at the top level of the interpreter; definitions persist.
-    void eval_block(std::string_view code);
+    // Runs statements at the top level of the interpreter; definitions persist. With a `file`
+    // name, the code is that file's text: its errors name `file`, at the file's own lines.
+    void eval_block(std::string_view code, std::string_view file = {});
     void eval_block(const Ref& code);
 
     // Calls `name`, any callable expression of the language, with the arguments converted by

@@ -7,6 +7,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace bond {
 
@@ -42,18 +43,33 @@ class SerializationException : public BondException {
     std::string side_;
 };
 
+// One frame of the remote code's stack: the file ("die.py"; "<bond>" for code given as a string
+// without a file name), the line (from 1; 0 when the language gives none) and the function ("f";
+// the language's word for the top level: "<module>", "{main}", "main", "<anonymous>").
+struct StackFrame {
+    std::string file;
+    int line = 0;
+    std::string function;
+    bool operator==(const StackFrame&) const = default;
+};
+
 // The remote code raised an error. data() is its message, or with trans_except the serialized
-// exception object.
+// exception object. stack() is where it was raised, innermost frame first, the driver's own
+// frames left out (empty when the language gave none, as for most syntax errors).
 class RemoteException : public BondException {
   public:
-    RemoteException(std::string lang, std::string message, nlohmann::json data);
+    RemoteException(std::string lang, std::string message, nlohmann::json data,
+                    std::vector<StackFrame> stack = {});
     const nlohmann::json& data() const noexcept { return data_; }
+    const std::vector<StackFrame>& stack() const noexcept { return stack_; }
 
   protected:
-    RemoteException(const char* kind, std::string lang, std::string message, nlohmann::json data);
+    RemoteException(const char* kind, std::string lang, std::string message, nlohmann::json data,
+                    std::vector<StackFrame> stack = {});
 
   private:
     nlohmann::json data_;
+    std::vector<StackFrame> stack_;
 };
 
 // Bond::interrupt() stopped the running operation. The bond goes on unless the code could not be

@@ -82,8 +82,17 @@ Value Bond::eval(const Ref& code) {
     return eval(code.code());
 }
 
-void Bond::eval_block(std::string_view code) {
-    session()->request("eval_block", {{"code", code}});
+namespace {
+// eval_block's params: the file's name only when there is one (docs/protocol.md).
+Value block_params(std::string_view code, std::string_view file) {
+    Value params = {{"code", code}};
+    if (!file.empty()) params["file"] = file;
+    return params;
+}
+}  // namespace
+
+void Bond::eval_block(std::string_view code, std::string_view file) {
+    session()->request("eval_block", block_params(code, file));
 }
 
 void Bond::eval_block(const Ref& code) {
@@ -160,8 +169,8 @@ Value LimitedBond::eval(std::string_view code) {
     return session_->request("eval", {{"code", code}}, &limits_);
 }
 
-void LimitedBond::eval_block(std::string_view code) {
-    session_->request("eval_block", {{"code", code}}, &limits_);
+void LimitedBond::eval_block(std::string_view code, std::string_view file) {
+    session_->request("eval_block", block_params(code, file), &limits_);
 }
 
 Value LimitedBond::call_with(std::string_view name, detail::CallArguments arguments) {

@@ -27,12 +27,16 @@ SerializationException::SerializationException(std::string lang, std::string sid
                     "(" + side + ") " + std::move(message)),
       side_(std::move(side)) {}
 
-RemoteException::RemoteException(std::string lang, std::string message, nlohmann::json data)
-    : RemoteException("RemoteException", std::move(lang), std::move(message), std::move(data)) {}
+RemoteException::RemoteException(std::string lang, std::string message, nlohmann::json data,
+                                 std::vector<StackFrame> stack)
+    : RemoteException("RemoteException", std::move(lang), std::move(message), std::move(data),
+                      std::move(stack)) {}
 
 RemoteException::RemoteException(const char* kind, std::string lang, std::string message,
-                                 nlohmann::json data)
-    : BondException(kind, std::move(lang), std::move(message)), data_(std::move(data)) {}
+                                 nlohmann::json data, std::vector<StackFrame> stack)
+    : BondException(kind, std::move(lang), std::move(message)),
+      data_(std::move(data)),
+      stack_(std::move(stack)) {}
 
 Interrupted::Interrupted(std::string lang, const std::string& message)
     : RemoteException("Interrupted", std::move(lang), message, message) {}

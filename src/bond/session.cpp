@@ -619,6 +619,7 @@ void Session::reply_error(std::int64_t id, int code, const std::string& message)
         data["data"] = options_.trans_except.value_or(false) && has_exception
                            ? sent["exception"]
                            : Value(reply.error_message);
+        if (sent.is_object() && sent.contains("stack")) data["stack"] = sent["stack"];
     } else if (reply.error_code == kSerializationException) {
         data["side"] = "remote";
     } else {

@@ -58,8 +58,10 @@ std::string DaemonTarget::eval_shown(const std::string& code) {
     return shown;
 }
 
-void DaemonTarget::eval_block(const std::string& code) {
-    on_bond("eval_block", {{"code", code}});
+void DaemonTarget::eval_block(const std::string& code, const std::string& file) {
+    Value params = {{"code", code}};
+    if (!file.empty()) params["file"] = file;
+    on_bond("eval_block", params);
 }
 
 Value DaemonTarget::call(const std::string& name, const Value& arguments) {

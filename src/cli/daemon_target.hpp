@@ -13,7 +13,7 @@ class DaemonTarget final : public ReplTarget {
     const std::string& lang() const override { return lang_; }
     std::string description() const override;
     std::string eval_shown(const std::string& code) override;
-    void eval_block(const std::string& code) override;
+    void eval_block(const std::string& code, const std::string& file) override;
     Value call(const std::string& name, const Value& arguments) override;
     std::vector<std::string> exports() override;
     void interrupt() override;

@@ -12,7 +12,9 @@ class LocalTarget final : public ReplTarget {
     const std::string& lang() const override { return bond_.lang(); }
     std::string description() const override;
     std::string eval_shown(const std::string& code) override;
-    void eval_block(const std::string& code) override { bond_.eval_block(code); }
+    void eval_block(const std::string& code, const std::string& file) override {
+        bond_.eval_block(code, file);
+    }
     Value call(const std::string& name, const Value& arguments) override;
     std::vector<std::string> exports() override { return bond_.exports(); }
     void interrupt() override { bond_.interrupt(); }

@@ -3,6 +3,7 @@
 #include "interrupt_watcher.hpp"
 #include "language_hints.hpp"
 #include "local_target.hpp"
+#include "remote_trace.hpp"
 #include "signal_pipe.hpp"
 #include "terminal_output.hpp"
 
@@ -17,6 +18,11 @@ namespace {
 constexpr int kFailed = 1;
 constexpr int kInterrupted = 130;  // 128 + SIGINT, as shells report a program Ctrl+C ended
 
+// The name errors give a file: as the user typed it; stdin has none.
+std::string source_name(const std::string& file) {
+    return file == "-" ? std::string() : file;
+}
+
 // Starts the bond, loads the files, runs `operation` on it with Ctrl+C interrupting it.
 template <class F>
 int run_once(const OneShot& shot, TerminalOutput& output, SignalPipe& signals, F&& operation) {
@@ -29,7 +35,8 @@ int run_once(const OneShot& shot, TerminalOutput& output, SignalPipe& signals, F
         InterruptWatcher watcher(signals, *target);
         try {
             for (const auto& file : shot.loads)
-                target->eval_block(file_as_block(hints_for(target->lang()), read_source(file)));
+                target->eval_block(file_as_block(hints_for(target->lang()), read_source(file)),
+                                   source_name(file));
             operation(*target);
         } catch (...) {
             interrupted = watcher.interrupted() || signals.ending();
@@ -38,9 +45,9 @@ int run_once(const OneShot& shot, TerminalOutput& output, SignalPipe& signals, F
         target->close();
         return signals.ending() ? kInterrupted : 0;
     } catch (const std::exception& error) {
-        output.write_error(dynamic_cast<const BondException*>(&error) != nullptr
-                               ? std::string(error.what())
-                               : "bond: " + std::string(error.what()));
+        const auto* bond_error = dynamic_cast<const BondException*>(&error);
+        output.write_error(bond_error != nullptr ? error_text(*bond_error)
+                                                 : "bond: " + std::string(error.what()));
         if (target) target->close();
         return interrupted ? kInterrupted : kFailed;
     }
@@ -70,7 +77,7 @@ int run_exec(const OneShot& shot, const std::string& file, TerminalOutput& outpu
              SignalPipe& signals) {
     std::string source = read_source(file);  // before the interpreter starts: no wasted start
     return run_once(shot, output, signals, [&](ReplTarget& target) {
-        target.eval_block(file_as_block(hints_for(target.lang()), source));
+        target.eval_block(file_as_block(hints_for(target.lang()), source), source_name(file));
     });
 }
 

@@ -3,6 +3,7 @@
 #include "interrupt_watcher.hpp"
 #include "language_hints.hpp"
 #include "line_editor.hpp"
+#include "remote_trace.hpp"
 #include "signal_pipe.hpp"
 
 #include <cstdlib>
@@ -102,7 +103,7 @@ class ReplLoop {
                 if (mode == InputMode::Expression)
                     output_.write_shown(target_.eval_shown(code));
                 else
-                    target_.eval_block(code);
+                    target_.eval_block(code, "");
             });
         }
         if (!ended_) target_.close();
@@ -122,7 +123,7 @@ class ReplLoop {
         } catch (const TimeoutException& error) {
             return end_with(error.what());
         } catch (const BondException& error) {
-            output_.write_error(error.what());
+            output_.write_error(error_text(error));
             if (!target_.alive()) end_with("the interpreter has ended");
             return false;
         } catch (const std::exception& error) {
@@ -160,7 +161,7 @@ class ReplLoop {
             if (!file) return output_.write_error(":load: cannot read " + argument);
             std::ostringstream text;
             text << file.rdbuf();
-            guarded([&] { target_.eval_block(file_as_block(hints_, text.str())); });
+            guarded([&] { target_.eval_block(file_as_block(hints_, text.str()), argument); });
         } else {
             output_.write_error("unknown command " + name + " (:help lists them)");
         }

@@ -20,7 +20,8 @@ class ReplTarget {
     // The value of an expression as the REPL prints it: JSON, each object the remote code
     // keeps in it as <PHP object Cart #3> (the object is let go once printed).
     virtual std::string eval_shown(const std::string& code) = 0;
-    virtual void eval_block(const std::string& code) = 0;
+    // `file`, when not empty, names the file the code comes from (its errors name it).
+    virtual void eval_block(const std::string& code, const std::string& file) = 0;
     // `arguments` is an array of values.
     virtual Value call(const std::string& name, const Value& arguments) = 0;
     // The host functions the remote code can call, sorted.

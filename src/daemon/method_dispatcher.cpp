@@ -54,11 +54,18 @@ struct ResultFor {
     }
 };
 
+// eval's and eval_block's params; eval_block's may name the file its code is the text of.
+NamedParams code_params(const Value& params, bool block) {
+    if (block) return {params, {"bond", "code", "file", "limits"}};
+    return {params, {"bond", "code", "limits"}};
+}
+
 Prepared code_operation(const NamedParams& named, bool block, ResultFor result_for) {
-    return {[code = named.string("code"), block, result_for](bond::Bond& remote,
-                                                             const bond::Limits& limits) {
+    std::string file = block ? named.optional_string("file").value_or("") : "";
+    return {[code = named.string("code"), file, block, result_for](bond::Bond& remote,
+                                                                   const bond::Limits& limits) {
                 if (!block) return result_for(remote.with_limits(limits).eval_result(code));
-                remote.with_limits(limits).eval_block(code);
+                remote.with_limits(limits).eval_block(code, file);
                 return Value();
             },
             operation_limits(named)};
@@ -108,9 +115,10 @@ void MethodDispatcher::run_here(const Client& client, const detail::Message& req
             named.string("bond");
             prepared = call_operation(named, std::move(result_for));
         } else {
-            NamedParams named(request.params, {"bond", "code", "limits"});
+            bool block = request.method == "eval_block";
+            NamedParams named = code_params(request.params, block);
             named.string("bond");
-            prepared = code_operation(named, request.method == "eval_block", std::move(result_for));
+            prepared = code_operation(named, block, std::move(result_for));
         }
         client->note_request_for(bond.get());
         bond->run_now(chain, client, std::move(prepared.operation), answer(reply), prepared.limits);
@@ -189,7 +197,7 @@ void MethodDispatcher::eval_block(const Client& client, const Value& params, con
 
 void MethodDispatcher::run_code(const Client& client, const Value& params, const Reply& reply,
                                 bool block) {
-    NamedParams named(params, {"bond", "code", "limits"});
+    NamedParams named = code_params(params, block);
     auto bond = registry_.held_by(*client, named.string("bond"));
     Prepared prepared = code_operation(named, block, {client->objects(), bond->id()});
     run_on_bond(client, bond, std::move(prepared.operation), reply, prepared.limits);

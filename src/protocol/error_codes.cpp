@@ -20,6 +20,30 @@ std::string without_side(const std::string& message, const std::string& side) {
     return message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message;
 }
 
+// RemoteException::stack() as JSON: [{file, line, function}, ...], innermost first.
+Value stack_as_json(const std::vector<StackFrame>& stack) {
+    Value frames = Value::array();
+    for (const auto& frame : stack)
+        frames.push_back(
+            {{"file", frame.file}, {"line", frame.line}, {"function", frame.function}});
+    return frames;
+}
+
+// The inverse, for what a peer sent: frames that are not objects are left out, missing or
+// mistyped fields are empty.
+std::vector<StackFrame> stack_from_json(const Value& data) {
+    std::vector<StackFrame> stack;
+    if (!data.is_object() || !data.contains("stack") || !data["stack"].is_array()) return stack;
+    for (const auto& frame : data["stack"]) {
+        if (!frame.is_object()) continue;
+        auto line = frame.find("line");
+        stack.push_back({text_field(frame, "file"),
+                         line != frame.end() && line->is_number_integer() ? line->get<int>() : 0,
+                         text_field(frame, "function")});
+    }
+    return stack;
+}
+
 RpcError described(int code, const char* type, const BondException& error) {
     return {code, error.message(), {{"type", type}, {"lang", error.lang()}}};
 }
@@ -38,6 +62,7 @@ RpcError to_rpc_error(const BondException& error) {
             return described(kStopped, "Interrupted", error);
         RpcError raised = described(kRemoteException, "RemoteException", error);
         raised.data["data"] = remote->data();
+        if (!remote->stack().empty()) raised.data["stack"] = stack_as_json(remote->stack());
         return raised;
     }
     if (const auto* serialization = dynamic_cast<const SerializationException*>(&error)) {
@@ -72,7 +97,8 @@ void throw_rpc_error(const RpcError& error) {
         case kRemoteException:
             throw RemoteException(
                 lang, message,
-                data.is_object() && data.contains("data") ? data["data"] : Value(message));
+                data.is_object() && data.contains("data") ? data["data"] : Value(message),
+                stack_from_json(data));
         case kSerializationException: {
             std::string side = text_field(data, "side");
             throw SerializationException(lang, side, without_side(message, side));

@@ -13,8 +13,9 @@ from cli_support import BOND, BY_KEY, HANG_GUARD, Client, Daemon, read_line, run
 
 # Per language, from its entry of tests/languages.json (name, version_command, ...) and that
 # entry's "cli": an expression and its value as JSON, code that raises and the words of its error,
-# a statement printing "out" and "err" to stdout and stderr, a function definition of `twice`,
-# and a script that prints its pid and loops for ever.
+# a file that dies in f() and what `bond exec` prints for it ({path}: the file's path), a
+# statement printing "out" and "err" to stdout and stderr, a function definition of `twice`, and
+# a script that prints its pid and loops for ever.
 LANGUAGES = {key: {**entry, **entry["cli"]} for key, entry in BY_KEY.items()}
 
 
@@ -40,6 +41,32 @@ class Eval(unittest.TestCase):
                 status, out, err = run("eval", lang, code)
                 self.assertEqual((status, out), (1, ""))
                 self.assertIn(words, err)
+
+    def test_a_syntax_error_is_at_the_line_typed_with_nothing_the_driver_added(self):
+        for lang, code, present, absent in [
+                ("python", "1 +", "<string>", "<bond>"),
+                ("perl", "1 +", "at -e line 1", "line 2"),
+                ("php", "1 +", "unexpected end of file", '")"'),
+                ("php", "foo(", "Unclosed '('", '";"'),
+                ("js", "1 +", "SyntaxError", "<bond>")]:
+            with self.subTest(lang=lang, code=code):
+                status, _, err = run("eval", lang, code)
+                self.assertEqual(status, 1)
+                self.assertIn(present, err)
+                self.assertNotIn(absent, err)
+                self.assertNotIn("eval()'d code", err)
+
+    def test_php_messages_do_not_show_the_driver(self):
+        status, _, err = run("eval", "php", "(function (int $x) { return $x; })('a')")
+        self.assertEqual(status, 1)
+        self.assertIn("TypeError: {closure}(): Argument #1 ($x) must be of type int, string given, "
+                      "called in Command line code on line 1\n", err)  # as php -r says it
+        status, _, err = run("call", "php", "fn(int $x) => $x", '"a"')  # called by the driver
+        self.assertEqual(status, 1)
+        self.assertIn("must be of type int, string given\n", err)
+        self.assertNotIn("called in", err)
+        status, _, err = run("eval", "php", "$undefined")  # a warning
+        self.assertEqual(err, "Warning: Undefined variable $undefined in Command line code on line 1\n")
 
     def test_values_of_every_kind(self):
         status, out, _ = run("eval", "python",
@@ -88,7 +115,34 @@ class Exec(unittest.TestCase):
         path = write_file(self.directory.name, "fails.py", "print('before')\nraise ValueError('no')\n")
         status, out, err = run("exec", "python", path)
         self.assertEqual((status, out), (1, "before\n"))
-        self.assertIn("RemoteException[Python]: ValueError: no", err)
+        self.assertIn("ValueError: no", err)
+
+    def test_an_error_names_the_file_and_is_printed_as_the_language_prints_it(self):
+        for lang, table in LANGUAGES.items():
+            with self.subTest(lang=lang):
+                text, printed = table["dies"]
+                path = write_file(self.directory.name, "die", text)
+                self.assertEqual(run("exec", lang, path), (1, "", printed.replace("{path}", path)))
+                # a file --load runs before a call (the file dies before the call)
+                status, _, err = run("call", lang, "f", "--load", path)
+                self.assertEqual((status, err), (1, printed.replace("{path}", path)))
+
+    def test_a_function_of_a_loaded_file_keeps_its_file_in_later_errors(self):
+        text = LANGUAGES["python"]["dies"][0]
+        path = write_file(self.directory.name, "die.py", text)
+        status, _, err = run("repl", "python", input=":load %s\nf()\n" % path)
+        self.assertEqual(status, 0)
+        self.assertIn('Traceback (most recent call last):\n'
+                      '  File "<string>", line 1, in <module>\n'
+                      '  File "%s", line 2, in f\nValueError: boom\n' % path, err)
+
+    def test_a_syntax_error_of_a_file_names_the_file_and_its_line(self):
+        path = write_file(self.directory.name, "bad.py", "x = 1\n1 +* 2\n")
+        status, _, err = run("exec", "python", path)
+        self.assertEqual(status, 1)
+        self.assertTrue(err.startswith('  File "%s", line 2\nSyntaxError: ' % path), err)
+        path = write_file(self.directory.name, "bad.pl", "my $x = 1;\n1 + ;\n")
+        self.assertIn("at %s line 2" % path, run("exec", "perl", path)[2])
 
     def test_a_missing_file_is_an_error(self):
         status, _, err = run("exec", "python", os.path.join(self.directory.name, "absent.py"))

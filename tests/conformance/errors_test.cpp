@@ -52,6 +52,101 @@ TEST_CASE("syntax errors and undefined functions are RemoteExceptions") {
     });
 }
 
+TEST_CASE("a remote exception's stack names the user's file, lines and functions, not the driver") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language);
+        try {
+            remote.eval_block(language.die_file, "die.x");
+            FAIL("no exception");
+        } catch (const bond::RemoteException& error) {
+            CAPTURE(error.what());
+            const auto& stack = error.stack();
+            REQUIRE(stack.size() >= 2);
+            CHECK(stack[0].file == "die.x");
+            CHECK(stack[0].line == 2);
+            CHECK(stack[0].function == language.die_file_function);
+            CHECK(stack[1].file == "die.x");
+            CHECK(stack[1].line == 4);
+            for (const auto& frame : stack) CHECK(frame.file == "die.x");  // no driver's frame
+        }
+        // The same function called later, from code that has no file name.
+        try {
+            remote.eval(language.call_export("f"));
+            FAIL("no exception");
+        } catch (const bond::RemoteException& error) {
+            CAPTURE(error.what());
+            REQUIRE(!error.stack().empty());
+            CHECK(error.stack()[0] == bond::StackFrame{"die.x", 2, language.die_file_function});
+            CHECK(error.stack().size() == 2);  // f's line, and the line of the eval that called it
+        }
+    });
+}
+
+TEST_CASE("a syntax error names the user's file and line, and the first line is line 1") {
+    for_each_language([](const Language& language) {
+        bond::Bond remote = make_test_bond(language);
+        try {
+            remote.eval_block(language.syntax_error_file, "bad.x");
+            FAIL("no exception");
+        } catch (const bond::RemoteException& error) {
+            CAPTURE(error.what());
+            REQUIRE(!error.stack().empty());
+            CHECK(error.stack()[0].file == "bad.x");
+            CHECK(error.stack()[0].line == 2);
+        }
+        for (bool block : {false, true}) {
+            CAPTURE(block);
+            try {
+                if (block)
+                    remote.eval_block(language.syntax_error);
+                else
+                    remote.eval(language.syntax_error);
+                FAIL("no exception");
+            } catch (const bond::RemoteException& error) {
+                CAPTURE(error.what());
+                REQUIRE(!error.stack().empty());
+                CHECK(error.stack()[0].line == 1);
+                CHECK(error.message().find("bad.x") == std::string::npos);
+                CHECK(error.message().find("line 2") == std::string::npos);
+            }
+        }
+    });
+}
+
+TEST_CASE("user code that reassigns or deletes the language's globals does not break the bond") {
+    for_each_language([](const Language& language) {
+        OutputLog output;
+        bond::Bond remote = make_test_bond(language, {.on_output = output.sink()});
+        remote.eval_block(language.define_add);
+        remote.eval_block(language.define_ident);
+        remote.eval_block(language.define_fails);
+        remote.eval_block(language.print_line("before"));
+        remote.export_function("seven", [] { return 7; });
+        std::string failed;  // the error's message before: the same after
+        try {
+            remote.call("fails");
+        } catch (const bond::RemoteException& error) {
+            failed = error.message();
+        }
+        remote.eval_block(language.clobber_globals);
+        CHECK(remote.call("add", 1, 2) == 3);
+        Value mixed = {"text", 1.5, -3, nullptr, true, Value::binary({0, 255}), {{"key", {1, 2}}}};
+        CHECK(remote.call("ident", mixed) == mixed);
+        CHECK(remote.eval(language.call_export("seven")) == 7);
+        remote.export_function("eight", [] { return 8; });
+        CHECK(remote.eval(language.call_export("eight")) == 8);
+        try {
+            remote.call("fails");
+            FAIL("no exception");
+        } catch (const bond::RemoteException& error) {
+            CHECK(error.message() == failed);
+        }
+        CHECK(remote.call("add", 2, 3) == 5);
+        CHECK(remote.alive());
+        CHECK(output.text(bond::Channel::Stdout) == "before\n");
+    });
+}
+
 TEST_CASE("a result JSON cannot carry is a remote SerializationException") {
     for_each_language([](const Language& language) {
         bond::Bond remote = make_test_bond(language);

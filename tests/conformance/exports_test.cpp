@@ -53,6 +53,27 @@ TEST_CASE("exporting a name again replaces it, an invalid name is a BondExceptio
     });
 }
 
+TEST_CASE("exporting a name the language has as a global is refused, and the global still works") {
+    for_each_language([](const Language& language) {
+        OutputLog output;
+        bond::Bond remote = make_test_bond(language, {.on_output = output.sink()});
+        for (const auto& name : language.language_globals) {
+            CAPTURE(name);
+            try {
+                remote.export_function(name, [] { return 0; });
+                FAIL("accepted");
+            } catch (const bond::RemoteException&) {
+                FAIL("a refused name is not an error of the remote code");
+            } catch (const bond::BondException& error) {
+                CHECK(error.message().find(name) != std::string::npos);
+            }
+        }
+        CHECK(remote.exports().empty());
+        remote.eval_block(language.print_line("still printing"));
+        CHECK(output.text(bond::Channel::Stdout) == "still printing\n");
+    });
+}
+
 TEST_CASE("an export whose result JSON cannot carry is an error of the remote code") {
     for_each_language([](const Language& language) {
         bond::Bond remote = make_test_bond(language);

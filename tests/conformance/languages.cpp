@@ -51,6 +51,11 @@ Language from_table(const std::string& name) {
     CONFORMANCE_FROM_TABLE(get_global);
     CONFORMANCE_FROM_TABLE(error_type);
     CONFORMANCE_FROM_TABLE(syntax_error);
+    CONFORMANCE_FROM_TABLE(die_file);
+    CONFORMANCE_FROM_TABLE(die_file_function);
+    CONFORMANCE_FROM_TABLE(syntax_error_file);
+    CONFORMANCE_FROM_TABLE(clobber_globals);
+    CONFORMANCE_FROM_TABLE(language_globals);
     CONFORMANCE_FROM_TABLE(undefined_function);
     CONFORMANCE_FROM_TABLE(unserializable);
     CONFORMANCE_FROM_TABLE(bytes_value);

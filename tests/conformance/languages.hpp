@@ -32,8 +32,14 @@ struct Language {
     std::string set_global;  // statements giving a global x the value 5
     std::string get_global;  // an expression reading x
 
-    std::string error_type;                   // the type name of the error define_fails raises
-    std::string syntax_error;                 // an expression that does not parse
+    std::string error_type;         // the type name of the error define_fails raises
+    std::string syntax_error;       // an expression that does not parse
+    std::string die_file;           // a file: f() raises "boom" on line 2; line 4 calls f()
+    std::string die_file_function;  // f as the language names it in a stack frame
+    std::string syntax_error_file;  // a file whose line 2 does not parse (line 1 does)
+    std::string clobber_globals;    // statements reassigning or deleting what the language lets
+                                    // user code reassign of what the driver uses
+    std::vector<std::string> language_globals;  // names of functions or objects the language has
     std::string undefined_function;           // a call expression of a function that does not exist
     std::vector<std::string> unserializable;  // expressions whose value JSON cannot carry
     std::string bytes_value;                  // an expression of the bytes 00 ff 41

@@ -1,7 +1,7 @@
 """Every error code of bondd, and that a malformed message leaves the connection usable."""
 import unittest
 
-from bondd_harness import DaemonTestCase
+from bondd_harness import TABLE, DaemonTestCase
 
 
 class Errors(DaemonTestCase):
@@ -73,8 +73,25 @@ class Errors(DaemonTestCase):
         self.assertEqual(error.code, -32000)
         self.assertEqual(error.message, "ZeroDivisionError: division by zero")
         self.assertEqual(error.data, {"type": "RemoteException", "lang": "Python",
-                                      "data": "ZeroDivisionError: division by zero"})
+                                      "data": "ZeroDivisionError: division by zero",
+                                      "stack": [{"file": "<string>", "line": 1,
+                                                 "function": "<module>"}]})
         self.assertEqual(self.client.request("eval", bond=bond, code="1"), 1)  # the bond goes on
+
+    def test_an_error_of_a_file_names_it_in_its_stack(self):
+        for entry in TABLE:
+            with self.subTest(lang=entry["name"]):
+                bond = self.client.open(entry["name"])
+                error = self.error_of("eval_block", bond=bond, code=entry["die_file"],
+                                      file="die.x")
+                self.assertEqual(error.code, -32000)
+                stack = error.data["stack"]
+                self.assertEqual(stack[0], {"file": "die.x", "line": 2,
+                                            "function": entry["die_file_function"]})
+                self.assertEqual([(frame["file"], frame["line"]) for frame in stack[1:]],
+                                 [("die.x", 4)])
+                refused = self.error_of("eval", bond=bond, code="1", file="x")  # eval_block's only
+                self.assertEqual((refused.code, "'file'" in refused.message), (-32602, True))
 
     def test_serialization_exception_32001(self):
         bond = self.client.open()

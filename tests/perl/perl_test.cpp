@@ -151,7 +151,7 @@ TEST_CASE("a megabyte written at once, by Perl or a child process, never blocks"
 TEST_CASE("die with text or an object is a RemoteException, syntax errors too, the bond goes on") {
     bond::Bond perl = make_perl();
     CHECK(remote_error(perl, "die \"plain\\n\";") == "plain");
-    CHECK(remote_error(perl, "die 'where';").find("where at (bond eval_block) line 1.") == 0);
+    CHECK(remote_error(perl, "die 'where';").find("where at -e line 1.") == 0);
     perl.eval_block(
         "package MyError { use overload '\"\"' => sub { 'my error: ' . $_[0]{what} }, "
         "fallback => 1; }");
@@ -165,6 +165,29 @@ TEST_CASE("die with text or an object is a RemoteException, syntax errors too, t
     CHECK(remote_error(perl, "sub broken {").find("Missing right curly") != std::string::npos);
     CHECK_THROWS_AS(perl.eval("1 +"), bond::RemoteException);
     CHECK(perl.eval("1 + 1") == 2);
+}
+
+TEST_CASE("errors are at the user's lines: the first is line 1, nothing added after the last") {
+    bond::Bond perl = make_perl();
+    for (const char* code : {"1 +", "1 + # a comment"}) {
+        CAPTURE(code);
+        try {
+            perl.eval(code);
+            FAIL("no exception");
+        } catch (const bond::RemoteException& error) {
+            CHECK(error.message().find("at -e line 1") != std::string::npos);
+        }
+    }
+    try {
+        perl.eval_block("my $x = 1;\ndie 'two';\n", "two.pl");
+        FAIL("no exception");
+    } catch (const bond::RemoteException& error) {
+        CHECK(error.message() == "two at two.pl line 2.");
+        CHECK(error.stack() == std::vector<bond::StackFrame>{{"two.pl", 2, "main"}});
+    }
+    // A heredoc ending at the end of the code, with no newline after its terminator.
+    perl.eval_block("our $text = <<END;\nhere\nEND");
+    CHECK(perl.eval("$text") == "here\n");
 }
 
 TEST_CASE("trans_except: a blessed object with TO_JSON arrives serialized") {

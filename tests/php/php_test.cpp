@@ -242,6 +242,81 @@ TEST_CASE("exceptions and Errors are RemoteExceptions with PHP's message, the bo
     CHECK(php.eval("1 + 1") == 2);
 }
 
+TEST_CASE("PHP's messages speak of the user's code, never of the driver") {
+    bond::Bond php = make_php();
+    php.eval_block("function typed(int $i) { return $i; }");
+    for (auto [code, expected] : std::vector<std::pair<std::string, std::string>>{
+             {"1 +", "ParseError: syntax error, unexpected end of file"},
+             {"foo(", "ParseError: Unclosed '('"},
+             {"typed('x')", "TypeError: typed(): Argument #1 ($i) must be of type int, string "
+                            "given, called in Command line code on line 1"},
+         }) {
+        CAPTURE(code);
+        try {
+            php.eval(code);
+            FAIL("no exception");
+        } catch (const bond::RemoteException& error) {
+            CHECK(error.message() == expected);
+            REQUIRE(!error.stack().empty());
+            CHECK(error.stack().front().line == 1);
+            for (const auto& frame : error.stack()) CHECK(frame.file == "Command line code");
+        }
+    }
+    try {
+        php.call("typed", "x");
+        FAIL("no exception");
+    } catch (const bond::RemoteException& error) {
+        CHECK(error.message().find("called in") == std::string::npos);
+        CHECK(error.message().find("eval()'d code") == std::string::npos);
+    }
+    try {
+        php.eval_block("function g() {\n    throw new Exception('in g');\n}\n", "g.php");
+        php.eval_block("$x = 1;\ng();");
+        FAIL("no exception");
+    } catch (const bond::RemoteException& error) {
+        CHECK(error.stack() ==
+              std::vector<bond::StackFrame>{{"g.php", 2, "g"}, {"Command line code", 2, "{main}"}});
+    }
+}
+
+TEST_CASE("the driver calls PHP's own functions, whatever user code declares in namespace Bond") {
+    // Every internal function of PHP declared again in namespace Bond, throwing: a call of the
+    // driver's that reached one (a function missing from its `use function`) fails.
+    Output output;
+    bond::Bond php = make_php({.on_output = output.sink()});
+    php.eval_block(R"(namespace Bond {
+        foreach (\get_defined_functions()['internal'] as $name) {
+            if ($name !== 'assert') {  // (which PHP does not let code declare)
+                eval("namespace Bond; function $name(...\$args) {
+                    throw new \\Error('the driver called ' . __FUNCTION__); }");
+            }
+        }
+    })");
+    php.eval_block(
+        "class Tally { public $count = 1; }\nfunction fails() { throw new Exception('boom'); }");
+    bond::Object tally = php.object("new Tally()");
+    CHECK(tally.get("count") == 1);
+    CHECK(php.call("strrev", bond::Value::binary({0, 255})) == bond::Value::binary({255, 0}));
+    CHECK(php.call("array_values", bond::Value{{"a", 1.5}}) == bond::Value::array({1.5}));
+    CHECK_THROWS_WITH_AS(php.call("fails"), doctest::Contains("Exception: boom"),
+                         bond::RemoteException);
+    CHECK_THROWS_AS(php.eval("1 +"), bond::RemoteException);
+    php.eval_block("$warned = $undefined; echo 'printed';");
+    CHECK(output.stdout_text == "printed");
+    CHECK(output.stderr_text.find("Undefined variable $undefined") != std::string::npos);
+    CHECK(php.eval("1 + 1") == 2);
+}
+
+TEST_CASE("eval_block takes a last statement without its semicolon") {
+    bond::Bond php = make_php();
+    php.eval_block("1");
+    php.eval_block("$y = 2");
+    CHECK(php.eval("$y") == 2);
+    php.eval_block("$z = 3 // a comment");
+    CHECK(php.eval("$z") == 3);
+    CHECK_THROWS_AS(php.eval_block("$y = "), bond::RemoteException);
+}
+
 namespace {
 // A fatal error is the reply to the call it ended, with PHP's message; the interpreter is gone.
 void check_fatal(const std::string& code, const std::string& message) {

@@ -1,0 +1,15 @@
+// An error of the remote code as its language would print it: Python's traceback, Perl's
+// message, PHP's "Stack trace:", Node's stack, from RemoteException::stack(). Code typed on the
+// command line (all its frames in the language's name for a string of code) gets the one line.
+#pragma once
+#include <bond/errors.hpp>
+
+#include <string>
+
+namespace bond::cli {
+
+// What the REPL and the one-shot commands print for `error`: what() ("RemoteException[Python]:
+// ValueError: boom"), or the language's trace when the error comes from a file.
+std::string error_text(const BondException& error);
+
+}  // namespace bond::cli
