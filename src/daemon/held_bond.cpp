@@ -229,36 +229,52 @@ std::size_t HeldBond::holder_count() const {
     return holders_.size();
 }
 
-bond::ExportedFunction HeldBond::client_function(std::weak_ptr<ClientConnection> client,
-                                                 std::string name) {
+detail::HostFunction HeldBond::client_function(std::weak_ptr<ClientConnection> client,
+                                               std::string name) {
     return [weak = weak_from_this(), client = std::move(client),
-            name = std::move(name)](const Value& args) -> Value {
+            name = std::move(name)](detail::Carried& args) -> detail::Carried {
         auto self = weak.lock();
         auto connection = client.lock();
         if (!self) throw std::runtime_error("the bond is closed");
         if (!connection || connection->closed())
             throw std::runtime_error("the client that exported " + name + "() has disconnected");
+        // The remote code's objects reach the client as handles of its own, and the handles in
+        // its answer as the objects they name.
+        Value handed =
+            connection->objects()->hand_out(self->id_, detail::result_of(std::move(args)));
         auto awaited = self->worker_->make_awaited();
-        auto id = connection->invoke(self->id_, name, args, self->worker_->chain(), awaited);
+        auto id = connection->invoke(self->id_, name, handed, self->worker_->chain(), awaited);
         self->worker_->wait(*awaited, self->wall_deadline_);
         connection->forget_invoke(id);
-        return awaited->take();
+        detail::CallArguments answer;
+        connection->objects()->take_in(awaited->take(), answer);
+        return {std::move(answer.values.at(0)), std::move(answer.objects)};
     };
 }
 
-bond::ExportedFunction HeldBond::proxy_function(const std::shared_ptr<HeldBond>& source,
-                                                std::string name) {
+detail::HostFunction HeldBond::proxy_function(const std::shared_ptr<HeldBond>& source,
+                                              std::string name) {
     return [weak = weak_from_this(), source = std::weak_ptr<HeldBond>(source),
-            lang = source->lang(), name = std::move(name)](const Value& args) -> Value {
+            lang = source->lang(), name = std::move(name)](detail::Carried& args) {
         auto self = weak.lock();
         auto from = source.lock();
         if (!self || !from || from->closing())
             throw TerminatedException(lang, "the proxied bond is closed");
-        return self->run_on(from, [name, args](bond::Bond& bond, const bond::Limits&) {
-            detail::CallArguments arguments;
-            arguments.values = args;
-            return bond.call_with(name, std::move(arguments));
+        // Objects in the arguments and the result travel as objects (proxies where they are not
+        // their own bond's), as with Bond::proxy.
+        auto arguments = std::make_shared<detail::CallArguments>();
+        arguments->values = std::move(args.value);
+        arguments->objects = std::move(args.objects);
+        auto result = std::make_shared<detail::Carried>();
+        self->run_on(from, [name, arguments, result](bond::Bond& bond, const bond::Limits&) {
+            bond::Result answer =
+                bond.with_limits({}).call_result_with(name, std::move(*arguments));
+            result->value = std::move(answer.value);
+            for (const auto& object : answer.objects)
+                result->objects.push_back(detail::state_of(object));
+            return Value();
         });
+        return std::move(*result);
     };
 }
 

@@ -79,11 +79,9 @@ class HeldBond : public std::enable_shared_from_this<HeldBond>, private IdleWatc
 
     // A function to export into this bond that asks `client` to run its `name` (the `invoke`
     // request) and waits for the answer, serving the chain's nested requests meanwhile.
-    bond::ExportedFunction client_function(std::weak_ptr<ClientConnection> client,
-                                           std::string name);
+    detail::HostFunction client_function(std::weak_ptr<ClientConnection> client, std::string name);
     // A function to export into this bond that calls `name` of `source`, on the source's thread.
-    bond::ExportedFunction proxy_function(const std::shared_ptr<HeldBond>& source,
-                                          std::string name);
+    detail::HostFunction proxy_function(const std::shared_ptr<HeldBond>& source, std::string name);
 
     // Bond thread, inside an operation of this bond: runs `operation` on `other`, on its thread
     // and in this operation's chain, and waits for it, serving the chain's nested requests

@@ -309,14 +309,14 @@ void MethodDispatcher::proxy(const Client& client, const Value& params, const Re
 }
 
 void MethodDispatcher::export_into(const Client& client, const std::shared_ptr<HeldBond>& bond,
-                                   const std::string& name, bond::ExportedFunction function,
+                                   const std::string& name, detail::HostFunction function,
                                    const Reply& reply) {
     run_on_bond(
         client, bond,
         // The operation runs on the bond's own thread, which holds `bond` meanwhile.
         [name, function = std::move(function), held = bond.get()](bond::Bond& remote,
                                                                   const bond::Limits&) {
-            remote.export_raw(name, function);
+            remote.export_host(name, function);
             held->record_exports(remote);
             return Value();
         },

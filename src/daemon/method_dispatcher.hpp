@@ -65,7 +65,7 @@ class MethodDispatcher {
     void auth(const Client& client, const Value& params, const Reply& reply);
     // Exports `function` into `bond` as `name`, on the bond's thread.
     void export_into(const Client& client, const std::shared_ptr<HeldBond>& bond,
-                     const std::string& name, bond::ExportedFunction function, const Reply& reply);
+                     const std::string& name, detail::HostFunction function, const Reply& reply);
     // Runs `operation` on `bond`'s thread, in the chain of `client`'s request; answers `reply`.
     void run_on_bond(const Client& client, const std::shared_ptr<HeldBond>& bond,
                      HeldBond::Operation operation, const Reply& reply, bond::Limits limits = {});

@@ -193,6 +193,27 @@ class Objects(DaemonTestCase):
         self.assertIn(self.client.request("call", bond=python, name="same", args=[back, tally]),
                       (True, 1))
 
+    def test_exported_functions_and_proxies_take_and_give_objects(self):
+        def keep(bond, thing):
+            # A handle of the client's own, usable inside the export; returned, the original.
+            self.assertEqual(thing["type"], "Tally")
+            self.assertEqual(object_call(self.client, thing, "add", [1]), 6)
+            return thing
+        self.client.exports["keep"] = keep
+        python = self.client.open("Python")
+        self.client.request("eval_block", bond=python, code=LANGUAGES["Python"][0])
+        self.client.request("export", bond=python, name="keep")
+        self.assertEqual(self.client.request(
+            "eval", bond=python, code="(lambda t: same(keep(t), t) and t.count)(Tally(5))"), 6)
+        # A proxied function of another language gets a proxy of the object, and its calls on
+        # it come back to the owner's bond, nested inside the proxied call.
+        javascript = self.client.open("JavaScript")
+        self.client.request("eval_block", bond=javascript, code=LANGUAGES["JavaScript"][0])
+        self.client.request("proxy", bond=javascript, name="use_tally", to=python,
+                            remote="js_use_tally")
+        self.assertEqual(self.client.request("eval", bond=python,
+                                             code="js_use_tally(Tally(5))"), 7)
+
     def test_bad_handles_are_refused_and_the_bond_goes_on(self):
         bond = self.client.open()
         thing = self.client.request("eval", bond=bond, code="object()")
