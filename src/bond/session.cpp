@@ -317,6 +317,13 @@ Carried Session::eval(std::string_view code, Keep keep, const Limits* limits) {
     return exchange_kept("eval", {{"code", code}}, {}, keep, limits, "eval");
 }
 
+template <class Operation>
+Carried Session::on_own_thread(Operation&& operation) {
+    // Made a std::function (a copy on the heap) only for a runner: a library call pays nothing.
+    if (!object_runner_) return operation();
+    return object_runner_(std::function<Carried()>(std::forward<Operation>(operation)));
+}
+
 Carried Session::invoke(std::uint64_t number, const std::string* method, CallArguments arguments,
                         Keep keep) {
     std::string what = method ? *method + "()" : "the object's call";
@@ -325,9 +332,8 @@ Carried Session::invoke(std::uint64_t number, const std::string* method, CallArg
     params["method"] = method ? Value(*method) : Value();
     params["args"] = code_params(arguments, what);
     return on_own_thread([self = shared_from_this(), params = std::move(params),
-                          arguments = std::make_shared<CallArguments>(std::move(arguments)), keep,
-                          what]() mutable {
-        return self->exchange_kept("invoke", std::move(params), *arguments, keep, nullptr, what);
+                          arguments = std::move(arguments), keep, what]() mutable {
+        return self->exchange_kept("invoke", std::move(params), arguments, keep, nullptr, what);
     });
 }
 
@@ -343,14 +349,10 @@ void Session::set(std::uint64_t number, const std::string& name, CallArguments v
     Value values = code_params(value, "the value of " + name);
     Value params = {{"object", number}, {"name", name}, {"value", std::move(values.at(0))}};
     on_own_thread([self = shared_from_this(), params = std::move(params),
-                   value = std::make_shared<CallArguments>(std::move(value))]() mutable {
-        return self->exchange("set", std::move(params), value->objects, value->ref_owners.size(),
+                   value = std::move(value)]() mutable {
+        return self->exchange("set", std::move(params), value.objects, value.ref_owners.size(),
                               nullptr);
     });
-}
-
-Carried Session::on_own_thread(std::function<Carried()> operation) {
-    return object_runner_ ? object_runner_(std::move(operation)) : operation();
 }
 
 void Session::flush_releases() {

@@ -102,7 +102,8 @@ class Session : public std::enable_shared_from_this<Session>, private PeerHandle
     void answer_with(std::int64_t id, const std::string& what, const std::function<Carried()>& run);
     void flush_releases();
     // Runs `operation` (which owns what it uses) through the object runner, if there is one.
-    Carried on_own_thread(std::function<Carried()> operation);
+    template <class Operation>
+    Carried on_own_thread(Operation&& operation);
 
     // PeerHandler: what the messages that come while a reply is awaited mean.
     void on_request(const Message& request) override;
