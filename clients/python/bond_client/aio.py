@@ -10,7 +10,7 @@ from .client import (BondBase, ClientBase, call_params, code_params, connect_soc
                      open_params, proxy_params, read_token)
 from .errors import (BondException, SerializationException, TerminatedException,
                      exception_from_error)
-from .values import (RemoteObjectBase, decode_message, encode, error_answer,
+from .values import (RemoteObjectBase, decode_message, encode, error_answer, send_answer,
                      make_decoder)
 
 _LONGEST_LINE = 1 << 30  # bondd's messages may be as long as its --max-message-size
@@ -125,11 +125,7 @@ class AsyncClient(ClientBase):
             answer = error_answer(error)
         if self._ended is not None:
             return
-        try:
-            self._send({"jsonrpc": "2.0", "id": invoke.get("id"), **answer})
-        except SerializationException as error:
-            self._send({"jsonrpc": "2.0", "id": invoke.get("id"), "error": {
-                "code": -32001, "message": f"the result cannot be sent back: {error}"}})
+        send_answer(self._send, invoke, answer)
 
     def _end(self, exception):
         if self._ended is None:

@@ -13,7 +13,7 @@ import threading
 
 from .errors import (BondException, ProtocolError, SerializationException, TerminatedException,
                      exception_from_error)
-from .values import decode_message, encode, error_answer, make_decoder
+from .values import decode_message, encode, error_answer, make_decoder, send_answer
 
 
 _NO_REQUEST = object()  # the id serve() waits for: no answer has it
@@ -230,11 +230,7 @@ class Connection:
         self._answer(invoke, answer)
 
     def _answer(self, invoke, answer):
-        try:
-            self.send({"jsonrpc": "2.0", "id": invoke.get("id"), **answer})
-        except SerializationException as error:
-            self.send({"jsonrpc": "2.0", "id": invoke.get("id"), "error": {
-                "code": -32001, "message": f"the result cannot be sent back: {error}"}})
+        send_answer(self.send, invoke, answer)
 
     def _result_of(self, answer):
         if "error" in answer:

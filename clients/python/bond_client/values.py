@@ -4,6 +4,8 @@ call) and objects kept by an interpreter as {"$object": n}."""
 import base64
 import json
 
+from .errors import SerializationException
+
 
 class Ref:
     """Code of a bond's language, evaluated by the bond where it is passed as an argument of
@@ -75,6 +77,16 @@ def error_answer(error):
     return {"error": {"code": -32000,
                       "message": f"{type(error).__name__}: {text}" if text
                       else type(error).__name__}}
+
+
+def send_answer(send, invoke, answer):
+    """Sends `answer` to `invoke` with `send`; a result JSON cannot carry becomes an error the
+    remote code raises, so that its wait still ends."""
+    try:
+        send({"jsonrpc": "2.0", "id": invoke.get("id"), **answer})
+    except SerializationException as error:
+        send({"jsonrpc": "2.0", "id": invoke.get("id"), "error": {
+            "code": -32001, "message": f"the result cannot be sent back: {error}"}})
 
 
 class RemoteObjectBase:
