@@ -4,6 +4,7 @@
 // timeout or the host's death leave no container and no process behind. The whole conformance
 // suite also runs in each (conformance_through.sh). Unprivileged LXC needs root:100000:65536 in
 // /etc/subuid and /etc/subgid, which ctest's fixture containers/subids_start adds and removes.
+#include "../support/processes.hpp"
 #include "languages.hpp"
 
 #include <doctest/doctest.h>
@@ -86,14 +87,10 @@ struct HostDirectory {
 std::vector<int> marked_processes(const std::string& mark) {
     std::vector<int> found;
     std::string wanted = "BOND_CONTAINER_MARK=" + mark;
-    std::error_code error;
-    for (std::filesystem::directory_iterator it("/proc", error), end; !error && it != end;
-         it.increment(error)) {
-        std::string name = it->path().filename();
-        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::ifstream environ(it->path() / "environ");
+    for (int pid : running_processes()) {
+        std::ifstream environ("/proc/" + std::to_string(pid) + "/environ");
         for (std::string variable; std::getline(environ, variable, '\0');)
-            if (variable == wanted) found.push_back(std::stoi(name));
+            if (variable == wanted) found.push_back(pid);
     }
     return found;
 }
@@ -143,18 +140,6 @@ bool wait_for_end(int pid, std::chrono::milliseconds guard) {
     bool ended = ::poll(&ready, 1, static_cast<int>(guard.count())) == 1;
     ::close(pidfd);
     return ended;
-}
-
-int parent_of(int pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), {});
-    auto close = text.rfind(')');
-    if (close == std::string::npos) return 0;
-    std::istringstream rest(text.substr(close + 2));
-    std::string state;
-    int parent = 0;
-    rest >> state >> parent;
-    return parent;
 }
 
 }  // namespace
@@ -289,21 +274,15 @@ TEST_CASE("containers: the host's death by SIGKILL leaves no container and no pr
         bool started = ::read(ready[0], &byte, 1) == 1;
         ::close(ready[0]);
         std::vector<int> inside = marked_processes(mark);
-        int tool = 0;  // the container tool, the killed host's child
-        for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-            std::string name = entry.path().filename();
-            if (name.find_first_not_of("0123456789") == std::string::npos &&
-                parent_of(std::stoi(name)) == host)
-                tool = std::stoi(name);
-        }
+        std::vector<int> tools = children_of(host);  // the container tool, the killed host's child
         ::kill(host, SIGKILL);
         ::waitpid(host, nullptr, 0);
         REQUIRE(started);
         REQUIRE_FALSE(inside.empty());
-        REQUIRE(tool != 0);
+        REQUIRE(tools.size() == 1);
         std::string lxc_name = lxc_name_of(inside.front());
         // The tool got SIGTERM as its parent died, and ends once its container has.
-        CHECK(wait_for_end(tool, 60s));
+        CHECK(wait_for_end(tools.front(), 60s));
         CHECK(marked_processes(mark).empty());
         if (!lxc_name.empty()) CHECK(lxc_cgroups(lxc_name).empty());
     });

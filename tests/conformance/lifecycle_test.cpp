@@ -1,5 +1,6 @@
 // Starting, closing and failing: options that shape the process, clear start-up errors, the
 // interpreter dying, logging, and bonds used from several threads.
+#include "../support/processes.hpp"
 #include "languages.hpp"
 
 #include <doctest/doctest.h>
@@ -289,29 +290,19 @@ std::size_t open_descriptors() {
                       std::filesystem::directory_iterator()));
 }
 
-std::size_t child_processes() {
-    std::size_t children = 0;
-    std::string self = std::to_string(::getpid());
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-        std::ifstream stat(entry.path() / "stat");
-        std::string pid, name, state, parent;
-        if (stat >> pid >> name >> state >> parent && parent == self) ++children;
-    }
-    return children;
-}
 }  // namespace
 
 TEST_CASE("open, call, close cycles leak no descriptors and no processes") {
     for_each_language([](const Language& language) {
         { make_test_bond(language).eval("1"); }  // first use: the logger and such are made once
-        std::size_t descriptors = open_descriptors(), children = child_processes();
+        std::size_t descriptors = open_descriptors(), children = children_of(::getpid()).size();
         for (int i = 0; i < 50; ++i) {
             bond::Bond remote = make_test_bond(language);
             CHECK(remote.eval("1 + 1") == 2);
             if (i % 2) remote.close();
         }
         CHECK(open_descriptors() == descriptors);
-        CHECK(child_processes() == children);
+        CHECK(children_of(::getpid()).size() == children);
     });
 }
 

@@ -4,6 +4,7 @@
 // fault is something a real one does (being killed); tests/faults/hostile_driver.cpp, a fake
 // co-process, where only a hostile one would do it.
 #include "../conformance/languages.hpp"
+#include "../support/processes.hpp"
 #include "bond/driver_registry.hpp"
 
 #include <bond/bond.hpp>
@@ -52,24 +53,6 @@ std::size_t open_descriptors() {
 }
 
 // Processes whose parent is this one, zombies included.
-std::size_t child_processes() {
-    std::size_t count = 0;
-    std::string me = std::to_string(::getpid());
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-        std::ifstream stat(entry.path() / "stat");
-        std::string text;
-        if (!std::getline(stat, text)) continue;
-        // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last
-        // ')'.
-        auto close = text.rfind(')');
-        if (close == std::string::npos) continue;
-        std::istringstream rest(text.substr(close + 1));
-        std::string state, ppid;
-        rest >> state >> ppid;
-        if (ppid == me) ++count;
-    }
-    return count;
-}
 
 std::size_t status_kib(const std::string& field) {
     std::ifstream status("/proc/self/status");
@@ -83,11 +66,11 @@ std::size_t status_kib(const std::string& field) {
 // that a new bond of `lang` still works.
 struct HostHealth {
     std::size_t descriptors = open_descriptors();
-    std::size_t children = child_processes();
+    std::size_t children = children_of(::getpid()).size();
 
     void check(const std::string& lang = "Python") const {
         CHECK(open_descriptors() == descriptors);
-        CHECK(child_processes() == children);
+        CHECK(children_of(::getpid()).size() == children);
         for (const Language& language : conformance::languages()) {
             if (language.name != lang) continue;
             bond::Bond fresh = bond::make_bond(lang);
@@ -382,7 +365,7 @@ TEST_CASE("10,000 open, call, close cycles leave no descriptors, processes or me
     std::size_t rss = status_kib("VmRSS");
     for (int i = 0; i < 10'000; ++i) cycle(i);
     CHECK(open_descriptors() == health.descriptors);
-    CHECK(child_processes() == health.children);
+    CHECK(children_of(::getpid()).size() == health.children);
     if (kMemoryIsMeasurable) CHECK(status_kib("VmRSS") < rss + 1024);
 }
 

@@ -1,6 +1,7 @@
 // Bonds over ssh, against the sshd that ctest starts on 127.0.0.1 (sshd_fixture.sh): the
 // command forms of the issue (a host alias, -p PORT -i KEY, two hops), quoting, cwd and env on
 // the far side, and a connection that drops in the middle of a call.
+#include "../support/processes.hpp"
 #include "machine.hpp"
 
 #include <doctest/doctest.h>
@@ -32,19 +33,6 @@ std::string fixture_file(const std::string& name) {
     std::string text;
     std::getline(file, text);
     return text;
-}
-
-// The process's parent, from /proc (0 when it cannot be read).
-int parent_of(int pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    auto end_of_name = text.rfind(')');
-    if (end_of_name == std::string::npos) return 0;
-    std::istringstream rest(text.substr(end_of_name + 2));
-    std::string state;
-    int parent = 0;
-    rest >> state >> parent;
-    return parent;
 }
 
 bool descends_from(int pid, int ancestor) {
@@ -115,14 +103,12 @@ TEST_CASE("ssh: two hops (ssh A ssh B interpreter) work like one") {
         check_everyday_work(remote, language, output);
         // The second ssh client runs on the first host: under the fixture's sshd.
         int second_hop = 0;
-        for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-            std::ifstream file(entry.path() / "cmdline");
-            std::string command((std::istreambuf_iterator<char>(file)),
-                                std::istreambuf_iterator<char>());
+        for (int pid : running_processes()) {
+            std::string command = command_line_of(pid);
             if (command.starts_with(std::string("ssh") + '\0') &&
                 command.find(std::string("bond-b") + '\0' + language.interpreter) !=
                     std::string::npos)
-                second_hop = std::stoi(entry.path().filename().string());
+                second_hop = pid;
         }
         CHECK(second_hop != 0);
         CHECK(descends_from(second_hop, sshd));
