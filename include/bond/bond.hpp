@@ -146,6 +146,9 @@ class Bond {
         std::size_t lent = 0;
     };
     ObjectCounts object_counts();
+    // Whether `object` is one of this bond's own (its interpreter holds the value), rather than
+    // another bond's or a moved-from Object. Asks nothing of the interpreter.
+    bool holds(const Object& object) const;
 
     // A typed callable: arguments converted in, the result converted out with get<R>(); with R
     // bond::Object, the result kept in the interpreter.

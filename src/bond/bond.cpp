@@ -132,6 +132,11 @@ Bond::ObjectCounts Bond::object_counts() {
     return {held.is_number_unsigned() ? held.get<std::size_t>() : 0, session->lent_count()};
 }
 
+bool Bond::holds(const Object& object) const {
+    const auto& state = detail::state_of(object);
+    return state && state->owner.lock() == session_;
+}
+
 std::vector<std::string> Bond::exports() const {
     return session()->exports();
 }

@@ -28,6 +28,7 @@ void BondRegistry::open(const std::shared_ptr<ClientConnection>& client, OpenReq
         if (error) {
             forget(*held);
             client->bonds().erase(held->id());
+            client->objects()->release_bond(held->id());
             return;
         }
         log().info("bond {} opened for client {}: {}, pid {}", held->id(), client->id(),
@@ -51,6 +52,7 @@ void BondRegistry::adopt(const std::shared_ptr<ClientConnection>& client,
     bonds_[held->id()] = held;
     held->add_holder(client->id());
     client->bonds().insert(held->id());
+    client->objects()->add_bond(held->id(), held);
     if (name) {
         names_[*name] = held->id();
         held->name() = name;
@@ -82,6 +84,7 @@ std::shared_ptr<HeldBond> BondRegistry::attach(const std::shared_ptr<ClientConne
     if (!client->bonds().count(held->id())) check_room(*client);
     held->add_holder(client->id());
     client->bonds().insert(held->id());
+    client->objects()->add_bond(held->id(), held);
     log().info("client {} attached to bond {} ('{}')", client->id(), held->id(), name);
     return held;
 }

@@ -1,5 +1,8 @@
 #include "client_objects.hpp"
 
+#include "held_bond.hpp"
+
+#include <algorithm>
 #include <functional>
 #include <utility>
 
@@ -23,14 +26,40 @@ bool is_handle(const Value& node) {
 
 }  // namespace
 
+void ClientObjects::add_bond(const std::string& id, std::weak_ptr<HeldBond> bond) {
+    std::lock_guard lock(mutex_);
+    for (const auto& entry : bonds_)
+        if (entry.first == id) return;  // attached to again
+    bonds_.emplace_back(id, std::move(bond));
+}
+
+std::string ClientObjects::owner_of(const bond::Object& object,
+                                    const std::string& returned_by) const {
+    std::vector<std::pair<std::string, std::weak_ptr<HeldBond>>> bonds;
+    {
+        std::lock_guard lock(mutex_);
+        bonds = bonds_;
+    }
+    // Asked outside the lock (a bond answers under its own mutex), the bond that gave the result
+    // first: its own objects are the common case.
+    std::stable_partition(bonds.begin(), bonds.end(),
+                          [&](const auto& entry) { return entry.first == returned_by; });
+    for (const auto& [id, weak] : bonds)
+        if (auto held = weak.lock(); held && held->holds(object)) return id;
+    return returned_by;  // of a bond the client no longer holds: the object runner finds it
+}
+
 Value ClientObjects::hand_out(const std::string& bond, bond::Result result) {
     if (result.objects.empty()) return std::move(result.value);
+    std::vector<std::string> owners;
+    owners.reserve(result.objects.size());
+    for (const auto& object : result.objects) owners.push_back(owner_of(object, bond));
     std::vector<std::uint64_t> numbers(result.objects.size(), 0);
     {
         std::lock_guard lock(mutex_);
         for (std::size_t k = 0; k < result.objects.size(); ++k) {
             numbers[k] = ++last_number_;
-            held_.emplace(numbers[k], Held{bond, result.objects[k]});
+            held_.emplace(numbers[k], Held{owners[k], result.objects[k]});
         }
     }
     std::function<void(Value&)> replace = [&](Value& node) {
@@ -104,6 +133,7 @@ void ClientObjects::release(const Value& numbers) {
 void ClientObjects::release_bond(const std::string& bond) {
     std::vector<Held> going;
     std::lock_guard lock(mutex_);
+    std::erase_if(bonds_, [&](const auto& entry) { return entry.first == bond; });
     for (auto it = held_.begin(); it != held_.end();) {
         if (it->second.bond == bond) {
             going.push_back(std::move(it->second));
@@ -118,6 +148,7 @@ void ClientObjects::release_all() {
     std::map<std::uint64_t, Held> going;
     std::lock_guard lock(mutex_);
     going.swap(held_);
+    bonds_.clear();
 }
 
 std::size_t ClientObjects::size() const {

@@ -3,7 +3,9 @@
 // them back the same way, as arguments or as the target of object_call, object_get, object_set.
 // Numbers are the client's own: another client's number is just unknown here, so a client can
 // use only the objects it was given. An object is let go (the interpreter told) when the client
-// releases it, lets go of its bond, or goes.
+// releases it, lets go of its bond, or goes. An object is filed under the bond whose interpreter
+// holds it, whichever of the client's bonds handed it out (one passed to another bond and
+// returned from there), so that letting go of that bond lets go of it.
 //
 // Threads: bond threads hand out and look up, the network thread releases; a mutex guards the
 // table. A released bond::Object may tell its interpreter from any thread (Session's queue).
@@ -13,11 +15,15 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace bond::daemon {
+
+class HeldBond;
 
 class ClientObjects {
   public:
@@ -26,8 +32,10 @@ class ClientObjects {
         bond::Object object;
     };
 
-    // `result`'s value, each object in it handed out as {"$object": n, "type": T}, kept as held
-    // in `bond`.
+    // A bond the client now holds, under which the objects of its interpreter are filed.
+    void add_bond(const std::string& id, std::weak_ptr<HeldBond> bond);
+    // `result`'s value, each object in it handed out as {"$object": n, "type": T}, filed under
+    // the client's bond that holds it, else under `bond`, which gave the result.
     Value hand_out(const std::string& bond, bond::Result result);
     // Appends `argument` to `into`, each {"$object": n} in it (at any depth) the object it
     // names: the original for its own bond, a proxy for another. BondException for an unknown or
@@ -38,16 +46,18 @@ class ClientObjects {
     // Lets go of the objects numbered `numbers`; BondException naming the first that is not held
     // (those before it are released).
     void release(const Value& numbers);
-    // Lets go of every object of `bond`, or of all.
+    // Lets go of every object of `bond` (and of the bond), or of all.
     void release_bond(const std::string& bond);
     void release_all();
     std::size_t size() const;
 
   private:
     std::uint64_t number_of(const Value& handle) const;
+    std::string owner_of(const bond::Object& object, const std::string& returned_by) const;
     mutable std::mutex mutex_;
     std::map<std::uint64_t, Held> held_;
     std::uint64_t last_number_ = 0;
+    std::vector<std::pair<std::string, std::weak_ptr<HeldBond>>> bonds_;
 };
 
 }  // namespace bond::daemon

@@ -341,6 +341,11 @@ void HeldBond::interrupt() {
     if (busy()) worker_->interrupt_waits();
 }
 
+bool HeldBond::holds(const bond::Object& object) {
+    std::lock_guard lock(bond_mutex_);
+    return bond_ && bond_->holds(object);
+}
+
 void HeldBond::interrupt_for(std::uint64_t client) {
     if (top_requester_ == client) {
         log().info("bond {}: interrupting the call of client {}, which has let go of it", id_,

@@ -74,6 +74,8 @@ class HeldBond : public std::enable_shared_from_this<HeldBond>, private IdleWatc
     // client's answer to `invoke` or for another bond; it ends with Interrupted. An idle bond is
     // left alone.
     void interrupt();
+    // Whether `object` is one of this bond's interpreter's own.
+    bool holds(const bond::Object& object);
     // The same, only if the top-level operation running now is one `client` asked for.
     void interrupt_for(std::uint64_t client);
 

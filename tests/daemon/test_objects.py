@@ -146,6 +146,25 @@ class Objects(DaemonTestCase):
                 other.request("object_get", object=tracked, name="x")
             self.assertIn("not held by this client", raised.exception.message)
 
+    def test_an_object_back_through_another_bond_is_filed_under_its_owner(self):
+        # Letting go of the bond that returned it keeps it; letting go of its owner lets it go.
+        bond, other, other_bond = self.shared_with_another_client("owner")
+        with other:
+            javascript = other.open("JavaScript")
+            other.request("eval_block", bond=javascript, code="function ident(x) { return x; }")
+            tracked = other.request("eval", bond=other_bond, code="Tracked()")
+            back = other.request("call", bond=javascript, name="ident", args=[tracked])
+            other.request("release", objects=[tracked["$object"]])
+            other.request("close", bond=javascript)
+            self.assertIsNone(other.request("object_set", object=back, name="x", value=7))
+            self.assertEqual(other.request("object_get", object=back, name="x"), 7)
+            self.assertEqual(self.client.request("eval", bond=bond, code="len(freed)"), 0)
+            other.request("close", bond=other_bond)  # this client keeps the bond open
+            self.assertEqual(self.client.request("eval", bond=bond, code="len(freed)"), 1)
+            with self.assertRaises(RpcError) as raised:
+                other.request("object_get", object=back, name="x")
+            self.assertIn("not held by this client", raised.exception.message)
+
     def test_an_object_of_one_bond_is_a_proxy_in_another(self):
         # Every pair of languages: the user bond's code calls the owner's object through a proxy
         # (the call runs on the owner's thread), and hands it back as the original.
