@@ -712,7 +712,12 @@
         },
     };
     let liveProxies = 0;
+    // One proxy per number, so that an object the host sends twice in one message is one proxy
+    // here (=== holds); the entry goes when the proxy is collected.
+    const proxiesByNumber = new Map();  // number -> WeakRef of its proxy
     function makeProxy(number, type) {
+        const known = proxiesByNumber.get(number)?.deref();
+        if (known !== undefined) return known;
         const target = () => {};
         defineProperty(target, inspectCustom, {value: describeProxy, configurable: true});
         const proxy = new Proxy(target, proxyTraps);
@@ -720,6 +725,7 @@
         proxies.set(target, about);
         proxies.set(proxy, about);
         releaseRegistry().register(proxy, number);
+        proxiesByNumber.set(number, new WeakRef(proxy));
         ++liveProxies;
         return proxy;
     }
@@ -737,6 +743,7 @@
         if (registry !== null) return registry;
         const collected = (number) => {
             --liveProxies;
+            proxiesByNumber.delete(number);
             released.push(number);
         };
         outsideUserCode(() => {

@@ -513,13 +513,19 @@ sub is_bool {
     return builtin::is_bool($_[0]);
 }
 
+# How deep encode_reference is in arrays and hashes: a structure that contains itself would
+# recurse until memory runs out. The limit is the JSON decoders' own (max_depth).
+our $nesting = 0;
+sub MAX_NESTING () { 512 }
+
 sub encode_reference {
     my ($v) = @_;
     my $type = ref $v;
-    if ($type eq 'ARRAY') {
-        return '[' . join(',', map { encode_value($_) } @$v) . ']';
-    }
-    if ($type eq 'HASH') {
+    if ($type eq 'ARRAY' || $type eq 'HASH') {
+        local $nesting = $nesting + 1;
+        serialization_error('a structure nested deeper than ' . MAX_NESTING . ' levels (or one that contains itself) cannot be serialized')
+            if $nesting > MAX_NESTING;
+        return '[' . join(',', map { encode_value($_) } @$v) . ']' if $type eq 'ARRAY';
         return '{' . join(',', map {
             my $key = utf8_text($_);
             serialization_error('a hash key that is not valid UTF-8') unless defined $key;

@@ -282,6 +282,8 @@ final class Driver
     private static array $releases = [];
     private static bool $tagged = false;  // the line loads() decoded holds Tags
     private static \Closure $makeProxy;
+    /** @var \WeakReference[] number => its Proxy: one per number (proxyOf) */
+    private static array $proxies = [];
     private static \Closure $proxyNumber;
 
     /** @var array{int, string, ?string}|null the request to stop, why, and the limit */
@@ -522,9 +524,25 @@ final class Driver
         }
     }
 
+    /**
+     * The proxy of the host's object $number: one per number, so that an object the host sends
+     * twice in one message is one proxy here (=== holds).
+     */
+    private static function proxyOf(int $number, string $type): Proxy
+    {
+        $known = isset(self::$proxies[$number]) ? self::$proxies[$number]->get() : null;
+        if ($known !== null) {
+            return $known;
+        }
+        $proxy = (self::$makeProxy)($number, $type);
+        self::$proxies[$number] = \WeakReference::create($proxy);
+        return $proxy;
+    }
+
     /** Proxy::__destruct: the host's object N is not used here any more. */
     public static function queueRelease(int $number): void
     {
+        unset(self::$proxies[$number]);
         if (self::inDriverProcess()) {
             self::$releases[] = $number;
         }
@@ -755,11 +773,11 @@ final class Driver
                 self::$tagged = true;
                 return new Tag($name === '$code', $only);
             } elseif ($name === '$obj' && is_int($only) && $only >= 0) {
-                return (self::$makeProxy)($only, 'object');
+                return self::proxyOf($only, 'object');
             }
         } elseif (count($properties) === 2 && is_int($properties['$obj'] ?? null) &&
             $properties['$obj'] >= 0 && is_string($properties['type'] ?? null)) {
-            return (self::$makeProxy)($properties['$obj'], $properties['type']);
+            return self::proxyOf($properties['$obj'], $properties['type']);
         }
         $array = [];
         foreach ($properties as $name => $item) {

@@ -535,14 +535,19 @@ _set_proxy_type = BondProxy._BondProxy__type.__set__
 
 
 def _make_proxy(number, type_name):
-    proxy = object.__new__(BondProxy)
-    _set_proxy_number(proxy, number)
-    _set_proxy_type(proxy, type_name)
-    _watch_proxy(proxy, number)
+    """The proxy of the host's object `number`: one per number, so that an object the host sends
+    twice in one message is one proxy here (`is` holds)."""
+    reference = _proxy_references.get(number)
+    proxy = reference() if reference is not None else None
+    if proxy is None:
+        proxy = object.__new__(BondProxy)
+        _set_proxy_number(proxy, number)
+        _set_proxy_type(proxy, type_name)
+        _watch_proxy(proxy, number)
     return proxy
 
 
-_proxy_references = {}  # id of a weak reference to a proxy -> the reference, until it fires
+_proxy_references = {}  # number -> a weak reference to its proxy, until it fires
 
 
 def _watch_proxy(proxy, number):
@@ -550,11 +555,10 @@ def _watch_proxy(proxy, number):
     its Python code looks up builtins that user code may have replaced.)"""
 
     def collected(reference):
-        _proxy_references.pop(id(reference), None)
+        _proxy_references.pop(number, None)
         _release_queue.append(number)
 
-    reference = weakref.ref(proxy, collected)
-    _proxy_references[id(reference)] = reference
+    _proxy_references[number] = weakref.ref(proxy, collected)
 
 
 # --- Stopping and limits --------------------------------------------------------------------------

@@ -29,6 +29,14 @@ std::size_t ObjectTables::place(Value& value,
     if (!owner || !owner->alive())
         throw BondException(
             lang_, "cannot pass " + describe_object(*state) + ": the bond that holds it is closed");
+    // The same object twice in one message is lent once, so that the interpreter makes one proxy
+    // of it (identity holds there too). Across messages numbers are never reused: a proxy's
+    // release may be on its way.
+    for (auto number : lent)
+        if (lent_.at(number) == state) {
+            value = Value{{"$obj", number}, {"type", state->type}};
+            return 1;
+        }
     std::uint64_t number = ++last_lent_;
     lent_.emplace(number, state);
     lent.push_back(number);

@@ -31,8 +31,9 @@ class ObjectTables {
 
     // Placeholders of `value` become {"$yours": n} for this interpreter's own objects and
     // {"$obj": n, "type": T} for others' (lent: new entries, their numbers added to `lent` so
-    // that undo_lending() can take them back when the message is not sent). Returns how many it
-    // placed; BondException for an object whose bond is closed.
+    // that undo_lending() can take them back when the message is not sent; an object already in
+    // `lent` keeps its number). Returns how many it placed; BondException for an object whose
+    // bond is closed.
     std::size_t place(Value& value, const std::vector<std::shared_ptr<ObjectState>>& objects,
                       std::vector<std::uint64_t>& lent);
     void undo_lending(const std::vector<std::uint64_t>& lent);

@@ -269,6 +269,8 @@ TEST_CASE("proxies: every language's objects used from every other language") {
             bond::Object tally = owner.object(owner_language.new_tally);
             CHECK(user.call("use_tally", tally) == 7);
             CHECK(user.call("read_count", tally) == 7);
+            // Twice in one call, it is one proxy there.
+            CHECK(truthy(user.call("same", tally, tally)));
             CHECK(tally.get("count") == 7);
             bond::Object adder = owner.object(owner_language.adder);
             CHECK(user.call("apply_each", adder, Value{1, 2, 3}) == Value{2, 3, 4});
