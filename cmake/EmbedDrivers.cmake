@@ -4,18 +4,21 @@
 # where <key> is the language's name in lower case.
 #
 # Included by CMakeLists.txt with BOND_REGISTRY and BOND_EMBEDDED set: reads the registry for the
-# files (editing it configures again) and adds the command that generates BOND_EMBEDDED, which
-# runs this file again as a script: cmake -DREGISTRY=<registry.json> -DOUTPUT=<file.cpp> -P ...
+# files (editing it configures again), sets BOND_LANGUAGES to the languages' names (for the tests)
+# and adds the command that generates BOND_EMBEDDED, which runs this file again as a script: cmake -DREGISTRY=<registry.json> -DOUTPUT=<file.cpp> -P ...
 
-# Sets `out` to "embedded name=path" entries: the registry itself, then every language's files.
-function(bond_registry_entries registry out)
+# Sets `out` to "embedded name=path" entries: the registry itself, then every language's files;
+# and `names` to the languages' names, in the registry's order.
+function(bond_registry_entries registry out names)
     file(READ "${registry}" json)
     get_filename_component(drivers "${registry}" DIRECTORY)
     set(entries "registry.json=${registry}")
+    set(languages "")
     string(JSON count LENGTH "${json}" languages)
     math(EXPR last "${count} - 1")
     foreach(language RANGE ${last})
         string(JSON name GET "${json}" languages ${language} name)
+        list(APPEND languages "${name}")
         string(TOLOWER "${name}" key)
         string(JSON file_count LENGTH "${json}" languages ${language} files)
         math(EXPR last_file "${file_count} - 1")
@@ -31,11 +34,12 @@ function(bond_registry_entries registry out)
         endforeach()
     endforeach()
     set(${out} "${entries}" PARENT_SCOPE)
+    set(${names} "${languages}" PARENT_SCOPE)
 endfunction()
 
 if(NOT CMAKE_SCRIPT_MODE_FILE)
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${BOND_REGISTRY}")
-    bond_registry_entries("${BOND_REGISTRY}" entries)
+    bond_registry_entries("${BOND_REGISTRY}" entries BOND_LANGUAGES)
     set(files "")
     foreach(entry IN LISTS entries)
         string(REGEX REPLACE "^[^=]*=" "" path "${entry}")
@@ -51,7 +55,7 @@ if(NOT CMAKE_SCRIPT_MODE_FILE)
     return()
 endif()
 
-bond_registry_entries("${REGISTRY}" entries)
+bond_registry_entries("${REGISTRY}" entries names)
 set(body "")
 set(table "")
 foreach(entry IN LISTS entries)
