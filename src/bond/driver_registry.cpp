@@ -64,8 +64,8 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
     });
 }
 
-// The bootstraps an entry of drivers/registry.json names ("bootstrap"). Another interpreter that
-// reads its program from stdin up to __END__ (Ruby) can take Perl's.
+// The bootstraps an entry of drivers/registry.json names ("bootstrap"). Another interpreter that,
+// like perl, reads its program from stdin and stops reading at a line __END__ can take Perl's.
 Bootstrap bootstrap_named(const std::string& name) {
     static const std::map<std::string, Bootstrap> bootstraps = {
         {"python", python_bootstrap},
