@@ -1,21 +1,17 @@
 #include "languages.hpp"
 
-#include <nlohmann/json.hpp>
+#include "../tests/support/language_table.hpp"
 
-#include <fstream>
-#include <stdexcept>
+#include <nlohmann/json.hpp>
 
 namespace bench {
 
 const std::vector<Language>& all_languages() {
     static const std::vector<Language> languages = [] {
-        // tests/languages.json: the tests' table of the languages' plain-text facts, which holds
-        // the benchmark's own under "bench".
-        std::ifstream file(BOND_LANGUAGES_JSON);
-        if (!file) throw std::runtime_error("cannot read " BOND_LANGUAGES_JSON);
-        nlohmann::json table = nlohmann::json::parse(file);
+        // drivers/registry.json with the tests' snippets merged in, which hold the benchmark's
+        // own under "bench".
         std::vector<Language> all;
-        for (const auto& entry : table.at("languages")) {
+        for (const auto& entry : bond_tests::language_table()) {
             const nlohmann::json& own = entry.at("bench");
             Language language{
                 .key = entry.at("key"),
@@ -31,9 +27,10 @@ const std::vector<Language>& all_languages() {
                 .json_module_code = own.at("json_module_code"),
             };
             all.push_back(language);
-            if (language.key == "perl") {
-                language.key = "perl-pp";
-                language.environment = {{"BOND_PERL_JSON", "PP"}};
+            nlohmann::json variants = own.value("variants", nlohmann::json::object());
+            for (const auto& [key, environment] : variants.items()) {
+                language.key = key;
+                language.environment = environment;
                 all.push_back(language);
             }
         }

@@ -1,8 +1,9 @@
 // The languages the benchmark measures, each with what it needs: how to start the bond, the
 // floor loop and the interpreter alone, and the few lines of code the figures run remotely, all
-// read from the tests' table, tests/languages.json.
-// Perl is there twice: with the JSON module a default install picks (Cpanel::JSON::XS when it is
-// installed) and with the core fallback JSON::PP (BOND_PERL_JSON=PP, honoured by the driver).
+// read from drivers/registry.json and the tests' table, tests/languages.json. A language is there
+// once more for each of its "variants" there: Perl with the JSON module a default install picks
+// (Cpanel::JSON::XS when it is installed) and with the core fallback JSON::PP (perl-pp,
+// BOND_PERL_JSON=PP, honoured by the driver).
 #pragma once
 
 #include <cstddef>

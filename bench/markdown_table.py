@@ -3,7 +3,12 @@
 docs/performance.md: each figure per language as bond / floor = ratio, ✓ or ✗ for a target.
 Usage: markdown_table.py [RESULTS_JSON]"""
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "support"))
+from languages import TABLE  # noqa: E402  (drivers/registry.json with tests/languages.json)
 
 ROWS = [("small_call", "call, calls/s"), ("callback", "callback, calls/s"),
         ("payload_1KiB", "payload 1 KiB, MiB/s"), ("payload_64KiB", "payload 64 KiB, MiB/s"),
@@ -45,8 +50,9 @@ def cell(figure):
 
 
 report = json.load(open(sys.argv[1] if len(sys.argv) > 1 else "bench/results/latest.json"))
-# The JSON's objects are sorted by name; the table keeps bond_bench's order.
-ORDER = ["python", "php", "perl", "perl-pp", "javascript"]
+# The JSON's objects are sorted by name; the table keeps bond_bench's order: the registry's, each
+# language followed by its variants.
+ORDER = [key for entry in TABLE for key in [entry["key"], *entry["bench"].get("variants", {})]]
 languages = dict(sorted(report["languages"].items(),
                         key=lambda item: ORDER.index(item[0]) if item[0] in ORDER else len(ORDER)))
 print("| figure | " + " | ".join(languages) + " |")

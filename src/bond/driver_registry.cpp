@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
+#include <stdexcept>
 
 namespace bond::detail {
 namespace {
@@ -62,31 +64,50 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
     });
 }
 
+// The bootstraps an entry of drivers/registry.json names ("bootstrap"). Another interpreter that,
+// like perl, reads its program from stdin and stops reading at a line __END__ can take Perl's.
+Bootstrap bootstrap_named(const std::string& name) {
+    static const std::map<std::string, Bootstrap> bootstraps = {
+        {"python", python_bootstrap},
+        {"php", php_bootstrap},
+        {"perl", perl_bootstrap},
+        {"javascript", javascript_bootstrap},
+    };
+    auto found = bootstraps.find(name);
+    if (found == bootstraps.end())
+        throw std::logic_error("drivers/registry.json names an unknown bootstrap: " + name);
+    return found->second;
+}
+
+std::string lower_case(std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
+DriverSpec from_registry(const nlohmann::json& entry) {
+    DriverSpec driver{
+        .name = entry.at("name"),
+        .aliases = entry.at("aliases"),
+        .command = entry.at("command"),
+        .default_args = entry.at("args"),
+        .bootstrap = bootstrap_named(entry.at("bootstrap")),
+        .source = embedded_driver(lower_case(entry.at("name"))),
+        .entry = entry,
+    };
+    if (driver.source.empty())
+        throw std::logic_error("the driver of " + driver.name + " is not embedded");
+    return driver;
+}
+
 }  // namespace
 
 const std::vector<DriverSpec>& all_drivers() {
-    static const std::vector<DriverSpec> drivers = {
-        {"Python",
-         {"python3", "py"},
-         "python3",
-         {"-u", "-S", "-i", "-q"},
-         python_bootstrap,
-         embedded_driver("python")},
-        {"PHP",
-         {"php"},
-         "php",
-         {"-a", "-d", "display_errors=stderr", "-d", "log_errors=0", "-d", "html_errors=0", "-d",
-          "ffi.enable=1"},
-         php_bootstrap,
-         embedded_driver("php")},
-        {"Perl", {"perl"}, "perl", {}, perl_bootstrap, embedded_driver("perl")},
-        {"JavaScript",
-         {"js", "node", "nodejs"},
-         "node",
-         {"-i"},
-         javascript_bootstrap,
-         embedded_driver("javascript")},
-    };
+    static const std::vector<DriverSpec> drivers = [] {
+        nlohmann::json registry = nlohmann::json::parse(embedded_driver("registry.json"));
+        std::vector<DriverSpec> all;
+        for (const auto& entry : registry.at("languages")) all.push_back(from_registry(entry));
+        return all;
+    }();
     return drivers;
 }
 

@@ -23,6 +23,14 @@ struct DriverReport {
     std::string error;
 };
 
+// Where to get the interpreter: the Debian packages its entry of drivers/registry.json names.
+std::string install_hint(const detail::DriverSpec& spec) {
+    std::string packages;
+    for (const auto& package : spec.entry.value("debian_packages", Value::array()))
+        packages += " " + package.get<std::string>();
+    return packages.empty() ? "" : " (Debian: apt-get install" + packages + ")";
+}
+
 DriverReport inspect(const std::string& lang) {
     DriverReport report{lang, {}, {}, {}, {}};
     const detail::DriverSpec* spec = detail::find_driver(lang);
@@ -30,7 +38,7 @@ DriverReport inspect(const std::string& lang) {
     report.command = words.empty() ? spec->command : words.front();
     report.path = boost::process::search_path(report.command).string();
     if (report.path.empty()) {
-        report.error = report.command + " is not on PATH";
+        report.error = report.command + " is not on PATH" + install_hint(*spec);
         return report;
     }
     try {

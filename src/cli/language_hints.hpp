@@ -1,6 +1,7 @@
 // What the command line knows about each language beyond what the library needs: how to ask the
 // interpreter whether a piece of input is unfinished and how a source file becomes a block of
-// statements. (The interpreter's version is the driver's, Bond::version().)
+// statements, from the language's entry of drivers/registry.json. (The interpreter's version is the
+// driver's, Bond::version().)
 #pragma once
 #include <string>
 #include <string_view>

@@ -1,5 +1,7 @@
 #include "remote_trace.hpp"
 
+#include "bond/driver_registry.hpp"
+
 #include <functional>
 #include <map>
 #include <vector>
@@ -59,14 +61,17 @@ struct TraceStyle {
     std::function<std::string(const Stack&, const std::string&)> format;
 };
 
+// The style of the language's entry of drivers/registry.json ("stack_trace"), if it names one.
 const TraceStyle* style_of(const std::string& lang) {
     static const std::map<std::string, TraceStyle> styles{
-        {"Python", {"<string>", python_trace}},
-        {"PHP", {"Command line code", php_trace}},
-        {"Perl", {"-e", perl_trace}},
-        {"JavaScript", {"[eval]", javascript_trace}},
+        {"python", {"<string>", python_trace}},
+        {"php", {"Command line code", php_trace}},
+        {"perl", {"-e", perl_trace}},
+        {"javascript", {"[eval]", javascript_trace}},
     };
-    auto found = styles.find(lang);
+    const detail::DriverSpec* driver = detail::find_driver(lang);
+    if (driver == nullptr) return nullptr;
+    auto found = styles.find(driver->entry.value("stack_trace", ""));
     return found == styles.end() ? nullptr : &found->second;
 }
 

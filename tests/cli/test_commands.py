@@ -11,11 +11,11 @@ import unittest
 
 from cli_support import BOND, BY_KEY, HANG_GUARD, Client, Daemon, read_line, run
 
-# Per language, from its entry of tests/languages.json (name, version_command, ...) and that
-# entry's "cli": an expression and its value as JSON, code that raises and the words of its error,
-# a file that dies in f() and what `bond exec` prints for it ({path}: the file's path), a
-# statement printing "out" and "err" to stdout and stderr, a function definition of `twice`, and
-# a script that prints its pid and loops for ever.
+# Per language, from drivers/registry.json and tests/languages.json (name, version_command,
+# ...) and the latter's "cli": an expression and its value as JSON, code that raises and the words
+# of its error, a file that dies in f() and what `bond exec` prints for it ({path}: the file's
+# path), a statement printing "out" and "err" to stdout and stderr, a function definition of
+# `twice`, and a script that prints its pid and loops for ever.
 LANGUAGES = {key: {**entry, **entry["cli"]} for key, entry in BY_KEY.items()}
 
 
@@ -299,7 +299,9 @@ class Drivers(unittest.TestCase):
         self.assertEqual(status, 1)  # nothing works at all
         for report in json.loads(out):
             self.assertFalse(report["found"])
-            self.assertIn("is not on PATH", report["error"])
+            packages = " ".join(LANGUAGES[report["lang"].lower()]["debian_packages"])
+            self.assertEqual(report["error"], "%s is not on PATH (Debian: apt-get install %s)"
+                             % (report["command"], packages))
 
 
 class Serve(unittest.TestCase):

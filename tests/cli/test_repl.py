@@ -24,10 +24,10 @@ def environment(home, **more):
            if key not in ("NO_COLOR", "XDG_STATE_HOME")}
     return {**env, "HOME": home, **more}
 
-# Per language, from its entry of tests/languages.json (name, pid, ...) and that entry's "repl":
-# the lines of a two-line function `twice` as typed (the REPL asks for more after each but the
-# last), code that prints "spinning" (written so that the typed line does not contain the word)
-# and then loops for ever, and a statement printing "tostderr" to stderr.
+# Per language, from drivers/registry.json and tests/languages.json (name, pid, ...) and the
+# latter's "repl": the lines of a two-line function `twice` as typed (the REPL asks for more after
+# each but the last), code that prints "spinning" (written so that the typed line does not
+# contain the word) and then loops for ever, and a statement printing "tostderr" to stderr.
 LANGUAGES = {key: {**entry, **entry["repl"]} for key, entry in BY_KEY.items()}
 
 

@@ -3,15 +3,17 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "../support/language_table.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
-#include <fstream>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -19,27 +21,52 @@
 namespace conformance {
 namespace {
 
-// The entry of `name` in tests/languages.json (its path: BOND_LANGUAGES_JSON), the one table of
-// the languages' plain-text facts that the benchmark and the Python tests read too.
-const nlohmann::json& table_entry(const std::string& name) {
-    static const nlohmann::json table = [] {
-        std::ifstream file(BOND_LANGUAGES_JSON);
-        if (!file) throw std::runtime_error("cannot read " BOND_LANGUAGES_JSON);
-        return nlohmann::json::parse(file);
-    }();
-    for (const auto& entry : table.at("languages"))
-        if (entry.at("name") == name) return entry;
-    throw std::runtime_error(name + " has no entry in " BOND_LANGUAGES_JSON);
+// A snippet built from an argument: a template of tests/languages.json, where {literal} is the
+// argument as a string literal of the language and {raw} the argument as it is.
+Snippet from_template(std::string code, const Snippet& literal) {
+    return [code = std::move(code), literal](const std::string& argument) {
+        std::string text;
+        for (std::size_t at = 0; at < code.size();) {
+            if (code.compare(at, 9, "{literal}") == 0) {
+                text += literal(argument);
+                at += 9;
+            } else if (code.compare(at, 5, "{raw}") == 0) {
+                text += argument;
+                at += 5;
+            } else {
+                text += code[at++];
+            }
+        }
+        return text;
+    };
 }
 
-// A Language with every field that is plain text taken from the table; the snippets built from
-// arguments are the caller's to add.
-Language from_table(const std::string& name) {
-    const nlohmann::json& entry = table_entry(name);
+// JSON's string literals are Python's and JavaScript's.
+std::string json_literal(const std::string& text) {
+    return bond::Value(text).dump();
+}
+
+// PHP's and Perl's single-quoted literals: only \\ and \' are escapes there.
+std::string single_quoted_literal(const std::string& text) {
+    std::string quoted = "'";
+    for (char c : text) {
+        if (c == '\\' || c == '\'') quoted += '\\';
+        quoted += c;
+    }
+    return quoted + "'";
+}
+
+std::string upper_case(std::string text) {
+    for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return text;
+}
+
+// The languages of drivers/registry.json with their snippets from tests/languages.json
+// (tests/support/language_table.hpp).
+Language from_table(const nlohmann::json& entry) {
     Language language;
 #define CONFORMANCE_FROM_TABLE(field) entry.at(#field).get_to(language.field)
     CONFORMANCE_FROM_TABLE(name);
-    CONFORMANCE_FROM_TABLE(aliases);
     CONFORMANCE_FROM_TABLE(interpreter);
     CONFORMANCE_FROM_TABLE(define_add);
     CONFORMANCE_FROM_TABLE(define_ident);
@@ -84,167 +111,39 @@ Language from_table(const std::string& name) {
     CONFORMANCE_FROM_TABLE(define_users);
     CONFORMANCE_FROM_TABLE(define_keeper);
 #undef CONFORMANCE_FROM_TABLE
-    return language;
-}
-
-std::string literal(const std::string& text) {
-    return bond::Value(text).dump();
-}
-
-Language python() {
-    Language language = from_table("Python");
-    language.read_file = [](const std::string& path) {
-        return "open(" + literal(path) + ").read()";
-    };
-    language.write_file = [](const std::string& path) {
-        return "with open(" + literal(path) + ", 'w') as f:\n    f.write('written')\n";
-    };
-    language.can_connect = [](const std::string& port) {
-        return "__import__('socket').socket().connect_ex(('127.0.0.1', " + port + ")) == 0";
-    };
-    language.print_line = [](const std::string& text) { return "print(" + literal(text) + ")"; };
-    language.print_error = [](const std::string& text) {
-        return "import sys\nsys.stderr.write(" + literal(text + "\n") + ")";
-    };
-    language.run_command = [](const std::string& command) {
-        return "import os\nos.system(" + literal(command) + ")";
-    };
-    language.call_export = [](const std::string& name) { return name + "()"; };
-    language.env_variable = [](const std::string& name) {
-        return "__import__('os').environ.get(" + literal(name) + ")";
-    };
-    language.string_literal = literal;
-    return language;
-}
-
-// A PHP single-quoted string literal: only \\ and \' are escapes there.
-std::string php_literal(const std::string& text) {
-    std::string quoted = "'";
-    for (char c : text) {
-        if (c == '\\' || c == '\'') quoted += '\\';
-        quoted += c;
+    // The names to try: the name in lower and upper case, and each alias as it is and capitalized.
+    language.aliases = {entry.at("key"), upper_case(language.name)};
+    for (std::string alias : entry.at("aliases")) {
+        language.aliases.push_back(alias);
+        alias[0] = upper_case(alias.substr(0, 1))[0];
+        language.aliases.push_back(alias);
     }
-    return quoted + "'";
-}
-
-// PHP strings are bytes: a string that is not valid UTF-8 crosses as bytes, and bytes that happen
-// to be valid UTF-8 (the empty string included) arrive as Bond\Bytes, so that they go back as
-// bytes.
-Language php() {
-    Language language = from_table("PHP");
-    language.read_file = [](const std::string& path) {
-        return "(function ($p) { $c = file_get_contents($p); if ($c === false) throw new "
-               "Exception(\"cannot read $p\"); return $c; })(" +
-               php_literal(path) + ")";
-    };
-    language.write_file = [](const std::string& path) {
-        return "if (file_put_contents(" + php_literal(path) +
-               ", 'written') === false) throw new Exception('cannot write');";
-    };
-    language.can_connect = [](const std::string& port) {
-        return "(bool)@fsockopen('127.0.0.1', " + port + ", $errno, $error, 5)";
-    };
-    language.print_line = [](const std::string& text) {
-        return "echo " + php_literal(text) + " . \"\\n\";";
-    };
-    language.print_error = [](const std::string& text) {
-        return "fwrite(STDERR, " + php_literal(text) + " . \"\\n\");";
-    };
-    language.run_command = [](const std::string& command) {
-        return "system(" + php_literal(command) + ");";
-    };
-    // A statement as well as an expression: eval ignores a trailing ";".
-    language.call_export = [](const std::string& name) { return name + "();"; };
-    language.env_variable = [](const std::string& name) {
-        return "(getenv(" + php_literal(name) + ") === false ? null : getenv(" + php_literal(name) +
-               "))";
-    };
-    language.string_literal = php_literal;
-    return language;
-}
-
-// A Perl single-quoted string literal of `text`.
-std::string perl_literal(const std::string& text) {
-    std::string out = "'";
-    for (char c : text) {
-        if (c == '\'' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + "'";
-}
-
-Language perl() {
-    Language language = from_table("Perl");
-    language.read_file = [](const std::string& path) {
-        return "do { open(my $f, '<', " + perl_literal(path) +
-               ") or die \"cannot read: $!\\n\"; local $/; <$f> }";
-    };
-    language.write_file = [](const std::string& path) {
-        return "open(my $f, '>', " + perl_literal(path) +
-               ") or die \"cannot write: $!\\n\"; print $f 'written'; close $f;";
-    };
-    language.can_connect = [](const std::string& port) {
-        return "do { require IO::Socket::INET; IO::Socket::INET->new(PeerAddr => "
-               "'127.0.0.1', PeerPort => " +
-               port + ", Timeout => 5) ? !!1 : !!0 }";
-    };
-    language.print_line = [](const std::string& text) {
-        return "print " + perl_literal(text) + ", \"\\n\";";
-    };
-    language.print_error = [](const std::string& text) {
-        return "print STDERR " + perl_literal(text) + ", \"\\n\";";
-    };
-    language.run_command = [](const std::string& command) {
-        return "system(" + perl_literal(command) + ");";
-    };
-    // A statement as well as an expression.
-    language.call_export = [](const std::string& name) { return name + "();"; };
-    language.env_variable = [](const std::string& name) {
-        return "$ENV{" + perl_literal(name) + "}";
-    };
-    language.string_literal = perl_literal;
-    return language;
-}
-
-// JSON's string literals are JavaScript's.
-Language javascript() {
-    Language language = from_table("JavaScript");
-    language.read_file = [](const std::string& path) {
-        return "require('fs').readFileSync(" + literal(path) + ", 'utf8')";
-    };
-    language.write_file = [](const std::string& path) {
-        return "require('fs').writeFileSync(" + literal(path) + ", 'written');";
-    };
-    language.can_connect = [](const std::string& port) {
-        return "await new Promise((resolve) => {\n"
-               "    const socket = require('net').connect(" +
-               port +
-               ", '127.0.0.1');\n"
-               "    socket.on('connect', () => { socket.destroy(); resolve(true); });\n"
-               "    socket.on('error', () => resolve(false));\n"
-               "})";
-    };
-    language.print_line = [](const std::string& text) {
-        return "console.log(" + literal(text) + ");";
-    };
-    language.print_error = [](const std::string& text) {
-        return "console.error(" + literal(text) + ");";
-    };
-    language.run_command = [](const std::string& command) {
-        return "require('child_process').execSync(" + literal(command) + ", {stdio: 'inherit'});";
-    };
-    language.call_export = [](const std::string& name) { return name + "()"; };
-    language.env_variable = [](const std::string& name) {
-        return "process.env[" + literal(name) + "] ?? null";
-    };
-    language.string_literal = literal;
+    std::string style = entry.at("string_literal");
+    if (style != "json" && style != "single_quoted")
+        throw std::runtime_error(language.name + ": unknown string_literal " + style);
+    language.string_literal = style == "json" ? json_literal : single_quoted_literal;
+#define CONFORMANCE_SNIPPET(field) \
+    language.field = from_template(entry.at(#field), language.string_literal)
+    CONFORMANCE_SNIPPET(read_file);
+    CONFORMANCE_SNIPPET(write_file);
+    CONFORMANCE_SNIPPET(can_connect);
+    CONFORMANCE_SNIPPET(print_line);
+    CONFORMANCE_SNIPPET(print_error);
+    CONFORMANCE_SNIPPET(run_command);
+    CONFORMANCE_SNIPPET(call_export);
+    CONFORMANCE_SNIPPET(env_variable);
+#undef CONFORMANCE_SNIPPET
     return language;
 }
 
 }  // namespace
 
 const std::vector<Language>& languages() {
-    static const std::vector<Language> all = {python(), php(), perl(), javascript()};
+    static const std::vector<Language> all = [] {
+        std::vector<Language> all;
+        for (const auto& entry : bond_tests::language_table()) all.push_back(from_table(entry));
+        return all;
+    }();
     return all;
 }
 

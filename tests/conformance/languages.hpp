@@ -1,8 +1,8 @@
 // The conformance suite's one per-language table. Each test case is written once, in terms of
-// these snippets, and runs for every language listed in languages(): adding a language adds a
-// table entry, not a copy of the tests. The snippets that are plain text are read from
-// tests/languages.json (shared with the benchmark and the Python tests); those built from
-// arguments (Snippet) are in languages.cpp.
+// these snippets, and runs for every language listed in languages(): every language of
+// drivers/registry.json, with its snippets from tests/languages.json (shared with the benchmark
+// and the Python tests; a Snippet is a template there). Adding a language adds table entries, not
+// a copy of the tests.
 #pragma once
 
 #include <bond/bond.hpp>
@@ -17,7 +17,7 @@ using Snippet = std::function<std::string(const std::string&)>;
 
 struct Language {
     std::string name;                  // as given to make_bond
-    std::vector<std::string> aliases;  // other names make_bond accepts, in any case
+    std::vector<std::string> aliases;  // names make_bond accepts: the registry's, in several cases
     std::string interpreter;           // the driver's default command
 
     // eval_block code defining functions:

@@ -13,11 +13,14 @@ const {
 } = require('..');
 
 const SOCKET = process.env.BOND_TEST_SOCKET;
+// The languages of drivers/registry.json, in its order.
+const LANGUAGE_NAMES = JSON.parse(fs.readFileSync(
+  path.join(__dirname, '..', '..', '..', 'drivers', 'registry.json'), 'utf8')).languages.map((language) => language.name);
 
 describe('connecting', () => {
   test('a Unix socket', async () => {
     const client = await Client.connect({ socket: SOCKET });
-    assert.deepEqual(await client.drivers(), ['Python', 'PHP', 'Perl', 'JavaScript']);
+    assert.deepEqual(await client.drivers(), LANGUAGE_NAMES);
     await client.close();
   });
 

@@ -10,7 +10,8 @@ import threading
 import unittest
 import unittest.mock
 
-from daemon_fixture import BONDD, ClientTestCase, Daemon, bond_client, peer_answering_garbage
+from daemon_fixture import (BONDD, LANGUAGE_NAMES, ClientTestCase, Daemon, bond_client,
+                            peer_answering_garbage)
 from bond_client import (BondException, Interrupted, LimitExceeded, RemoteException,
                          SerializationException, TerminatedException, TimeoutException)
 
@@ -18,7 +19,7 @@ from bond_client import (BondException, Interrupted, LimitExceeded, RemoteExcept
 class Connecting(unittest.TestCase):
     def test_a_unix_socket(self):
         with Daemon() as daemon, bond_client.Client(daemon.socket_path) as client:
-            self.assertEqual(client.drivers(), ["Python", "PHP", "Perl", "JavaScript"])
+            self.assertEqual(client.drivers(), LANGUAGE_NAMES)
 
     def test_tcp_with_a_token(self):
         with tempfile.NamedTemporaryFile("w", suffix=".token") as token_file:
