@@ -20,7 +20,7 @@
     // The driver's own references to the built-ins it uses: the code the host runs may assign
     // others to the globals (JSON, Object, ...).
     const {
-        JSON: globalJSON, Object, Array, Reflect, Proxy, Map, Set, WeakMap, FinalizationRegistry, Promise,
+        JSON: globalJSON, Object, Array, Reflect, Proxy, Map, Set, WeakMap, WeakRef, FinalizationRegistry, Promise,
         Symbol, String, Number, BigInt, Math, Error, TypeError, SyntaxError, RegExp, Atomics,
         SharedArrayBuffer, Int32Array, Uint8Array, ArrayBuffer, DataView, Buffer, process,
         setImmediate, setTimeout, clearTimeout
@@ -28,17 +28,118 @@
     const globalObject = globalThis;
     // JSON's functions too, which every message uses (user code may assign JSON.stringify).
     const JSON = Object.freeze({parse: globalJSON.parse, stringify: globalJSON.stringify});
+    // The methods and static functions of the built-ins, taken as they were and called as plain
+    // functions, as Node's own internals do (its "primordials"): user code may replace
+    // Array.prototype.push, Function.prototype.call, Map.prototype.get, fs.readSync... For the same
+    // reason the driver iterates over arrays with indices (for...of and spread call the
+    // replaceable Array.prototype[Symbol.iterator]).
+    const uncurryThis = Function.prototype.bind.bind(Function.prototype.call);
+    const methodsOf = (prototype, names) => {
+        const taken = {};
+        for (let i = 0; i < names.length; ++i) taken[names[i]] = uncurryThis(prototype[names[i]]);
+        return taken;
+    };
+    const getterOf = (prototype, name) =>
+        uncurryThis(Object.getOwnPropertyDescriptor(prototype, name).get);
+    const {apply: ReflectApply, construct: ReflectConstruct} = Reflect;
+    const {
+        load: AtomicsLoad, store: AtomicsStore, wait: AtomicsWait, notify: AtomicsNotify,
+        compareExchange: AtomicsCompareExchange, add: AtomicsAdd, sub: AtomicsSub, or: AtomicsOr,
+        and: AtomicsAnd
+    } = Atomics;
+    const {
+        isFinite: NumberIsFinite, isInteger: NumberIsInteger, isSafeInteger: NumberIsSafeInteger
+    } = Number;
+    const {
+        from: BufferFrom, alloc: BufferAlloc, allocUnsafe: BufferAllocUnsafe, concat: BufferConcat,
+        isBuffer: BufferIsBuffer, byteLength: BufferByteLength
+    } = Buffer;
+    const ArrayBufferIsView = ArrayBuffer.isView;
+    const {
+        push: ArrayPush, shift: ArrayShift, splice: ArraySplice, includes: ArrayIncludes,
+        lastIndexOf: ArrayLastIndexOf
+    } = methodsOf(Array.prototype, ['push', 'shift', 'splice', 'includes', 'lastIndexOf']);
+    const {
+        slice: StringSlice, includes: StringIncludes, startsWith: StringStartsWith,
+        indexOf: StringIndexOf, replace: StringReplace
+    } = methodsOf(String.prototype, ['slice', 'includes', 'startsWith', 'indexOf', 'replace']);
+    const {get: MapGet, set: MapSet, has: MapHas, delete: MapDelete, clear: MapClear,
+           forEach: MapForEach} =
+        methodsOf(Map.prototype, ['get', 'set', 'has', 'delete', 'clear', 'forEach']);
+    const MapSize = getterOf(Map.prototype, 'size');
+    const {has: SetHas, add: SetAdd, forEach: SetForEach} =
+        methodsOf(Set.prototype, ['has', 'add', 'forEach']);
+    const {get: WeakMapGet, set: WeakMapSet, has: WeakMapHas} =
+        methodsOf(WeakMap.prototype, ['get', 'set', 'has']);
+    const {deref: WeakRefDeref} = methodsOf(WeakRef.prototype, ['deref']);
+    const {then: PromiseThen} = methodsOf(Promise.prototype, ['then']);
+    const PromiseResolve = (value) => ReflectApply(Promise.resolve, Promise, [value]);
+    const {exec: RegExpExec} = methodsOf(RegExp.prototype, ['exec']);
+    const RegExpTest = (pattern, text) => RegExpExec(pattern, text) !== null;
+    const {bind: FunctionBind, toString: FunctionToString} =
+        methodsOf(Function.prototype, ['bind', 'toString']);
+    const ObjectToString = uncurryThis(Object.prototype.toString);
+    const {subarray: TypedArraySubarray} =
+        methodsOf(Object.getPrototypeOf(Uint8Array.prototype), ['subarray']);
+    const TypedArrayLength = getterOf(Object.getPrototypeOf(Uint8Array.prototype), 'length');
+    const {set: TypedArraySet} = methodsOf(Object.getPrototypeOf(Uint8Array.prototype), ['set']);
+    // (Buffer's toString and from call these through the buffer: not taken as they are.)
+    const {
+        indexOf: BufferIndexOf, utf8Slice: BufferUtf8Slice, base64Slice: BufferBase64Slice,
+        utf8Write: BufferUtf8Write, base64Write: BufferBase64Write
+    } = methodsOf(
+        Buffer.prototype, ['indexOf', 'utf8Slice', 'base64Slice', 'utf8Write', 'base64Write']);
+    const textOf = (bytes, start = 0, end = TypedArrayLength(bytes)) =>
+        BufferUtf8Slice(bytes, start, end);
+    const base64Of = (bytes) => BufferBase64Slice(bytes, 0, TypedArrayLength(bytes));
+    // Buffer.from(text, encoding) for UTF-8 and base64.
+    function bytesOfText(text, encoding = 'utf8') {
+        const bytes = BufferAllocUnsafe(BufferByteLength(text, encoding));
+        const write = encoding === 'base64' ? BufferBase64Write : BufferUtf8Write;
+        const length = write(bytes, text, 0, TypedArrayLength(bytes));
+        return length === TypedArrayLength(bytes) ? bytes : TypedArraySubarray(bytes, 0, length);
+    }
+    function copyOf(bytes) {
+        const copy = BufferAllocUnsafe(TypedArrayLength(bytes));
+        TypedArraySet(copy, bytes);
+        return copy;
+    }
     // The names an export may not take: the globals of the language (and of Node's REPL).
     const LANGUAGE_GLOBALS = new Set(Reflect.ownKeys(globalThis));
     const fs = require('fs');
+    const {
+        readSync, writeSync, openSync, closeSync, fstatSync, ftruncateSync, unlinkSync
+    } = fs;
     const {isUtf8} = require('buffer');
+    const {on: EmitterOn, emit: EmitterEmit} =
+        methodsOf(require('events').prototype, ['on', 'emit']);
+    const {
+        exit: processExit, kill: processKill, _tickCallback: processTickCallback,
+        binding: processBinding, getActiveResourcesInfo: processActiveResources, pid: PID
+    } = process;
+    const processRss = process.memoryUsage.rss;
 
     const STDERR_READY_MARK = '\n__bond_driver_ready__\n';
     const OUTPUT_CHUNK = 1 << 20;  // bytes per output message at most
 
     const vm = require('vm');
+    // (vm's own runInThisContext and runInNewContext call the methods of Script.prototype.)
+    const {Script, createContext} = vm;
+    const {runInThisContext: ScriptRunInThisContext, runInContext: ScriptRunInContext} =
+        methodsOf(vm.Script.prototype, ['runInThisContext', 'runInContext']);
+    const runInThisContext = (code, options = {}) =>
+        ScriptRunInThisContext(new Script(code, options), options);
+    const runInNewContext = (code) => ScriptRunInContext(new Script(code), createContext());
     const util = require('util');
-    const {Worker, MessageChannel, receiveMessageOnPort} = require('worker_threads');
+    const {inspect} = util;
+    const {Worker, MessageChannel, MessagePort, receiveMessageOnPort} = require('worker_threads');
+    const {postMessage: PortPostMessage, close: PortClose} =
+        methodsOf(MessagePort.prototype, ['postMessage', 'close']);
+    // Node's built-in modules the driver loads where first needed, not through Module._load,
+    // which user code may replace (the driver's own wrappers of it call the original).
+    const Module = require('module');
+    const ModuleLoad = Module._load;
+    const requireBuiltin = (name) => ReflectApply(ModuleLoad, Module, [name, null, false]);
 
     // Memory the driver's threads share: the main thread and the watcher (see The serving loop).
     const shared = new Int32Array(new SharedArrayBuffer(36));
@@ -69,7 +170,7 @@
 
     // --- Channels and output ---------------------------------------------------------------------
     function outputLine(channel, bytes) {
-        const data = isUtf8(bytes) ? bytes.toString('utf8') : {$bytes: bytes.toString('base64')};
+        const data = isUtf8(bytes) ? textOf(bytes) : {$bytes: base64Of(bytes)};
         return JSON.stringify({jsonrpc: '2.0', method: 'output', params: {channel, data}}) + '\n';
     }
 
@@ -78,21 +179,21 @@
         if (typeof data === 'string') {
             let written = 0;
             try {
-                written = fs.writeSync(fd, data);  // mostly all of it
+                written = writeSync(fd, data);  // mostly all of it
             } catch (error) {
                 if (error.code !== 'EAGAIN') throw error;
             }
-            if (written === Buffer.byteLength(data)) return;
-            bytes = Buffer.from(data).subarray(written);
+            if (written === BufferByteLength(data)) return;
+            bytes = TypedArraySubarray(bytesOfText(data), written);
         }
         for (let offset = 0; offset < bytes.length;) {
             try {
-                offset += fs.writeSync(fd, bytes, offset);
+                offset += writeSync(fd, bytes, offset);
             } catch (error) {
                 // A non-blocking descriptor shared with the launcher (see spawnDriver): wait a
                 // little for the host to read.
                 if (error.code !== 'EAGAIN') throw error;
-                Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+                AtomicsWait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
             }
         }
     }
@@ -103,15 +204,15 @@
     // Its writers append (O_APPEND), so they write at its start again, not after a hole.
     let drainBuffer = null;
     function drainOutputFile(readFd, writeFd, channel, send) {
-        const buffer = drainBuffer ??= Buffer.allocUnsafe(OUTPUT_CHUNK);
+        const buffer = drainBuffer ??= BufferAllocUnsafe(OUTPUT_CHUNK);
         let offset = 0;
         for (;;) {
-            const length = fs.readSync(readFd, buffer, 0, buffer.length, offset);
+            const length = readSync(readFd, buffer, 0, buffer.length, offset);
             if (length === 0) break;
             offset += length;
-            send(outputLine(channel, buffer.subarray(0, length)));
+            send(outputLine(channel, TypedArraySubarray(buffer, 0, length)));
         }
-        if (offset > 0) fs.ftruncateSync(writeFd, 0);
+        if (offset > 0) ftruncateSync(writeFd, 0);
     }
 
     // The protocol's pipes are the REPL's stdin and stdout. They get descriptions of their own,
@@ -125,7 +226,7 @@
     function takeDescriptors() {
         const again = (fd, flags) => {
             try {
-                return fs.openSync(`/proc/self/fd/${fd}`, flags);
+                return openSync(`/proc/self/fd/${fd}`, flags);
             } catch (error) {
                 return null;
             }
@@ -136,7 +237,7 @@
         const opened = [...input, protocolOut, originalStderr];
         if (opened.includes(null)) {
             for (const fd of opened)
-                if (fd !== null) fs.closeSync(fd);
+                if (fd !== null) closeSync(fd);
             return null;
         }
         stopRepl();
@@ -144,8 +245,8 @@
             if (fd !== wanted) throw new Error(`descriptor ${wanted} was taken (got ${fd})`);
             return fd;
         };
-        fs.closeSync(0);
-        expect(fs.openSync('/dev/null', 'r'), 0);
+        closeSync(0);
+        expect(openSync('/dev/null', 'r'), 0);
         // process.stdin as node makes it for a file (the REPL's was the pipe's, destroyed).
         let stdin = null;
         Object.defineProperty(process, 'stdin', {
@@ -153,9 +254,9 @@
             enumerable: true,
             get: () => stdin ??= new fs.ReadStream(null, {fd: 0, autoClose: false}),
         });
-        fs.closeSync(1);
+        closeSync(1);
         const stdout = outputFile('stdout', (fd) => expect(fd, 1), originalStderr);
-        fs.closeSync(2);
+        closeSync(2);
         const stderr = outputFile('stderr', (fd) => expect(fd, 2), originalStderr);
         return {input, protocolOut, originalStderr, outputFiles: [stdout, stderr]};
     }
@@ -177,14 +278,14 @@
             const name = path.join(
                 directory, `bond-${process.pid}-${channel}-${Math.random().toString(36).slice(2)}`);
             try {
-                const write = check(fs.openSync(name, 'ax', 0o600));
-                const read = fs.openSync(name, 'r');
-                fs.unlinkSync(name);
+                const write = check(openSync(name, 'ax', 0o600));
+                const read = openSync(name, 'r');
+                unlinkSync(name);
                 return {read, write, channel};
             } catch (error) {
                 if (index === directories.length - 1) {
                     writeAll(stderr, `bond driver: cannot start the driver: ${error.message}\n`);
-                    process.exit(70);
+                    processExit(70);
                 }
             }
         }
@@ -200,7 +301,7 @@
         // A failure here must end the launcher with a message, not leave the REPL waiting.
         process.on('uncaughtException', (error) => {
             writeAll(2, `bond driver: cannot start the driver: ${error.message}\n`);
-            process.exit(70);
+            processExit(70);
         });
         process.on('SIGINT', () => {});  // an interrupt is for the driver, not for the launcher
         const files = ['stdout', 'stderr'].map((channel) => outputFile(channel, (fd) => fd, 2));
@@ -223,7 +324,7 @@
         stopRepl();
         driver.on('error', (error) => {
             writeAll(2, `bond driver: cannot start ${process.execPath}: ${error.message}\n`);
-            process.exit(70);
+            processExit(70);
         });
         // A signal that ends the launcher must end the driver first: the host's waitpid() of
         // the launcher then means the driver is gone too, not a zombie waiting for init.
@@ -239,9 +340,9 @@
             }
             if (signal) {
                 process.removeAllListeners(signal);
-                process.kill(process.pid, signal);
+                processKill(PID, signal);
             }
-            process.exit(code === null ? 70 : code);
+            processExit(code === null ? 70 : code);
         });
     }
     // The driver's side: descriptors as spawnDriver arranged them.
@@ -264,7 +365,7 @@
         const warn = process.emitWarning;
         process.emitWarning = () => {};  // "Access to process.binding(...) is deprecated"
         try {
-            return process.binding(name);
+            return ReflectApply(processBinding, process, [name]);
         } catch (error) {
             return null;
         } finally {
@@ -281,31 +382,33 @@
 
     function drainOutputFiles(always) {
         if (!descriptorsWritten && !always) return;
-        for (const file of outputFiles)
+        for (let i = 0; i < outputFiles.length; ++i) {
+            const file = outputFiles[i];
             drainOutputFile(
                 file.read, file.write, file.channel, (line) => writeAll(protocolOut, line));
+        }
     }
     // The watcher writes too (a `limit` notification): a lock of both threads.
     // Proxies collected since the last message are released first (see Objects).
     function sendLine(line) {
         const release = releaseLine();
         writingMessage = true;
-        while (Atomics.compareExchange(shared, WRITING, 0, 1) !== 0)
-            Atomics.wait(shared, WRITING, 1);
+        while (AtomicsCompareExchange(shared, WRITING, 0, 1) !== 0)
+            AtomicsWait(shared, WRITING, 1);
         try {
             if (release !== '') writeAll(protocolOut, release);
             drainOutputFiles();
             writeAll(protocolOut, line);
         } finally {
-            Atomics.store(shared, WRITING, 0);
-            Atomics.notify(shared, WRITING);
+            AtomicsStore(shared, WRITING, 0);
+            AtomicsNotify(shared, WRITING);
             writingMessage = false;
         }
     }
     function sendOutput(channel, bytes) {
         if (writingMessage) return;  // only a bug of this driver could print here
         for (let start = 0; start < bytes.length; start += OUTPUT_CHUNK)
-            sendLine(outputLine(channel, bytes.subarray(start, start + OUTPUT_CHUNK)));
+            sendLine(outputLine(channel, TypedArraySubarray(bytes, start, start + OUTPUT_CHUNK)));
     }
 
     // Output reaches descriptors 1 and 2 (the files) only through process.stdout and
@@ -325,8 +428,8 @@
             if (typeof original !== 'function') return note();
             const watched = function(...args) {
                 if (!descriptorsWritten && writes(args)) note();
-                return new.target ? Reflect.construct(original, args, new.target) :
-                                    Reflect.apply(original, this, args);
+                return new.target ? ReflectConstruct(original, args, new.target) :
+                                    ReflectApply(original, this, args);
             };
             Object.defineProperty(watched, 'name', {value: original.name});
             watched.prototype = original.prototype;
@@ -335,7 +438,7 @@
         const OUR_DESCRIPTORS =
             /^\/(dev\/(stdout|stderr|fd\/[12])|proc\/(self|thread-self|\d+)\/fd\/[12])$/;
         const isOurs = (target) => target === 1 || target === 2 ||
-            (typeof target === 'string' && OUR_DESCRIPTORS.test(target));
+            (typeof target === 'string' && RegExpTest(OUR_DESCRIPTORS, target));
         try {
             watchCalls(binding('process_wrap').Process.prototype, 'spawn');
             watchCalls(binding('spawn_sync'), 'spawn');
@@ -354,11 +457,11 @@
                 v8: (module) => watchCalls(module, 'setFlagsFromString'),
                 inspector: (module) => watchCalls(module, 'open'),
             };
-            const Module = require('module');
             const load = Module._load;
-            Module._load = function(request, ...rest) {
-                const loaded = Reflect.apply(load, this, [request, ...rest]);
-                const name = typeof request === 'string' ? request.replace(/^node:/, '') : '';
+            Module._load = function(request) {
+                const loaded = ReflectApply(load, this, arguments);
+                const name = typeof request !== 'string' ? '' :
+                    StringStartsWith(request, 'node:') ? StringSlice(request, 5) : request;
                 if (Object.hasOwn(watchedModules, name)) {
                     const watch = watchedModules[name];
                     delete watchedModules[name];
@@ -382,20 +485,23 @@
     // one place of each. What JSON has no word for but is an object of the language crosses
     // as a handle, an entry of the table (see Objects).
     class SerializationError extends Error {}
-    const {types} = util;
-    const {getPrototypeOf, hasOwn, keys: ownKeys, defineProperty} = Object;
+    const {isBoxedPrimitive, isSymbolObject, isMap, isSet, isNativeError} = util.types;
+    const {
+        getPrototypeOf, hasOwn, keys: ownKeys, defineProperty, getOwnPropertyDescriptor
+    } = Object;
     const ObjectPrototype = Object.prototype, isArray = Array.isArray;
 
     // String.prototype.isWellFormed is new in Node 20.
-    const isWellFormed = String.prototype.isWellFormed ? (text) => text.isWellFormed() :
-                                                         (text) => !/\p{Surrogate}/u.test(text);
+    const isWellFormed = String.prototype.isWellFormed ?
+        uncurryThis(String.prototype.isWellFormed) :
+        (text) => !RegExpTest(/\p{Surrogate}/u, text);
     function isBytes(value) {
         return value instanceof Uint8Array || value instanceof ArrayBuffer ||
             value instanceof DataView;
     }
     function bytesOf(value) {
-        if (value instanceof ArrayBuffer) return Buffer.from(value);
-        return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+        if (value instanceof ArrayBuffer) return BufferFrom(value);
+        return BufferFrom(value.buffer, value.byteOffset, value.byteLength);
     }
     // The type name a held value is sent with: its constructor's name (Tally, Promise, Map),
     // else its toStringTag (Generator); `function` for functions and classes; typeof for the
@@ -410,13 +516,13 @@
             for (let prototype = getPrototypeOf(value);
                  prototype !== null && name === undefined;
                  prototype = getPrototypeOf(prototype)) {
-                const constructor = Object.getOwnPropertyDescriptor(prototype, 'constructor');
+                const constructor = getOwnPropertyDescriptor(prototype, 'constructor');
                 if (constructor !== undefined && typeof constructor.value === 'function' &&
                     typeof constructor.value.name === 'string' && constructor.value.name !== '')
                     name = constructor.value.name;
             }
             if (name === undefined || name === 'Object') {
-                const tag = ObjectPrototype.toString.call(value).slice(8, -1);
+                const tag = StringSlice(ObjectToString(value), 8, -1);
                 if (tag !== 'Object') name = tag;
             }
         } catch (error) {
@@ -432,7 +538,7 @@
     // The handle of a value: the proxy's own number for a proxy of the host's object, else a
     // new entry of the table.
     function handleOf(value) {
-        const proxy = proxies.get(value);
+        const proxy = WeakMapGet(proxies, value);
         if (proxy !== undefined) return {$yours: proxy.number};
         return {$obj: hold(value), type: typeName(value)};
     }
@@ -443,10 +549,10 @@
     // $bytes, as before; any other object, a function or a Symbol is held (handleOf).
     function replacer(key, value) {
         const original = this[key];
-        if (isBytes(original)) return {$bytes: bytesOf(original).toString('base64')};
+        if (isBytes(original)) return {$bytes: base64Of(bytesOf(original))};
         switch (typeof value) {
             case 'number':
-                if (!Number.isFinite(value))
+                if (!NumberIsFinite(value))
                     throw new SerializationError(`${value} is not a JSON number`);
                 return value;
             case 'string':
@@ -468,8 +574,13 @@
                 if (prototype === ObjectPrototype || prototype === null || isArray(value))
                     return value;
                 if (prototype === Kept.prototype) return handleOf(value.value);
-                if (ArrayBuffer.isView(value)) return Array.from(value);  // Float64Array, ...
-                if (types.isBoxedPrimitive(value) && !types.isSymbolObject(value)) return value;
+                if (ArrayBufferIsView(value)) {  // Float64Array, ...
+                    const numbers = [];
+                    for (let i = 0, length = TypedArrayLength(value); i < length; ++i)
+                        numbers[i] = value[i];
+                    return numbers;
+                }
+                if (isBoxedPrimitive(value) && !isSymbolObject(value)) return value;
                 return handleOf(value);
             }
             default:
@@ -479,7 +590,7 @@
     // Integers beyond Number's 53 bits cross as BigInt, exactly: JSON.parse and stringify
     // know no BigInt, so such numbers travel through them as marked strings.
     // (Math.random, not the crypto module: loading that took 5 to 10 ms of start-up.)
-    const randomText = () => Math.random().toString(36).slice(2);
+    const randomText = () => StringSlice(Math.random().toString(36), 2);
     const BIGINT_MARK = `bond-bigint-${randomText()}${randomText()}:`;
     const ENCODED_BIGINT = new RegExp(`"${BIGINT_MARK}(-?\\d+)"`, 'g');
     const INT64_MIN = -(2n ** 63n), UINT64_MAX = 2n ** 64n - 1n;
@@ -496,21 +607,21 @@
             dropHeld(heldBefore);
             if (error instanceof SerializationError) throw error;
             // JSON.stringify's own: "Converting circular structure to JSON ...".
-            throw new SerializationError(error.message.split('\n')[0]);
+            throw new SerializationError(firstLine(error.message));
         }
-        return (encodedBigInt ? line.replace(ENCODED_BIGINT, '$1') : line) + '\n';
+        return (encodedBigInt ? StringReplace(line, ENCODED_BIGINT, '$1') : line) + '\n';
     }
 
     const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
     function revive(key, value) {
         if (typeof value === 'string')
-            return value.startsWith(BIGINT_MARK) ? BigInt(value.slice(BIGINT_MARK.length)) :
-                                                   value;
+            return StringStartsWith(value, BIGINT_MARK) ?
+                BigInt(StringSlice(value, BIGINT_MARK.length)) : value;
         if (value !== null && typeof value === 'object' && !isArray(value)) {
             const names = ownKeys(value);
             if (names.length === 1 && names[0] === '$bytes' &&
-                typeof value.$bytes === 'string' && BASE64.test(value.$bytes))
-                return Buffer.from(value.$bytes, 'base64');
+                typeof value.$bytes === 'string' && RegExpTest(BASE64, value.$bytes))
+                return bytesOfText(value.$bytes, 'base64');
         }
         return value;
     }
@@ -525,30 +636,31 @@
                 ++i;
             } else if (c === '-' || (c >= '0' && c <= '9')) {
                 const start = i;
-                for (++i; i < line.length && '0123456789.eE+-'.includes(line[i]); ++i)
+                for (++i; i < line.length && StringIncludes('0123456789.eE+-', line[i]); ++i)
                     ;
-                const token = line.slice(start, i);
-                if (/^-?\d+$/.test(token) && !Number.isSafeInteger(Number(token))) {
-                    marked += line.slice(copied, start) + JSON.stringify(BIGINT_MARK + token);
+                const token = StringSlice(line, start, i);
+                if (RegExpTest(/^-?\d+$/, token) && !NumberIsSafeInteger(Number(token))) {
+                    marked +=
+                        StringSlice(line, copied, start) + JSON.stringify(BIGINT_MARK + token);
                     copied = i;
                 }
             } else {
                 ++i;
             }
         }
-        return copied === 0 ? null : marked + line.slice(copied);
+        return copied === 0 ? null : marked + StringSlice(line, copied);
     }
     // A message that may hold tags other than $bytes (a string starting with $: a key or a
     // value) has TAGGED set: its values are decoded further by decodeTags, where they are used.
     const TAGGED = Symbol('tagged');
     function decode(line) {
-        const dollar = line.includes('"$');
+        const dollar = StringIncludes(line, '"$');
         // The reviver walks every value: only run it where bytes or big integers may be.
-        const marked = /\d{16}/.test(line) ? markBigIntegers(line) : null;
+        const marked = RegExpTest(/\d{16}/, line) ? markBigIntegers(line) : null;
         let message;
         if (marked !== null)
             message = JSON.parse(marked, revive);
-        else if (dollar && line.includes('"$bytes"'))
+        else if (dollar && StringIncludes(line, '"$bytes"'))
             message = JSON.parse(line, revive);
         else
             message = JSON.parse(line);
@@ -558,7 +670,7 @@
     // A value of a message, its tags $code (evaluated), $obj (a proxy) and $yours (the
     // table's entry) replaced, in place: unknown numbers raise InvalidParams.
     function decodeTags(value) {
-        if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return value;
+        if (value === null || typeof value !== 'object' || BufferIsBuffer(value)) return value;
         if (isArray(value)) {
             for (let i = 0; i < value.length; ++i) {
                 const item = value[i];
@@ -579,7 +691,8 @@
                    typeof value.type === 'string' && isObjectNumber(value.$obj)) {
             return makeProxy(value.$obj, value.type);
         }
-        for (const name of names) {
+        for (let i = 0; i < names.length; ++i) {
+            const name = names[i];
             const item = value[name];
             if (item !== null && typeof item === 'object') {
                 const decoded = decodeTags(item);
@@ -599,20 +712,20 @@
     const held = new Map();
     let lastHeld = 0;
     function hold(value) {
-        held.set(++lastHeld, value);
+        MapSet(held, ++lastHeld, value);
         return lastHeld;
     }
     // Drops the entries made after `last` (by a message that was not sent).
     function dropHeld(last, until = lastHeld) {
-        for (let number = last + 1; number <= until; ++number) held.delete(number);
+        for (let number = last + 1; number <= until; ++number) MapDelete(held, number);
     }
     function isObjectNumber(number) {
-        return (typeof number === 'number' && Number.isInteger(number) && number >= 0) ||
+        return (typeof number === 'number' && NumberIsInteger(number) && number >= 0) ||
             (typeof number === 'bigint' && number >= 0n);
     }
     function heldValue(number) {
-        const value = held.get(number);
-        if (value === undefined && !held.has(number))
+        const value = MapGet(held, number);
+        if (value === undefined && !MapHas(held, number))
             throw new InvalidParams(
                 `no object ${number} in the table: it was released or never held`);
         return value;
@@ -632,14 +745,14 @@
     // `get` of a function answers it bound to its object (a method: the proxies of Python and
     // JavaScript read a method, then call what they got); not a class, nor a proxy (handed
     // back as itself, $yours).
-    const functionText = Function.prototype.toString;
     function isClass(value) {
-        return /^class\b/.test(Reflect.apply(functionText, value, []));
+        return RegExpTest(/^class\b/, FunctionToString(value));
     }
     function attributeOf(object, name) {
         const value = object[name];
-        if (typeof value !== 'function' || proxies.has(value) || isClass(value)) return value;
-        return value.bind(object);
+        if (typeof value !== 'function' || WeakMapHas(proxies, value) || isClass(value))
+            return value;
+        return FunctionBind(value, object);
     }
     // `get` with name null: the object as a value, copied where JSON can carry the copy: a
     // Map with string keys as an object, a Set as an array, an instance of the code's own
@@ -653,16 +766,25 @@
             isBytes(object) || typeof object.toJSON === 'function')
             return object;
         if (isThenable(object)) return new Awaited(object);
-        if (types.isMap(object)) {
-            for (const key of object.keys())
-                if (typeof key !== 'string') return object;
-            return Object.fromEntries(object);
+        if (isMap(object)) {
+            const copy = {};
+            let stringKeys = true;
+            MapForEach(object, (value, key) => {
+                if (typeof key !== 'string') stringKeys = false;
+                defineProperty(
+                    copy, key, {value, writable: true, enumerable: true, configurable: true});
+            });
+            return stringKeys ? copy : object;
         }
-        if (types.isSet(object)) return Array.from(object);
-        if (object instanceof Error || types.isNativeError(object)) return object;
+        if (isSet(object)) {
+            const copy = [];
+            SetForEach(object, (value) => ArrayPush(copy, value));
+            return copy;
+        }
+        if (object instanceof Error || isNativeError(object)) return object;
         const constructor = object.constructor;
         if (typeof constructor === 'function' && constructor !== Object &&
-            NATIVE_CODE.test(Reflect.apply(functionText, constructor, [])))
+            RegExpTest(NATIVE_CODE, FunctionToString(constructor)))
             return object;  // a built-in's: RegExp, WeakMap, a generator, ...
         return {...object};
     }
@@ -677,7 +799,7 @@
     const proxies = new WeakMap();  // a proxy and its target -> {number, type}
     const describe = (proxy) =>
         proxy !== undefined ? `<bond proxy of ${proxy.type} #${proxy.number}>` : '<bond proxy>';
-    function describeProxy() { return describe(proxies.get(this)); }
+    function describeProxy() { return describe(WeakMapGet(proxies, this)); }
     const inspectCustom = util.inspect.custom;
     const proxyTraps = {
         get(target, key) {
@@ -686,29 +808,29 @@
                                                                              undefined;
             if (key === 'then' || key === 'toJSON') return undefined;
             if (key === 'toString') return describeProxy;
-            const proxy = proxies.get(target);
+            const proxy = WeakMapGet(proxies, target);
             return request(
                 'get', {object: proxy.number, name: key}, `${describe(proxy)}.${key}`);
         },
         set(target, key, value) {
             if (typeof key === 'symbol') return false;
-            const proxy = proxies.get(target);
+            const proxy = WeakMapGet(proxies, target);
             request(
                 'set', {object: proxy.number, name: key, value}, `${describe(proxy)}.${key} =`);
             return true;
         },
         apply(target, self, args) {
-            const proxy = proxies.get(target);
+            const proxy = WeakMapGet(proxies, target);
             return request(
                 'invoke', {object: proxy.number, method: null, args}, `${describe(proxy)}()`);
         },
         deleteProperty(target, key) {
             throw new TypeError(
-                `cannot delete ${String(key)} of ${describe(proxies.get(target))}`);
+                `cannot delete ${String(key)} of ${describe(WeakMapGet(proxies, target))}`);
         },
         defineProperty(target, key) {
             throw new TypeError(
-                `cannot define ${String(key)} of ${describe(proxies.get(target))}`);
+                `cannot define ${String(key)} of ${describe(WeakMapGet(proxies, target))}`);
         },
     };
     let liveProxies = 0;
@@ -716,20 +838,21 @@
     // here (=== holds); the entry goes when the proxy is collected.
     const proxiesByNumber = new Map();  // number -> WeakRef of its proxy
     function makeProxy(number, type) {
-        const known = proxiesByNumber.get(number)?.deref();
+        const reference = MapGet(proxiesByNumber, number);
+        const known = reference !== undefined ? WeakRefDeref(reference) : undefined;
         if (known !== undefined) return known;
         const target = () => {};
         defineProperty(target, inspectCustom, {value: describeProxy, configurable: true});
         const proxy = new Proxy(target, proxyTraps);
         const about = {number, type};
-        proxies.set(target, about);
-        proxies.set(proxy, about);
-        releaseRegistry().register(proxy, number);
-        proxiesByNumber.set(number, new WeakRef(proxy));
+        WeakMapSet(proxies, target, about);
+        WeakMapSet(proxies, proxy, about);
+        registerProxy(proxy, number);
+        MapSet(proxiesByNumber, number, new WeakRef(proxy));
         ++liveProxies;
         return proxy;
     }
-    const isProxy = (value) => typeof value === 'function' && proxies.has(value);
+    const isProxy = (value) => typeof value === 'function' && WeakMapHas(proxies, value);
 
     // Collected proxies' numbers wait in `released` for the next message (sendLine). The
     // registry's callbacks run as tasks of the event loop, which a driver that serves
@@ -739,21 +862,26 @@
     // it, the driver lets the event loop run between requests while proxies live.
     const released = [];
     let registry = null, cleanupSome = null;
+    let register = FinalizationRegistry.prototype.register;  // (the registry's realm's)
+    function registerProxy(proxy, number) {
+        ReflectApply(register, releaseRegistry(), [proxy, number]);
+    }
     function releaseRegistry() {
         if (registry !== null) return registry;
         const collected = (number) => {
             --liveProxies;
-            proxiesByNumber.delete(number);
-            released.push(number);
+            MapDelete(proxiesByNumber, number);
+            ArrayPush(released, number);
         };
         outsideUserCode(() => {
             try {
                 setV8FlagQuietly('--harmony-weak-refs-with-cleanup-some');
-                const Registry = vm.runInNewContext('FinalizationRegistry');
+                const Registry = runInNewContext('FinalizationRegistry');
                 const made = new Registry(collected);
                 if (typeof made.cleanupSome === 'function') {
                     const cleanup = made.cleanupSome;
-                    cleanupSome = () => Reflect.apply(cleanup, made, []);
+                    cleanupSome = () => ReflectApply(cleanup, made, []);
+                    register = made.register;  // of a context of its own: user code's is apart
                     registry = made;
                 }
             } catch (error) {
@@ -765,21 +893,24 @@
     }
     // V8 writes a flag it does not know to stderr (the output file): taken back.
     function setV8FlagQuietly(flag) {
-        const stderr = outputFiles.find((file) => file.channel === 'stderr');
-        const sizeBefore = stderr !== undefined ? fs.fstatSync(stderr.read).size : 0;
+        let stderr;
+        for (let i = 0; i < outputFiles.length; ++i)
+            if (outputFiles[i].channel === 'stderr') stderr = outputFiles[i];
+        const sizeBefore = stderr !== undefined ? fstatSync(stderr.read).size : 0;
         binding('v8').setFlagsFromString(flag);
         if (stderr === undefined) return;
-        const size = fs.fstatSync(stderr.read).size;
+        const size = fstatSync(stderr.read).size;
         if (size === sizeBefore) return;
-        const written = Buffer.alloc(size - sizeBefore);
-        fs.readSync(stderr.read, written, 0, written.length, sizeBefore);
-        if (written.includes('unrecognized flag')) fs.ftruncateSync(stderr.write, sizeBefore);
+        const written = BufferAlloc(size - sizeBefore);
+        readSync(stderr.read, written, 0, written.length, sizeBefore);
+        if (BufferIndexOf(written, 'unrecognized flag') !== -1)
+            ftruncateSync(stderr.write, sizeBefore);
     }
     // The `release` notification of the proxies collected so far, or ''.
     function releaseLine() {
         if (cleanupSome !== null && liveProxies > 0) cleanupSome();
         if (released.length === 0) return '';
-        const objects = released.splice(0);
+        const objects = ArraySplice(released, 0);
         return JSON.stringify({jsonrpc: '2.0', method: 'release', params: {objects}}) + '\n';
     }
 
@@ -802,11 +933,11 @@
     let stop = null;             // {id, limit, raised} of the operation being stopped
 
     function noteStop(id, limit) {
-        if (stop !== null || !received.includes(id)) return;  // stale: its reply crossed it
+        if (stop !== null || !ArrayIncludes(received, id)) return;  // stale: its reply crossed it
         stop = {id, limit, raised: false};
         // Awaiting a Promise, with nothing of it running: stop waiting for it. (Code waiting
         // for an exported function is stopped when that returns.)
-        if (current !== null && current.id === id && Atomics.load(shared, RUNNING) === 0 &&
+        if (current !== null && current.id === id && AtomicsLoad(shared, RUNNING) === 0 &&
             hostCalls === 0)
             current.fail(stopError());
     }
@@ -818,18 +949,18 @@
     }
     // A safe point: a pending stop ends the running code here, once.
     function raisePendingStop() {
-        if (Atomics.load(shared, STOPS) !== 0 || queuedInterrupts > 0)
+        if (AtomicsLoad(shared, STOPS) !== 0 || queuedInterrupts > 0)
             outsideUserCode(takeStops);
-        if (stop !== null && !stop.raised && Atomics.load(shared, RUNNING) !== 0) stopNow();
+        if (stop !== null && !stop.raised && AtomicsLoad(shared, RUNNING) !== 0) stopNow();
     }
     // Ends the running user code as an interrupt from the watcher does: with a SIGINT
     // that V8 turns into the end of the script, which no JavaScript code can catch (an
     // exception could be: console.log swallows what its stream throws).
     function stopNow() {
         stop.raised = true;
-        if (Atomics.compareExchange(shared, RUNNING, 1, 2) === 1)
-            process.kill(process.pid, 'SIGINT');
-        Atomics.wait(shared, RUNNING, 2);
+        if (AtomicsCompareExchange(shared, RUNNING, 1, 2) === 1)
+            processKill(PID, 'SIGINT');
+        AtomicsWait(shared, RUNNING, 2);
     }
     function isStop(thrown) {
         return thrown instanceof Interrupted ||
@@ -840,10 +971,10 @@
     // a SIGINT must never reach the driver's own code: the watcher sends it only while
     // RUNNING is 1 and marks it sent (2); code leaving user code that finds it sent waits
     // for it to end the script right there.
-    function enterUserCode() { Atomics.store(shared, RUNNING, 1); }
+    function enterUserCode() { AtomicsStore(shared, RUNNING, 1); }
     function leaveUserCode() {
-        if (Atomics.compareExchange(shared, RUNNING, 1, 0) === 2)
-            Atomics.wait(shared, RUNNING, 2);  // ended by V8: the SIGINT is on its way
+        if (AtomicsCompareExchange(shared, RUNNING, 1, 0) === 2)
+            AtomicsWait(shared, RUNNING, 2);  // ended by V8: the SIGINT is on its way
     }
     // Runs user code where a SIGINT ends it: inside a vm script, whose breakOnSigint is set
     // before RUNNING becomes 1. Made by main(): it defines a global of its own.
@@ -868,24 +999,24 @@
                 return result;
             },
         });
-        const script = new vm.Script(`this['bond.guarded']()`);  // (this: the global object)
+        const script = new Script(`this['bond.guarded']()`);  // (this: the global object)
         // Node 16 to 22: what script.runInThisContext({breakOnSigint: true, displayErrors:
         // false}) calls, without its parsing of the options (a third of the time): (context,
         // timeout, displayErrors, breakOnSigint, breakOnFirstLine).
         const runInContext = Object.getPrototypeOf(vm.Script.prototype).runInContext;
         const major = Number(process.versions.node.split('.')[0]);
         const run = major >= 16 && major <= 22 && typeof runInContext === 'function' ?
-            () => Reflect.apply(runInContext, script, [null, -1, false, true, false]) :
-            () => script.runInThisContext({breakOnSigint: true, displayErrors: false});
+            () => ReflectApply(runInContext, script, [null, -1, false, true, false]) :
+            () => ScriptRunInThisContext(script, {breakOnSigint: true, displayErrors: false});
         return (work) => {
             guarded = work;
-            Atomics.add(shared, GUARDED, 1);
+            AtomicsAdd(shared, GUARDED, 1);
             try {
                 return run();
             } finally {
-                Atomics.sub(shared, GUARDED, 1);
+                AtomicsSub(shared, GUARDED, 1);
                 guarded = null;
-                Atomics.store(shared, RUNNING, 0);
+                AtomicsStore(shared, RUNNING, 0);
                 // Only a SIGINT from elsewhere can have cut a message in half.
                 if (writingMessage) fail('a SIGINT from outside ended the driver mid-message');
             }
@@ -893,7 +1024,7 @@
     }
     // Driver code called from user code (an exported function, output): no SIGINT there.
     function outsideUserCode(work) {
-        const fromUserCode = Atomics.load(shared, RUNNING) !== 0;
+        const fromUserCode = AtomicsLoad(shared, RUNNING) !== 0;
         if (fromUserCode) leaveUserCode();
         try {
             return work();
@@ -919,31 +1050,31 @@
     let memoryBaseline = 0;  // (set by main)
     let collectGarbage = null;
     function watchLimits(id, limits) {
-        if (id === null) return control.port1.postMessage(null);
+        if (id === null) return PortPostMessage(control.port1, null);
         const memory = Number(limits.memory) || 0;
-        if (memory > 0 && process.memoryUsage.rss() - memoryBaseline > memory) {
+        if (memory > 0 && processRss() - memoryBaseline > memory) {
             // What a stopped operation left behind is garbage now: collect it before the
             // next operation is measured against the same ceiling.
             if (collectGarbage === null) {
                 binding('v8').setFlagsFromString('--expose-gc');  // not watched (below)
-                collectGarbage = vm.runInNewContext('gc');
+                collectGarbage = runInNewContext('gc');
             }
             collectGarbage();
         }
-        control.port1.postMessage(
-            {id, cpu: Number(limits.cpu) || 0, memory, baseline: memoryBaseline});
+        PortPostMessage(
+            control.port1, {id, cpu: Number(limits.cpu) || 0, memory, baseline: memoryBaseline});
     }
 
     // Takes the stops (interrupt, limit) that the inbox and the queue hold.
     function takeStops() {
-        Atomics.store(shared, STOPS, 0);
+        AtomicsStore(shared, STOPS, 0);
         for (let received; (received = receiveMessageOnPort(inbox.port1)) !== undefined;)
             enqueue(received.message);
         if (queuedInterrupts === 0) return;
-        const rest = queued.filter((received) => !takeStop(received));
-        queued.length = 0;
+        const all = ArraySplice(queued, 0);
         queuedInterrupts = 0;
-        for (const received of rest) enqueue(received);
+        for (let i = 0; i < all.length; ++i)
+            if (!takeStop(all[i])) enqueue(all[i]);
     }
     // True when `received` was a stop, now noted.
     function takeStop(received) {
@@ -951,7 +1082,8 @@
             noteStop(received.stop.id, received.stop.limit);
             return true;
         }
-        if (received.line === undefined || !received.line.includes('"interrupt"')) return false;
+        if (received.line === undefined || !StringIncludes(received.line, '"interrupt"'))
+            return false;
         let message;
         try {
             message = JSON.parse(received.line);
@@ -973,39 +1105,65 @@
     let transExcept = false;
 
     function describeThrown(thrown) {
-        if (isProxy(thrown)) return describe(proxies.get(thrown));  // (not the host's get)
+        if (isProxy(thrown)) return describe(WeakMapGet(proxies, thrown));  // (not the host's get)
         if (thrown instanceof Error ||
             (thrown && typeof thrown.message === 'string' && typeof thrown.name === 'string')) {
             return thrown.message ? `${thrown.name}: ${thrown.message}` : String(thrown.name);
         }
         if (typeof thrown === 'string') return thrown;
-        return util.inspect(thrown, {depth: 4, breakLength: Infinity});
+        return inspect(thrown, {depth: 4, breakLength: Infinity});
     }
     // Where `thrown` was thrown, innermost frame first: the frames of V8's stack of user code
     // (a file the driver compiled, or a module's path), the driver's and Node's own left out. A
     // syntax error's place is the first line of its stack ("file:line").
     const FRAME = /^\s+at (?:(.+?) \()?(.+?):(\d+):\d+\)?$/;
     function stackOf(thrown) {
-        const stack = thrown instanceof Error && typeof thrown.stack === 'string' ?
-            thrown.stack.split('\n') : [];
+        const text = stackTextOf(thrown);
+        const stack = text !== '' ? linesOf(text) : [];
         const frames = [];
-        const isUser = (file) => userFiles.has(file) || file.startsWith('/') ||
-            file.startsWith('file:');
-        const place = thrown instanceof SyntaxError && /^(.+):(\d+)$/.exec(stack[0] || '');
+        const isUser = (file) => SetHas(userFiles, file) || StringStartsWith(file, '/') ||
+            StringStartsWith(file, 'file:');
+        const place = thrown instanceof SyntaxError && RegExpExec(/^(.+):(\d+)$/, stack[0] || '');
         if (place && isUser(place[1]))
-            frames.push({file: place[1], line: Number(place[2]), function: ''});
-        for (const text of stack) {
-            const frame = FRAME.exec(text);
+            ArrayPush(frames, {file: place[1], line: Number(place[2]), function: ''});
+        for (let i = 0; i < stack.length; ++i) {
+            const frame = RegExpExec(FRAME, stack[i]);
             if (frame && isUser(frame[2]))
-                frames.push({file: frame[2], line: Number(frame[3]),
-                             function: frame[1] || '<anonymous>'});
+                ArrayPush(frames, {file: frame[2], line: Number(frame[3]),
+                                   function: frame[1] || '<anonymous>'});
         }
         return frames;
+    }
+    // An Error's stack, or '': Node's formatting of stacks calls built-ins that user code may
+    // have replaced (Array.prototype.join, WeakMap.prototype.get), and then throws.
+    function stackTextOf(thrown) {
+        if (!(thrown instanceof Error)) return '';
+        try {
+            const stack = thrown.stack;
+            return typeof stack === 'string' ? stack : '';
+        } catch (error) {
+            return '';
+        }
+    }
+    // The lines of a text (split('\n') would call the replaceable String.prototype[Symbol.split]).
+    function linesOf(text) {
+        const lines = [];
+        let start = 0;
+        for (let end; (end = StringIndexOf(text, '\n', start)) !== -1; start = end + 1)
+            ArrayPush(lines, StringSlice(text, start, end));
+        ArrayPush(lines, StringSlice(text, start));
+        return lines;
+    }
+    function firstLine(text) {
+        const end = StringIndexOf(text, '\n');
+        return end === -1 ? text : StringSlice(text, 0, end);
     }
     function serializedException(thrown) {
         if (thrown !== null && typeof thrown === 'object' &&
             typeof thrown.toJSON !== 'function' && thrown instanceof Error) {
-            return {type: thrown.name, message: thrown.message, stack: thrown.stack, ...thrown};
+            return {
+                type: thrown.name, message: thrown.message, stack: stackTextOf(thrown), ...thrown
+            };
         }
         return thrown === undefined ? null : thrown;
     }
@@ -1030,7 +1188,7 @@
             try {
                 return {line: encode(errorReply(id, -32000, message, data))};
             } catch (error) {
-                data.exception = util.inspect(thrown);
+                data.exception = inspect(thrown);
             }
         }
         return errorReply(id, -32000, message, data);
@@ -1058,17 +1216,17 @@
     const userFiles = new Set([NO_FILE]);
     const compiledCache = new Map();
     function evaluate(code) {
-        let script = compiledCache.get(code);
+        let script = MapGet(compiledCache, code);
         if (script === undefined) {
             try {
-                script = new vm.Script(`(${code}\n)`, {filename: NO_FILE});
+                script = new Script(`(${code}\n)`, {filename: NO_FILE});
             } catch (error) {
-                script = new vm.Script(code, {filename: NO_FILE});
+                script = new Script(code, {filename: NO_FILE});
             }
-            if (compiledCache.size > 1024) compiledCache.clear();
-            compiledCache.set(code, script);
+            if (MapSize(compiledCache) > 1024) MapClear(compiledCache);
+            MapSet(compiledCache, code, script);
         }
-        return script.runInThisContext({displayErrors: false});
+        return ScriptRunInThisContext(script, {displayErrors: false});
     }
 
     // V8's REPL mode, through the inspector: top-level await, and let/const that may be
@@ -1078,7 +1236,7 @@
     function inspector() {
         if (inspectorSession === null) {
             try {
-                const {Session} = require('inspector');
+                const {Session} = requireBuiltin('inspector');
                 inspectorSession = new Session();
                 inspectorSession.connect();
             } catch (error) {
@@ -1113,7 +1271,7 @@
             return value;
         }
         if (remote.unserializableValue !== undefined)
-            return vm.runInThisContext(remote.unserializableValue);
+            return runInThisContext(remote.unserializableValue);
         return remote.value;
     }
     // Code with top-level await: in REPL mode; where the inspector is missing (or refuses),
@@ -1123,7 +1281,7 @@
     }
     function asyncFunctionOf(code, expression) {
         const body = expression ? `return (${code}\n);` : code;
-        return vm.runInThisContext(
+        return runInThisContext(
             `(async () => {\n${body}\n})()`, {filename: NO_FILE, displayErrors: false});
     }
     function replEvaluate(code, expression) {
@@ -1171,11 +1329,11 @@
         });
         // A stopped request no longer waits for this: its late answer must not count as an
         // unhandled rejection (which would fail the next request).
-        evaluation.catch(() => {});
+        PromiseThen(evaluation, undefined, () => {});
         return evaluation;
     }
     function usesAwait(error, code) {
-        return error instanceof SyntaxError && /\bawait\b/.test(code);
+        return error instanceof SyntaxError && RegExpTest(/\bawait\b/, code);
     }
 
     function argsParam(params, tagged) {
@@ -1190,16 +1348,33 @@
 
     const callers = new Map();  // call's name expressions, compiled once
     function callerOf(name) {
-        let caller = callers.get(name);
+        let caller = MapGet(callers, name);
         if (caller === undefined) {
-            if (callers.size > 1024) callers.clear();
+            if (MapSize(callers) > 1024) MapClear(callers);
             // (name)(...) keeps `this`: obj.method is called as a method of obj.
-            caller = vm.runInThisContext(
+            caller = runInThisContext(
                 `(function (args) { return (${name}\n)(...args); })`,
                 {filename: NO_FILE, displayErrors: false});
-            callers.set(name, caller);
+            MapSet(callers, name, caller);
         }
         return caller;
+    }
+    // The arguments as `...args` spreads them: an array, unless user code replaced how arrays
+    // iterate, else an iterable of the driver's own.
+    const ArrayPrototype = Array.prototype, ArrayValues = ArrayPrototype[Symbol.iterator];
+    const ArrayIterator = getPrototypeOf(ReflectApply(ArrayValues, [], []));
+    const ArrayIteratorNext = ArrayIterator.next;
+    const SymbolIterator = Symbol.iterator;
+    function spreadable(args) {
+        if (ArrayPrototype[SymbolIterator] === ArrayValues &&
+            ArrayIterator.next === ArrayIteratorNext)
+            return args;
+        let i = 0;
+        const iterator = {
+            next: () => i < args.length ? {value: args[i++], done: false} :
+                                          {value: undefined, done: true},
+        };
+        return {[SymbolIterator]: () => iterator};
     }
 
     const IDENTIFIER = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u;
@@ -1208,7 +1383,7 @@
                  'delete do else enum export extends false finally for function if ' +
                  'import in instanceof let new null return static super switch this ' +
                  'throw true try typeof var void while with yield arguments eval')
-                    .split(' '));
+                    .split(' '));  // (at start-up)
 
     const exported = new Set();  // the names exported so far: exported again, they are replaced
 
@@ -1228,21 +1403,21 @@
         eval_block(params, nested) {
             const code = codeParam(params, 'code');
             const filename = typeof params.file === 'string' && params.file ? params.file : NO_FILE;
-            userFiles.add(filename);
+            SetAdd(userFiles, filename);
             let script;
             try {
-                script = new vm.Script(code, {filename});
+                script = new Script(code, {filename});
             } catch (error) {
                 if (!nested && usesAwait(error, code))
-                    return awaiting(code, false).then(() => null);
+                    return PromiseThen(awaiting(code, false), () => null);
                 throw error;
             }
-            script.runInThisContext({displayErrors: false});
+            ScriptRunInThisContext(script, {displayErrors: false});
             return null;
         },
         call(params, nested, tagged) {
             const caller = callerOf(codeParam(params, 'name'));
-            return caller(argsParam(params, tagged));
+            return caller(spreadable(argsParam(params, tagged)));
         },
         // The table's objects (see Objects): o[m](...args) with `this` o, or o(...args).
         invoke(params, nested, tagged) {
@@ -1252,12 +1427,12 @@
             if (method === null) {
                 if (typeof object !== 'function')
                     throw new TypeError(`the ${typeName(object)} is not a function`);
-                return Reflect.apply(object, undefined, args);
+                return ReflectApply(object, undefined, args);
             }
             const callee = object[method];
             if (typeof callee !== 'function')
                 throw new TypeError(`${typeName(object)}.${method} is not a function`);
-            return Reflect.apply(callee, object, args);
+            return ReflectApply(callee, object, args);
         },
         get(params) {
             const object = heldParam(params);
@@ -1271,22 +1446,22 @@
             return null;
         },
         count_objects() {
-            return held.size;
+            return MapSize(held);
         },
         release(params) {
             if (isArray(params.objects))
-                for (const number of params.objects) held.delete(number);
+                for (let i = 0; i < params.objects.length; ++i) MapDelete(held, params.objects[i]);
             return null;
         },
         export(params) {
             const name = params.name;
-            if (typeof name !== 'string' || !IDENTIFIER.test(name) || RESERVED.has(name))
+            if (typeof name !== 'string' || !RegExpTest(IDENTIFIER, name) || SetHas(RESERVED, name))
                 throw new InvalidParams(
                     `${JSON.stringify(name)} is not a valid JavaScript function name`);
-            if (LANGUAGE_GLOBALS.has(name) && !exported.has(name))
+            if (SetHas(LANGUAGE_GLOBALS, name) && !SetHas(exported, name))
                 throw new InvalidParams(
                     `${name} is a global of JavaScript: an export may not replace it`);
-            exported.add(name);
+            SetAdd(exported, name);
             globalObject[name] = {
                 [name](...args) { return request('call', {name, args}, `${name}()`); },
             }[name];
@@ -1323,14 +1498,14 @@
         if (handler === undefined)
             return sendMessage(
                 errorReply(id ?? null, -32601, `unknown method ${JSON.stringify(method)}`));
-        if (id !== undefined) received.push(id);
+        if (id !== undefined) ArrayPush(received, id);
         const limits = !nested && params.limits !== null && typeof params.limits === 'object' ?
             params.limits :
             null;
         if (limits !== null) watchLimits(id, limits);
         const answer = (reply) => {
-            const index = received.lastIndexOf(id);
-            if (index !== -1) received.splice(index, 1);
+            const index = ArrayLastIndexOf(received, id);
+            if (index !== -1) ArraySplice(received, index, 1);
             if (limits !== null) watchLimits(null, null);
             if (stop !== null && stop.id === id) stop = null;
             if (id !== undefined) sendMessage(reply);
@@ -1371,9 +1546,10 @@
             // rejections now, as Node would once this callback returns: one that the code
             // caused fails the request (reportUncaught) before its reply is sent.
             try {
-                process._tickCallback();
+                processTickCallback();
             } catch (error) {
-                process.emit('uncaughtException', error, 'uncaughtException');  // a nextTick's
+                // a nextTick's
+                EmitterEmit(process, 'uncaughtException', error, 'uncaughtException');
             }
             if (request.replied) return;
             let response;
@@ -1385,7 +1561,7 @@
             }
             return reply({line: response});
         }
-        Promise.resolve(result).then((value) => {
+        PromiseThen(PromiseResolve(result), (value) => {
             // Serialized now, sent when this turn of the event loop is over.
             const heldBefore = lastHeld;
             let response;
@@ -1408,8 +1584,8 @@
     function reportUncaught(thrown, kind) {
         if (current !== null) return current.fail(thrown);
         const text =
-            thrown instanceof Error && thrown.stack ? thrown.stack : describeThrown(thrown);
-        sendOutput('stderr', Buffer.from(`${kind}: ${text}\n`));
+            stackTextOf(thrown) || describeThrown(thrown);
+        sendOutput('stderr', bytesOfText(`${kind}: ${text}\n`));
     }
 
     // --- Calls to the host -----------------------------------------------------------------------
@@ -1440,7 +1616,7 @@
         if ('error' in reply) {
             // -32002: the host is stopping the code that called it.
             if (reply.error && reply.error.code === -32002 && stop !== null) {
-                if (Atomics.load(shared, RUNNING) !== 0) stopNow();
+                if (AtomicsLoad(shared, RUNNING) !== 0) stopNow();
                 throw stopError();  // called from outside the host's requests (a timer)
             }
             throw new BondError(
@@ -1487,13 +1663,13 @@
 
     const mayStop = (received) =>
         received.stop !== undefined ||
-        (received.line !== undefined && received.line.includes('"interrupt"'));
+        (received.line !== undefined && StringIncludes(received.line, '"interrupt"'));
     function enqueue(received) {
         if (mayStop(received)) ++queuedInterrupts;
-        queued.push(received);
+        ArrayPush(queued, received);
     }
     function shiftQueued() {
-        const received = queued.shift();
+        const received = ArrayShift(queued);
         if (mayStop(received)) --queuedInterrupts;
         return received;
     }
@@ -1513,93 +1689,114 @@
     }
     function takeLines(chunk) {
         let start = 0;
-        for (let end; (end = chunk.indexOf(10, start)) !== -1; start = end + 1) {
+        for (let end; (end = BufferIndexOf(chunk, 10, start)) !== -1; start = end + 1) {
             let line;
             if (partial.length === 0) {
-                line = chunk.toString('utf8', start, end);
+                line = textOf(chunk, start, end);
             } else {
-                partial.push(chunk.subarray(start, end));
-                line = Buffer.concat(partial).toString('utf8');
+                ArrayPush(partial, TypedArraySubarray(chunk, start, end));
+                line = textOf(BufferConcat(partial));
                 partial = [];
             }
             enqueue({line});
         }
-        if (start < chunk.length) partial.push(Buffer.from(chunk.subarray(start)));
+        if (start < chunk.length) ArrayPush(partial, copyOf(TypedArraySubarray(chunk, start)));
     }
     // A blocking read; false at the end of the input. (takeLines copies what it keeps.)
-    const readBuffer = Buffer.allocUnsafe(READ_CHUNK);
+    const readBuffer = BufferAllocUnsafe(READ_CHUNK);
     let largeReadBuffer = null;
     function readInputSync() {
         // The rest of a long line comes in large pieces.
         const buffer = partial.length === 0 ?
             readBuffer :
-            (largeReadBuffer ??= Buffer.allocUnsafe(OUTPUT_CHUNK));
+            (largeReadBuffer ??= BufferAllocUnsafe(OUTPUT_CHUNK));
         let length;
         for (;;) {
             try {
-                length = fs.readSync(inputFds[0], buffer, 0, buffer.length, null);
+                length = readSync(inputFds[0], buffer, 0, buffer.length, null);
                 break;
             } catch (error) {
                 if (error.code === 'EINTR') continue;  // a SIGINT from outside
-                queued.push({end: error.message});
+                ArrayPush(queued, {end: error.message});
                 return false;
             }
         }
         if (length === 0) {
-            queued.push({end: 'the host closed the bond'});
+            ArrayPush(queued, {end: 'the host closed the bond'});
             return false;
         }
-        takeLines(buffer.subarray(0, length));
+        takeLines(TypedArraySubarray(buffer, 0, length));
         return true;
     }
     // The main thread takes a message: it does not read the input until releaseInput().
     function markBusy() {
-        Atomics.or(shared, INPUT, BUSY);
-        Atomics.add(shared, READS, 1);
-        if (Atomics.load(shared, ARMED) === 0 &&
-            Atomics.compareExchange(shared, ARMED, 0, 1) === 0)
-            Atomics.notify(shared, ARMED);
+        AtomicsOr(shared, INPUT, BUSY);
+        AtomicsAdd(shared, READS, 1);
+        if (AtomicsLoad(shared, ARMED) === 0 &&
+            AtomicsCompareExchange(shared, ARMED, 0, 1) === 0)
+            AtomicsNotify(shared, ARMED);
     }
     // The main thread is about to wait for input: from the input, unless the watcher holds it.
     function releaseInput() {
-        if ((Atomics.and(shared, INPUT, ~BUSY) & WATCHED) !== 0 && ownInput) {
+        if ((AtomicsAnd(shared, INPUT, ~BUSY) & WATCHED) !== 0 && ownInput) {
             ownInput = false;
-            if (input !== null) input.pause();
+            if (inputStarted) pauseInput();
         }
     }
     // The watcher gave the input back, unless it has taken it again since.
     function takeInputBack(hold) {
         releaseInput();
-        if (Atomics.load(shared, TAKEOVERS) === hold &&
-            (Atomics.load(shared, INPUT) & WATCHED) === 0 && !closing) {
+        if (AtomicsLoad(shared, TAKEOVERS) === hold &&
+            (AtomicsLoad(shared, INPUT) & WATCHED) === 0 && !closing) {
             ownInput = true;
-            if (input !== null) input.resume();
+            if (inputStarted) resumeInput();
         }
     }
 
-    // The event loop's reader of the input, made when the loop is first needed (the net
-    // module is not loaded before: start-up).
-    let input = null;
-    function readInLoop() {
-        if (!ownInput || closing) return;
-        if (input !== null) return input.resume();
-        input = new (require('net').Socket)({
+    // The event loop's reader of the input: a net.Socket, made by main() before anything is served
+    // (Node's Socket calls Function.prototype.call, which user code may replace), first read when
+    // the loop is first needed, then paused and resumed at its handle (what Socket's pause and
+    // resume do for a socket with `onread`).
+    let input = null, inputHandle = null, inputStarted = false;
+    let readStart = null, readStop = null, ReadableRead = null;
+    function makeInput() {
+        input = new (requireBuiltin('net').Socket)({
             fd: inputFds[1],
             readable: true,
             writable: false,
-            onread: {buffer: Buffer.allocUnsafe(READ_CHUNK), callback: onInput},
+            manualStart: true,
+            onread: {buffer: BufferAllocUnsafe(READ_CHUNK), callback: onInput},
         });
-        input.on('end', () => {
+        inputHandle = input._handle;
+        ({readStart, readStop} = inputHandle);
+        ReadableRead = requireBuiltin('stream').Readable.prototype.read;
+        EmitterOn(input, 'end', () => {
             enqueue({end: 'the host closed the bond'});
             serveQueued();
         });
-        input.on('error', (error) => {
+        EmitterOn(input, 'error', (error) => {
             enqueue({end: error.message});
             serveQueued();
         });
     }
+    function pauseInput() {
+        if (!inputHandle.reading) return;
+        inputHandle.reading = false;
+        ReflectApply(readStop, inputHandle, []);
+    }
+    function resumeInput() {
+        if (inputHandle.reading) return;
+        inputHandle.reading = true;
+        ReflectApply(readStart, inputHandle, []);
+    }
+    function readInLoop() {
+        if (!ownInput || closing) return;
+        if (inputStarted) return resumeInput();
+        inputStarted = true;
+        ReflectApply(ReadableRead, input, [0]);  // starts reading, as Socket's read(0) would
+    }
     function onInput(length, buffer) {
-        takeLines(buffer.subarray(0, length));
+        takeLines(TypedArraySubarray(buffer, 0, length));
         // The host writes a line whole: the rest of one begun comes at once.
         while (partial.length > 0 && readInputSync())
             ;
@@ -1637,6 +1834,7 @@
     // async resource was made since it had nothing: Node counts them (async ids), and none
     // of those is made without one.
     let loopHasWork = null;  // made by main(), once the inbox is there
+    const TimeoutUnref = uncurryThis(getPrototypeOf(setTimeout(() => {}, 0)).unref);
     function makeLoopHasWork() {
         const asyncWrap = binding('async_wrap');
         const pipeWrap = binding('pipe_wrap');
@@ -1653,7 +1851,7 @@
         clearTimeout(timer);
         clearImmediate(immediate);
         let handleWrap = pipeWrap.Pipe.prototype;
-        while (handleWrap !== null && !Object.hasOwn(handleWrap, 'unref'))
+        while (handleWrap !== null && !hasOwn(handleWrap, 'unref'))
             handleWrap = Object.getPrototypeOf(handleWrap);
         const prototypes = [handleWrap, inbox.port1, timer, immediate].map(
             (object, index) => index === 0 ? object : Object.getPrototypeOf(object));
@@ -1662,16 +1860,16 @@
             if (typeof unref !== 'function') return () => true;
             prototype.unref = function(...args) {
                 unrefSeen = true;
-                return Reflect.apply(unref, this, args);
+                return ReflectApply(unref, this, args);
             };
         }
-        const ownResources = process.getActiveResourcesInfo().length;  // the inbox
+        const ownResources = processActiveResources().length;  // the inbox
         let quietAt = -1;  // the count of async resources when the loop had nothing
         return () => {
             if (asyncIds[counter] === quietAt) return false;
-            process._tickCallback();
-            const own = ownResources + (input !== null ? 1 : 0);
-            if (unrefSeen || process.getActiveResourcesInfo().length > own) return true;
+            processTickCallback();
+            const own = ownResources + (inputStarted ? 1 : 0);
+            if (unrefSeen || processActiveResources().length > own) return true;
             quietAt = asyncIds[counter];
             return false;
         };
@@ -1681,14 +1879,14 @@
     function hostClosed() {
         if (closing) return;
         closing = true;
-        inbox.port1.close();
-        if (input !== null) input.destroy();  // (made by readInLoop)
+        PortClose(inbox.port1);
+        if (input !== null) input.destroy();  // (made by main)
         // The host went away while it waited for a reply: nobody wants the rest.
-        if (received.length > 0) process.exit(0);
+        if (received.length > 0) processExit(0);
         // Else like the end of a script: what is scheduled still runs, then node exits; for
         // as long as the host's close() waits at most, since a host that went away (killed)
         // can no longer end this process.
-        setTimeout(() => process.exit(0), CLOSE_GRACE_MS).unref();
+        TimeoutUnref(setTimeout(() => processExit(0), CLOSE_GRACE_MS));
     }
 
     // The next message, waiting for it.
@@ -1700,15 +1898,15 @@
             if (ownInput) {
                 readInputSync();
                 // A limit the watcher reached meanwhile: the host's answer may refer to it.
-                if (Atomics.load(shared, STOPS) !== 0) takeStops();
+                if (AtomicsLoad(shared, STOPS) !== 0) takeStops();
                 continue;
             }
-            const seen = Atomics.load(shared, LINES);
+            const seen = AtomicsLoad(shared, LINES);
             const received = receiveMessageOnPort(inbox.port1);
             if (received !== undefined)
                 enqueue(received.message);
             else
-                Atomics.wait(shared, LINES, seen);
+                AtomicsWait(shared, LINES, seen);
         }
     }
 
@@ -1721,7 +1919,7 @@
             sendMessage(errorReply(null, -32700, `parse error: ${error.message}`));
             return null;
         }
-        if (message === null || typeof message !== 'object' || Array.isArray(message)) {
+        if (message === null || typeof message !== 'object' || isArray(message)) {
             sendMessage(errorReply(null, -32600, 'a message must be a JSON object'));
             return null;
         }
@@ -1747,7 +1945,7 @@
             } else if (message.id === id) {
                 return message;
             } else {
-                fail(`a reply to a request never sent: ${received.line.slice(0, 200)}`);
+                fail(`a reply to a request never sent: ${StringSlice(received.line, 0, 200)}`);
             }
         }
     }
@@ -1760,7 +1958,7 @@
         if ('method' in message)
             handleRequest(message, false);
         else
-            fail(`a reply to a request never sent: ${received.line.slice(0, 200)}`);
+            fail(`a reply to a request never sent: ${StringSlice(received.line, 0, 200)}`);
     }
 
     // --- Start and end ---------------------------------------------------------------------------
@@ -1768,7 +1966,7 @@
         try {
             writeAll(originalStderr, `bond driver: ${reason}\n`);
         } finally {
-            process.exit(70);
+            processExit(70);
         }
     }
 
@@ -1788,19 +1986,16 @@
         const saved = counts.map((index) => fields[index]);
         for (const index of counts) fields[index] = 0;
         asyncWrap.setPromiseHooks(undefined, undefined, undefined, undefined);
-        const Module = require('module');
         const load = Module._load;
         let off = true;
-        Module._load = function(request, ...rest) {
+        Module._load = function(request) {
             if (off && (request === 'domain' || request === 'node:domain')) {
                 off = false;
-                counts.forEach((index, i) => {
-                    fields[index] += saved[i];
-                });
+                for (let i = 0; i < counts.length; ++i) fields[counts[i]] += saved[i];
                 // Node sets the Promise hooks of all async hooks again when one is added.
-                require('v8').promiseHooks.onInit(() => {})();
+                requireBuiltin('v8').promiseHooks.onInit(() => {})();
             }
-            return Reflect.apply(load, this, [request, ...rest]);
+            return ReflectApply(load, this, arguments);
         };
     }
 
@@ -1830,7 +2025,9 @@
                     outsideUserCode(
                         () => sendOutput(
                             channel,
-                            Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, encoding)));
+                            BufferIsBuffer(chunk) ? chunk :
+                                encoding === 'utf8' ? bytesOfText(chunk) :
+                                                      BufferFrom(chunk, encoding)));
                 } catch (error) {
                     return done(error);
                 }
@@ -1863,9 +2060,10 @@
         inputFds = descriptors.input;
         canRead = inputFds !== null;
         ownInput = canRead;
+        if (canRead) makeInput();
         if (!canRead) {
-            Atomics.store(shared, INPUT, WATCHED);
-            Atomics.store(shared, ARMED, 1);
+            AtomicsStore(shared, INPUT, WATCHED);
+            AtomicsStore(shared, ARMED, 1);
         }
 
         inbox = new MessageChannel();  // the watcher's messages to the main thread
@@ -1890,7 +2088,7 @@
         });
         watcher.on('error', (error) => fail(`the protocol watcher failed: ${error.stack}`));
         watcher.unref();
-        memoryBaseline = process.memoryUsage.rss();
+        memoryBaseline = processRss();
         inbox.port1.on('message', (received) => {
             enqueue(received);
             serveQueued();
@@ -1927,14 +2125,14 @@
         } catch (error) {
             // Nothing to serve with: end with the reason, not leave the REPL waiting.
             writeAll(2, `bond driver: cannot start the driver: ${error.message}\n`);
-            process.exit(70);
+            processExit(70);
         }
         if (descriptors === null) return spawnDriver(source);
         try {
             main(descriptors);
         } catch (error) {
             writeAll(descriptors.originalStderr, `bond driver: ${error.stack}\n`);
-            process.exit(70);
+            processExit(70);
         }
     });
 

@@ -123,7 +123,8 @@ no warnings 'recursion';
 use B ();
 # Loaded where first needed, not at start-up (POSIX alone takes about 9 ms to load): Time::HiRes
 # (CPU limits), MIME::Base64 (bytes), Scalar::Util (blessed values, exceptions), File::Spec
-# (no memfd_create), POSIX (_exit, rare paths), Fcntl (see %fcntl).
+# (no memfd_create), POSIX (_exit, rare paths), Errno (EINTR), Fcntl (see %fcntl). The subs the
+# driver calls are taken at start-up all the same (see load_subs).
 
 # --- State ----------------------------------------------------------------------------------------
 # The driver's own state, in package Bond: user code runs in package main (see the end of this
@@ -136,12 +137,18 @@ our $_code;
 our @_args;
 
 my $json;         # the decoder: Cpanel::JSON::XS, JSON::XS or JSON::PP
-# The module subs the driver calls, taken when it loads their module (see load_subs): user code
-# that assigns to their names later (*Scalar::Util::blessed = sub {...}) does not reach it.
+# The module subs the driver calls, taken before any user code runs: user code that assigns to
+# their names (*Scalar::Util::blessed = sub {...}, *POSIX::_exit = ...) does not reach them. A
+# module loaded where first needed fills in the sub taken before (see load_subs).
 my ($json_decode, $json_encode);
 my ($reftype, $refaddr, $blessed_of, $weaken);    # Scalar::Util's
 my ($encode_base64, $decode_base64);              # MIME::Base64's
-my ($setitimer, $itimer_prof);                    # Time::HiRes's
+my $setitimer;                                    # Time::HiRes's
+my %module_subs = map { no strict 'refs'; ($_ => \&{$_}) } qw(Scalar::Util::reftype
+    Scalar::Util::refaddr Scalar::Util::blessed Scalar::Util::weaken MIME::Base64::encode_base64
+    MIME::Base64::decode_base64 Time::HiRes::setitimer POSIX::_exit Errno::EINTR);
+my ($utf8_encode, $utf8_decode, $utf8_upgrade, $is_utf8) =
+    (\&utf8::encode, \&utf8::decode, \&utf8::upgrade, \&utf8::is_utf8);
 my ($svref_2object, $sv_flags, $overload_method) = (\&B::svref_2object, \&B::SV::FLAGS, \&overload::Method);
 our $JSON_MODULE;    # which one, for tests
 my ($protocol_in, $protocol_out);
@@ -169,6 +176,7 @@ my %limits;              # the running operation's id, cpu, memory
 my @pending_notifications;    # lines a signal handler could not send halfway through a message
 my $memory_baseline;     # the interpreter's address space once the driver runs
 my $RLIMIT_AS = 9;
+sub ITIMER_PROF () { 2 }    # on Linux and the BSDs alike (Time::HiRes would have to be loaded)
 my $original_address_space;   # [soft, hard] as the driver found them
 
 # Objects (docs/protocol.md, Objects). The table holds what the driver sent as {"$obj": N}: a
@@ -304,7 +312,7 @@ sub write_all {
 sub interrupted_call {
     my $error = $! + 0;
     require Errno;
-    return $error == Errno::EINTR();
+    return $error == $module_subs{'Errno::EINTR'}->();
 }
 
 # Sends one message: $_[0] is a character string of JSON, which send_line turns into the line
@@ -319,7 +327,7 @@ sub send_line {
     drain_output_files();
     write_all(shift @pending_notifications) while @pending_notifications;
     send_releases() if @released;
-    utf8::encode($_[0]);
+    $utf8_encode->($_[0]);
     $_[0] .= "\n";
     my $written = syswrite($protocol_out, $_[0]);
     write_all(substr($_[0], $written // 0)) if ($written // -1) != length $_[0];    # rare: a large line
@@ -337,7 +345,7 @@ sub output_notification {
     my $encoded = defined $text ? encode_string($text) : encode_bytes($bytes);
     my $line = '{"jsonrpc":"2.0","method":"output","params":{"channel":"' . $channel . '","data":'
         . $encoded . '}}';
-    utf8::encode($line);
+    $utf8_encode->($line);
     $line .= "\n";
     write_all($line);
 }
@@ -367,7 +375,7 @@ sub emit_output {
     my ($channel, $text) = @_;
     stop_at_safe_point();    # code that prints in a loop stops here
     return unless length $text;
-    utf8::encode($text) if utf8::is_utf8($text);
+    $utf8_encode->($text) if $is_utf8->($text);
     if ($sending || !$protocol_out || $$ != $driver_pid) {
         # A warning while a message is being written, or output of a forked process: it goes
         # to the file, which the driver forwards.
@@ -439,21 +447,22 @@ sub encode_string {
 # surrogates and code points beyond U+10FFFF, which UTF-8 excludes: checked after it.
 sub utf8_text {
     my ($s) = @_;
-    return $s if utf8::is_utf8($s) || $s !~ /[\x80-\xff]/;
-    return undef unless utf8::decode($s);
+    return $s if $is_utf8->($s) || $s !~ /[\x80-\xff]/;
+    return undef unless $utf8_decode->($s);
     return undef if $s =~ $not_unicode_scalar;
     return $s;
 }
 
-# Loads a module and takes the driver's references to its subs: `load_subs('Scalar::Util',
-# \$reftype => 'reftype', ...)`.
+# Loads a module and gives the driver's references to its subs: `load_subs('Scalar::Util',
+# \$reftype => 'reftype', ...)`. They were taken at start-up (%module_subs): a reference to a sub
+# not defined yet is a stub, which loading the module defines (XS or Perl). (User code that
+# defines a sub of that name with `sub NAME {...}` before the module is loaded defines the stub.)
 sub load_subs {
     my $module = shift;
     (my $file = "$module.pm") =~ s{::}{/}g;
     require $file;
-    no strict 'refs';
     while (my ($variable, $name) = splice(@_, 0, 2)) {
-        $$variable = \&{"${module}::$name"};
+        $$variable = $module_subs{"${module}::$name"};
     }
 }
 
@@ -810,9 +819,8 @@ sub apply_limits {
     return unless ref $limits eq 'HASH';
     if (my $cpu = $limits->{cpu}) {
         $limits{cpu} = $cpu;
-        load_subs('Time::HiRes', \$setitimer => 'setitimer', \$itimer_prof => 'ITIMER_PROF')
-            unless $setitimer;
-        $setitimer->($itimer_prof->(), $cpu);
+        load_subs('Time::HiRes', \$setitimer => 'setitimer') unless $setitimer;
+        $setitimer->(ITIMER_PROF, $cpu);
     }
     if (my $memory = $limits->{memory}) {
         $original_address_space //= address_space_limit();
@@ -826,7 +834,7 @@ sub apply_limits {
 }
 
 sub lift_limits {
-    $setitimer->($itimer_prof->(), 0) if exists $limits{cpu};
+    $setitimer->(ITIMER_PROF, 0) if exists $limits{cpu};
     address_space_limit($original_address_space) if exists $limits{memory};
     %limits = ();
 }
@@ -861,7 +869,7 @@ sub send_result {
 sub send_error {
     my ($id, $code, $message, $data) = @_;
     my $text = utf8_text($message) // $message;
-    utf8::upgrade($text);
+    $utf8_upgrade->($text);
     $text =~ s/$not_unicode_scalar/\x{FFFD}/g;
     my $line = '{"jsonrpc":"2.0","id":' . $id . ',"error":{"code":' . $code . ',"message":' . encode_string($text);
     if (defined $data) {
@@ -1326,7 +1334,7 @@ sub serve {
 # Ends the process at once, without END blocks or destructors (POSIX::_exit).
 sub quit {
     require POSIX;
-    POSIX::_exit($_[0]);
+    $module_subs{'POSIX::_exit'}->($_[0]);
 }
 
 # Ends the driver for a fault of the protocol: the reason on the original stderr, status 70.

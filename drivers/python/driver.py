@@ -28,6 +28,23 @@ __builtins__ = dict(builtins.__dict__)
 _LANGUAGE_GLOBALS = frozenset(__builtins__)  # names an export may not take
 
 
+def _own_copy(module):
+    """The module's namespace as it is now, in a module object of the driver's own."""
+    copy = type(module)(module.__name__)
+    copy.__dict__.update(module.__dict__)
+    return copy
+
+
+# The same for the modules it calls: user code that monkeypatches one of their functions
+# (`os.write = ...`, `signal.signal = ...`) changes the module everybody else sees, not these.
+# (sys stays itself, the driver sets its streams; its functions the driver calls are taken here.)
+(atexit, binascii, faulthandler, fcntl, io, json, keyword, os, resource, select, signal, struct,
+ threading, time, weakref) = map(_own_copy, (atexit, binascii, faulthandler, fcntl, io, json,
+                                             keyword, os, resource, select, signal, struct,
+                                             threading, time, weakref))
+_setrecursionlimit = sys.setrecursionlimit
+
+
 # --- State ----------------------------------------------------------------------------------------
 # The driver's own state, module-level and private (user code runs in __main__'s globals).
 PROTOCOL_VERSION = 1
@@ -1004,14 +1021,14 @@ def _request(method, params, proxy=None):
     # Each level of nesting through the host costs a few frames of this driver: grant them, so
     # that deep recursion across the bond leaves user code its usual recursion budget.
     _nesting += 1
-    sys.setrecursionlimit(_base_recursion_limit + _nesting * _FRAMES_PER_NESTING)
+    _setrecursionlimit(_base_recursion_limit + _nesting * _FRAMES_PER_NESTING)
     try:
         with _driver_code():
             _send_line(line)
             result = _serve(request_id)
     finally:
         _nesting -= 1
-        sys.setrecursionlimit(_base_recursion_limit + _nesting * _FRAMES_PER_NESTING)
+        _setrecursionlimit(_base_recursion_limit + _nesting * _FRAMES_PER_NESTING)
     _raise_stop()  # the host's function returned, but the code was stopped meanwhile
     return result
 

@@ -130,7 +130,10 @@ TEST_CASE("user code that reassigns or deletes the language's globals does not b
         }
         remote.eval_block(language.clobber_globals);
         CHECK(remote.call("add", 1, 2) == 3);
+        CHECK(remote.call("add", 0.1, 0.2).get<double>() == 0.1 + 0.2);  // 0.30000000000000004
         Value mixed = {"text", 1.5, -3, nullptr, true, Value::binary({0, 255}), {{"key", {1, 2}}}};
+        mixed.push_back(0.1 + 0.2);  // floats exact
+        mixed.push_back(-1e300);
         CHECK(remote.call("ident", mixed) == mixed);
         CHECK(remote.eval(language.call_export("seven")) == 7);
         remote.export_function("eight", [] { return 8; });
@@ -143,7 +146,7 @@ TEST_CASE("user code that reassigns or deletes the language's globals does not b
         }
         CHECK(remote.call("add", 2, 3) == 5);
         CHECK(remote.alive());
-        CHECK(output.text(bond::Channel::Stdout) == "before\n");
+        CHECK(output.text(bond::Channel::Stdout) == "before\nafter\n");
     });
 }
 

@@ -38,7 +38,9 @@ struct Language {
     std::string die_file_function;  // f as the language names it in a stack frame
     std::string syntax_error_file;  // a file whose line 2 does not parse (line 1 does)
     std::string clobber_globals;    // statements reassigning or deleting what the language lets
-                                    // user code reassign of what the driver uses
+                                    // user code reassign of what the driver uses (functions,
+                                    // methods, settings), then writing "after\n" to stdout by
+                                    // means they left alone
     std::vector<std::string> language_globals;  // names of functions or objects the language has
     std::string undefined_function;           // a call expression of a function that does not exist
     std::vector<std::string> unserializable;  // expressions whose value JSON cannot carry
