@@ -1360,6 +1360,11 @@ sub main {
 
 END {
     if ($protocol_out && $$ == $driver_pid) {
+        # The process is ending (exit in user code, or the driver's own): the host closes the
+        # protocol's input once it sees the end, which must raise no SIGIO, whose handler Perl's
+        # global destruction may already have taken away (the process would die of SIGIO).
+        my $flags = $protocol_in && fcntl($protocol_in, $fcntl{F_GETFL}, 0);
+        fcntl($protocol_in, $fcntl{F_SETFL}, $flags & ~$fcntl{O_ASYNC}) if $flags;
         # Perl ends after "Out of memory!": under a memory limit, that is the request's answer.
         if (@serving && exists $limits{memory} && unforwarded('stderr') =~ /^Out of memory/m) {
             address_space_limit($original_address_space);

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -26,10 +27,17 @@ class BondException : public std::runtime_error {
     std::string message_;
 };
 
-// The interpreter exited or its pipes closed; the bond is dead.
+// The interpreter exited or its pipes closed; the bond is dead. exit_status() is the status the
+// interpreter exited with by itself (the code called exit(3): 3), none when it was killed by a
+// signal, is still running, or its end was not seen (a daemon's bond, a bond used after it ended).
 class TerminatedException : public BondException {
   public:
-    TerminatedException(std::string lang, std::string message);
+    TerminatedException(std::string lang, std::string message,
+                        std::optional<int> exit_status = std::nullopt);
+    std::optional<int> exit_status() const noexcept { return exit_status_; }
+
+  private:
+    std::optional<int> exit_status_;
 };
 
 // A value could not be converted; side() says where: "local" (before anything was sent) or

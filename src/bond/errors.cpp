@@ -18,8 +18,10 @@ BondException::BondException(const char* kind, std::string lang, std::string mes
 BondException::BondException(std::string lang, std::string message)
     : BondException("BondException", std::move(lang), std::move(message)) {}
 
-TerminatedException::TerminatedException(std::string lang, std::string message)
-    : BondException("TerminatedException", std::move(lang), std::move(message)) {}
+TerminatedException::TerminatedException(std::string lang, std::string message,
+                                         std::optional<int> exit_status)
+    : BondException("TerminatedException", std::move(lang), std::move(message)),
+      exit_status_(exit_status) {}
 
 SerializationException::SerializationException(std::string lang, std::string side,
                                                std::string message)

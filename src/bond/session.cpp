@@ -724,7 +724,7 @@ void Session::end_process(std::chrono::milliseconds grace, std::string reason) {
     message = with_stderr(message, driver_started_ ? stderr_tail_ : startup_stderr_);
     end_reason_ = message;
     log().error("{} bond: {}", lang_, message);
-    fail_with(TerminatedException(lang_, message));
+    fail_with(TerminatedException(lang_, message, child_->exit_code()));
 }
 
 [[noreturn]] void Session::fail_timeout(const std::string& when) {

@@ -99,16 +99,26 @@ void add_interpreter_options(CLI::App& command, InterpreterArguments& arguments)
                 parse_limits(text);
                 return std::string();
             } catch (const std::invalid_argument& error) {
-                return std::string(error.what());
+                // CLI11 puts "--limit: " in front of the message, which names the option itself
+                std::string message = error.what();
+                for (std::string_view prefix : {"--limit: ", "--limit "})
+                    if (message.starts_with(prefix)) return message.substr(prefix.size());
+                return message;
             }
-        });
+        })
+        ->allow_extra_args(false);
     command.add_flag("--sandbox", arguments.sandbox,
                      "run the interpreter in the bubblewrap sandbox: no network, read-only "
                      "system, private /tmp (docs/limits.md)");
-    command.add_option("--sandbox-read", arguments.sandbox_read_only,
-                       "a host path the sandboxed code may read (implies --sandbox)");
-    command.add_option("--sandbox-write", arguments.sandbox_writable,
-                       "a host path the sandboxed code may read and write (implies --sandbox)");
+    // Repeatable options take one value each: what follows is bond exec's ARGS.
+    command
+        .add_option("--sandbox-read", arguments.sandbox_read_only,
+                    "a host path the sandboxed code may read (implies --sandbox)")
+        ->allow_extra_args(false);
+    command
+        .add_option("--sandbox-write", arguments.sandbox_writable,
+                    "a host path the sandboxed code may read and write (implies --sandbox)")
+        ->allow_extra_args(false);
     auto* container =
         command
             .add_option(
@@ -121,6 +131,7 @@ void add_interpreter_options(CLI::App& command, InterpreterArguments& arguments)
         .add_option("--container-write", arguments.container_writable,
                     "a host directory the contained code may write, under the same name "
                     "(repeatable; needs --container)")
+        ->allow_extra_args(false)
         ->needs(container);
     command.get_option("--sandbox")->excludes(container);
 }

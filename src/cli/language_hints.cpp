@@ -14,6 +14,7 @@ const LanguageHints& hints_for(std::string_view lang) {
         for (const auto& driver : detail::all_drivers()) {
             Value own = driver.entry.value("hints", Value::object());
             hints[driver.name] = {own.value("incompleteness_check", ""),
+                                  own.value("program_setter", ""),
                                   own.value("backslash_continues_lines", false),
                                   own.value("files_start_outside_code", false)};
         }
@@ -29,20 +30,34 @@ std::string file_as_block(const LanguageHints& hints, std::string text) {
     return text;
 }
 
-bool input_is_incomplete(ReplTarget& target, const LanguageHints& hints, const std::string& source,
+bool starts_outside_code(const LanguageHints& hints, const std::string& input) {
+    return hints.files_start_outside_code && input.rfind("<?php", 0) == 0;
+}
+
+InputKind classify_input(ReplTarget& target, const LanguageHints& hints, const std::string& source,
                          InputMode mode) {
-    if (hints.incompleteness_check.empty()) return false;
+    if (hints.incompleteness_check.empty()) return InputKind::Statements;
     Value arguments =
         Value::array({source, mode == InputMode::Expression ? "expression" : "statements"});
     try {
         Value answer = target.call(hints.incompleteness_check, arguments);
-        return answer.is_boolean() ? answer.get<bool>()
-                                   : answer.is_number() && answer.get<double>() != 0;
+        double kind = answer.is_boolean()  ? answer.get<bool>()
+                      : answer.is_number() ? answer.get<double>()
+                                           : 0;
+        return kind == 1                                    ? InputKind::Incomplete
+               : kind == 2 && mode == InputMode::Statements ? InputKind::Expression
+                                                            : InputKind::Statements;
     } catch (const Interrupted&) {
         throw;  // Ctrl+C while checking: the input is dropped, not run
     } catch (const RemoteException&) {
-        return false;  // a syntax error the check reports: the input is complete, and wrong
+        return InputKind::Statements;  // a syntax error the check reports: complete, and wrong
     }
+}
+
+void set_program(ReplTarget& target, const LanguageHints& hints, const std::string& name,
+                 const std::string& path, const std::vector<std::string>& arguments) {
+    if (hints.program_setter.empty()) return;
+    target.call(hints.program_setter, Value::array({name, path, arguments}));
 }
 
 }  // namespace bond::cli

@@ -85,9 +85,13 @@ static int run_command_line(int argc, char** argv) {
     bond::cli::add_interpreter_options(*eval, shot.interpreter);
 
     std::string file;
+    std::vector<std::string> script_arguments;
     auto* exec = app.add_subcommand("exec", "run a file (or stdin: -) as statements");
     exec->add_option("LANG", shot.lang, "the language")->required()->check(check_language);
     exec->add_option("FILE", file, "the file, or - for stdin")->required();
+    exec->add_option("ARGS", script_arguments,
+                     "the script's arguments (sys.argv, @ARGV, $argv, process.argv); those "
+                     "starting with - after --");
     bond::cli::add_interpreter_options(*exec, shot.interpreter);
 
     std::string function;
@@ -122,6 +126,17 @@ static int run_command_line(int argc, char** argv) {
     for (auto* command : {repl, eval, exec, call, attach, drivers})
         add_common_options(*command, log_level);
 
+    // What follows "--" is the script's (bond exec); CLI11 2.1 refuses it once ARGS has taken
+    // a value before the "--", so it is taken off here.
+    std::vector<std::string> after_double_dash;
+    if (argc > 1 && std::string_view(argv[1]) == "exec") {
+        for (int at = 2; at < argc; ++at) {
+            if (std::string_view(argv[at]) != "--") continue;
+            after_double_dash.assign(argv + at + 1, argv + argc);
+            argc = at;
+            break;
+        }
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -130,6 +145,8 @@ static int run_command_line(int argc, char** argv) {
     }
 
     if (serve->parsed()) return daemon.run();
+    script_arguments.insert(script_arguments.end(), after_double_dash.begin(),
+                            after_double_dash.end());
     // Remote output and the interpreter's death are errors to report, not signals that kill.
     std::signal(SIGPIPE, SIG_IGN);
     if (!log_level.empty()) bond::detail::log().set_level(spdlog::level::from_str(log_level));
@@ -147,7 +164,8 @@ static int run_command_line(int argc, char** argv) {
         }
         bond::cli::SignalPipe signals;
         if (eval->parsed()) return bond::cli::run_eval(shot, code, output, signals);
-        if (exec->parsed()) return bond::cli::run_exec(shot, file, output, signals);
+        if (exec->parsed())
+            return bond::cli::run_exec(shot, file, script_arguments, output, signals);
         if (call->parsed()) return bond::cli::run_call(shot, function, arguments, output, signals);
         if (repl->parsed()) {
             bond::Options options = bond::cli::to_options(shot.interpreter);

@@ -7,6 +7,9 @@
 #include "signal_pipe.hpp"
 #include "terminal_output.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -44,6 +47,11 @@ int run_once(const OneShot& shot, TerminalOutput& output, SignalPipe& signals, F
         }
         target->close();
         return signals.ending() ? kInterrupted : 0;
+    } catch (const TerminatedException& error) {
+        // exit(3) in the code (not at the start): the command ends with its status, quietly
+        if (target && error.exit_status() && !interrupted) return *error.exit_status();
+        output.write_error(error_text(error));
+        return interrupted ? kInterrupted : kFailed;
     } catch (const std::exception& error) {
         const auto* bond_error = dynamic_cast<const BondException*>(&error);
         output.write_error(bond_error != nullptr ? error_text(*bond_error)
@@ -62,8 +70,9 @@ std::string read_source(const std::string& file) {
         return text.str();
     }
     std::ifstream stream(file, std::ios::binary);
-    if (!stream) throw std::runtime_error("cannot read " + file);
+    if (!stream) throw std::runtime_error("cannot read " + file + ": " + std::strerror(errno));
     text << stream.rdbuf();
+    if (stream.bad()) throw std::runtime_error("cannot read " + file + ": " + std::strerror(errno));
     return text.str();
 }
 
@@ -73,11 +82,16 @@ int run_eval(const OneShot& shot, const std::string& code, TerminalOutput& outpu
                     [&](ReplTarget& target) { output.write_shown(target.eval_shown(code)); });
 }
 
-int run_exec(const OneShot& shot, const std::string& file, TerminalOutput& output,
+int run_exec(const OneShot& shot, const std::string& file,
+             const std::vector<std::string>& arguments, TerminalOutput& output,
              SignalPipe& signals) {
     std::string source = read_source(file);  // before the interpreter starts: no wasted start
+    std::string path =
+        file == "-" ? "" : std::filesystem::absolute(file).lexically_normal().string();
     return run_once(shot, output, signals, [&](ReplTarget& target) {
-        target.eval_block(file_as_block(hints_for(target.lang()), source), source_name(file));
+        const LanguageHints& hints = hints_for(target.lang());
+        set_program(target, hints, file, path, arguments);
+        target.eval_block(file_as_block(hints, source), source_name(file));
     });
 }
 

@@ -1,6 +1,6 @@
 // bond eval, bond exec and bond call: one operation on a new bond, its output forwarded, then
 // the bond closed. Exit status: 0, 1 when the bond or the code failed (the error on stderr), 130
-// when Ctrl+C interrupted the code.
+// when Ctrl+C interrupted the code, the code's own when it called exit().
 #pragma once
 #include "interpreter_options.hpp"
 
@@ -24,8 +24,10 @@ struct OneShot {
 // Prints the value of `code` as JSON.
 int run_eval(const OneShot& shot, const std::string& code, TerminalOutput& output,
              SignalPipe& signals);
-// Runs the file (or stdin for "-") with eval_block.
-int run_exec(const OneShot& shot, const std::string& file, TerminalOutput& output,
+// Runs the file (or stdin for "-") with eval_block, the program's arguments and file name set as
+// the language's own command sets them (sys.argv, __file__, ...).
+int run_exec(const OneShot& shot, const std::string& file,
+             const std::vector<std::string>& arguments, TerminalOutput& output,
              SignalPipe& signals);
 // Prints the value of name(arguments...) as JSON.
 int run_call(const OneShot& shot, const std::string& name, const Value& arguments,

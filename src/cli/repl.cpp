@@ -17,13 +17,18 @@ constexpr const char* kContinuationPrompt = ".... ";
 
 constexpr const char* kHelp =
     "A line runs as statements (eval_block); definitions persist.\n"
+    "In Python and JavaScript a line that is one expression shows its value, as python3\n"
+    "and node do (None, undefined and null show nothing). PHP and Perl show values only\n"
+    "for !EXPRESSION. In Perl each line is a block of its own: a `my $x` ends with its\n"
+    "line; use `our $x` (or $x without my) for what later lines need.\n"
     "!EXPRESSION      prints the value of one expression as JSON (eval)\n"
     "a trailing \\     continues the input on the next line (so does unfinished code,\n"
     "                 where the language can tell)\n"
     ":help            this text\n"
     ":exports         the host functions the code can call\n"
     ":load FILE       runs a file's code here, its definitions kept\n"
-    ":quit            ends the session (so does Ctrl+D)\n"
+    ":quit            ends the session (so does Ctrl+D; exit() in the code ends it too, with\n"
+    "                 the code's exit status)\n"
     "Ctrl+C stops running code and keeps the interpreter's state; at the prompt it clears "
     "the input.";
 
@@ -83,34 +88,48 @@ class ReplLoop {
                 continue;
             }
             pending += line;
-            InputMode mode = pending[0] == '!' ? InputMode::Expression : InputMode::Statements;
-            std::string code = mode == InputMode::Expression ? pending.substr(1) : pending;
-            if (trimmed(code).empty()) {
-                pending.clear();
-                continue;
-            }
-            bool incomplete = false;
-            if (!guarded([&] { incomplete = input_is_incomplete(target_, hints_, code, mode); })) {
-                pending.clear();
-                continue;
-            }
-            if (incomplete) {
-                pending += "\n";
-                continue;
-            }
+            if (!run_input(pending, false)) continue;
             pending.clear();
-            guarded([&] {
-                if (mode == InputMode::Expression)
-                    output_.write_shown(target_.eval_shown(code));
-                else
-                    target_.eval_block(code, "");
-            });
         }
+        // Input the end of stdin left unfinished runs as it is: its error says what is missing,
+        // and the session's status says it failed.
+        if (!pending.empty() && !ended_ && !signals_.ending() && !run_input(pending, true) &&
+            !ended_)
+            status_ = 1;
         if (!ended_) target_.close();
         return status_;
     }
 
   private:
+    // Runs a complete input and returns true, or returns false when `input` is unfinished and
+    // more lines are to come (a newline is then added to it). The last input (at the end of
+    // stdin) runs as it is, and the result says whether it succeeded.
+    bool run_input(std::string& input, bool last) {
+        InputMode mode = input[0] == '!' ? InputMode::Expression : InputMode::Statements;
+        std::string code = mode == InputMode::Expression ? input.substr(1) : input;
+        if (trimmed(code).empty()) return true;
+        if (mode == InputMode::Statements && starts_outside_code(hints_, code))
+            code = file_as_block(hints_, code);  // "<?php echo 1;", as a file starts
+        InputKind kind = InputKind::Statements;
+        if (!guarded([&] { kind = classify_input(target_, hints_, code, mode); })) return !last;
+        if (kind == InputKind::Incomplete && !last) {
+            input += "\n";
+            return false;
+        }
+        return guarded([&] {
+                   if (mode == InputMode::Expression) {
+                       output_.write_shown(target_.eval_shown(code));
+                   } else if (kind == InputKind::Expression) {
+                       // as Python's and node's REPLs: None and undefined show nothing
+                       std::string shown = target_.eval_shown(code);
+                       if (shown != "null") output_.write_shown(shown);
+                   } else {
+                       target_.eval_block(code, "");
+                   }
+               }) ||
+               !last;
+    }
+
     // Runs `operation` with Ctrl+C interrupting it; prints what went wrong. False when it failed.
     template <class F>
     bool guarded(F&& operation) {
@@ -119,6 +138,12 @@ class ReplLoop {
             operation();
             return true;
         } catch (const TerminatedException& error) {
+            // exit(3) in the code ends the session quietly with its status, as in the language
+            if (auto status = error.exit_status()) {
+                ended_ = true;
+                status_ = *status;
+                return false;
+            }
             return end_with(error.what());
         } catch (const TimeoutException& error) {
             return end_with(error.what());

@@ -215,6 +215,11 @@ void ChildProcess::stop(std::chrono::milliseconds grace, std::chrono::millisecon
     wait_until(Clock::now() + std::chrono::hours(1));  // SIGKILL cannot be refused
 }
 
+std::optional<int> ChildProcess::exit_code() const {
+    if (!reaped_ || !exit_status_ || !WIFEXITED(*exit_status_)) return std::nullopt;
+    return WEXITSTATUS(*exit_status_);
+}
+
 std::string ChildProcess::exit_description() const {
     if (!reaped_) return exited_ ? "exited" : "still running";
     if (!exit_status_) return "exited (its status was collected elsewhere)";

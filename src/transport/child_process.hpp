@@ -52,6 +52,9 @@ class ChildProcess {
     void stop(std::chrono::milliseconds grace, std::chrono::milliseconds term_grace);
     // "exited with status 1", "killed by signal 9", or "still running".
     std::string exit_description() const;
+    // The status the process exited with by itself; none when a signal ended it or it has not
+    // been reaped (yet, or by this object).
+    std::optional<int> exit_code() const;
 
   private:
     void signal_group(int signal);

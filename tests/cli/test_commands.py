@@ -144,10 +144,56 @@ class Exec(unittest.TestCase):
         path = write_file(self.directory.name, "bad.pl", "my $x = 1;\n1 + ;\n")
         self.assertIn("at %s line 2" % path, run("exec", "perl", path)[2])
 
-    def test_a_missing_file_is_an_error(self):
-        status, _, err = run("exec", "python", os.path.join(self.directory.name, "absent.py"))
-        self.assertEqual(status, 1)
-        self.assertIn("cannot read", err)
+    def test_a_missing_file_is_an_error_that_says_why(self):
+        path = os.path.join(self.directory.name, "absent.py")
+        status, _, err = run("exec", "python", path)
+        self.assertEqual((status, err), (1, "bond: cannot read %s: No such file or directory\n" % path))
+
+    # Per language: a script printing its arguments as the language's own command sets them
+    # ("|"-joined, the program's name first), then its file name (PHP: $argc and the last of
+    # $_SERVER['argv']); what it prints for `bond exec LANG NAME one "two words" -- -v` run in its
+    # directory ({path}: the absolute path), and for stdin with the argument "x", as the
+    # language's own command prints them.
+    ARGUMENTS = {
+        "python": ("import sys\nprint('|'.join(sys.argv))\nprint(__file__)\n",
+                   "args.py|one|two words|-v\n{path}\n", "-|x\n<stdin>\n"),
+        "perl": ("print join('|', $0, @ARGV), \"\\n\";",
+                 "args.pl|one|two words|-v\n", "-|x\n"),
+        "php": ("<?php echo implode('|', $argv), \"\\n\", $argc, ' ', end($_SERVER['argv']), \"\\n\";",
+                "args.php|one|two words|-v\n4 -v\n", "Standard input code|x\n2 x\n"),
+        "js": ("console.log(process.argv.slice(1).join('|'));\nconsole.log(__filename);\n",
+               "{path}|one|two words|-v\n{path}\n", "-|x\n[stdin]\n"),
+    }
+
+    def test_a_script_gets_its_arguments_and_its_file_name(self):
+        for lang, (text, printed, from_stdin) in self.ARGUMENTS.items():
+            with self.subTest(lang=lang):
+                name = "args." + {"python": "py", "perl": "pl", "php": "php", "js": "js"}[lang]
+                path = os.path.realpath(write_file(self.directory.name, name, text))
+                self.assertEqual(run("exec", lang, name, "one", "two words", "--", "-v",
+                                     cwd=self.directory.name),
+                                 (0, printed.replace("{path}", path), ""))
+                self.assertEqual(run("exec", lang, "-", "x", input=text), (0, from_stdin, ""))
+
+    def test_bond_options_after_the_file_are_bonds(self):
+        status, out, err = run("exec", "python", "-", "--limit", "wall=5s", "one", "--cwd", "/",
+                               input="import os, sys\nprint(sys.argv, os.getcwd())\n")
+        self.assertEqual((status, out, err), (0, "['-', 'one'] /\n", ""))
+
+    # Per language: a script that prints "before" and exits with status 3.
+    EXITS = {"python": "import sys\nprint('before')\nsys.exit(3)\nprint('after')\n",
+             "perl": "print \"before\\n\"; exit 3; print \"after\\n\";",
+             "php": "<?php echo \"before\\n\"; exit(3); echo 'after';",
+             "js": "console.log('before');\nprocess.exit(3);\nconsole.log('after');\n"}
+
+    def test_a_script_that_calls_exit_ends_with_its_status(self):
+        for lang, text in self.EXITS.items():
+            with self.subTest(lang=lang):
+                path = write_file(self.directory.name, "exits", text)
+                self.assertEqual(run("exec", lang, path), (3, "before\n", ""))
+        path = write_file(self.directory.name, "exits.php", "<?php echo 'bye'; exit;")
+        self.assertEqual(run("exec", "php", path), (0, "bye", ""))
+        self.assertEqual(run("eval", "python", "exit(4)"), (4, "", ""))
 
     def test_limits_stop_a_runaway_script(self):
         status, _, err = run("exec", "python", "-", "--limit", "wall=500ms",
@@ -220,6 +266,62 @@ class Exec(unittest.TestCase):
         self.assertIn("--container", err)
 
 
+class PipedRepl(unittest.TestCase):
+    """bond repl with its input from a pipe: each line as if typed (the terminal's side is in
+    test_repl.py)."""
+
+    def test_python_and_javascript_show_a_bare_expression_as_their_repls_do(self):
+        for lang, lines in [
+                ("python", ["def f(x):", "    return x * 2", "", "f(21)", "None", "y = 5",
+                            "print('printed')", "'text'", "[y, f(y)]", "!None"]),
+                ("js", ["function f(x) { return x * 2 }", "f(21)", "undefined", "let y = 5",
+                        "console.log('printed')", "'text';", "[y, f(y)]", "!undefined"])]:
+            with self.subTest(lang=lang):
+                status, out, err = run("repl", lang, input="\n".join(lines) + "\n")
+                self.assertEqual((status, out), (0, '42\nprinted\n"text"\n[5,10]\nnull\n'), err)
+
+    def test_php_and_perl_show_only_what_bang_asks_for(self):
+        for lang, lines in [("php", ["function f($x) { return $x * 2; }", "f(21);", "!f(21)"]),
+                            ("perl", ["sub f { return $_[0] * 2 }", "f(21)", "!f(21)"])]:
+            with self.subTest(lang=lang):
+                self.assertEqual(run("repl", lang, input="\n".join(lines) + "\n")[:2], (0, "42\n"))
+
+    def test_help_says_which_lines_show_a_value(self):
+        status, _, err = run("repl", "perl", input=":help\n")
+        self.assertEqual(status, 0)
+        self.assertIn("PHP and Perl", err)
+        self.assertIn("my $x", err)
+
+    def test_a_php_line_may_start_with_the_open_tag(self):
+        status, out, err = run("repl", "php", input="<?php echo 'one';\n<?php\necho 'two';\n"
+                                                    "<?php function f() {\nreturn 3; }\n!f()\n")
+        self.assertEqual((status, out), (0, "one\ntwo\n3\n"), err)  # each output ends its line
+
+    def test_input_left_unfinished_at_the_end_is_reported(self):
+        for lang, text, words in [("php", "echo 'ran';\nfunction f() {\n", "Unclosed '{'"),
+                                  ("python", "print('ran')\nf(\n", "was never closed"),
+                                  ("perl", "print 'ran';\nsub f {\n", "Missing right curly"),
+                                  ("js", "console.log('ran')\nfunction f() {\n", "SyntaxError")]:
+            with self.subTest(lang=lang):
+                status, out, err = run("repl", lang, input=text)
+                self.assertEqual((status, out.strip()), (1, "ran"))
+                self.assertIn(words, err)
+        # A compound statement of Python ends at the end of the input as at an empty line.
+        self.assertEqual(run("repl", "python", input="for i in range(2):\n    print(i)\n")[:2],
+                         (0, "0\n1\n"))
+
+    def test_exit_ends_the_session_quietly_with_its_status(self):
+        for lang, line, status in [("python", "exit(3)", 3), ("python", "import sys; sys.exit(5)", 5),
+                                   ("python", "exit()", 0), ("php", "exit(3);", 3),
+                                   ("php", "exit;", 0), ("perl", "exit 3", 3),
+                                   ("js", "process.exit(3)", 3)]:
+            with self.subTest(lang=lang, line=line):
+                self.assertEqual(run("repl", lang, input=line + "\nprint_after\n")[:2], (status, ""))
+                err = run("repl", lang, input=line + "\n")[2]
+                self.assertNotIn("TerminatedException", err)
+                self.assertEqual(len(err.strip().splitlines()), 1, err)  # the greeting alone
+
+
 class Call(unittest.TestCase):
     def test_json_arguments(self):
         self.assertEqual(run("call", "php", "explode", '","', '"a,b,c"'), (0, '["a","b","c"]\n', ""))
@@ -249,12 +351,24 @@ class Usage(unittest.TestCase):
                             (("eval", "python"), "CODE is required"),
                             (("eval", "cobol", "1"), "unknown language 'cobol'"),
                             (("eval", "python", "1", "--limit", "wall=fast"), "wants a number"),
-                            (("eval", "python", "1", "--limit", "speed=1"), "unknown limit"),
+                            (("eval", "python", "1", "--limit", "speed=1"),
+                             "--limit: unknown limit 'speed'"),
                             (("eval", "python", "1", "--bogus"), "--bogus")]:
             with self.subTest(args=args):
                 status, out, err = run(*args)
                 self.assertEqual((status, out), (2, ""))
                 self.assertIn(words, err)
+
+    def test_a_bad_limit_is_named_once(self):
+        status, _, err = run("exec", "python", "-", "--limit", "wal=1s", input="")
+        self.assertEqual(status, 2)
+        self.assertEqual(err.count("--limit"), 1, err)
+        self.assertIn("--limit: unknown limit 'wal'", err)
+
+    def test_a_script_argument_like_an_option_needs_a_double_dash(self):
+        status, out, err = run("exec", "python", "-", "-v", input="")
+        self.assertEqual((status, out), (2, ""))
+        self.assertIn("-v", err)
 
     def test_help_and_version_on_every_sub_command(self):
         for command in [None] + self.COMMANDS:

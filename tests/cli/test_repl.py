@@ -119,6 +119,38 @@ class Repl(unittest.TestCase):
             self.assertIn("!twice(3)", file.read().replace("\\040", " "))
         self.assertEqual(os.stat(history).st_mode & 0o777, 0o600)
 
+    def test_ctrl_d_the_instant_the_prompt_appears_is_never_lost(self):
+        # 20 sessions one after the other in one terminal, each ended by Ctrl+D pressed as soon
+        # as the prompt is seen: at the first prompt, or at the prompt that follows code (after
+        # the terminal's mode is given back by the code's run). A lost Ctrl+D leaves a session
+        # waiting, and the next greeting never comes.
+        rounds = 20
+        for lang, table in LANGUAGES.items():
+            with self.subTest(lang=lang):
+                prompt = re.escape(table["name"] + "> ")
+                terminal = Terminal(["sh", "-c", 'for i in $(seq %d); do "$0" repl "$1" || exit; '
+                                     'done' % rounds, BOND, lang], env=self.env)
+                self.addCleanup(terminal.close)
+                for round in range(rounds):
+                    terminal.expect(re.escape(table["name"]) + r" \(.*process \d+\)")
+                    terminal.expect(prompt)
+                    if round % 2:
+                        self.type_line(terminal, "!6 * 7", r"\n42\n" + prompt)
+                    terminal.press("C-d")
+                self.assertEqual(terminal.wait_exit(), 0)
+
+    def test_a_php_line_typed_with_the_open_tag(self):
+        terminal = self.start("php")
+        terminal.expect(r"PHP> ")
+        self.type_line(terminal, "<?php echo 6 * 7;", r"\n42\nPHP> ")
+
+    def test_exit_ends_the_session_with_its_status(self):
+        terminal = self.start("python")
+        terminal.expect(r"Python> ")
+        self.type_line(terminal, "import sys; sys.exit(3)", r"\n")
+        self.assertEqual(terminal.wait_exit(), 3)
+        self.assertNotIn("Terminated", terminal.screen())
+
     def test_history_outlives_the_session(self):
         first = self.start("python")
         first.expect(r"Python> ")

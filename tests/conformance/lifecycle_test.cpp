@@ -103,6 +103,7 @@ TEST_CASE("the interpreter exiting or being killed is a TerminatedException sayi
             FAIL("no exception");
         } catch (const bond::TerminatedException& error) {
             CHECK(std::string(error.what()).find("exited with status 3") != std::string::npos);
+            CHECK(error.exit_status() == 3);
         }
         CHECK_FALSE(remote.alive());
 
@@ -116,6 +117,7 @@ TEST_CASE("the interpreter exiting or being killed is a TerminatedException sayi
             FAIL("no exception");
         } catch (const bond::TerminatedException& error) {
             CHECK(std::string(error.what()).find("signal 9") != std::string::npos);
+            CHECK_FALSE(error.exit_status().has_value());
         }
         CHECK_FALSE(victim.alive());
     });
