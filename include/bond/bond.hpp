@@ -227,15 +227,21 @@ struct typed_function;
 template <class R, class... A>
 struct typed_function<R(A...)> {
     static std::function<R(A...)> make(Function function, std::shared_ptr<Session> session) {
-        return [function = std::move(function), session = std::move(session)](A... arguments) -> R {
-            if constexpr (std::is_same_v<R, Object>) {  // the result kept in the interpreter
-                return function.invoke_object(std::forward<A>(arguments)...);
-            } else {
-                Value result = function(std::forward<A>(arguments)...);
-                if constexpr (!std::is_void_v<R>)
-                    return convert_result<R>(session, function.name(), result);
-            }
-        };
+        if constexpr (!std::is_void_v<R> && !receivable<R>) {
+            [[maybe_unused]] received_check<R> check;
+            return {};
+        } else {
+            return [function = std::move(function),
+                    session = std::move(session)](A... arguments) -> R {
+                if constexpr (std::is_same_v<R, Object>) {  // the result kept in the interpreter
+                    return function.invoke_object(std::forward<A>(arguments)...);
+                } else {
+                    Value result = function(std::forward<A>(arguments)...);
+                    if constexpr (!std::is_void_v<R>)
+                        return convert_result<R>(session, function.name(), result);
+                }
+            };
+        }
     }
 };
 }  // namespace detail

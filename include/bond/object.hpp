@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -163,6 +164,17 @@ struct Result {
     // The value as JSON text with each object as its describe(): [1,<PHP object Cart #3>].
     std::string describe() const;
 };
+
+template <class O>
+O detail::object_parameter(const Carried& args, std::size_t index) {
+    const Value& argument = args.value[index];
+    std::int64_t object = placeholder_index(argument, args.objects.size());
+    if (object < 0)
+        throw std::invalid_argument("argument " + std::to_string(index + 1) + " (" +
+                                    std::string(argument.type_name()) +
+                                    ") is a value, not an object");
+    return object_from_state(args.objects[static_cast<std::size_t>(object)]);
+}
 
 template <class... A>
 Result Object::call_result(std::string_view method, A&&... arguments) const {

@@ -193,6 +193,17 @@ class Methods(DaemonTestCase):
         self.assertEqual(self.client.request("eval", bond=second, code="2"), 2)
         self.assertEqual([entry["bond"] for entry in self.client.request("list")], [second])
 
+    def test_bond_ids_are_the_daemons_not_the_clients(self):
+        """Bond ids are counted across all clients: no two bonds the daemon ever opened share
+        one, whichever clients opened them, and a closed bond's id is not given again."""
+        with self.daemon.connect() as other:
+            ids = [self.client.open(), other.open(), self.client.open(), other.open()]
+            self.client.request("close", bond=ids[0])
+            ids.append(other.open())
+        self.assertEqual(len(set(ids)), len(ids))
+        numbers = [int(bond.removeprefix("b")) for bond in ids]
+        self.assertEqual(numbers, sorted(numbers))
+
 
 class Exports(DaemonTestCase):
     """`exports`: the names a bond's code can call that reach outside it."""

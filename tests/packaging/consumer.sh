@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs bond to a scratch prefix and builds examples/ against it with find_package(bond) alone,
-# then runs the programs it built.
+# then runs the programs it built; and builds the demo with pkg-config's flags alone.
 set -euo pipefail
 source_dir=$1
 build_dir=$2
@@ -64,6 +64,15 @@ elif [ -n "${CI:-}" ]; then
 else
     echo "untrusted_decoder --lxc: built, not run (it needs root, lxc and root:100000:65536 in /etc/subuid)"
 fi
+# And without CMake: pkg-config's bond.pc has all that a program needs to compile and link.
+pkg_config_path=$(dirname "$(find "$scratch/prefix" -name bond.pc)")
+bond_flags=$(PKG_CONFIG_PATH=$pkg_config_path pkg-config --cflags --libs bond)
+sanitizer_flags=()
+[ -z "$sanitize" ] || sanitizer_flags=("-fsanitize=$sanitize")
+# shellcheck disable=SC2086  # the flags are words
+"${CXX:-c++}" -std=c++20 "${sanitizer_flags[@]}" -o "$scratch/demo_pkg_config" \
+    "$source_dir/examples/demo.cpp" $bond_flags
+"$scratch/demo_pkg_config" | grep -q "add(1, 2) = 3"
 # The daemon is installed too.
 "$scratch/prefix/bin/bondd" --help | grep -q "JSON-RPC"
 # And the command line, which works from where it is installed.

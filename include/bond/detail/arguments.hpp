@@ -64,6 +64,51 @@ inline std::int64_t placeholder_index(const Value& value, std::size_t object_cou
     return index < object_count ? static_cast<std::int64_t>(index) : -1;
 }
 
+// Compile-time checks of the types that cross a bond, instead of nlohmann's pages of failed
+// overloads. Where a check fails, its struct is instantiated for its message, which names the
+// type (the compiler prints "In instantiation of bond::detail::needs_to_json<Point>") and says
+// what to define; the concept lets the caller skip the code that would fail again.
+template <class T>
+concept to_json_convertible = std::is_constructible_v<Value, const T&>;
+template <class T>
+concept from_json_convertible = requires(const Value& value) {
+    value.template get<T>();
+};
+// What a parameter of an exported function and the result of a typed call are converted to.
+template <class T>
+concept receivable = !std::is_void_v<T> && (std::is_same_v<std::remove_cvref_t<T>, Object> ||
+                                            from_json_convertible<std::remove_cvref_t<T>>);
+// What an exported function returns: also void.
+template <class T>
+concept returnable = std::is_void_v<T> || std::is_same_v<std::remove_cvref_t<T>, Object> ||
+    to_json_convertible<std::remove_cvref_t<T>>;
+
+template <class T>
+struct needs_to_json {
+    static_assert(to_json_convertible<T>,
+                  "bond sends this type T (the one in needs_to_json<T> above) to an interpreter, "
+                  "which needs nlohmann's `void to_json(bond::Value&, const T&)` declared in T's "
+                  "namespace");
+};
+template <class T>
+struct needs_from_json {
+    static_assert(from_json_convertible<T>,
+                  "bond converts a value of an interpreter to this type T (the one in "
+                  "needs_from_json<T> above), which needs nlohmann's `void from_json(const "
+                  "bond::Value&, T&)` declared in T's namespace");
+};
+// Types whose instantiation reports a type that fails its check; std::true_type for the others.
+template <class T>
+using sent_check = std::conditional_t<std::is_same_v<std::remove_cvref_t<T>, Object> ||
+                                          to_json_convertible<std::remove_cvref_t<T>>,
+                                      std::true_type, needs_to_json<std::remove_cvref_t<T>>>;
+template <class T>
+using received_check =
+    std::conditional_t<receivable<T>, std::true_type, needs_from_json<std::remove_cvref_t<T>>>;
+template <class T>
+using returned_check =
+    std::conditional_t<returnable<T>, std::true_type, needs_to_json<std::remove_cvref_t<T>>>;
+
 template <class T>
 void append_argument(CallArguments& out, T&& argument) {
     using Plain = std::remove_cvref_t<T>;
@@ -75,7 +120,9 @@ void append_argument(CallArguments& out, T&& argument) {
         out.values.push_back(object_placeholder(out.objects.size()));
         out.objects.push_back(state_of(argument));
     } else {
-        out.values.push_back(Value(std::forward<T>(argument)));
+        [[maybe_unused]] sent_check<Plain> check;
+        if constexpr (to_json_convertible<Plain>)
+            out.values.push_back(Value(std::forward<T>(argument)));
     }
 }
 
@@ -151,17 +198,17 @@ Carried invoke_to_carried(Invoke&& invoke) {
     }
 }
 
+// Argument `index` as the Object it stands for (object.hpp: Object is incomplete here, and a
+// template parameter keeps clang from needing it before then).
+template <class O>
+O object_parameter(const Carried& args, std::size_t index);
+
 template <class Parameter>
 std::remove_cvref_t<Parameter> convert_parameter(const Carried& args, std::size_t index) {
     using Plain = std::remove_cvref_t<Parameter>;
     const Value& argument = args.value[index];
     if constexpr (std::is_same_v<Plain, Object>) {
-        std::int64_t object = placeholder_index(argument, args.objects.size());
-        if (object < 0)
-            throw std::invalid_argument("argument " + std::to_string(index + 1) + " (" +
-                                        std::string(argument.type_name()) +
-                                        ") is a value, not an object");
-        return object_from_state(args.objects[static_cast<std::size_t>(object)]);
+        return object_parameter<Plain>(args, index);
     } else {
         try {
             return argument.template get<Plain>();
@@ -173,19 +220,27 @@ std::remove_cvref_t<Parameter> convert_parameter(const Carried& args, std::size_
     }
 }
 
-// Wraps any exportable callable as a HostFunction: a typed callable gets its arguments converted
-// with from_json (or as Objects) after an arity check; a raw one gets the array as it is. The
-// callable is held through a shared_ptr, so move-only callables can be exported too.
+// The checks of an exported function's parameter and result types: each is reported.
+template <class Parameters, class Result>
+struct export_checks;
+template <class... P, class Result>
+struct export_checks<std::tuple<P...>, Result> {
+    static constexpr bool convertible = (receivable<P> && ...) && returnable<Result>;
+    using type = std::tuple<received_check<P>..., returned_check<Result>>;
+};
+
+// adapt_export for a callable whose parameter and result types are known.
 template <class F>
-HostFunction adapt_export(F&& function) {
-    using Callable = std::decay_t<F>;  // a function name decays to a function pointer
-    static_assert(has_callable_traits<Callable>::value,
-                  "export_function needs a function, or a callable with one non-template "
-                  "operator() (not a generic lambda or a bind expression): its parameter types "
-                  "say how to convert the arguments");
-    auto held = std::make_shared<Callable>(std::forward<F>(function));
+HostFunction adapt_typed_export(F&& function) {
+    using Callable = std::decay_t<F>;
     using Traits = callable_traits<Callable>;
-    if constexpr (takes_argument_array<Callable>()) {
+    using Checks = export_checks<typename Traits::parameters, typename Traits::result>;
+    [[maybe_unused]] typename Checks::type check;
+    constexpr bool convertible = Checks::convertible;
+    auto held = std::make_shared<Callable>(std::forward<F>(function));
+    if constexpr (!convertible) {
+        return {};  // needs_to_json or needs_from_json said why
+    } else if constexpr (takes_argument_array<Callable>()) {
         // The placeholders of the arguments' objects it returns stand for those objects.
         return [held](Carried& args) -> Carried {
             Carried result =
@@ -209,6 +264,23 @@ HostFunction adapt_export(F&& function) {
             }
             (std::make_index_sequence<arity>{});
         };
+    }
+}
+
+// Wraps any exportable callable as a HostFunction: a typed callable gets its arguments converted
+// with from_json (or as Objects) after an arity check; a raw one gets the array as it is. The
+// callable is held through a shared_ptr, so move-only callables can be exported too.
+template <class F>
+HostFunction adapt_export(F&& function) {
+    using Callable = std::decay_t<F>;  // a function name decays to a function pointer
+    static_assert(has_callable_traits<Callable>::value,
+                  "export_function needs a function, or a callable with one non-template "
+                  "operator() (not a generic lambda or a bind expression): its parameter types "
+                  "say how to convert the arguments");
+    if constexpr (!has_callable_traits<Callable>::value) {
+        return {};  // the assertion above said why
+    } else {
+        return adapt_typed_export(std::forward<F>(function));
     }
 }
 
