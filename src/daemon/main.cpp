@@ -2,16 +2,22 @@
 // JSON-RPC 2.0 to them over a Unix socket, TCP or stdin/stdout (docs/daemon.md).
 #include "daemon_command_line.hpp"
 
+#include <bond/bond.hpp>
+
 #include <CLI/CLI.hpp>
 
 #include <exception>
 #include <iostream>
+#include <string>
 
 int main(int argc, char** argv) {
     try {
-        CLI::App app{
-            "bondd: holds bonds (interpreters of Python, PHP, Perl, JavaScript) for clients "
-            "in any language, speaking newline-delimited JSON-RPC 2.0 (docs/daemon.md)"};
+        std::string languages;  // those of drivers/registry.json
+        for (const auto& name : bond::list_drivers())
+            languages += (languages.empty() ? "" : ", ") + name;
+        CLI::App app{"bondd: holds bonds (interpreters of " + languages +
+                     ") for clients in any language, speaking newline-delimited JSON-RPC 2.0 "
+                     "(docs/daemon.md)"};
         bond::daemon::DaemonCommandLine command_line;
         command_line.add_to(app);
         CLI11_PARSE(app, argc, argv);
