@@ -10,6 +10,7 @@ connection.connect(sys.argv[1] if len(sys.argv) > 1 else default)
 stream = connection.makefile("rw", encoding="utf-8")
 exports = {"py_upper": lambda text: text.upper()}  # what the PHP code may call
 ids = itertools.count(1)
+answers = {}  # by id: answers to other requests that came while one was awaited
 
 def send(message):
     stream.write(json.dumps({"jsonrpc": "2.0", **message}) + "\n")
@@ -18,17 +19,19 @@ def send(message):
 def request(method, **params):
     my_id = next(ids)
     send({"id": my_id, "method": method, "params": params})
-    while True:  # until our answer; meanwhile serve PHP's calls into Python and show its output
+    while my_id not in answers:  # meanwhile serve PHP's calls into Python and show its output
         message = json.loads(stream.readline())
         if message.get("method") == "invoke":
             call = message["params"]
             send({"id": message["id"], "result": exports[call["name"]](*call["args"])})
         elif message.get("method") == "output":
             print(message["params"]["data"], end="")
-        elif message.get("id") == my_id:
-            if "error" in message:
-                raise RuntimeError(message["error"]["message"])
-            return message["result"]
+        elif "id" in message:  # an answer, maybe to another request: kept, never dropped
+            answers[message["id"]] = message
+    message = answers.pop(my_id)
+    if "error" in message:
+        raise RuntimeError(message["error"]["message"])
+    return message["result"]
 
 bond = request("open", lang="PHP")["bond"]
 request("export", bond=bond, name="py_upper")
