@@ -134,7 +134,7 @@ Bond::ObjectCounts Bond::object_counts() {
 
 bool Bond::holds(const Object& object) const {
     const auto& state = detail::state_of(object);
-    return state && state->owner.lock() == session_;
+    return state && session_ && state->owner.lock() == session_;
 }
 
 std::vector<std::string> Bond::exports() const {

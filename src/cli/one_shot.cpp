@@ -49,7 +49,7 @@ int run_once(const OneShot& shot, TerminalOutput& output, SignalPipe& signals, F
         return signals.ending() ? kInterrupted : 0;
     } catch (const TerminatedException& error) {
         // exit(3) in the code (not at the start): the command ends with its status, quietly
-        if (target && error.exit_status() && !interrupted) return *error.exit_status();
+        if (auto status = code_exit_status(error); target && status && !interrupted) return *status;
         output.write_error(error_text(error));
         return interrupted ? kInterrupted : kFailed;
     } catch (const std::exception& error) {

@@ -87,4 +87,11 @@ std::string error_text(const BondException& error) {
     return from_a_file ? style->format(remote->stack(), error.message()) : error.what();
 }
 
+std::optional<int> code_exit_status(const TerminatedException& error) {
+    constexpr int kDriverFault = 70;  // EX_SOFTWARE: a driver's end on a fault of its own
+    auto status = error.exit_status();
+    if (status && *status == kDriverFault) return std::nullopt;
+    return status;
+}
+
 }  // namespace bond::cli

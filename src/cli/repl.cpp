@@ -139,7 +139,7 @@ class ReplLoop {
             return true;
         } catch (const TerminatedException& error) {
             // exit(3) in the code ends the session quietly with its status, as in the language
-            if (auto status = error.exit_status()) {
+            if (auto status = code_exit_status(error)) {
                 ended_ = true;
                 status_ = *status;
                 return false;

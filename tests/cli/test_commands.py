@@ -194,6 +194,10 @@ class Exec(unittest.TestCase):
         path = write_file(self.directory.name, "exits.php", "<?php echo 'bye'; exit;")
         self.assertEqual(run("exec", "php", path), (0, "bye", ""))
         self.assertEqual(run("eval", "python", "exit(4)"), (4, "", ""))
+        # Status 70 is a driver's fault (docs/protocol.md): reported, not passed on.
+        status, _, err = run("eval", "python", "__import__('os')._exit(70)")
+        self.assertEqual(status, 1)
+        self.assertIn("TerminatedException", err)
 
     def test_limits_stop_a_runaway_script(self):
         status, _, err = run("exec", "python", "-", "--limit", "wall=500ms",
@@ -272,7 +276,7 @@ class PipedRepl(unittest.TestCase):
 
     def test_python_and_javascript_show_a_bare_expression_as_their_repls_do(self):
         for lang, lines in [
-                ("python", ["def f(x):", "    return x * 2", "", "f(21)", "None", "y = 5",
+                ("python", ["def f(x):", "    return x * 2", "", "f(21)", "f(0);", "None", "y = 5",
                             "print('printed')", "'text'", "[y, f(y)]", "!None"]),
                 ("js", ["function f(x) { return x * 2 }", "f(21)", "undefined", "let y = 5",
                         "console.log('printed')", "'text';", "[y, f(y)]", "!undefined"])]:

@@ -232,6 +232,21 @@ TEST_CASE("a moved-from Object is an error, never a crash") {
     });
 }
 
+TEST_CASE("Bond::holds tells a bond's own objects from others', moved-from bonds hold none") {
+    for_each_language([](const Language& language) {
+        bond::Bond owner = objects_bond(language);
+        bond::Bond other = make_test_bond(language);
+        bond::Object tally = owner.object(language.new_tally);
+        CHECK(owner.holds(tally));
+        CHECK_FALSE(other.holds(tally));
+        bond::Bond moved = std::move(other);
+        CHECK_FALSE(other.holds(tally));  // NOLINT(bugprone-use-after-move): what is checked
+        { bond::Bond ended = std::move(owner); }  // the owner's session goes
+        CHECK_FALSE(other.holds(tally));          // NOLINT(bugprone-use-after-move)
+        CHECK_FALSE(moved.holds(tally));
+    });
+}
+
 TEST_CASE("exported C++ functions take and return Objects") {
     for_each_language([](const Language& language) {
         bond::Bond remote = objects_bond(language);
