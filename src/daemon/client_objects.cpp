@@ -33,27 +33,37 @@ void ClientObjects::add_bond(const std::string& id, std::weak_ptr<HeldBond> bond
     bonds_.emplace_back(id, std::move(bond));
 }
 
-std::string ClientObjects::owner_of(const bond::Object& object,
-                                    const std::string& returned_by) const {
-    std::vector<std::pair<std::string, std::weak_ptr<HeldBond>>> bonds;
+std::vector<std::string> ClientObjects::owners_of(const std::vector<bond::Object>& objects,
+                                                  const std::string& returned_by) const {
+    std::vector<std::pair<std::string, std::shared_ptr<HeldBond>>> bonds;
     {
         std::lock_guard lock(mutex_);
-        bonds = bonds_;
+        for (const auto& [id, weak] : bonds_)
+            if (auto held = weak.lock()) bonds.emplace_back(id, std::move(held));
     }
     // Asked outside the lock (a bond answers under its own mutex), the bond that gave the result
     // first: its own objects are the common case.
     std::stable_partition(bonds.begin(), bonds.end(),
                           [&](const auto& entry) { return entry.first == returned_by; });
-    for (const auto& [id, weak] : bonds)
-        if (auto held = weak.lock(); held && held->holds(object)) return id;
-    return returned_by;  // of a bond the client no longer holds: the object runner finds it
+    std::vector<std::string> owners;
+    owners.reserve(objects.size());
+    for (const auto& object : objects) {
+        // Of a bond the client no longer holds, the one that gave it: the object runner finds
+        // its owner.
+        const std::string* owner = &returned_by;
+        for (const auto& [id, held] : bonds)
+            if (held->holds(object)) {
+                owner = &id;
+                break;
+            }
+        owners.push_back(*owner);
+    }
+    return owners;
 }
 
 Value ClientObjects::hand_out(const std::string& bond, bond::Result result) {
     if (result.objects.empty()) return std::move(result.value);
-    std::vector<std::string> owners;
-    owners.reserve(result.objects.size());
-    for (const auto& object : result.objects) owners.push_back(owner_of(object, bond));
+    std::vector<std::string> owners = owners_of(result.objects, bond);
     std::vector<std::uint64_t> numbers(result.objects.size(), 0);
     {
         std::lock_guard lock(mutex_);

@@ -53,7 +53,9 @@ class ClientObjects {
 
   private:
     std::uint64_t number_of(const Value& handle) const;
-    std::string owner_of(const bond::Object& object, const std::string& returned_by) const;
+    // The id of the client's bond that holds each object, else `returned_by`.
+    std::vector<std::string> owners_of(const std::vector<bond::Object>& objects,
+                                       const std::string& returned_by) const;
     mutable std::mutex mutex_;
     std::map<std::uint64_t, Held> held_;
     std::uint64_t last_number_ = 0;
