@@ -213,14 +213,9 @@ int Bond::pid() const {
 }
 
 Bond make_bond(std::string_view lang, Options options) {
-    const detail::DriverSpec* driver = detail::find_driver(lang);
-    if (!driver) {
-        std::string known;
-        for (const auto& name : list_drivers()) known += (known.empty() ? "" : ", ") + name;
-        throw BondException("", "unknown language '" + std::string(lang) + "'; known: " + known);
-    }
+    const detail::DriverSpec& driver = detail::known_driver(lang);
     ignore_sigpipe_once();
-    return Bond(std::make_shared<detail::Session>(*driver, std::move(options)));
+    return Bond(std::make_shared<detail::Session>(driver, std::move(options)));
 }
 
 std::vector<std::string> list_drivers() {

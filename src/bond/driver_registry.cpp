@@ -2,6 +2,8 @@
 
 #include "../protocol/base64.hpp"
 
+#include <bond/errors.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -118,6 +120,18 @@ const DriverSpec* find_driver(std::string_view lang) {
             if (equals_ignoring_case(lang, alias)) return &driver;
     }
     return nullptr;
+}
+
+std::string known_language_names() {
+    std::string known;
+    for (const auto& driver : all_drivers()) known += (known.empty() ? "" : ", ") + driver.name;
+    return known;
+}
+
+const DriverSpec& known_driver(std::string_view lang) {
+    if (const DriverSpec* driver = find_driver(lang)) return *driver;
+    throw BondException(
+        "", "unknown language '" + std::string(lang) + "'; known: " + known_language_names());
 }
 
 }  // namespace bond::detail

@@ -27,6 +27,10 @@ struct DriverSpec {
 
 // nullptr when `lang` names no known language.
 const DriverSpec* find_driver(std::string_view lang);
+// "Python, PHP, Perl, JavaScript": the canonical names, in the registry's order, for messages.
+std::string known_language_names();
+// find_driver's, or BondException naming the languages known when `lang` is none of them.
+const DriverSpec& known_driver(std::string_view lang);
 const std::vector<DriverSpec>& all_drivers();  // in the registry's order
 // A file embedded by cmake/EmbedDrivers.cmake: "registry.json", or a driver's file by the name that
 // file gives it ("python", "javascript_watcher"); empty when there is none of that name.

@@ -33,17 +33,10 @@ void add_common_options(CLI::App& command, std::string& log_level) {
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 }
 
-// "Python, PHP, Perl, JavaScript": the languages of drivers/registry.json.
-std::string known_languages() {
-    std::string known;
-    for (const auto& name : bond::list_drivers()) known += (known.empty() ? "" : ", ") + name;
-    return known;
-}
-
 // A usage error (exit status 2) for a language this build does not know.
 std::string check_language(const std::string& lang) {
     if (bond::detail::find_driver(lang) != nullptr) return {};
-    return "unknown language '" + lang + "' (known: " + known_languages() + ")";
+    return "unknown language '" + lang + "' (known: " + bond::detail::known_language_names() + ")";
 }
 
 bond::Value parse_json_arguments(const std::vector<std::string>& texts) {
@@ -64,7 +57,7 @@ bond::Value parse_json_arguments(const std::vector<std::string>& texts) {
 
 // The whole command; main() only adds a last catch.
 static int run_command_line(int argc, char** argv) {
-    CLI::App app{"bond: call " + known_languages() +
+    CLI::App app{"bond: call " + bond::detail::known_language_names() +
                  " from the command line, in a REPL, or through the bond daemon (docs/cli.md)"};
     app.set_version_flag("--version", kVersion);
     app.require_subcommand(1, 1);
@@ -73,7 +66,8 @@ static int run_command_line(int argc, char** argv) {
     bond::cli::OneShot shot;
 
     auto* repl = app.add_subcommand("repl", "an interactive session with a new bond");
-    repl->add_option("LANG", shot.lang, "one of " + known_languages() + " (or an alias)")
+    repl->add_option("LANG", shot.lang,
+                     "one of " + bond::detail::known_language_names() + " (or an alias)")
         ->required()
         ->check(check_language);
     bond::cli::add_interpreter_options(*repl, shot.interpreter);

@@ -1,5 +1,6 @@
 // bondd: the bond daemon. Holds bonds (interpreters) for its clients and speaks newline-delimited
 // JSON-RPC 2.0 to them over a Unix socket, TCP or stdin/stdout (docs/daemon.md).
+#include "../bond/driver_registry.hpp"
 #include "daemon_command_line.hpp"
 
 #include <bond/bond.hpp>
@@ -12,10 +13,7 @@
 
 int main(int argc, char** argv) {
     try {
-        std::string languages;  // those of drivers/registry.json
-        for (const auto& name : bond::list_drivers())
-            languages += (languages.empty() ? "" : ", ") + name;
-        CLI::App app{"bondd: holds bonds (interpreters of " + languages +
+        CLI::App app{"bondd: holds bonds (interpreters of " + bond::detail::known_language_names() +
                      ") for clients in any language, speaking newline-delimited JSON-RPC 2.0 "
                      "(docs/daemon.md)"};
         bond::daemon::DaemonCommandLine command_line;

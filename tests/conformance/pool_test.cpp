@@ -1,0 +1,135 @@
+// bond::Pool: interpreters started in advance, handed out at once, replaced in the background;
+// failed starts, interpreters that died while they waited, and the pool's end.
+#include "../support/processes.hpp"
+#include "languages.hpp"
+
+#include <bond/pool.hpp>
+
+#include <doctest/doctest.h>
+
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+using namespace conformance;
+
+namespace {
+
+const Language& python() {
+    return *std::find_if(languages().begin(), languages().end(),
+                         [](const Language& language) { return language.name == "Python"; });
+}
+
+// The interpreters this test process has started and not yet reaped: the pool's.
+std::vector<int> own_children() {
+    return children_of(::getpid());
+}
+
+bool process_exists(int pid) {
+    return ::kill(pid, 0) == 0;
+}
+
+// Waits until `pid`, a child not yet reaped, has ended (its pidfd is readable); a generous
+// deadline only guards against a hang.
+bool wait_for_end(int pid) {
+    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) return false;
+    pollfd ended{.fd = pidfd, .events = POLLIN, .revents = 0};
+    bool readable = ::poll(&ended, 1, 60'000) == 1;
+    ::close(pidfd);
+    return readable;
+}
+
+}  // namespace
+
+TEST_CASE("bond::Pool: bonds are ready before they are asked for, and each one taken is replaced") {
+    for_each_language([](const Language& language) {
+        bond::Pool pool(language.name, 2);
+        pool.wait_until_full();
+        CHECK(pool.ready() == 2);
+        // try_take never waits for a start: a bond it hands out was started before it was asked.
+        std::optional<bond::Bond> first = pool.try_take();
+        REQUIRE(first.has_value());
+        CHECK(pool.ready() == 1);
+        first->eval_block(language.define_add);
+        CHECK(first->call("add", 2, 3) == 5);
+        pool.wait_until_full();
+        CHECK(pool.ready() == 2);
+        std::optional<bond::Bond> second = pool.try_take();
+        REQUIRE(second.has_value());
+        CHECK(second->pid() != first->pid());
+        // Its own interpreter: nothing of the first bond's definitions.
+        CHECK_THROWS_AS(second->call("add", 2, 3), bond::RemoteException);
+        CHECK(second->lang() == first->lang());
+    });
+}
+
+TEST_CASE("bond::Pool: take waits for the next start when none is ready, from several threads") {
+    bond::Pool pool(python().name, 1);
+    std::vector<std::optional<bond::Bond>> taken(4);
+    {
+        std::vector<std::jthread> takers;
+        for (auto& slot : taken) takers.emplace_back([&pool, &slot] { slot.emplace(pool.take()); });
+    }
+    std::set<int> pids;
+    for (auto& bond : taken) {
+        REQUIRE(bond.has_value());
+        CHECK(bond->eval("6 * 7") == 42);
+        pids.insert(bond->pid());
+    }
+    CHECK(pids.size() == taken.size());
+}
+
+TEST_CASE("bond::Pool: a failed start is the taker's error, and the pool tries again after it") {
+    CHECK_THROWS_WITH_AS(bond::Pool("Cobol", 1), doctest::Contains("unknown language 'Cobol'"),
+                         bond::BondException);
+    CHECK_THROWS_WITH_AS(bond::Pool(python().name, 0), doctest::Contains("at least 1"),
+                         bond::BondException);
+
+    bond::Pool pool(python().name, 2, {.command = "/nonexistent/python3"});
+    CHECK_THROWS_WITH_AS(pool.take(), doctest::Contains("/nonexistent/python3"),
+                         bond::BondException);
+    // The error is seen once; the next take is a new attempt, which fails the same way.
+    CHECK_THROWS_WITH_AS(pool.take(), doctest::Contains("/nonexistent/python3"),
+                         bond::BondException);
+    CHECK_THROWS_AS(pool.wait_until_full(), bond::BondException);
+    CHECK(pool.ready() == 0);
+    CHECK_FALSE(pool.try_take().has_value());
+}
+
+TEST_CASE("bond::Pool: an interpreter that died while it waited is not handed out") {
+    bond::Pool pool(python().name, 1);
+    pool.wait_until_full();
+    std::vector<int> waiting = own_children();
+    REQUIRE(waiting.size() == 1);
+    REQUIRE(::kill(waiting[0], SIGKILL) == 0);
+    REQUIRE(wait_for_end(waiting[0]));  // kill() returns before the process has ended
+    bond::Bond taken = pool.take();
+    CHECK(taken.pid() != waiting[0]);
+    CHECK(taken.eval("6 * 7") == 42);
+    CHECK_FALSE(process_exists(waiting[0]));  // closed (and reaped) when it was passed over
+}
+
+TEST_CASE("bond::Pool: its end closes the bonds not taken and a start in progress") {
+    std::vector<int> waiting;
+    std::optional<bond::Bond> kept;
+    {
+        bond::Pool pool(python().name, 2);
+        pool.wait_until_full();
+        waiting = own_children();
+        REQUIRE(waiting.size() == 2);
+        // The pool's thread waits under SCHED_BATCH; its interpreters run under the usual policy.
+        for (int pid : waiting) CHECK(::sched_getscheduler(pid) == SCHED_OTHER);
+        kept.emplace(pool.take());  // a start begins to replace it
+    }
+    CHECK(own_children() == std::vector<int>{kept->pid()});
+    for (int pid : waiting)
+        if (pid != kept->pid()) CHECK_FALSE(process_exists(pid));
+    CHECK(kept->eval("6 * 7") == 42);  // a bond taken is the taker's, whatever becomes of the pool
+}
