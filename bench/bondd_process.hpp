@@ -26,6 +26,7 @@ class BonddProcess {
     BonddProcess& operator=(const BonddProcess&) = delete;
 
     const std::string& socket_path() const { return socket_path_; }
+    pid_t pid() const { return process_->pid(); }
     // Waits until the warm pool has had `count` interpreters ready since bondd started.
     void wait_for_pool(std::size_t count);
 

@@ -20,6 +20,7 @@ constexpr double kStartupExtraMs = 15;  // make_bond to the first call <= interp
 constexpr double kWarmOpenMs = 2;       // open from bondd's warm pool < 2 ms
 constexpr double kDaemon = 0.4;         // through bondd: calls/s >= 0.4 x floor
 constexpr double kParallelTwo = 1.6;    // 2 bonds from 2 threads >= 1.6 x one bond
+constexpr double kIdleExtraMiB = 2;     // issue 25: an idle bond <= its bare interpreter + 2 MiB
 constexpr double kClientPackage = 0.8;  // issue 23: clients/ calls/s >= 0.8 x a raw request loop
 }  // namespace target
 

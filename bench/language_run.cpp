@@ -3,6 +3,7 @@
 #include "bondd_process.hpp"
 #include "daemon_client.hpp"
 #include "floor_loop.hpp"
+#include "idle_memory.hpp"
 #include "memory_probe.hpp"
 #include "payload.hpp"
 #include "subprocess.hpp"
@@ -79,6 +80,7 @@ class LanguageRunner {
         if (wants("startup")) attempt("startup", [&] { measure_startup(); });
         if (wants("daemon")) attempt("daemon", [&] { measure_daemon(); });
         if (wants("parallel")) attempt("parallel", [&] { measure_parallel(); });
+        if (wants("idle")) attempt("idle", [&] { measure_idle(); });
         return std::move(result_);
     }
 
@@ -413,6 +415,27 @@ class LanguageRunner {
         return figure;
     }
 
+    // Ten idle bonds held by bondd against ten bare interpreters waiting on their stdin (issue 25).
+    void measure_idle() {
+        constexpr std::size_t kBonds = 10;
+        IdleMemory memory = measure_idle_memory(language_, settings_.bondd, environment(), kBonds);
+        Figure idle{.key = "idle_memory",
+                    .title = "idle bond memory (PSS)",
+                    .unit = "MiB",
+                    .floor = median(memory.bare_mib),
+                    .value = median(memory.bond_mib)};
+        idle.ratio = ratio_of(idle.value, idle.floor);
+        idle.target = "<= floor + 2 MiB";
+        idle.met = *idle.value - *idle.floor <= target::kIdleExtraMiB;
+        idle.details = {{"extra_mib", *idle.value - *idle.floor},
+                        {"floor_samples", memory.bare_mib},
+                        {"samples", memory.bond_mib},
+                        {"floor_command", language_.idle_command},
+                        {"bondd_kib_per_bond", memory.bondd_kib_per_bond},
+                        {"bondd_threads_per_bond", memory.bondd_threads_per_bond}};
+        add(std::move(idle));
+    }
+
     void measure_parallel() {
         const std::vector<std::size_t> widths = {1, 2, 4};
         std::vector<bond::Bond> bonds;
@@ -479,8 +502,8 @@ class LanguageRunner {
 }  // namespace
 
 const std::vector<std::string>& figure_groups() {
-    static const std::vector<std::string> groups = {"floor",   "call",    "object", "callback",
-                                                    "payload", "startup", "daemon", "parallel"};
+    static const std::vector<std::string> groups = {
+        "floor", "call", "object", "callback", "payload", "startup", "daemon", "parallel", "idle"};
     return groups;
 }
 

@@ -19,6 +19,8 @@ const std::vector<Language>& all_languages() {
                 .floor_command = own.at("floor_command"),
                 .floor_script = own.at("floor_script"),
                 .alone_command = own.at("alone_command"),
+                .idle_command = own.at("idle_command"),
+                .idle_input = own.value("idle_input", ""),
                 .version_command = entry.at("version_command"),
                 .define_ident = entry.at("define_ident"),
                 .object_with_ident = own.at("object_with_ident"),

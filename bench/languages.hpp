@@ -20,8 +20,11 @@ struct Language {
     std::vector<std::string> floor_command{};          // the interpreter; the script is appended
     std::string floor_script{};                        // in bench/floor/
     std::vector<std::string> alone_command{};          // the interpreter starting and doing nothing
-    std::vector<std::string> version_command{};        // prints its version
-    std::string define_ident{};                        // eval_block: defines ident(x), returning x
+    std::vector<std::string> idle_command{};     // the interpreter waiting on its stdin, once it
+                                                 // has printed a line ending in "ready"
+    std::string idle_input{};                    // written to its stdin first, if not empty
+    std::vector<std::string> version_command{};  // prints its version
+    std::string define_ident{};                  // eval_block: defines ident(x), returning x
     std::string object_with_ident{};  // an expression: an object whose method ident(x) returns x
     std::string first_call{};         // a built-in function of one number, for the first call
     std::string callback_loop{};      // eval_block: calls host_ident(i) COUNT times
