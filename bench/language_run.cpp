@@ -415,10 +415,11 @@ class LanguageRunner {
         return figure;
     }
 
-    // Ten idle bonds held by bondd against ten bare interpreters waiting on their stdin (issue 25).
+    // Ten idle bonds held by bondd against ten bare interpreters waiting on their stdin (issue
+    // 25); three in a --quick run.
     void measure_idle() {
-        constexpr std::size_t kBonds = 10;
-        IdleMemory memory = measure_idle_memory(language_, settings_.bondd, environment(), kBonds);
+        IdleMemory memory = measure_idle_memory(language_, settings_.bondd, environment(),
+                                                settings_.quick ? 3 : 10);
         Figure idle{.key = "idle_memory",
                     .title = "idle bond memory (PSS)",
                     .unit = "MiB",

@@ -9,14 +9,14 @@ import sys
 
 FIGURES = ["small_call", "object_call", "callback", "payload_1KiB", "payload_64KiB", "payload_1MiB",
            "payload_16MiB", "payload_16MiB_host_memory", "payload_16MiB_host_memory_fixed_trim",
-           "startup", "warm_open",
+           "startup", "pool_take", "warm_open",
            "daemon_cpp_client", "daemon_python_client", "daemon_python_package",
-           "daemon_node_package", "parallel_1", "parallel_2", "parallel_4"]
+           "daemon_node_package", "parallel_1", "parallel_2", "parallel_4", "idle_memory"]
 # Figures compared with something: their floor is measured too.
 WITH_FLOOR = {"small_call", "object_call", "callback", "payload_1KiB", "payload_64KiB", "payload_1MiB",
               "payload_16MiB", "startup", "daemon_cpp_client", "daemon_python_client",
               "daemon_python_package", "daemon_node_package",
-              "parallel_2", "parallel_4"}
+              "parallel_2", "parallel_4", "idle_memory"}
 
 bench, output = sys.argv[1:3]
 run = subprocess.run([bench, "--quick", "--lang", "python", "--output", output],
