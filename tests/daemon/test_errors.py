@@ -164,15 +164,19 @@ class Errors(DaemonTestCase):
         bond = self.client.open()
         error = self.error_of("eval", bond=bond, code="__import__('os')._exit(3)")
         self.assertEqual(error.code, -32003)
-        self.assertEqual(error.data["type"], "TerminatedException")
+        self.assertEqual(error.data, {"type": "TerminatedException", "lang": "Python",
+                                      "exit_status": 3})
         self.assertEqual(error.message, "the interpreter exited with status 3 during a call")
-        self.assertEqual(self.error_of("eval", bond=bond, code="1").code, -32003)
+        later = self.error_of("eval", bond=bond, code="1")  # its end was not seen: no status
+        self.assertEqual((later.code, later.data), (-32003, {"type": "TerminatedException",
+                                                              "lang": "Python"}))
         self.assertEqual([e["state"] for e in self.client.request("list") if e["bond"] == bond],
                          ["ended"])
 
-    def test_a_killed_interpreter_is_said_so_in_a_sentence(self):
+    def test_a_killed_interpreter_is_said_so_in_a_sentence_without_a_status(self):
         bond = self.client.open()
-        error = self.error_of("eval", bond=bond, code="__import__('os').kill(__import__('os').getpid(), 9)")
+        error = self.error_of("eval", bond=bond,
+                              code="__import__('os').kill(__import__('os').getpid(), 9)")
         self.assertEqual((error.code, error.data), (-32003, {"type": "TerminatedException",
                                                               "lang": "Python"}))
         self.assertEqual(error.message,
