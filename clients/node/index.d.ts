@@ -86,7 +86,7 @@ export type RemoteObject = {
 } & { [member: string]: RemoteMember };
 
 export declare class BondException extends Error { readonly lang: string; }
-export declare class TerminatedException extends BondException {}
+export declare class TerminatedException extends BondException { readonly exitStatus: number | null; }
 export declare class TimeoutException extends BondException {}
 export declare class ProtocolError extends BondException {}
 export declare class SerializationException extends BondException { readonly side: 'local' | 'remote'; }

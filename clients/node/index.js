@@ -17,7 +17,14 @@ class BondException extends Error {
     this.lang = lang;
   }
 }
-class TerminatedException extends BondException {}
+// exitStatus: the status the interpreter exited with by itself (the code called exit(3): 3);
+// null when it was killed, or the daemon or the connection went away.
+class TerminatedException extends BondException {
+  constructor(message, lang = '', exitStatus = null) {
+    super(message, lang);
+    this.exitStatus = exitStatus;
+  }
+}
 class TimeoutException extends BondException {}
 class ProtocolError extends BondException {}
 class SerializationException extends BondException {
@@ -50,7 +57,8 @@ function exceptionFromError(error) {
     case 'SerializationException': return new SerializationException(message, lang, data.side);
     case 'LimitExceeded': return new LimitExceeded(message, lang, data.data, data.limit);
     case 'Interrupted': return new Interrupted(message, lang, data.data);
-    case 'TerminatedException': return new TerminatedException(message, lang);
+    case 'TerminatedException':
+      return new TerminatedException(message, lang, Number.isInteger(data.exit_status) ? data.exit_status : null);
     case 'TimeoutException': return new TimeoutException(message, lang);
     default:
       return new BondException(error.code === -32005 || error.code === undefined

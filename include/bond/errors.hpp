@@ -28,8 +28,9 @@ class BondException : public std::runtime_error {
 };
 
 // The interpreter exited or its pipes closed; the bond is dead. exit_status() is the status the
-// interpreter exited with by itself (the code called exit(3): 3), none when it was killed by a
-// signal, is still running, or its end was not seen (a daemon's bond, a bond used after it ended).
+// interpreter exited with by itself (the code called exit(3): 3; through bondd too, which passes
+// it on), none when it was killed by a signal, is still running, or its end was not seen (a bond
+// used after it ended).
 class TerminatedException : public BondException {
   public:
     TerminatedException(std::string lang, std::string message,

@@ -728,15 +728,15 @@ void Session::end_process(std::chrono::milliseconds grace, std::string reason) {
 }
 
 [[noreturn]] void Session::fail_timeout(const std::string& when) {
-    end_process(std::chrono::milliseconds(0), "closed after a timeout");
-    std::string message = with_stderr("timed out " + when + "; the bond is closed",
+    end_process(std::chrono::milliseconds(0), "it was closed after a timeout");
+    std::string message = with_stderr("the bond timed out " + when + "; it is closed",
                                       driver_started_ ? "" : startup_stderr_);
     log().error("{} bond: {}", lang_, message);
     fail_with(TimeoutException(lang_, message));
 }
 
 [[noreturn]] void Session::fail_protocol(const std::string& problem) {
-    end_process(std::chrono::milliseconds(0), "closed after a protocol error");
+    end_process(std::chrono::milliseconds(0), "it was closed after a protocol error");
     log().error("{} bond: protocol error: {}", lang_, problem);
     fail_with(BondException(lang_, "protocol error: " + problem + "; the bond is closed"));
 }
@@ -778,7 +778,7 @@ void Session::close() {
         }
     }
     child_->stop(std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
-    log().info("{} bond closed: {}", lang_, child_->exit_description());
+    log().info("{} bond closed: the interpreter {}", lang_, child_->exit_description());
     release_resources();
 }
 

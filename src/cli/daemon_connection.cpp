@@ -1,6 +1,7 @@
 #include "daemon_connection.hpp"
 
 #include "protocol/error_codes.hpp"
+#include "protocol/json_parser.hpp"
 #include "protocol/jsonrpc.hpp"
 
 #include <bond/errors.hpp>
@@ -108,7 +109,8 @@ void DaemonConnection::read_answers() {
 void DaemonConnection::take_line(std::string_view line) {
     detail::Message message;
     try {
-        message = detail::decode_message(line);
+        // Any id: the daemon's own requests have string ids ("bondd:1", docs/daemon.md).
+        message = detail::decode_message(detail::parse_json(line), detail::IdRule::Any);
     } catch (const std::exception&) {
         return;  // not a message: nothing in it can be answered or shown
     }
@@ -128,7 +130,7 @@ void DaemonConnection::take_line(std::string_view line) {
         }
     } else if (message.kind == Kind::Request) {
         // Only the client that exported a function is asked to run it; this one exports none.
-        write_line(detail::encode_error(Value(message.id), detail::kMethodNotFound,
+        write_line(detail::encode_error(message.raw_id, detail::kMethodNotFound,
                                         "the bond command line exports no functions"));
     } else if (message.kind == Kind::Result || message.kind == Kind::Error) {
         std::lock_guard lock(mutex_);

@@ -93,7 +93,7 @@ std::shared_ptr<HeldBond> BondRegistry::held_by(const ClientConnection& client,
                                                 const std::string& id) const {
     auto found = bonds_.find(id);
     if (found == bonds_.end() || !found->second->held_by(client.id()))
-        throw bond_error("unknown bond '" + id + "'");
+        throw bond_error("the bond '" + id + "' is unknown to this client");
     return found->second;
 }
 

@@ -11,16 +11,50 @@
 
 #include <boost/asio/post.hpp>
 
+#include <charconv>
 #include <stdexcept>
 
 namespace bond::daemon {
 namespace {
 
-// The id of a message that failed validation, if it has a usable one; else null.
+// The error for a line over --max-message-size: how long a line may be, and what sets it.
+std::string message_too_long(std::size_t max_line) {
+    return "the message is longer than " + std::to_string(max_line) +
+           " bytes, the most the daemon accepts (set by --max-message-size); it was dropped";
+}
+
+// The ids of the daemon's own requests (`invoke`) are strings "bondd:N", which no request of a
+// client may have: an answer with such an id is to the daemon, and an error answer to a malformed
+// one, which carries its id, cannot be taken for the answer to a request of the client's.
+constexpr std::string_view kDaemonIdPrefix = "bondd:";
+
+std::string daemon_id(std::int64_t number) {
+    return std::string(kDaemonIdPrefix) + std::to_string(number);
+}
+
+bool is_daemon_id(const Value& id) {
+    return id.is_string() && id.get_ref<const std::string&>().starts_with(kDaemonIdPrefix);
+}
+
+// N of "bondd:N"; none for any other id.
+std::optional<std::int64_t> daemon_id_number(const Value& id) {
+    if (!is_daemon_id(id)) return std::nullopt;
+    const std::string& text = id.get_ref<const std::string&>();
+    std::int64_t number = 0;
+    const char* first = text.data() + kDaemonIdPrefix.size();
+    const char* last = text.data() + text.size();
+    auto [end, error] = std::from_chars(first, last, number);
+    if (error != std::errc() || end != last || first == last) return std::nullopt;
+    return number;
+}
+
+// The id of a message that failed validation, if it has a usable one; else null. A request's id
+// that is the daemon's is not usable: an error with it would read as one about an answer.
 Value usable_id(const Value& json) {
     if (!json.is_object()) return nullptr;
     auto id = json.find("id");
     if (id == json.end() || !(id->is_string() || id->is_number_integer())) return nullptr;
+    if (json.contains("method") && is_daemon_id(*id)) return nullptr;
     return *id;
 }
 
@@ -48,11 +82,10 @@ void ClientConnection::start(std::function<void()> on_gone) {
                 if (auto self = weak.lock()) self->on_line(line);
             },
         .on_too_long =
-            [weak] {
+            [weak](std::size_t max_line) {
                 if (auto self = weak.lock())
-                    self->send_error(nullptr, detail::kInvalidRequest,
-                                     "the message is longer than the daemon accepts "
-                                     "(--max-message-size); it was dropped");
+                    self->send_error(nullptr, jsonrpc_error(detail::kInvalidRequest,
+                                                            message_too_long(max_line)));
             },
         .on_input_end =
             [weak](bool peer_gone) {
@@ -75,41 +108,54 @@ void ClientConnection::on_line(std::string& line) {
     try {
         json = detail::parse_json(line);
     } catch (const detail::ProtocolError& error) {
-        return send_error(nullptr, detail::kParseError,
-                          std::string("parse error: ") + error.what());
+        return send_error(
+            nullptr, jsonrpc_error(detail::kParseError,
+                                   std::string("the message cannot be parsed: ") + error.what()));
     }
     if (json.is_array())
-        return send_error(nullptr, detail::kInvalidRequest,
-                          "batches are not supported: send each request on a line of its own");
+        return send_error(
+            nullptr,
+            jsonrpc_error(detail::kInvalidRequest,
+                          "batches are not supported: send each request on a line of its own"));
     Value id = usable_id(json);
     if (json.is_object() && json.contains("method") && json.contains("params") &&
         json["params"].is_array())
-        return send_error(id, detail::kInvalidParams,
-                          "invalid params: parameters are named: send an object, not an array");
+        return send_error(id, invalid_params("the parameters must be named: send an object, "
+                                             "not an array")
+                                  .error());
     detail::Message message;
     try {
         message = detail::decode_message(std::move(json), detail::IdRule::Any);
     } catch (const detail::ProtocolError& error) {
-        return send_error(id, detail::kInvalidRequest,
-                          std::string("invalid request: ") + error.what());
+        std::string what =
+            is_daemon_id(id) ? "the answer to the daemon's request " + id.dump() + " is not valid: "
+                             : std::string("the message is not valid: ");
+        return send_error(id, jsonrpc_error(detail::kInvalidRequest, what + error.what()));
     }
 
     switch (message.kind) {
         case detail::Message::Kind::Result:
-            return take_answer(false, message.id, std::move(message.result), "");
+            return take_answer(false, message.raw_id, std::move(message.result), "");
         case detail::Message::Kind::Error:
-            return take_answer(true, message.id, nullptr, message.error_message);
+            return take_answer(true, message.raw_id, nullptr, message.error_message);
         case detail::Message::Kind::Request:
         case detail::Message::Kind::Notification:
             break;
     }
     bool wanted = message.kind == detail::Message::Kind::Request;
+    if (wanted && is_daemon_id(message.raw_id))
+        return send_error(nullptr, jsonrpc_error(detail::kInvalidRequest,
+                                                 "the request's id " + message.raw_id.dump() +
+                                                     " begins with \"bondd:\", which marks the "
+                                                     "daemon's own requests; it was not run"));
     if (unanswered_ >= limits_.max_requests) {
         if (wanted)
-            send_error(message.raw_id, detail::kBondException,
-                       "this client has " + std::to_string(limits_.max_requests) +
-                           " requests waiting for their answer already, as many as the daemon "
-                           "allows (bondd --max-client-requests); this one is refused");
+            send_error(message.raw_id,
+                       bond_error("this client has " + std::to_string(limits_.max_requests) +
+                                  " requests waiting for their answer already, as many as the "
+                                  "daemon allows (bondd --max-client-requests); this one is "
+                                  "refused")
+                           .error());
         else
             log().warn("client {}: a notification beyond --max-client-requests was dropped", id_);
         return;
@@ -156,6 +202,7 @@ std::optional<detail::Message> ClientConnection::request_for(std::string_view li
         if (message.kind != detail::Message::Kind::Request &&
             message.kind != detail::Message::Kind::Notification)
             return std::nullopt;
+        if (is_daemon_id(message.raw_id)) return std::nullopt;  // the network thread refuses it
         // What held_by checks on the network thread: a bond of the caller's, not closed.
         if (!bond.held_by(id_) || bond.closing()) return std::nullopt;
         return message;
@@ -181,19 +228,20 @@ void ClientConnection::take_lent_line(std::string& line, std::unique_ptr<InputLe
     dispatcher_.run_here(shared_from_this(), *message, reply, bond, chain);
 }
 
-void ClientConnection::take_answer(bool is_error, std::int64_t id, Value result,
+void ClientConnection::take_answer(bool is_error, const Value& id, Value result,
                                    const std::string& error) {
     std::shared_ptr<Awaited> awaited;
-    {
+    if (auto number = daemon_id_number(id)) {
         std::lock_guard lock(invokes_mutex_);
-        auto pending = invokes_.find(id);
+        auto pending = invokes_.find(*number);
         if (pending != invokes_.end()) {
             awaited = std::move(pending->second.awaited);
             invokes_.erase(pending);
         }
     }
     if (!awaited) {
-        log().warn("client {}: an answer to no invoke of the daemon (id {}): ignored", id_, id);
+        log().warn("client {}: an answer to no invoke of the daemon (id {}): ignored", id_,
+                   id.dump());
         return;
     }
     if (is_error)
@@ -209,8 +257,8 @@ void ClientConnection::send(std::string line) {
     stream_->write(std::move(line));
 }
 
-void ClientConnection::send_error(const Value& id, int code, const std::string& message) {
-    send(detail::encode_error(id, code, message));
+void ClientConnection::send_error(const Value& id, const RpcError& error) {
+    send(error_line(id, error));
 }
 
 void ClientConnection::send_output(const std::string& bond, bond::Channel channel,
@@ -243,12 +291,12 @@ std::int64_t ClientConnection::invoke(const std::string& bond, const std::string
         invokes_[id] = {bond, chain, awaited};
     }
     try {
-        send(
-            detail::encode_request(id, "invoke", {{"bond", bond}, {"name", name}, {"args", args}}));
+        send(detail::encode_request(daemon_id(id), "invoke",
+                                    {{"bond", bond}, {"name", name}, {"args", args}}));
     } catch (const detail::EncodingError& error) {
         forget_invoke(id);
-        awaited->set_error(std::make_exception_ptr(
-            std::runtime_error(std::string("cannot send the arguments: ") + error.what())));
+        awaited->set_error(std::make_exception_ptr(std::runtime_error(
+            std::string("the arguments cannot be sent to the client: ") + error.what())));
     }
     return id;
 }

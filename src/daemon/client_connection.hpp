@@ -13,6 +13,7 @@
 #include "client_objects.hpp"
 #include "daemon_options.hpp"
 #include "line_stream.hpp"
+#include "rpc_error.hpp"
 
 #include "../protocol/jsonrpc.hpp"
 
@@ -52,7 +53,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     void send(std::string line);
     void send_output(const std::string& bond, bond::Channel channel, std::string_view data);
     // Asks the client to run its exported `name`; its answer completes `awaited`. A client that
-    // has gone completes it with an error at once. Returns the request's id.
+    // has gone completes it with an error at once. Returns the request's number N: its id on the
+    // wire is "bondd:N", which no request of the client's may have (docs/daemon.md, invoke).
     std::int64_t invoke(const std::string& bond, const std::string& name, const Value& args,
                         ChainId chain, const std::shared_ptr<Awaited>& awaited);
     // The wait for invoke `id` has ended without its answer (the bond is closing): a late
@@ -108,8 +110,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     void on_line(std::string& line);
     // take_lent_line: the request, if it is one this thread may carry out for `bond`.
     std::optional<detail::Message> request_for(std::string_view line, const HeldBond& bond);
-    void take_answer(bool is_error, std::int64_t id, Value result, const std::string& error);
-    void send_error(const Value& id, int code, const std::string& message);
+    // An answer to one of the daemon's `invoke`s, by its id ("bondd:N"); any other is ignored.
+    void take_answer(bool is_error, const Value& id, Value result, const std::string& error);
+    void send_error(const Value& id, const RpcError& error);
     // The client sends nothing more: its pending and later `invoke`s fail, what it asked for is
     // still answered, and then it is gone.
     void input_ended(bool peer_gone);
@@ -138,7 +141,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     std::atomic<const HeldBond*> last_bond_{nullptr};  // of the latest operation
     std::atomic<unsigned> same_bond_runs_{0};          // on it, one after the other
     std::mutex invokes_mutex_;
-    std::map<std::int64_t, PendingInvoke> invokes_;  // by id: the last is the innermost
+    std::map<std::int64_t, PendingInvoke> invokes_;  // by number: the last is the innermost
     std::int64_t last_invoke_id_ = 0;
 };
 

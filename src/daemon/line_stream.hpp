@@ -56,7 +56,8 @@ class LineStream {
   public:
     struct Handlers {
         std::function<void(std::string& line)> on_line;
-        std::function<void()> on_too_long;  // a line over the limit was dropped
+        // A line over the limit (the most bytes a line may have, given) was dropped.
+        std::function<void(std::size_t max_line)> on_too_long;
         // No more lines will come. `peer_gone`: the client has closed its end entirely (a Unix
         // socket reports that); else it may only have shut down its sending side and still
         // read: then what it asked for can still be answered.
@@ -160,7 +161,7 @@ class AsioLineStream : public LineStream,
             if (taken == detail::LineBuffer::Taken::Nothing) break;
             if (taken == detail::LineBuffer::Taken::TooLong) {
                 buffer_.skip_line();
-                handlers_.on_too_long();
+                handlers_.on_too_long(buffer_.max_line());
             } else {
                 handlers_.on_line(line);
             }

@@ -151,11 +151,12 @@ void MethodDispatcher::dispatch(const Client& client, const detail::Message& req
     };
     try {
         if (client->needs_auth() && !client->authenticated() && request.method != "auth")
-            throw bond_error("not authenticated: the first request must be auth {token}");
+            throw bond_error(
+                "this client has not authenticated: its first request must be auth {token}");
         auto method = methods.find(request.method);
         if (method == methods.end())
-            throw RpcFailure(
-                {detail::kMethodNotFound, "unknown method '" + request.method + "'", nullptr});
+            throw RpcFailure(jsonrpc_error(detail::kMethodNotFound,
+                                           "there is no method '" + request.method + "'"));
         (this->*method->second)(client, request.params, reply);
     } catch (...) {
         reply.fail(std::current_exception());
@@ -261,18 +262,14 @@ void MethodDispatcher::object_set(const Client& client, const Value& params, con
 
 std::pair<ClientObjects::Held, std::shared_ptr<HeldBond>> MethodDispatcher::held_object(
     const Client& client, const NamedParams& named) {
-    auto handle = named.optional_value("object");
-    if (!handle) throw invalid_params("missing parameter 'object'");
-    auto held = client->objects()->find(*handle);
+    auto held = client->objects()->find(named.value("object"));
     auto bond = registry_.held_by(*client, held.bond);
     return {std::move(held), std::move(bond)};
 }
 
 void MethodDispatcher::release(const Client& client, const Value& params, const Reply& reply) {
     NamedParams named(params, {"objects"});
-    auto numbers = named.optional_array("objects");
-    if (!numbers) throw invalid_params("missing parameter 'objects'");
-    client->objects()->release(*numbers);
+    client->objects()->release(named.array("objects"));
     reply.result(nullptr);
 }
 
@@ -346,7 +343,7 @@ void MethodDispatcher::auth(const Client& client, const Value& params, const Rep
     if (!client->needs_auth())
         throw bond_error("auth is only used over TCP (--listen); this connection needs none");
     if (!same_secret(token, *token_)) {
-        reply.error(bond_error("authentication failed: wrong token").error());
+        reply.error(bond_error("authentication failed: the token is wrong").error());
         log().warn("client {} ({}) presented a wrong token; disconnecting it", client->id(),
                    client->peer());
         return client->disconnect("was disconnected after a wrong token");

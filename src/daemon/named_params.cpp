@@ -9,13 +9,14 @@ namespace bond::daemon {
 NamedParams::NamedParams(const Value& params, std::initializer_list<std::string_view> known)
     : params_(params) {
     if (params.is_null()) return;
-    if (!params.is_object()) throw invalid_params("params must be an object of named parameters");
+    if (!params.is_object())
+        throw invalid_params("the params must be an object of named parameters");
     for (const auto& entry : params.items()) {
         if (std::find(known.begin(), known.end(), entry.key()) == known.end()) {
             std::string names;
             for (auto name : known) names += (names.empty() ? "" : ", ") + std::string(name);
             throw invalid_params(
-                "unknown parameter '" + entry.key() + "'" +
+                "the parameter '" + entry.key() + "' is unknown" +
                 (names.empty() ? " (this method takes none)" : " (known: " + names + ")"));
         }
     }
@@ -32,10 +33,26 @@ void NamedParams::wrong_type(std::string_view name, std::string_view expected) c
                          ", not " + find(name)->type_name());
 }
 
+void NamedParams::missing(std::string_view name) {
+    throw invalid_params("the parameter '" + std::string(name) + "' is missing");
+}
+
 std::string NamedParams::string(std::string_view name) const {
     auto value = optional_string(name);
-    if (!value) throw invalid_params("missing parameter '" + std::string(name) + "'");
+    if (!value) missing(name);
     return *value;
+}
+
+Value NamedParams::value(std::string_view name) const {
+    auto found = optional_value(name);
+    if (!found) missing(name);
+    return *found;
+}
+
+Value NamedParams::array(std::string_view name) const {
+    auto found = optional_array(name);
+    if (!found) missing(name);
+    return *found;
 }
 
 std::optional<std::string> NamedParams::optional_string(std::string_view name) const {

@@ -17,7 +17,11 @@ class NamedParams {
     // `params` must be an object (or absent: null) whose names are all in `known`.
     NamedParams(const Value& params, std::initializer_list<std::string_view> known);
 
+    // A parameter that must be there.
     std::string string(std::string_view name) const;
+    Value value(std::string_view name) const;  // of any type
+    Value array(std::string_view name) const;
+    // One that may be absent.
     std::optional<std::string> optional_string(std::string_view name) const;
     std::optional<bool> optional_bool(std::string_view name) const;
     std::optional<std::int64_t> optional_count(std::string_view name) const;  // an integer >= 0
@@ -31,6 +35,7 @@ class NamedParams {
                                         bool (Value::*is_type)() const noexcept,
                                         std::string_view expected) const;
     [[noreturn]] void wrong_type(std::string_view name, std::string_view expected) const;
+    [[noreturn]] static void missing(std::string_view name);
     const Value& params_;
 };
 

@@ -86,7 +86,8 @@ bond::Container parse_container(const Value& container) {
         if (auto root = named.optional_string("root")) nspawn.root = *root;
         return nspawn;
     }
-    throw invalid_params("parameter 'container': unknown tool '" + tool + "' (lxc or nspawn)");
+    throw invalid_params("parameter 'container' names the tool '" + tool +
+                         "', which is unknown (it must be lxc or nspawn)");
 }
 
 }  // namespace

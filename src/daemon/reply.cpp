@@ -25,8 +25,8 @@ struct Reply::State {  // NOLINT(bugprone-exception-escape)
     ~State() {
         try {
             if (take_turn())
-                client->send(
-                    detail::encode_error(id, detail::kInternalError, "the request was dropped"));
+                client->send(error_line(
+                    id, jsonrpc_error(detail::kInternalError, "the request was dropped")));
             client->request_done();
         } catch (...) {  // a destructor must not throw (bad_alloc)
         }
@@ -49,14 +49,14 @@ void Reply::result(const Value& value) const {
         // Which bond's result it was is not known here: the error names no language.
         RpcError error = detail::to_rpc_error(SerializationException(
             "", "local", std::string("cannot encode the result: ") + problem.what()));
-        line = detail::encode_error(state_->id, error.code, error.message, error.data);
+        line = error_line(state_->id, error);
     }
     state_->client->send(std::move(line));
 }
 
 void Reply::error(const RpcError& error) const {
     if (!state_->take_turn()) return;
-    state_->client->send(detail::encode_error(state_->id, error.code, error.message, error.data));
+    state_->client->send(error_line(state_->id, error));
 }
 
 void Reply::complete(const Value& value, const std::exception_ptr& error) const {

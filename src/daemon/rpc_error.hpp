@@ -26,11 +26,17 @@ class RpcFailure : public std::runtime_error {
     RpcError error_;
 };
 
-// -32602 "invalid params".
+// An error of one of JSON-RPC's own codes (-32700 to -32603), its data {type} naming it as the
+// library's exceptions are named by theirs: "ParseError", "InvalidRequest", "MethodNotFound",
+// "InvalidParams", "InternalError" (docs/daemon.md, Errors).
+RpcError jsonrpc_error(detail::ErrorCode code, const std::string& message);
+// -32602 "invalid params", data {type: "InvalidParams"}.
 RpcFailure invalid_params(const std::string& message);
 // -32005 with data {type: "BondException", lang}: an unknown bond, a refused request.
 RpcFailure bond_error(const std::string& message, const std::string& lang = "");
 // The error object for an RpcFailure, an exception of the library, or anything else.
 RpcError describe_exception(const std::exception_ptr& error);
+// The line that answers request `id` with `error`.
+std::string error_line(const Value& id, const RpcError& error);
 
 }  // namespace bond::daemon

@@ -133,7 +133,7 @@ void SocketLineStream::hand_on_lines() {
         if (taken == detail::LineBuffer::Taken::Nothing) break;
         if (taken == detail::LineBuffer::Taken::TooLong) {
             buffer_.skip_line();
-            handlers_.on_too_long();
+            handlers_.on_too_long(buffer_.max_line());
         } else {
             handlers_.on_line(line);
         }

@@ -3,6 +3,8 @@
 // way in both, in the order of the codes.
 #include "error_codes.hpp"
 
+#include <optional>
+
 namespace bond::detail {
 namespace {
 
@@ -70,8 +72,11 @@ RpcError to_rpc_error(const BondException& error) {
         failed.data["side"] = serialization->side();
         return failed;
     }
-    if (dynamic_cast<const TerminatedException*>(&error))
-        return described(kTerminatedException, "TerminatedException", error);
+    if (const auto* terminated = dynamic_cast<const TerminatedException*>(&error)) {
+        RpcError ended = described(kTerminatedException, "TerminatedException", error);
+        if (auto status = terminated->exit_status()) ended.data["exit_status"] = *status;
+        return ended;
+    }
     if (dynamic_cast<const TimeoutException*>(&error))
         return described(kTimeoutException, "TimeoutException", error);
     return described(kBondException, "BondException", error);
@@ -108,8 +113,13 @@ void throw_rpc_error(const RpcError& error) {
             if (!limit.empty()) throw LimitExceeded(lang, limit, message);
             throw Interrupted(lang, message);
         }
-        case kTerminatedException:
-            throw TerminatedException(lang, message);
+        case kTerminatedException: {
+            std::optional<int> status;
+            if (data.is_object() && data.contains("exit_status") &&
+                data["exit_status"].is_number_integer())
+                status = data["exit_status"].get<int>();
+            throw TerminatedException(lang, message, status);
+        }
         case kTimeoutException:
             throw TimeoutException(lang, message);
         case kBondException:

@@ -28,9 +28,10 @@ enum ErrorCode : int {
 };
 
 // A JSON-RPC error object. For an exception of the library, `data` is
-// {type, lang, side?, data?, stack?, limit?}: the exception's class, its bond's language, and
-// what its class holds besides the message (SerializationException::side(),
-// RemoteException::data() and stack() as [{file, line, function}, ...], LimitExceeded::limit()).
+// {type, lang, side?, data?, stack?, limit?, exit_status?}: the exception's class, its bond's
+// language, and what its class holds besides the message (SerializationException::side(),
+// RemoteException::data() and stack() as [{file, line, function}, ...], LimitExceeded::limit(),
+// TerminatedException::exit_status() when it has one).
 // NOLINT below: clang-tidy 14 says so of every class with a nlohmann::json member.
 struct RpcError {  // NOLINT(bugprone-exception-escape)
     int code;

@@ -85,8 +85,17 @@ void decode_id(const Value& json, IdRule rule, Message& message) {
         return;
     }
     throw ProtocolError(rule == IdRule::Any
-                            ? "message without an \"id\" that is a string, an integer or null"
-                            : "message without an integer \"id\"");
+                            ? "the message has no \"id\" that is a string, an integer or null"
+                            : "the message has no integer \"id\"");
+}
+
+std::string request_line(std::string_view id, std::string_view method, const Value& params,
+                         TagCount* tags) {
+    std::string line = "{\"jsonrpc\":\"2.0\",\"id\":";
+    line += id;
+    line += ",\"method\":" + Value(method).dump() + ",\"params\":" + dump(params, tags);
+    line += "}\n";
+    return line;
 }
 
 }  // namespace
@@ -168,10 +177,11 @@ Message decode_message(Value json, IdRule rule) {
 
 std::string encode_request(std::int64_t id, std::string_view method, const Value& params,
                            TagCount* tags) {
-    std::string line = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) +
-                       ",\"method\":" + Value(method).dump() + ",\"params\":" + dump(params, tags);
-    line += "}\n";
-    return line;
+    return request_line(std::to_string(id), method, params, tags);
+}
+
+std::string encode_request(std::string_view id, std::string_view method, const Value& params) {
+    return request_line(Value(id).dump(), method, params, nullptr);
 }
 
 std::string encode_notification(std::string_view method, const Value& params) {

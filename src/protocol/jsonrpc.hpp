@@ -63,6 +63,8 @@ bool is_yours_tag(const Value& value);   // {"$yours": n}
 // when given, counts the tags the value holds.
 std::string encode_request(std::int64_t id, std::string_view method, const Value& params,
                            TagCount* tags = nullptr);
+// A request whose id is a string (bondd's requests to its clients: "bondd:1").
+std::string encode_request(std::string_view id, std::string_view method, const Value& params);
 std::string encode_notification(std::string_view method, const Value& params);
 // `id` is the request's id as it came (an integer, or with IdRule::Any a string or null).
 std::string encode_result(const Value& id, const Value& result, TagCount* tags = nullptr);

@@ -221,13 +221,13 @@ std::optional<int> ChildProcess::exit_code() const {
 }
 
 std::string ChildProcess::exit_description() const {
-    if (!reaped_) return exited_ ? "exited" : "still running";
+    if (!reaped_) return exited_ ? "exited" : "is still running";
     if (!exit_status_) return "exited (its status was collected elsewhere)";
     int status = *exit_status_;
     if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
     if (WIFSIGNALED(status)) {
         const char* name = ::sigabbrev_np(WTERMSIG(status));
-        return "killed by signal " + std::to_string(WTERMSIG(status)) +
+        return "was killed by signal " + std::to_string(WTERMSIG(status)) +
                (name ? std::string(" (SIG") + name + ")" : "");
     }
     return "ended with status " + std::to_string(status);

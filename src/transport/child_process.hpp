@@ -50,7 +50,8 @@ class ChildProcess {
     // The shutdown sequence; `grace` is how long the process may take to exit on its own after
     // its stdin is closed, `term_grace` how long after SIGTERM. Returns at once if it has exited.
     void stop(std::chrono::milliseconds grace, std::chrono::milliseconds term_grace);
-    // "exited with status 1", "killed by signal 9", or "still running".
+    // What became of the process, to follow "the interpreter": "exited with status 1", "was
+    // killed by signal 9 (SIGKILL)", or "is still running".
     std::string exit_description() const;
     // The status the process exited with by itself; none when a signal ended it or it has not
     // been reaped (yet, or by this object).

@@ -14,6 +14,7 @@ class LineBuffer {
 
     // `max_line` bounds one line, without its '\n'.
     explicit LineBuffer(std::size_t max_line) : max_line_(max_line) {}
+    std::size_t max_line() const { return max_line_; }
 
     void append(const char* data, std::size_t size);
     // The next complete line (without its '\n') into `line`; TooLong when the line being

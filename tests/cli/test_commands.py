@@ -479,6 +479,14 @@ class Attach(unittest.TestCase):
         self.assertEqual(status, 0, err)
         self.assertIn('[<Python object Tracked #1>,{"n":1}]\n1\n', out)
 
+    def test_code_that_exits_ends_attach_quietly_with_its_status(self):
+        # As bond repl and bond exec: the daemon passes the status on (data.exit_status).
+        status, out, err = self.attach("print('before')\nexit(3)\nprint('after')\n")
+        self.assertEqual((status, out), (3, "before\n"), err)
+        self.assertNotIn("TerminatedException", err)
+        reply = self.owner.request_message("eval", {"bond": self.bond, "code": "1"})
+        self.assertEqual(reply["error"]["code"], -32003)  # the interpreter has ended
+
     def test_leaving_lets_go_without_closing(self):
         self.assertEqual(self.attach("y = 1\n")[0], 0)
         self.assertEqual(self.owner.request("eval", bond=self.bond, code="y"), 1)

@@ -273,11 +273,11 @@ class Exports(DaemonTestCase):
         with self.daemon.connect() as other:
             error = other.request_message("exports", {"bond": bond})["error"]
             self.assertEqual(error["code"], -32005)
-            self.assertIn("unknown bond", error["message"])
+            self.assertIn("is unknown to this client", error["message"])
         self.client.request("close", bond=bond)
         error = self.error_of("exports", bond=bond)
         self.assertEqual(error.code, -32005)
-        self.assertIn("unknown bond", error.message)
+        self.assertIn("is unknown to this client", error.message)
 
     def test_params_are_checked(self):
         bond = self.client.open()

@@ -42,6 +42,9 @@ void check_same(const bond::BondException& original, const std::exception_ptr& b
                   serialization->side());
         if (const auto* exceeded = dynamic_cast<const bond::LimitExceeded*>(&original))
             CHECK(dynamic_cast<const bond::LimitExceeded&>(got).limit() == exceeded->limit());
+        if (const auto* terminated = dynamic_cast<const bond::TerminatedException*>(&original))
+            CHECK(dynamic_cast<const bond::TerminatedException&>(got).exit_status() ==
+                  terminated->exit_status());
     } catch (...) {
         FAIL("not a BondException");
     }
@@ -54,6 +57,8 @@ TEST_CASE("every exception of the library survives exception -> error object -> 
         std::make_shared<bond::BondException>("PHP", "no bond named 'b7'"),
         std::make_shared<bond::BondException>("", "not authenticated"),
         std::make_shared<bond::TerminatedException>("Perl", "the interpreter exited (status 1)"),
+        std::make_shared<bond::TerminatedException>(
+            "Python", "the interpreter exited with status 3 during a call", 3),
         std::make_shared<bond::TimeoutException>("JavaScript", "no reply within 100 ms"),
         std::make_shared<bond::SerializationException>("Python", "remote", "NaN is not JSON"),
         std::make_shared<bond::SerializationException>("Python", "local", "invalid UTF-8"),
@@ -97,7 +102,11 @@ TEST_CASE("each exception has the code and data the docs give it, the same on bo
     RpcError interrupted = error_of(bond::Interrupted("Perl", "interrupted"));
     CHECK(interrupted.code == -32002);
     CHECK(interrupted.data == Value{{"type", "Interrupted"}, {"lang", "Perl"}});
-    CHECK(error_of(bond::TerminatedException("PHP", "gone")).code == -32003);
+    RpcError terminated = error_of(bond::TerminatedException("PHP", "gone"));
+    CHECK(terminated.code == -32003);
+    CHECK(terminated.data == Value{{"type", "TerminatedException"}, {"lang", "PHP"}});
+    CHECK(error_of(bond::TerminatedException("PHP", "exited", 3)).data ==
+          Value{{"type", "TerminatedException"}, {"lang", "PHP"}, {"exit_status", 3}});
     CHECK(error_of(bond::TimeoutException("PHP", "slow")).code == -32004);
     CHECK(error_of(bond::BondException("PHP", "no")).code == -32005);
     CHECK(to_rpc_error(std::make_exception_ptr(std::runtime_error("bug"))).code == -32603);

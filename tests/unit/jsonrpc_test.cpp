@@ -17,6 +17,12 @@ TEST_CASE("requests, results and errors are single JSON-RPC 2.0 lines") {
                         {"id", 7},
                         {"method", "call"},
                         {"params", {{"name", "f"}, {"args", {1, "two"}}}}});
+    // bondd's requests to its clients have string ids.
+    CHECK(Value::parse(encode_request("bondd:1", "invoke", {{"args", Value::array()}})) ==
+          Value{{"jsonrpc", "2.0"},
+                {"id", "bondd:1"},
+                {"method", "invoke"},
+                {"params", {{"args", Value::array()}}}});
 
     Message decoded = decode_message(encode_result(3, Value{{"a", {1, 2}}}));
     CHECK(decoded.kind == Message::Kind::Result);

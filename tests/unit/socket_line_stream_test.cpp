@@ -37,7 +37,7 @@ struct ClientSocket {
         stream = std::make_shared<SocketLineStream>(
             *io, *poller, ends[0], 1 << 20, true, [this] { closed.set_value(); }, drain_time);
         stream->start({.on_line = [](std::string&) {},
-                       .on_too_long = [] {},
+                       .on_too_long = [](std::size_t) {},
                        .on_input_end = [](bool) {},
                        .on_broken = [] {}});
     }

@@ -197,6 +197,21 @@ describe('errors', () => {
     await php.close();
   });
 
+  test('code that exits: TerminatedException with its exitStatus', async () => {
+    const python = await client.open('Python');
+    const exited = await python.evalBlock('import sys\nsys.exit(3)').catch((error) => error);
+    assert.ok(exited instanceof TerminatedException);
+    assert.equal(exited.exitStatus, 3);
+    const later = await python.eval('1').catch((error) => error); // its end was not seen
+    assert.ok(later instanceof TerminatedException);
+    assert.equal(later.exitStatus, null);
+    const killed = await client.open('Python');
+    const error = await killed.eval("__import__('os').kill(__import__('os').getpid(), 9)").catch((e) => e);
+    assert.ok(error instanceof TerminatedException);
+    assert.equal(error.exitStatus, null);
+    assert.match(error.message, /was killed by signal 9 \(SIGKILL\)/);
+  });
+
   test('a daemon that goes away mid-call: TerminatedException', async () => {
     const own = await Client.connect();
     const python = await own.open('Python');

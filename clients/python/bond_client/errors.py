@@ -12,7 +12,13 @@ class BondException(RuntimeError):
 
 
 class TerminatedException(BondException):
-    """The interpreter exited, or the daemon or the connection to it went away."""
+    """The interpreter exited, or the daemon or the connection to it went away. `exit_status`
+    is the status the interpreter exited with by itself (the code called exit(3): 3), None when
+    it was killed, or the daemon or the connection went away."""
+
+    def __init__(self, message, lang="", exit_status=None):
+        super().__init__(message, lang)
+        self.exit_status = exit_status
 
 
 class SerializationException(BondException):
@@ -70,7 +76,8 @@ def exception_from_error(error):
     if kind == "Interrupted":
         return Interrupted(message, lang, data.get("data"))
     if kind == "TerminatedException":
-        return TerminatedException(message, lang)
+        status = data.get("exit_status")
+        return TerminatedException(message, lang, status if type(status) is int else None)
     if kind == "TimeoutException":
         return TimeoutException(message, lang)
     code = error.get("code")

@@ -248,6 +248,20 @@ class Errors(ClientTestCase):
                 python.eval_block("interrupt_me()\nwhile True:\n    pass")
             self.assertEqual(python.eval("'still here'"), "still here")
 
+    def test_code_that_exits_is_a_terminated_exception_with_its_status(self):
+        python = self.client.open("Python")
+        with self.assertRaises(TerminatedException) as raised:
+            python.eval_block("import sys\nsys.exit(3)")
+        self.assertEqual(raised.exception.exit_status, 3)
+        with self.assertRaises(TerminatedException) as later:  # its end was not seen
+            python.eval("1")
+        self.assertIsNone(later.exception.exit_status)
+        killed = self.client.open("Python")
+        with self.assertRaises(TerminatedException) as raised:
+            killed.eval("__import__('os').kill(__import__('os').getpid(), 9)")
+        self.assertIsNone(raised.exception.exit_status)
+        self.assertIn("was killed by signal 9 (SIGKILL)", str(raised.exception))
+
     def test_a_daemon_that_goes_away_mid_call_is_a_terminated_exception(self):
         with Daemon() as daemon:
             client = bond_client.Client(daemon.socket_path)
