@@ -716,16 +716,22 @@ sub json_index {
 # request costs more than the two rt_sigaction calls (delivery, rt_sigreturn, and the two
 # sigprocmask of Perl's deferred handler). They are made through syscall with the two
 # dispositions Perl itself installed, read back once; where that system call's number is not
-# known, SIGIO stays handled all the time. Whatever arrived while it was ignored is read once
-# the handler is back (watch_input(1) sets $input_arrived). The driver stops watching before it
-# sends anything (send_line): the host's answer must not raise the signal.
+# known, SIGIO stays handled all the time. An interrupt read with the request is taken at the
+# next safe point (see interrupt_read); one that comes in the moment between the driver's read
+# and the rt_sigaction raises no signal, and the host sends it once more a quarter of the way
+# into the grace period (docs/protocol.md), which the code, still running then, gets: a select()
+# of the input for it cost a system call per request. The driver stops watching before it sends
+# anything (send_line): the host's answer must not raise the signal.
 sub watch_input {
     my ($on) = @_;
-    $input_arrived = 1 if $on;
+    $input_arrived = 1 if $on && interrupt_read();
     return if !$rt_sigaction || $watching == $on;
     $watching = $on;
     syscall($rt_sigaction, $sigio_number, $on ? $sigio_handled : $sigio_ignored, 0, 8);
 }
+
+# Whether what the driver has read and not taken yet holds an interrupt.
+sub interrupt_read { index($in_buffer, '"interrupt"') >= 0 }
 
 sub start_watching_input {
     vec($input_bits, fileno($protocol_in), 1) = 1;
@@ -1040,7 +1046,7 @@ sub handle_request {
     my $limited = exists $params->{limits};
     apply_limits($id, $params->{limits}) if $limited;
     # watch_input(1), inline: once per request. And whether it was stopped before it started.
-    $input_arrived = 1;
+    $input_arrived = 1 if interrupt_read();
     if (!$watching && $rt_sigaction) {
         $watching = 1;
         syscall($rt_sigaction, $sigio_number, $sigio_handled, 0, 8);
@@ -1241,7 +1247,7 @@ sub host_request {
         send_line('{"jsonrpc":"2.0","id":' . $id . ',' . $start . $encoded . $end, 1);
         $reply = eval { serve($id) };
         # watch_input(1), inline: once per call
-        $input_arrived = 1;
+        $input_arrived = 1 if interrupt_read();
         if ($rt_sigaction) {
             $watching = 1;
             syscall($rt_sigaction, $sigio_number, $sigio_handled, 0, 8);

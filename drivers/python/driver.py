@@ -613,7 +613,10 @@ def _watch_proxy(proxy, number):
 # the next safe point (the code starts, an exported function returns, the code prints), so that
 # no protocol message is cut in half. The input is owned only while user code runs (see _watch):
 # a SIGIO for every request cost the interpreter more CPU time (about 10 us a call, measured)
-# than the two fcntl() that take and give up the ownership and a poll() for what came meanwhile.
+# than the two fcntl() that take and give up the ownership. An interrupt that comes in the moment
+# between the driver's read and taking the ownership raises no signal: the host sends it once
+# more a quarter of the way into the grace period (docs/protocol.md), which the code, still
+# running then, gets. Looking at the input for it (a system call per request) cost more.
 # The CPU limit is an ITIMER_PROF timer (SIGPROF); the memory limit is RLIMIT_AS, which makes
 # allocations raise MemoryError.
 class _driver_code:
@@ -789,14 +792,14 @@ def _watch_input():
 
 def _watch(on):
     """Gives the input an owner (on) or none: SIGIO while user code runs, and no signal for the
-    messages the driver reads itself. Data that came while it had none raised nothing: the next
-    safe point looks (_input_arrived). Returns the previous state."""
+    messages the driver reads itself. An interrupt read with the request already is taken at the
+    next safe point. Returns the previous state."""
     global _watching, _input_arrived
     was = _watching
     if on != was and _owner_command is not None and not _in_forked_child:
         fcntl.fcntl(_protocol_in, _owner_command, _owner_on if on else _owner_off)
         _watching = on
-        if on:
+        if on and b'"interrupt"' in _input:
             _input_arrived = True
     return was
 
