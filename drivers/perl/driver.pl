@@ -161,7 +161,8 @@ my $newline_free = 0;      # how much of $in_buffer's start is known to hold no 
 my $trans_except = 0;
 my $next_id = 0;
 our $sending = 0;
-my $driver_pid = $$;    # a process forked by user code is not the driver
+my $driver_pid = $$;    # a process forked by user code is not the driver (see forked)
+my $fork_mark;          # pack('J', the address of a page a forked child gets zeroed)
 my $has_is_bool = defined &builtin::is_bool;
 
 my @serving;             # ids of the host's requests being served, innermost last
@@ -228,6 +229,9 @@ my %RT_SIGACTION = (x86_64 => 13, i386 => 174, i486 => 174, i586 => 174, i686 =>
     aarch64 => 134, riscv64 => 134, loongarch64 => 134, arm => 174, powerpc => 173,
     powerpc64 => 173, powerpc64le => 173, s390x => 174);
 my $SIGIO = 29;    # on all of these (Config's sig_num would load Config_heavy.pl: 2 ms)
+# mmap, madvise and clock_gettime, for the fork mark (see mark_driver_process).
+my %FORK_MARK_CALLS = (x86_64 => [9, 28, 228], aarch64 => [222, 233, 113],
+    riscv64 => [222, 233, 113], loongarch64 => [222, 233, 113]);
 
 sub system_call_number {
     my ($numbers) = @_;
@@ -237,6 +241,26 @@ sub system_call_number {
     my $arch = $Config::Config{archname};
     return undef if $arch =~ /x32/;    # the x32 ABI numbers its system calls differently
     return $numbers->{ (split /-/, $arch)[0] };
+}
+
+# Whether this is a process forked by user code, not the driver. Asked before every message: $$
+# is a getpid() system call each time it is read, where the fork mark is a read of memory.
+sub forked {
+    return $fork_mark ? !unpack('J', unpack('P8', $fork_mark)) : $$ != $driver_pid;
+}
+
+# The fork mark: a page of the driver's that holds a number other than 0, which the kernel zeroes
+# in a forked child (MADV_WIPEONFORK, Linux 4.14). Where the system calls are not known, or that
+# fails, forked() asks $$.
+sub mark_driver_process {
+    my $calls = system_call_number(\%FORK_MARK_CALLS) or return;
+    my ($mmap, $madvise, $clock_gettime) = @$calls;
+    my $page = syscall($mmap, 0, 4096, 3, 0x22, -1, 0);    # read and write, private anonymous
+    return if $page == -1;
+    # 18: MADV_WIPEONFORK. The clock (CLOCK_REALTIME) writes its seconds since 1970 there.
+    return if syscall($madvise, $page, 4096, 18) != 0 || syscall($clock_gettime, 0, $page) != 0;
+    $fork_mark = pack('J', $page);
+    $fork_mark = undef if forked();
 }
 
 # fcntl's numbers: on Linux for the architectures above (their common values), else from Fcntl,
@@ -318,7 +342,7 @@ sub interrupted_call {
 # Sends one message: $_[0] is a character string of JSON, which send_line turns into the line
 # (UTF-8 and a newline) in place. $_[1]: the caller has made sure this is the driver's process.
 sub send_line {
-    quit(0) if !$_[1] && $$ != $driver_pid;    # a forked child that returned into the driver
+    quit(0) if !$_[1] && forked();    # a forked child that returned into the driver
     if ($watching && $rt_sigaction) {    # watch_input(0), inline: once per message
         $watching = 0;
         syscall($rt_sigaction, $sigio_number, $sigio_ignored, 0, 8);
@@ -376,7 +400,7 @@ sub emit_output {
     stop_at_safe_point();    # code that prints in a loop stops here
     return unless length $text;
     $utf8_encode->($text) if $is_utf8->($text);
-    if ($sending || !$protocol_out || $$ != $driver_pid) {
+    if ($sending || !$protocol_out || forked()) {
         # A warning while a message is being written, or output of a forked process: it goes
         # to the file, which the driver forwards.
         my $file = $output_files{$channel};
@@ -602,7 +626,7 @@ sub proxy {
 }
 
 sub release_proxy {
-    return if ${^GLOBAL_PHASE} eq 'DESTRUCT' || $$ != $driver_pid;
+    return if ${^GLOBAL_PHASE} eq 'DESTRUCT' || forked();
     my $number = ${ $_[0] }->[0];
     delete $proxies{$number};
     push @released, $number;
@@ -692,16 +716,22 @@ sub json_index {
 # request costs more than the two rt_sigaction calls (delivery, rt_sigreturn, and the two
 # sigprocmask of Perl's deferred handler). They are made through syscall with the two
 # dispositions Perl itself installed, read back once; where that system call's number is not
-# known, SIGIO stays handled all the time. Whatever arrived while it was ignored is read once
-# the handler is back (watch_input(1) sets $input_arrived). The driver stops watching before it
-# sends anything (send_line): the host's answer must not raise the signal.
+# known, SIGIO stays handled all the time. An interrupt read with the request is taken at the
+# next safe point (see interrupt_read); one that comes in the moment between the driver's read
+# and the rt_sigaction raises no signal, and the host sends it once more a quarter of the way
+# into the grace period (docs/protocol.md), which the code, still running then, gets: a select()
+# of the input for it cost a system call per request. The driver stops watching before it sends
+# anything (send_line): the host's answer must not raise the signal.
 sub watch_input {
     my ($on) = @_;
-    $input_arrived = 1 if $on;
+    $input_arrived = 1 if $on && interrupt_read();
     return if !$rt_sigaction || $watching == $on;
     $watching = $on;
     syscall($rt_sigaction, $sigio_number, $on ? $sigio_handled : $sigio_ignored, 0, 8);
 }
+
+# Whether what the driver has read and not taken yet holds an interrupt.
+sub interrupt_read { index($in_buffer, '"interrupt"') >= 0 }
 
 sub start_watching_input {
     vec($input_bits, fileno($protocol_in), 1) = 1;
@@ -731,7 +761,7 @@ sub on_input {
 }
 
 sub on_cpu_time {
-    return if $$ != $driver_pid;
+    return if forked();
     if (exists $limits{cpu}) {
         if (request_stop($limits{id}, "the code used more than its CPU time limit of $limits{cpu} s", 'cpu')) {
             my $line = '{"jsonrpc":"2.0","method":"limit","params":{"id":' . $limits{id} . ',"limit":"cpu"}}' . "\n";
@@ -772,7 +802,7 @@ sub stop_at_safe_point {
 # unattended.
 sub take_interrupts {
     while (select(my $ready = $input_bits, undef, undef, 0) > 0) {
-        return if $$ != $driver_pid;    # a forked child: the input is not its to read
+        return if forked();    # a forked child: the input is not its to read
         my $n = sysread($protocol_in, $in_buffer, 1 << 20, length $in_buffer);
         quit(1) if defined $n && $n == 0;
         last unless $n;
@@ -1016,7 +1046,7 @@ sub handle_request {
     my $limited = exists $params->{limits};
     apply_limits($id, $params->{limits}) if $limited;
     # watch_input(1), inline: once per request. And whether it was stopped before it started.
-    $input_arrived = 1;
+    $input_arrived = 1 if interrupt_read();
     if (!$watching && $rt_sigaction) {
         $watching = 1;
         syscall($rt_sigaction, $sigio_number, $sigio_handled, 0, 8);
@@ -1190,7 +1220,7 @@ sub answer_request {
 sub call_host {
     my ($name, $request_start, @args) = @_;
     Bond::Error->throw("$name: exported functions cannot be called from a forked process")
-        if $$ != $driver_pid;
+        if forked();
     return host_request($request_start, \@args, '}}');
 }
 
@@ -1217,7 +1247,7 @@ sub host_request {
         send_line('{"jsonrpc":"2.0","id":' . $id . ',' . $start . $encoded . $end, 1);
         $reply = eval { serve($id) };
         # watch_input(1), inline: once per call
-        $input_arrived = 1;
+        $input_arrived = 1 if interrupt_read();
         if ($rt_sigaction) {
             $watching = 1;
             syscall($rt_sigaction, $sigio_number, $sigio_handled, 0, 8);
@@ -1264,7 +1294,7 @@ sub proxy_set {
 
 sub proxy_request_start {
     my ($proxy, $method, $key, $name) = @_;
-    Bond::Error->throw("a bond proxy cannot be used from a forked process") if $$ != $driver_pid;
+    Bond::Error->throw("a bond proxy cannot be used from a forked process") if forked();
     my $encoded_name = 'null';
     if (defined $name) {
         $encoded_name = eval { encode_string(utf8_text("$name") // "$name") }
@@ -1348,6 +1378,7 @@ sub main {
     choose_json();
     fcntl_numbers();
     open_channels();
+    mark_driver_process();
     start_watching_input();
     $memory_baseline = address_space();
     syswrite($original_stderr, "\n__bond_driver_ready__\n");
@@ -1359,7 +1390,7 @@ sub main {
 }
 
 END {
-    if ($protocol_out && $$ == $driver_pid) {
+    if ($protocol_out && !forked()) {
         # The process is ending (exit in user code, or the driver's own): the host closes the
         # protocol's input once it sees the end, which must raise no SIGIO, whose handler Perl's
         # global destruction may already have taken away (the process would die of SIGIO).

@@ -839,8 +839,11 @@ final class Driver
 
     /**
      * Owns the input (F_SETOWN: SIGIO) only while user code runs: a signal for each line the
-     * driver reads itself costs more than two fcntl. A line that came just before raised none:
-     * the next safe point polls once. Returns the previous state.
+     * driver reads itself costs more than two fcntl. An interrupt read with the request is taken
+     * at the next safe point; one that comes in the moment between the driver's read and the
+     * fcntl raises no signal, and the host sends it once more a quarter of the way into the
+     * grace period (docs/protocol.md), which the code, still running then, gets: polling the
+     * input for it here cost a system call per request. Returns the previous state.
      */
     private static function watch(bool $on): bool
     {
@@ -848,7 +851,7 @@ final class Driver
         if ($on !== $was && self::$canWatch) {
             self::$libc->fcntl(self::$protocolIn, self::F_SETOWN, $on ? self::$pid : 0);
             self::$watching = $on;
-            if ($on) {
+            if ($on && str_contains(self::$inBuffer, '"interrupt"')) {
                 self::$inputArrived = true;
             }
         }
@@ -1456,7 +1459,10 @@ final class Driver
                 self::$userCode = true;
                 $watched = self::watch(true);
                 try {
-                    self::$inputArrived = true;  // stopped before it started?
+                    // Stopped before it started? (Without signals, the input is polled.)
+                    if (!self::$canWatch || str_contains(self::$inBuffer, '"interrupt"')) {
+                        self::$inputArrived = true;
+                    }
                     self::stopAtSafePoint();
                     if ($tagged) {
                         $params = self::resolve($params);  // $code runs here: user code

@@ -121,6 +121,11 @@ _redirect(2, _stderr_write)
 os.set_blocking(_stdout_read, False)
 os.set_blocking(_stderr_read, False)
 _output_pipes = {_stdout_read: "stdout", _stderr_read: "stderr"}
+# Polled before every message the driver sends (see _drain_output_pipes): a poll object made once
+# costs less per message than select() of a list built each time.
+_output_poll = select.poll()
+for _fd in _output_pipes:
+    _output_poll.register(_fd, select.POLLIN)
 
 
 class _OutputLock:
@@ -164,9 +169,11 @@ def _write_message(line):
 
 
 def _write_all(fd, data):
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+    written = os.write(fd, data)
+    if written < len(data):  # a line longer than the pipe takes at once
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(fd, view):]
 
 
 def _output_line(channel, data):
@@ -191,10 +198,10 @@ def _drain_output_pipes():
     pending: that text goes first."""
     if not _output_pipes:
         return
-    readable, _, _ = select.select(list(_output_pipes), [], [], 0)
+    readable = _output_poll.poll(0)  # (stdout first, as registered)
     if readable:
         _flush_pending_text()
-    for fd in readable:
+    for fd, _ in readable:
         while True:
             try:
                 chunk = os.read(fd, 65536)
@@ -202,6 +209,7 @@ def _drain_output_pipes():
                 break
             if not chunk:  # user code closed every writer: stop watching
                 del _output_pipes[fd]
+                _output_poll.unregister(fd)
                 break
             _write_message(_output_line(_output_pipes[fd], chunk))
 
@@ -506,6 +514,24 @@ def _dumps_values(message):
         raise
 
 
+_encode_string = json.encoder.encode_basestring  # a str as JSON, as the encoder writes it
+
+
+def _result_line(request_id, result):
+    """The reply to request `request_id`: the usual small results (an integer, a string, null)
+    written as the encoder would write them, without building and walking a message for it."""
+    kind = type(result)
+    if type(request_id) is int:
+        if kind is int:
+            return b'{"jsonrpc":"2.0","id":%d,"result":%d}\n' % (request_id, result)
+        if kind is str:  # (a lone surrogate fails in encode, as in _dumps)
+            return ('{"jsonrpc":"2.0","id":%d,"result":%s}\n' % (
+                request_id, _encode_string(result))).encode("utf-8")
+        if result is None:
+            return b'{"jsonrpc":"2.0","id":%d,"result":null}\n' % request_id
+    return _dumps_values({"jsonrpc": "2.0", "id": request_id, "result": result})
+
+
 class BondProxy:
     """An object of the host (of another bond, lent through the host): attribute reads, attribute
     writes and calls are sent to the host as `get`, `set` and `invoke` requests. `proxy.m(x)` reads
@@ -580,13 +606,17 @@ def _watch_proxy(proxy, number):
 
 # --- Stopping and limits --------------------------------------------------------------------------
 # The host stops code in-band (docs/protocol.md, Limits): an `interrupt` notification names the
-# top-level request to stop. The main thread reads the protocol itself; its input raises SIGIO
-# whenever data arrives (O_ASYNC, owned by the main thread, so that the signal also ends a system
-# call the code is blocked in). While user code runs, the handler reads the interrupt and raises
-# Interrupted in the code; elsewhere it only notes that input came, and the stop waits for the
-# next safe point (the code starts, an exported function returns, the code prints), so that no
-# protocol message is cut in half. A signal per message is far cheaper than a reader thread that
-# hands every message to the main thread, and than switching O_ASYNC on and off around the code.
+# top-level request to stop. The main thread reads the protocol itself. While user code runs, the
+# input raises SIGIO when data arrives (O_ASYNC, owned by the main thread, so that the signal also
+# ends a system call the code is blocked in); the handler reads the interrupt and raises
+# Interrupted in the code. Elsewhere a signal only notes that input came, and the stop waits for
+# the next safe point (the code starts, an exported function returns, the code prints), so that
+# no protocol message is cut in half. The input is owned only while user code runs (see _watch):
+# a SIGIO for every request cost the interpreter more CPU time (about 10 us a call, measured)
+# than the two fcntl() that take and give up the ownership. An interrupt that comes in the moment
+# between the driver's read and taking the ownership raises no signal: the host sends it once
+# more a quarter of the way into the grace period (docs/protocol.md), which the code, still
+# running then, gets. Looking at the input for it (a system call per request) cost more.
 # The CPU limit is an ITIMER_PROF timer (SIGPROF); the memory limit is RLIMIT_AS, which makes
 # allocations raise MemoryError.
 class _driver_code:
@@ -626,12 +656,16 @@ def _raise_stop():
         raise Interrupted(_stop[1], _stop[2])
 
 
+_input_poll = select.poll()  # the protocol's input, for _take_interrupts
+_input_poll.register(_protocol_in, select.POLLIN)
+
+
 def _take_interrupts():
     """Reads what the protocol's input holds now, without blocking, and takes the interrupts out
     of it; only while user code runs, when the host sends nothing else. Its end: the host is gone,
     and the code must not run on unattended."""
     global _scanned
-    while select.select([_protocol_in], [], [], 0)[0]:
+    while _input_poll.poll(0):
         chunk = os.read(_protocol_in, 1 << 16)
         if not chunk:
             os._exit(1)
@@ -735,15 +769,39 @@ def _stop_error(error):
     return None
 
 
+_watching = False  # the input raises SIGIO now (see _watch)
+_owner_command = None  # fcntl's command and arguments that give the input an owner, or none
+_owner_on = _owner_off = None
+
+
 def _watch_input():
-    """Makes the protocol's input raise SIGIO in the main thread whenever data arrives."""
+    """Makes the protocol's input able to raise SIGIO in the main thread (O_ASYNC, for good:
+    switching it is dear); _watch gives it the owner the signal goes to."""
+    global _owner_command, _owner_on, _owner_off
     try:
         owner = struct.pack("ii", 0, threading.get_native_id())  # F_OWNER_TID: this thread
-        fcntl.fcntl(_protocol_in, getattr(fcntl, "F_SETOWN_EX", 15), owner)
+        command = getattr(fcntl, "F_SETOWN_EX", 15)
+        fcntl.fcntl(_protocol_in, command, struct.pack("ii", 0, 0))
+        _owner_command, _owner_on, _owner_off = command, owner, struct.pack("ii", 0, 0)
     except OSError:
-        fcntl.fcntl(_protocol_in, fcntl.F_SETOWN, os.getpid())
+        _owner_command, _owner_on, _owner_off = fcntl.F_SETOWN, os.getpid(), 0
+        fcntl.fcntl(_protocol_in, _owner_command, _owner_off)
     flags = fcntl.fcntl(_protocol_in, fcntl.F_GETFL)
     fcntl.fcntl(_protocol_in, fcntl.F_SETFL, flags | os.O_ASYNC)
+
+
+def _watch(on):
+    """Gives the input an owner (on) or none: SIGIO while user code runs, and no signal for the
+    messages the driver reads itself. An interrupt read with the request already is taken at the
+    next safe point. Returns the previous state."""
+    global _watching, _input_arrived
+    was = _watching
+    if on != was and _owner_command is not None and not _in_forked_child:
+        fcntl.fcntl(_protocol_in, _owner_command, _owner_on if on else _owner_off)
+        _watching = on
+        if on and b'"interrupt"' in _input:
+            _input_arrived = True
+    return was
 
 
 # --- Requests from the host -----------------------------------------------------------------------
@@ -962,7 +1020,9 @@ def _answer_request(request_id, message, line=None):
         return _reply_error(request_id, -32601, "unknown method %r" % (method,))
     limits = params.get("limits")
     try:
-        _apply_limits(request_id, limits)
+        if limits is not None:
+            _apply_limits(request_id, limits)
+        watched = _watch(True)
         _in_user_code = True
         try:
             _raise_stop()  # stopped before it started
@@ -975,6 +1035,7 @@ def _answer_request(request_id, message, line=None):
                 result = _as_object(result)
         finally:
             _in_user_code = False
+            _watch(watched)
     except (_InvalidParams, _UnknownObject) as error:
         if limits is not None:
             _lift_limits()
@@ -993,7 +1054,7 @@ def _answer_request(request_id, message, line=None):
     if request_id is None:
         return
     try:
-        line = _dumps_values({"jsonrpc": "2.0", "id": request_id, "result": result})
+        line = _result_line(request_id, result)
     except _UNSERIALIZABLE as error:  # ValueError: NaN, lone surrogates; RecursionError: depth
         return _reply_error(request_id, -32001, "cannot serialize the result: %s" % error)
     _received.discard(request_id)  # before the reply: the host may close the bond right after it
@@ -1024,8 +1085,12 @@ def _request(method, params, proxy=None):
     _setrecursionlimit(_base_recursion_limit + _nesting * _FRAMES_PER_NESTING)
     try:
         with _driver_code():
-            _send_line(line)
-            result = _serve(request_id)
+            watched = _watch(False)  # the driver reads the input itself meanwhile
+            try:
+                _send_line(line)
+                result = _serve(request_id)
+            finally:
+                _watch(watched)
     finally:
         _nesting -= 1
         _setrecursionlimit(_base_recursion_limit + _nesting * _FRAMES_PER_NESTING)
