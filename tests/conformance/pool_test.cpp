@@ -14,7 +14,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 using namespace conformance;
@@ -29,6 +32,24 @@ const Language& python() {
 // The interpreters this test process has started and not yet reaped: the pool's.
 std::vector<int> own_children() {
     return children_of(::getpid());
+}
+
+// A directory of the test's own, removed at the end.
+struct TemporaryDirectory {
+    TemporaryDirectory() {
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / "bond_pool_XXXXXX").string();
+        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+        path = pattern;
+    }
+    ~TemporaryDirectory() { std::filesystem::remove_all(path); }
+    std::filesystem::path path;
+};
+
+// An executable shell script with this body.
+void write_script(const std::filesystem::path& path, const std::string& body) {
+    std::ofstream(path) << "#!/bin/sh\n" << body;
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all);
 }
 
 bool process_exists(int pid) {
@@ -86,21 +107,60 @@ TEST_CASE("bond::Pool: take waits for the next start when none is ready, from se
     CHECK(pids.size() == taken.size());
 }
 
-TEST_CASE("bond::Pool: a failed start is the taker's error, and the pool tries again after it") {
+TEST_CASE("bond::Pool: a failed start is the taker's error, once, and the next take starts again") {
     CHECK_THROWS_WITH_AS(bond::Pool("Cobol", 1), doctest::Contains("unknown language 'Cobol'"),
                          bond::BondException);
     CHECK_THROWS_WITH_AS(bond::Pool(python().name, 0), doctest::Contains("at least 1"),
                          bond::BondException);
 
-    bond::Pool pool(python().name, 2, {.command = "/nonexistent/python3"});
-    CHECK_THROWS_WITH_AS(pool.take(), doctest::Contains("/nonexistent/python3"),
+    // The interpreter's command is a script that does not exist yet.
+    TemporaryDirectory directory;
+    std::filesystem::path command = directory.path / "python3";
+    bond::Pool pool(python().name, 1, {.command = command.string()});
+    CHECK_THROWS_WITH_AS(pool.wait_until_full(), doctest::Contains(command.c_str()),
                          bond::BondException);
-    // The error is seen once; the next take is a new attempt, which fails the same way.
-    CHECK_THROWS_WITH_AS(pool.take(), doctest::Contains("/nonexistent/python3"),
-                         bond::BondException);
-    CHECK_THROWS_AS(pool.wait_until_full(), bond::BondException);
     CHECK(pool.ready() == 0);
+    // Seen once: the next take starts again, and fails again.
+    CHECK_THROWS_WITH_AS(pool.take(), doctest::Contains(command.c_str()), bond::BondException);
+    // Now it can start: the next take's start succeeds.
+    write_script(command, "exec python3 \"$@\"\n");
+    bond::Bond taken = pool.take();
+    CHECK(taken.eval("6 * 7") == 42);
+}
+
+TEST_CASE("bond::Pool: try_take never throws, even on a pool paused by a failed start") {
+    TemporaryDirectory directory;
+    std::filesystem::path command = directory.path / "python3";
+    bond::Pool pool(python().name, 1, {.command = command.string()});
+    CHECK_THROWS_AS(pool.wait_until_full(), bond::BondException);  // the first start failed
+    write_script(command, "exec python3 \"$@\"\n");
     CHECK_FALSE(pool.try_take().has_value());
+    pool.wait_until_full();
+    std::optional<bond::Bond> taken = pool.try_take();
+    REQUIRE(taken.has_value());
+    CHECK(taken->eval("6 * 7") == 42);
+}
+
+TEST_CASE("bond::Pool: its end starts nothing more, and sandboxed bonds taken live on") {
+    TemporaryDirectory directory;
+    std::filesystem::path starts = directory.path / "starts";
+    std::filesystem::path command = directory.path / "python3";
+    write_script(command, "echo started >> '" + starts.string() + "'\nexec python3 \"$@\"\n");
+    { bond::Pool pool(python().name, 4, {.command = command.string()}); }
+    // At most the start that was in progress when the pool ended.
+    std::ifstream lines(starts);
+    int count = 0;
+    for (std::string line; std::getline(lines, line);) ++count;
+    CHECK(count <= 1);
+
+    // A sandboxed interpreter ends with the thread that started it (bwrap --die-with-parent):
+    // the pool's starter outlives the pool.
+    std::optional<bond::Bond> sandboxed;
+    {
+        bond::Pool pool(python().name, 1, {.sandbox = bond::Sandbox{}});
+        sandboxed.emplace(pool.take());
+    }
+    CHECK(sandboxed->eval("6 * 7") == 42);
 }
 
 TEST_CASE("bond::Pool: an interpreter that died while it waited is not handed out") {
