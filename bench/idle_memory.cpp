@@ -6,6 +6,7 @@
 #include "subprocess.hpp"
 
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 
@@ -25,11 +26,11 @@ double proc_field(int pid, const std::string& file, const std::string& field) {
     return 0;
 }
 
-// The PSS of `pid` and of every process under it, MiB.
-double tree_pss_mib(int pid) {
+// The PSS of `pid` and of every process under it, KiB.
+double tree_pss_kib(int pid) {
     double kib = proc_field(pid, "smaps_rollup", "Pss:");
-    for (int child : children_of(pid)) kib += tree_pss_mib(child) * 1024;
-    return kib / 1024;
+    for (int child : children_of(pid)) kib += tree_pss_kib(child);
+    return kib;
 }
 
 }  // namespace
@@ -57,7 +58,7 @@ IdleMemory measure_idle_memory(const Language& language, const std::string& bond
                     throw std::runtime_error(language.idle_command[0] + " ended before 'ready'");
         }
         for (const auto& interpreter : bare)
-            measured.bare_mib.push_back(tree_pss_mib(interpreter->pid()));
+            measured.bare_mib.push_back(tree_pss_kib(interpreter->pid()) / 1024);
     }
 
     BonddProcess daemon(bondd, environment, {});
@@ -70,7 +71,7 @@ IdleMemory measure_idle_memory(const Language& language, const std::string& bond
         client.request("call", {{"bond", id}, {"name", "ident"}, {"args", {1}}});
     }
     for (const auto& held : client.request("list", bond::Value::object()))
-        measured.bond_mib.push_back(tree_pss_mib(held["pid"].get<int>()));
+        measured.bond_mib.push_back(tree_pss_kib(held["pid"].get<int>()) / 1024);
     measured.bondd_kib_per_bond =
         (proc_field(daemon.pid(), "smaps_rollup", "Pss:") - pss_before) / double(count);
     measured.bondd_threads_per_bond =

@@ -132,16 +132,6 @@ bond::Options marked(const Preset& preset, const std::string& mark) {
             .container = preset.container};
 }
 
-// Waits (up to a guard against hangs) until the process has ended; false if it did not.
-bool wait_for_end(int pid, std::chrono::milliseconds guard) {
-    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    if (pidfd < 0) return true;  // already gone
-    pollfd ready{pidfd, POLLIN, 0};
-    bool ended = ::poll(&ready, 1, static_cast<int>(guard.count())) == 1;
-    ::close(pidfd);
-    return ended;
-}
-
 }  // namespace
 
 TEST_CASE("containers: no network, the host's files read-only, a private /tmp, no host process") {

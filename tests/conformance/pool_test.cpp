@@ -7,10 +7,8 @@
 
 #include <doctest/doctest.h>
 
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -54,17 +52,6 @@ void write_script(const std::filesystem::path& path, const std::string& body) {
 
 bool process_exists(int pid) {
     return ::kill(pid, 0) == 0;
-}
-
-// Waits until `pid`, a child not yet reaped, has ended (its pidfd is readable); a generous
-// deadline only guards against a hang.
-bool wait_for_end(int pid) {
-    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    if (pidfd < 0) return false;
-    pollfd ended{.fd = pidfd, .events = POLLIN, .revents = 0};
-    bool readable = ::poll(&ended, 1, 60'000) == 1;
-    ::close(pidfd);
-    return readable;
 }
 
 }  // namespace
@@ -169,7 +156,8 @@ TEST_CASE("bond::Pool: an interpreter that died while it waited is not handed ou
     std::vector<int> waiting = own_children();
     REQUIRE(waiting.size() == 1);
     REQUIRE(::kill(waiting[0], SIGKILL) == 0);
-    REQUIRE(wait_for_end(waiting[0]));  // kill() returns before the process has ended
+    REQUIRE(wait_for_end(waiting[0],
+                         std::chrono::seconds(60)));  // kill() returns before the process has ended
     bond::Bond taken = pool.take();
     CHECK(taken.pid() != waiting[0]);
     CHECK(taken.eval("6 * 7") == 42);

@@ -2,6 +2,11 @@
 // between the open and the read (the read fails with ESRCH) reads as absent instead of throwing.
 #pragma once
 
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -49,4 +54,15 @@ inline std::string command_line_of(int pid) {
     std::ostringstream text;
     text << file.rdbuf();  // a failed read sets failbit on `text`; it does not throw
     return text.str();
+}
+
+// Waits (up to a guard against hangs) until the process, a child not yet reaped or any other,
+// has ended: its pidfd is readable. False if it did not end in time; true if it is gone already.
+inline bool wait_for_end(int pid, std::chrono::milliseconds guard) {
+    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) return true;  // already gone
+    pollfd ready{pidfd, POLLIN, 0};
+    bool ended = ::poll(&ready, 1, static_cast<int>(guard.count())) == 1;
+    ::close(pidfd);
+    return ended;
 }
