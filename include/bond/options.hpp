@@ -119,6 +119,7 @@ struct Options {
     // which stops a runaway recursion across the bond before it exhausts the host's stack.
     std::size_t max_depth = 1000;
     // The longest protocol message accepted from the co-process; a longer one closes the bond.
+    // At most 4 GiB - 1 is read (the JSON reader counts in 32 bits), whatever this says.
     std::size_t max_message_size = std::size_t{256} << 20;
     // Limits for every top-level operation; Bond::with_limits sets them for one operation.
     Limits limits;

@@ -772,7 +772,7 @@ void Session::close() {
     std::string line;
     while (peer_->read_line(line, deadline) == PipeChannel::ReadStatus::Line) {
         try {
-            Message message = decode_message(line);
+            Message message = decode_message_in_place(line);
             if (message.kind == Message::Kind::Notification) on_notification(message);
         } catch (const ProtocolError&) {  // the bond is ending: its last words are output only
         }

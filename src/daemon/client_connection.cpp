@@ -106,7 +106,7 @@ void ClientConnection::on_line(std::string& line) {
 
     Value json;
     try {
-        json = detail::parse_json(line);
+        json = detail::parse_json_in_place(line);  // the line is not needed again
     } catch (const detail::ProtocolError& error) {
         return send_error(
             nullptr, jsonrpc_error(detail::kParseError,

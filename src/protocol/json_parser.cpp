@@ -3,50 +3,60 @@
 #include "base64.hpp"
 #include "jsonrpc.hpp"
 
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
+#include <limits>
 #include <string>
 #include <vector>
 
 namespace bond::detail {
 namespace {
 
-// nlohmann's SAX interface, building the Value as its own DOM parser does, but moving strings
-// and keys out of the lexer and turning $bytes objects into bytes on the way.
+// RapidJSON's SAX handler, building the Value as nlohmann's own DOM parser does and turning
+// $bytes objects into bytes on the way. Strings come as pointer and length: in the line's own
+// buffer when it is read in place, else in the reader's.
 class ValueBuilder {
   public:
     ValueBuilder(Value& root, std::size_t max_depth, bool* tag_keys)
         : root_(root), max_depth_(max_depth), tag_keys_(tag_keys) {}
 
-    bool null() { return add(nullptr); }
-    bool boolean(bool value) { return add(value); }
-    bool number_integer(Value::number_integer_t value) { return add(value); }
-    bool number_unsigned(Value::number_unsigned_t value) { return add(value); }
-    bool number_float(Value::number_float_t value, const Value::string_t&) { return add(value); }
-    bool string(Value::string_t& value) { return add(std::move(value)); }
-    bool binary(Value::binary_t& value) { return add(Value::binary(std::move(value))); }
-    bool start_object(std::size_t) { return open(Value::object()); }
-    bool key(Value::string_t& key) {
+    using Ch = char;
+    using SizeType = rapidjson::SizeType;
+
+    bool Null() { return add(nullptr); }
+    bool Bool(bool value) { return add(value); }
+    // As nlohmann reads them: a number without a sign is unsigned, one with a minus signed.
+    bool Int(int value) { return add(Value::number_integer_t{value}); }
+    bool Uint(unsigned value) { return add(Value::number_unsigned_t{value}); }
+    bool Int64(std::int64_t value) { return add(Value::number_integer_t{value}); }
+    bool Uint64(std::uint64_t value) { return add(Value::number_unsigned_t{value}); }
+    bool Double(double value) { return add(value); }
+    bool RawNumber(const Ch*, SizeType, bool) { return false; }  // not asked for
+    bool String(const Ch* text, SizeType length, bool) {
+        return add(Value::string_t(text, length));
+    }
+    bool StartObject() { return open(Value::object()); }
+    bool Key(const Ch* text, SizeType length, bool) {
+        std::string_view key(text, length);
         if (tag_keys_ && !key.empty() && key[0] == '$' && !*tag_keys_)
             *tag_keys_ = key == "$obj" || key == "$yours" || key == "$code";
-        key_ = std::move(key);
+        key_.assign(key);
         return true;
     }
-    bool end_object() {
+    bool EndObject(SizeType) {
         Value& object = *open_.back();
         open_.pop_back();
         take_bytes(object);
         return true;
     }
-    bool start_array(std::size_t) { return open(Value::array()); }
-    bool end_array() {
+    bool StartArray() { return open(Value::array()); }
+    bool EndArray(SizeType) {
         open_.pop_back();
         return true;
     }
-    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& error) {
-        error_ = error.what();
-        return false;
-    }
 
-    const std::string& error() const { return error_; }
     bool too_deep() const { return too_deep_; }
 
   private:
@@ -94,22 +104,54 @@ class ValueBuilder {
     bool* tag_keys_;
     std::vector<Value*> open_;
     Value::string_t key_;
-    std::string error_;
     bool too_deep_ = false;
 };
+
+// Iterative: no recursion for deep input (the builder bounds the depth). Full precision: a double
+// reads back as the number that was written, as with nlohmann. Invalid UTF-8 is refused, as
+// nlohmann refuses it.
+constexpr unsigned kReadFlags = rapidjson::kParseIterativeFlag |
+                                rapidjson::kParseFullPrecisionFlag |
+                                rapidjson::kParseValidateEncodingFlag;
+
+// `stream` ends at `size`, or at a NUL byte: RapidJSON's end of input. A NUL before the end is
+// not JSON, which nlohmann would say; RapidJSON would stop there, content or puzzled.
+// `text` is where the stream reads: the reader changes nothing at or after where it stops.
+template <unsigned flags, typename Stream>
+Value read(Stream& stream, const char* text, std::size_t size, std::size_t max_depth,
+           bool* tag_keys) {
+    if (size > std::numeric_limits<rapidjson::SizeType>::max())
+        throw ProtocolError("a JSON text of " + std::to_string(size) +
+                            " bytes is longer than the 4 GiB - 1 that can be read");
+    Value root;
+    ValueBuilder builder(root, max_depth, tag_keys);
+    rapidjson::Reader reader;
+    rapidjson::ParseResult result = reader.Parse<flags>(stream, builder);
+    if (result && stream.Tell() == size) return root;
+    if (builder.too_deep())
+        throw ProtocolError("JSON nested more than " + std::to_string(max_depth) + " levels deep");
+    std::size_t offset = result ? stream.Tell() : result.Offset();
+    std::string problem = offset < size && text[offset] == '\0'
+                              ? "a NUL byte, which JSON allows only escaped, as \\u0000"
+                              : rapidjson::GetParseError_En(result.Code());
+    if (problem.ends_with('.')) problem.pop_back();
+    std::string where =
+        offset < size ? "at byte " + std::to_string(offset + 1) + " of " + std::to_string(size)
+                      : "at the end, after " + std::to_string(size) + " bytes";
+    throw ProtocolError("not valid JSON: " + problem + " (" + where + ")");
+}
 
 }  // namespace
 
 Value parse_json(std::string_view text, std::size_t max_depth, bool* tag_keys) {
-    Value root;
-    ValueBuilder builder(root, max_depth, tag_keys);
-    if (Value::sax_parse(text, &builder)) return root;
-    if (builder.too_deep())
-        throw ProtocolError("JSON nested more than " + std::to_string(max_depth) + " levels deep");
-    std::string error = builder.error();
-    if (auto end = error.find("] "); error.starts_with("[json.exception") && end != error.npos)
-        error.erase(0, end + 2);  // nlohmann's "[json.exception.parse_error.101] "
-    throw ProtocolError("not valid JSON: " + error);
+    rapidjson::MemoryStream stream(text.data(), text.size());
+    return read<kReadFlags>(stream, text.data(), text.size(), max_depth, tag_keys);
+}
+
+Value parse_json_in_place(std::string& text, std::size_t max_depth, bool* tag_keys) {
+    rapidjson::InsituStringStream stream(text.data());  // std::string's data() ends in NUL
+    return read<kReadFlags | rapidjson::kParseInsituFlag>(stream, text.data(), text.size(),
+                                                          max_depth, tag_keys);
 }
 
 }  // namespace bond::detail

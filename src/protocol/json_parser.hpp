@@ -1,7 +1,7 @@
 // Reads one JSON text into a Value the way the protocol reads every line it receives: objects
-// {"$bytes": "<base64>"} become bytes as they close, strings are moved into the Value instead of
-// copied (a 16 MiB argument is not held twice), and nesting deeper than a bound is an error
-// rather than a deep structure for later recursive code to overflow the stack on.
+// {"$bytes": "<base64>"} become bytes as they close, strings can be decoded within the line
+// itself (a 16 MiB argument is not held more than twice), and nesting deeper than a bound is an
+// error rather than a deep structure for later recursive code to overflow the stack on.
 #pragma once
 
 #include <bond/value.hpp>
@@ -20,5 +20,10 @@ constexpr std::size_t kMaxJsonDepth = 10000;
 // $code: only then does a Session look through the value for objects (docs/protocol.md, Values).
 Value parse_json(std::string_view text, std::size_t max_depth = kMaxJsonDepth,
                  bool* tag_keys = nullptr);
+
+// The same, decoding strings within `text` itself, which holds something undefined afterwards:
+// a 16 MiB string is then held twice at most (the text, the Value), not four times.
+Value parse_json_in_place(std::string& text, std::size_t max_depth = kMaxJsonDepth,
+                          bool* tag_keys = nullptr);
 
 }  // namespace bond::detail

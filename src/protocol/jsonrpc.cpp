@@ -3,7 +3,9 @@
 #include "base64.hpp"
 #include "json_parser.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace bond::detail {
 namespace {
@@ -17,31 +19,49 @@ bool unsigned_key(const Value& map, const char* key) {
            (found->is_number_unsigned() || found->get<std::int64_t>() >= 0);
 }
 
-// True when `value` holds bytes (which need the $bytes form); counts tags into `tags`. Throws
-// EncodingError for what JSON cannot carry at all: nlohmann would write NaN and infinities as
-// null.
-bool needs_encoding(const Value& value, TagCount* tags) {
+// True when `value` holds bytes (which need the $bytes form); counts tags into `tags` and adds to
+// `size` about the length of its JSON (exact for strings without escapes, whose length is what
+// matters). Throws EncodingError for what JSON cannot carry at all: nlohmann would write NaN and
+// infinities as null.
+bool needs_encoding(const Value& value, TagCount* tags, std::size_t& size) {
     switch (value.type()) {
         case Value::value_t::binary:
+            size += value.get_binary().size() / 3 * 4 + 16;
             return true;
+        case Value::value_t::string:
+            size += value.get_ref<const std::string&>().size() + 3;
+            return false;
         case Value::value_t::number_float:
             if (!std::isfinite(value.get<double>()))
                 throw EncodingError("NaN and infinities cannot be sent");
+            size += 25;
             return false;
-        case Value::value_t::object:
+        case Value::value_t::object: {
             if (tags && value.size() <= 2) {
                 if (is_code_tag(value)) ++tags->code;
                 if (is_object_tag(value) || is_yours_tag(value)) ++tags->objects;
             }
-            [[fallthrough]];
+            bool found = false;
+            for (auto member = value.begin(); member != value.end(); ++member) {
+                size += member.key().size() + 4;
+                found = needs_encoding(member.value(), tags, size) || found;
+            }
+            return found;
+        }
         case Value::value_t::array: {
             bool found = false;
-            for (const auto& element : value) found = needs_encoding(element, tags) || found;
+            for (const auto& element : value) found = needs_encoding(element, tags, size) || found;
             return found;
         }
         default:
+            size += 21;
             return false;
     }
+}
+
+bool needs_encoding(const Value& value, TagCount* tags) {
+    std::size_t size = 0;
+    return needs_encoding(value, tags, size);
 }
 
 Value replace_binary(const Value& value) {
@@ -64,13 +84,33 @@ Value replace_binary(const Value& value) {
     }
 }
 
-std::string dump(const Value& value, TagCount* tags = nullptr) {
+// Appends `value`'s JSON to `line`, which is first given room for all of it: a line of a 16 MiB
+// string is then allocated once instead of grown by doubling, each step holding the old and the
+// new copy. (nlohmann's serializer is what Value::dump() writes with; it appends to a
+// string it is given.)
+void append_json(std::string& line, const Value& value, TagCount* tags = nullptr) {
     try {
-        if (needs_encoding(value, tags)) return replace_binary(value).dump();
-        return value.dump();
+        std::size_t size = 0;
+        bool has_bytes = needs_encoding(value, tags, size);
+        line.reserve(line.size() + size + 64);  // the rest of the line, `}\n` and a little more
+        auto write = [&line](const Value& json) {
+            nlohmann::detail::serializer<Value>(
+                nlohmann::detail::output_adapter<char, std::string>(line), ' ')
+                .dump(json, false, false, 0);
+        };
+        if (has_bytes)
+            write(replace_binary(value));
+        else
+            write(value);
     } catch (const nlohmann::json::type_error& error) {
         throw EncodingError(error.what());
     }
+}
+
+std::string dump(const Value& value, TagCount* tags = nullptr) {
+    std::string text;
+    append_json(text, value, tags);
+    return text;
 }
 
 void decode_id(const Value& json, IdRule rule, Message& message) {
@@ -93,7 +133,10 @@ std::string request_line(std::string_view id, std::string_view method, const Val
                          TagCount* tags) {
     std::string line = "{\"jsonrpc\":\"2.0\",\"id\":";
     line += id;
-    line += ",\"method\":" + Value(method).dump() + ",\"params\":" + dump(params, tags);
+    line += ",\"method\":";
+    append_json(line, Value(method));
+    line += ",\"params\":";
+    append_json(line, params, tags);
     line += "}\n";
     return line;
 }
@@ -126,6 +169,24 @@ Message decode_message(std::string_view line) {
     Message message = decode_message(parse_json(line, kMaxJsonDepth, &tag_keys), IdRule::Integer);
     message.holds_tags = tag_keys;
     return message;
+}
+
+Message decode_message_in_place(std::string& line) {
+    // The message of an error quotes the line's start (Peer's excerpt): it is put back as it came.
+    // The start alone: the reader writes no further than it has read.
+    char head[kLineStartKept];
+    std::size_t kept = std::min(line.size(), kLineStartKept);
+    std::memcpy(head, line.data(), kept);
+    try {
+        bool tag_keys = false;
+        Message message =
+            decode_message(parse_json_in_place(line, kMaxJsonDepth, &tag_keys), IdRule::Integer);
+        message.holds_tags = tag_keys;
+        return message;
+    } catch (const ProtocolError&) {
+        std::memcpy(line.data(), head, kept);
+        throw;
+    }
 }
 
 Message decode_message(Value json, IdRule rule) {
@@ -185,15 +246,19 @@ std::string encode_request(std::string_view id, std::string_view method, const V
 }
 
 std::string encode_notification(std::string_view method, const Value& params) {
-    std::string line =
-        "{\"jsonrpc\":\"2.0\",\"method\":" + Value(method).dump() + ",\"params\":" + dump(params);
+    std::string line = "{\"jsonrpc\":\"2.0\",\"method\":";
+    append_json(line, Value(method));
+    line += ",\"params\":";
+    append_json(line, params);
     line += "}\n";
     return line;
 }
 
 std::string encode_result(const Value& id, const Value& result, TagCount* tags) {
-    std::string line =
-        "{\"jsonrpc\":\"2.0\",\"id\":" + dump(id) + ",\"result\":" + dump(result, tags);
+    std::string line = "{\"jsonrpc\":\"2.0\",\"id\":";
+    append_json(line, id);
+    line += ",\"result\":";
+    append_json(line, result, tags);
     line += "}\n";
     return line;
 }

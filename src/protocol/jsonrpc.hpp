@@ -44,6 +44,11 @@ struct Message {  // NOLINT(bugprone-exception-escape)
 
 // ProtocolError for a line that is not JSON ("not valid JSON: ...") or not a message.
 Message decode_message(std::string_view line);
+// The same, reading `line` in place (parse_json_in_place): what the line holds afterwards is
+// undefined, but after a ProtocolError its first kLineStartKept bytes are as they came (more than
+// an excerpt of it shows).
+constexpr std::size_t kLineStartKept = 512;
+Message decode_message_in_place(std::string& line);
 // A message read by parse_json (json_parser.hpp), its bytes already decoded; ProtocolError when
 // it is not one.
 Message decode_message(Value json, IdRule rule);

@@ -83,7 +83,7 @@ Message Peer::await_reply(std::int64_t id) {
         log_received(line);
         Message message;
         try {
-            message = decode_message(line);
+            message = decode_message_in_place(line);
         } catch (const ProtocolError& error) {
             handler_.on_protocol_error(std::string(error.what()) + ": " + excerpt(line));
         }

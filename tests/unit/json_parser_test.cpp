@@ -47,15 +47,42 @@ TEST_CASE("parse_json refuses deep nesting and bad JSON with a clear error") {
     CHECK_NOTHROW(parse_json(objects, 200));
     CHECK_THROWS_AS(parse_json(objects, 199), ProtocolError);
 
-    for (const char* text : {"", "not json", "{\"a\":}", "[1,2", "\"\xff\"", "1 2", "{\"a\":1}x"}) {
+    for (std::string_view text :
+         {"", "not json", "{\"a\":}", "[1,2", "\"\xff\"", "1 2", "{\"a\":1}x", "\"\xed\xa0\x80\"",
+          "\"\xc0\xaf\"", "\"a\nb\"", "1e400", "NaN", "[1,]", "// c\n1", "\"\\ud800\""}) {
         CAPTURE(text);
         CHECK_THROWS_AS(parse_json(text), ProtocolError);
+        std::string copy(text);
+        CHECK_THROWS_AS(parse_json_in_place(copy), ProtocolError);
     }
-    try {
-        parse_json("[1,");
-    } catch (const ProtocolError& error) {
-        std::string message = error.what();
-        CHECK(message.starts_with("not valid JSON: parse error at line 1, column 4"));
+    CHECK_THROWS_WITH_AS(parse_json("[1,"),
+                         "not valid JSON: Invalid value (at the end, after 3 bytes)",
+                         ProtocolError);
+    CHECK_THROWS_WITH_AS(parse_json("[1,x]"), "not valid JSON: Invalid value (at byte 4 of 5)",
+                         ProtocolError);
+    // RapidJSON ends its input at a NUL byte: one before the end is refused, not taken as the end.
+    for (std::string text :
+         {std::string("1\0 2", 4), std::string("[1]\0", 4), std::string("\"a\0\"", 4)}) {
+        std::string expected =
+            "not valid JSON: a NUL byte, which JSON allows only escaped, as "
+            "\\u0000 (at byte " +
+            std::to_string(text.find('\0') + 1) + " of 4)";
+        CHECK_THROWS_WITH_AS(parse_json(text), expected.c_str(), ProtocolError);
+        CHECK_THROWS_AS(parse_json_in_place(text), ProtocolError);
+    }
+    CHECK(parse_json(std::string("\"a\\u0000b\"")) == std::string("a\0b", 3));
+}
+
+TEST_CASE("parse_json_in_place reads what parse_json reads") {
+    for (std::string text : {
+             std::string(R"({"a":[1,-2,3.5,"x\ty",true,false,null,{}],"b":{"$bytes":"AAH/"}})"),
+             std::string(R"("\u00e9\ud83d\ude00 \n\\\"")"),
+             "\"" + std::string(100'000, 'z') + "\"",
+         }) {
+        CAPTURE(text);
+        bool tags = false;
+        Value expected = parse_json(text);
+        CHECK(parse_json_in_place(text, kMaxJsonDepth, &tags) == expected);
     }
 }
 

@@ -104,6 +104,24 @@ TEST_CASE("malformed messages are protocol errors") {
     }
 }
 
+TEST_CASE("a line read in place reads as one read from a copy, and an error leaves its start") {
+    std::string result_line = encode_result(7, Value{{"s", "a\tb\"c"}, {"n", {1, -2, 0.5}}});
+    result_line.pop_back();  // the '\n'
+    std::string in_place = result_line;
+    CHECK(decode_message_in_place(in_place).result == decode_message(result_line).result);
+
+    // Valid JSON with escaped strings (decoded within the line) that is not a message, and JSON
+    // that breaks after its first strings: the error's excerpt quotes the line as it came.
+    for (std::string line :
+         {std::string(R"({"jsonrpc":"2.0","x":"a\tb","y":"\u00e9"})"),
+          std::string(R"({"jsonrpc":"2.0","id":"a\nb",)") + std::string(1000, ' ') + "!"}) {
+        CAPTURE(line);
+        std::string read = line;
+        CHECK_THROWS_AS(decode_message_in_place(read), ProtocolError);
+        CHECK(read.substr(0, kLineStartKept) == line.substr(0, kLineStartKept));
+    }
+}
+
 TEST_CASE("with IdRule::Any a request's id may be a string or null, echoed in the reply") {
     Message request = decode_message(
         Value::parse(R"({"jsonrpc":"2.0","id":"a-1","method":"eval","params":{}})"), IdRule::Any);
