@@ -6,9 +6,14 @@
 
 #include "../support/captured_output.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <map>
 #include <string>
+#include <vector>
 
 using bond::Channel;
 using bond::Value;
@@ -32,6 +37,67 @@ TEST_CASE("the interpreter has site's work done, without the interactive hook's 
                       "__import__('sys').path)") == true);
     CHECK(python.eval("callable(exit) and callable(quit) and callable(help)") == true);
     CHECK(python.eval("'rlcompleter' in __import__('sys').modules") == false);
+}
+
+// The environment of the host with HOME replaced and PYTHONDONTWRITEBYTECODE as given.
+std::map<std::string, std::string> environment_with_home(const std::filesystem::path& home,
+                                                         bool write_bytecode = true) {
+    std::map<std::string, std::string> environment;
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+        std::string text = *entry;
+        auto equals = text.find('=');
+        if (equals != std::string::npos)
+            environment[text.substr(0, equals)] = text.substr(equals + 1);
+    }
+    environment["HOME"] = home.string();
+    environment.erase("PYTHONDONTWRITEBYTECODE");
+    if (!write_bytecode) environment["PYTHONDONTWRITEBYTECODE"] = "1";
+    return environment;
+}
+
+TEST_CASE(
+    "the driver's compiled code is cached in the user's home, and only a file of theirs is used") {
+    // drivers/python/loader.py. A cache file holds the source it was compiled from: this one is
+    // rewritten with code compiled from a driver that marks __main__, which a start then runs,
+    // unless the file could have been written by another user.
+    auto home =
+        std::filesystem::temp_directory_path() / ("bond-cache-test-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(home);
+    std::filesystem::create_directories(home);
+    auto cache = home / ".cache" / "bond" / "python";
+
+    bond::make_bond("Python", {.env = environment_with_home(home, false)}).eval("1");
+    CHECK(!std::filesystem::exists(cache));  // PYTHONDONTWRITEBYTECODE: nothing written
+
+    bond::Bond first = bond::make_bond("Python", {.env = environment_with_home(home)});
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(cache)) files.push_back(entry);
+    REQUIRE(files.size() == 1);
+    using std::filesystem::perms;
+    perms file_mode = std::filesystem::status(files[0]).permissions() & perms::all;
+    perms directory_mode = std::filesystem::status(cache).permissions() & perms::all;
+    CHECK(file_mode == (perms::owner_read | perms::owner_write));
+    CHECK(directory_mode == perms::owner_all);
+    first.eval_block(
+        "import marshal, sys\n"
+        "def plant(path):\n"
+        "    data = open(path, 'rb').read()\n"
+        "    size = int.from_bytes(data[5:13], 'little')\n"
+        "    source = data[13:13 + size]\n"
+        "    marked = source.replace(b'\\nmain()\\n', b'\\n__main__.planted = 1\\nmain()\\n')\n"
+        "    code = compile(marked, '<bond-driver>', 'exec')\n"
+        "    open(path, 'wb').write(data[:13 + size] + marshal.dumps(code))\n");
+    first.call("plant", files[0].string());
+    first.close();
+
+    bond::Bond cached = bond::make_bond("Python", {.env = environment_with_home(home)});
+    CHECK(cached.eval("globals().get('planted')") == 1);
+
+    std::filesystem::permissions(files[0], std::filesystem::perms::group_write,
+                                 std::filesystem::perm_options::add);
+    bond::Bond refused = bond::make_bond("Python", {.env = environment_with_home(home)});
+    CHECK(refused.eval("globals().get('planted')") == Value());
+    std::filesystem::remove_all(home);
 }
 
 TEST_CASE("call takes any callable expression") {
