@@ -3,15 +3,21 @@
 # and runs it, from a cache of its compiled code where it can (compiling driver.py takes 10-15 ms
 # of every start, unmarshalling it 0.5 ms).
 #
-# The cache is ~/.cache/bond/python, one file per driver and Python version, written by the first
-# start that misses it. It is code the interpreter runs, so it is trusted as the user's own
-# site-packages are: only where Python itself would run code from the user's home
-# (site.ENABLE_USER_SITE: not with -s or -I, not setuid), only from a directory and a file owned by
-# the user and writable by nobody else, opened without following a link. A file holds the driver's
-# source it was compiled from, which must equal this one, behind the Python version's magic number
-# and optimization level. Any failure (no home, a read-only or full disk, another user's
-# directory: a sandbox, sudo, a container) means compiling the source, silently, as before. (A
-# sandbox's home is an empty /tmp: each start writes a cache that the next one does not see.)
+# The cache is ~/.cache/bond/python (XDG_CACHE_HOME is not used: a variable more that could point
+# elsewhere), one file per Python version (driver-<tag>-opt-<N>-<crc>.bin: the -O level, the
+# driver's checksum), written by the first start that misses it; writing one removes the others
+# of that version (an older driver's, another -O level's) and temporary files older than a
+# minute. It is code the interpreter runs, so it is trusted as the user's own site-packages are:
+# only where Python itself would run code from the user's home (not with -s, -I or
+# PYTHONNOUSERSITE, not setuid or setgid; in a venv too, where site turns user site-packages off
+# for another reason), only under a home owned by the user (not root's with another's HOME: sudo
+# -E), only through .cache, bond and python opened one at a time without following a link, each
+# owned by the user and writable by nobody else (made 0700 where missing), and only from a file
+# that is the same. A file holds the driver's source it was compiled from, which must equal this
+# one, behind the Python version's magic number and optimization level. Any failure (no home, a
+# read-only or full disk, another user's directory: a sandbox, sudo, a container) means compiling
+# the source, silently, as before. (A sandbox's home is an empty /tmp: each start writes a cache
+# that the next one does not see.)
 import os
 import sys
 
@@ -33,24 +39,39 @@ def read_driver():
 
 def cache_directory():
     """The cache's directory, opened: None where there must be none."""
-    import site
-
-    if not site.ENABLE_USER_SITE or sys.implementation.cache_tag is None:
+    flags = sys.flags
+    if (flags.no_user_site or flags.isolated or os.getuid() != os.geteuid()
+            or os.getgid() != os.getegid() or sys.implementation.cache_tag is None):
+        return None  # where Python itself would not run code from the user's home
+    home = os.path.expanduser("~")
+    if not os.path.isabs(home):
         return None
-    path = os.path.join(os.path.expanduser("~"), ".cache", "bond", "python")
-    if not os.path.isabs(path):
-        return None
+    directory = os.open(home, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        directory = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    except FileNotFoundError:
-        if sys.dont_write_bytecode:
+        if os.fstat(directory).st_uid != os.geteuid():  # root with another's HOME (sudo -E)
             return None
-        os.makedirs(path, mode=0o700, exist_ok=True)
-        directory = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    if not owned_alone(os.fstat(directory)):
-        os.close(directory)
-        return None
-    return directory
+        for part in (".cache", "bond", "python"):  # a step at a time, following no link
+            try:
+                child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
+                                dir_fd=directory)
+            except FileNotFoundError:
+                if sys.dont_write_bytecode:
+                    return None
+                try:
+                    os.mkdir(part, 0o700, dir_fd=directory)
+                except FileExistsError:  # another start made it meanwhile
+                    pass
+                child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
+                                dir_fd=directory)
+            os.close(directory)
+            directory = child
+            if not owned_alone(os.fstat(directory)):
+                return None
+        result, directory = directory, None
+        return result
+    finally:
+        if directory is not None:
+            os.close(directory)
 
 
 def owned_alone(status):
@@ -71,12 +92,14 @@ def load(source):
 
         magic = sys.modules["_frozen_importlib_external"].MAGIC_NUMBER
         header = magic + bytes([sys.flags.optimize]) + len(source).to_bytes(8, "little")
-        name = "driver-%s-%08x.bin" % (sys.implementation.cache_tag, binascii.crc32(source))
+        prefix = "driver-%s-" % (sys.implementation.cache_tag,)
+        name = "%sopt-%d-%08x.bin" % (prefix, sys.flags.optimize, binascii.crc32(source))
         code = cached_code(directory, name, header, source)
         if code is None:
             code = compile(source, "<bond-driver>", "exec")
             if not sys.dont_write_bytecode:
                 store(directory, name, header + source + marshal.dumps(code))
+                clean(directory, prefix, name)
         return code
     except Exception:
         return compile(source, "<bond-driver>", "exec")
@@ -118,6 +141,23 @@ def store(directory, name, data):
     except BaseException:
         os.unlink(temporary, dir_fd=directory)
         raise
+
+
+def clean(directory, prefix, kept):
+    """Removes the files of other drivers (or -O levels) of this Python version, and temporary
+    files a start left behind more than a minute ago: the cache holds one file per version."""
+    import time
+
+    for entry in os.listdir(directory):
+        try:
+            if entry.startswith(prefix) and entry.endswith(".bin") and entry != kept:
+                os.unlink(entry, dir_fd=directory)
+            elif entry.endswith(".tmp"):
+                status = os.stat(entry, dir_fd=directory, follow_symlinks=False)
+                if status.st_mtime < time.time() - 60:
+                    os.unlink(entry, dir_fd=directory)
+        except OSError:
+            pass
 
 
 exec(load(read_driver()), {"__name__": "__bond_driver__"})
