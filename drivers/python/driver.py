@@ -55,7 +55,7 @@ _setrecursionlimit = sys.setrecursionlimit
 # The driver's own state, module-level and private (user code runs in __main__'s globals).
 PROTOCOL_VERSION = 1
 STDERR_READY_MARK = b"\n__bond_driver_ready__\n"
-DRIVER_FILE = "<bond-driver>"  # the name the bootstrap compiles this file under
+DRIVER_FILE = "<bond-driver>"  # the name the loader (loader.py) compiles this file under
 
 _user_globals = __main__.__dict__
 _trans_except = False
@@ -1240,10 +1240,17 @@ def _exit_like_python(code, grace=None):
         sys.stderr.write("%s\n" % (code,))
         code = 1
     deadline = None if grace is None else time.monotonic() + grace
-    threading = sys.modules.get("threading")  # the user's threads, if user code made any
-    for thread in threading.enumerate() if threading is not None else ():
-        if thread is not threading.current_thread() and not thread.daemon:
-            thread.join(None if deadline is None else max(0, deadline - time.monotonic()))
+    # The user's threads, if user code made any: from threading's table, not its functions, which
+    # user code may have reassigned (`threading.current_thread = None`); atexit runs regardless.
+    try:
+        threading = sys.modules.get("threading")
+        threads = list(vars(threading).get("_active", {}).values()) if threading else []
+        own = _thread.get_ident()
+        for thread in threads:
+            if thread.ident != own and not thread.daemon:
+                thread.join(None if deadline is None else max(0, deadline - time.monotonic()))
+    except Exception:
+        pass
     atexit._run_exitfuncs()
     _exit(code or 0)
 

@@ -273,6 +273,56 @@ TEST_CASE("user code cannot see or clobber the driver") {
     CHECK(py.eval("twice(4)") == 8);
 }
 
+TEST_CASE("user code that reassigns the C modules' functions the driver uses cannot break it") {
+    // The driver uses _json, _thread, _signal, _struct and _weakref, not json, threading, signal,
+    // struct and weakref (see the top of driver.py); its exit looks at threading's threads.
+    Output output;
+    bond::Bond py = bond::make_bond("Python", {.on_output = output.sink()});
+    py.export_function("twice", [](int x) { return 2 * x; });
+    py.eval_block(
+        "import atexit, threading, _json, _thread, _signal, _struct, _weakref\n"
+        "worker = threading.Thread(target=lambda: None)\n"
+        "worker.start()\n"
+        "atexit.register(print, 'atexit ran')\n"
+        "for module in (_json, _thread, _signal, _struct, _weakref):\n"
+        "    for name, value in list(vars(module).items()):\n"
+        "        if callable(value) and not name.startswith('__'):\n"
+        "            setattr(module, name, None)\n"
+        "threading.current_thread = threading.get_ident = threading.enumerate = None\n"
+        "threading.main_thread = threading._shutdown = None\n");
+    CHECK(py.eval("1 + 1") == 2);
+    CHECK(py.call("lambda x: x", Value{{"a", {1, "b", nullptr}}}) ==
+          Value{{"a", {1, "b", nullptr}}});
+    CHECK(py.eval("twice(4)") == 8);
+    CHECK_THROWS_AS(py.eval("undefined_name"), bond::RemoteException);
+    CHECK(py.eval("1 + 1") == 2);
+    py.close();  // ends as an uncaught SystemExit(0) would: atexit functions run, nothing on stderr
+    CHECK(output.stdout_text == "atexit ran\n");
+    CHECK(output.stderr_text == "");
+}
+
+TEST_CASE("the driver runs without _json, with json's Python code") {
+    auto directory =
+        std::filesystem::temp_directory_path() / ("bond-no-json-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(directory);
+    struct Remove {
+        std::filesystem::path path;
+        ~Remove() {
+            std::error_code ignored;
+            std::filesystem::remove_all(path, ignored);
+        }
+    } remove{directory};
+    std::ofstream(directory / "_json.py") << "raise ImportError('no _json here')\n";
+    auto environment = environment_with_home(directory, false);
+    environment["PYTHONPATH"] = directory.string();
+    bond::Bond py = bond::make_bond("Python", {.env = environment});
+    CHECK(py.eval("__import__('json').encoder.c_make_encoder is None") == true);
+    Value mixed = {"text \u00e9",    1.5, -3, nullptr, true, Value::binary({0, 255}),
+                   {{"key", {1, 2}}}};
+    CHECK(py.call("lambda x: x", mixed) == mixed);
+    CHECK(py.eval("0.1 + 0.2").get<double>() == 0.1 + 0.2);
+}
+
 TEST_CASE("stdin is empty for user code: input() cannot eat protocol bytes") {
     bond::Bond py = bond::make_bond("Python");
     CHECK_THROWS_WITH_AS(py.eval("input()"), doctest::Contains("EOFError"), bond::RemoteException);
