@@ -2,25 +2,32 @@
 # process's original stdin/stdout. The host sends this file over the pipe at start-up and runs it
 # with exec() in a namespace of its own: user code runs in __main__'s globals and never sees it.
 # Only the standard library is used.
+# The driver's imports are on every bond's start-up path: the C modules under the standard
+# library's pure-Python ones where those only wrap them. json would import re and enum, signal
+# enum, threading functools and collections: 15 to 20 ms of a 25 ms interpreter start.
+import _signal as signal
+import _struct as struct
+import _thread
+import _weakref as weakref
 import atexit
 import binascii
 import builtins
 import faulthandler
 import fcntl
 import io
-import json
 import keyword
 import os
 import resource
 import select
-import signal
-import struct
 import sys
-import threading
 import time
-import weakref
 
 import __main__
+
+try:
+    import _json  # json's C encoder and scanner (see _json_encoder)
+except ImportError:  # an interpreter without them: the json module's Python code
+    _json = None
 
 # The driver's own builtins: the functions defined below look them up here, so user code that
 # reassigns or deletes one of builtins (`builtins.len = None`) changes only its own.
@@ -38,10 +45,9 @@ def _own_copy(module):
 # The same for the modules it calls: user code that monkeypatches one of their functions
 # (`os.write = ...`, `signal.signal = ...`) changes the module everybody else sees, not these.
 # (sys stays itself, the driver sets its streams; its functions the driver calls are taken here.)
-(atexit, binascii, faulthandler, fcntl, io, json, keyword, os, resource, select, signal, struct,
- threading, time, weakref) = map(_own_copy, (atexit, binascii, faulthandler, fcntl, io, json,
-                                             keyword, os, resource, select, signal, struct,
-                                             threading, time, weakref))
+(atexit, binascii, faulthandler, fcntl, io, keyword, os, resource, select, signal, struct, _thread,
+ time, weakref) = map(_own_copy, (atexit, binascii, faulthandler, fcntl, io, keyword, os, resource,
+                                  select, signal, struct, _thread, time, weakref))
 _setrecursionlimit = sys.setrecursionlimit
 
 
@@ -49,7 +55,7 @@ _setrecursionlimit = sys.setrecursionlimit
 # The driver's own state, module-level and private (user code runs in __main__'s globals).
 PROTOCOL_VERSION = 1
 STDERR_READY_MARK = b"\n__bond_driver_ready__\n"
-DRIVER_FILE = "<bond-driver>"  # the name the bootstrap compiles this file under
+DRIVER_FILE = "<bond-driver>"  # the name the loader (loader.py) compiles this file under
 
 _user_globals = __main__.__dict__
 _trans_except = False
@@ -88,7 +94,7 @@ _original_address_space = resource.getrlimit(resource.RLIMIT_AS)
 
 
 _in_forked_child = False  # set by _after_fork_in_child: cheaper than getpid() on every call
-_serving_thread = threading.get_ident()
+_serving_thread = _thread.get_ident()
 _input = bytearray()  # read from the protocol's input, not yet taken as lines
 _scanned = 0  # _input[:_scanned] holds no newline
 _waiting_for_host = False  # the main thread waits for the host's next message
@@ -136,7 +142,7 @@ class _OutputLock:
     its text for the outer one to send."""
 
     def __init__(self):
-        self._lock = threading.RLock()
+        self._lock = _thread.RLock()
         self._depth = 0
         self.deferred = []  # protocol lines a nested writer could not send: the outer one sends them
 
@@ -439,13 +445,13 @@ def _decode_object(obj):
 
 
 def _json_encoder(default):
-    """JSONEncoder(...).encode through the json module's C encoder alone: JSONEncoder's Python
-    code looks up builtins (isinstance) that user code may have replaced."""
-    make = json.encoder.c_make_encoder
-    if make is None:
+    """JSONEncoder(...).encode through json's C encoder alone: JSONEncoder's Python code looks up
+    builtins (isinstance) that user code may have replaced."""
+    if _json is None:
+        import json
         return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False,
                                 default=default).encode
-    strings = json.encoder.encode_basestring
+    make, strings = _json.make_encoder, _json.encode_basestring
 
     def encode(value):
         # ({}: the markers that find a circular value, fresh for each message)
@@ -454,13 +460,26 @@ def _json_encoder(default):
     return encode
 
 
+class _DecoderSettings:
+    """What json's C scanner reads of a JSONDecoder: its defaults, and an object hook."""
+    strict = True
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"),
+                      "NaN": float("nan")}.__getitem__
+
+    def __init__(self, object_hook):
+        self.object_hook = object_hook
+        self.memo = {}
+
+
 def _json_decoder(object_hook=None):
-    """JSONDecoder(...).decode through the json module's C scanner alone (see _json_encoder)."""
-    decoder = json.JSONDecoder(object_hook=object_hook)
-    make = json.scanner.c_make_scanner
-    if make is None:
-        return decoder.decode
-    scan = make(decoder)
+    """JSONDecoder(...).decode through json's C scanner alone (see _json_encoder)."""
+    if _json is None:
+        import json
+        return json.JSONDecoder(object_hook=object_hook).decode
+    scan = _json.make_scanner(_DecoderSettings(object_hook))
 
     def decode(text):
         try:
@@ -514,7 +533,10 @@ def _dumps_values(message):
         raise
 
 
-_encode_string = json.encoder.encode_basestring  # a str as JSON, as the encoder writes it
+if _json is not None:
+    _encode_string = _json.encode_basestring  # a str as JSON, as the encoder writes it
+else:
+    _encode_string = __import__("json").encoder.encode_basestring
 
 
 def _result_line(request_id, result):
@@ -779,7 +801,7 @@ def _watch_input():
     switching it is dear); _watch gives it the owner the signal goes to."""
     global _owner_command, _owner_on, _owner_off
     try:
-        owner = struct.pack("ii", 0, threading.get_native_id())  # F_OWNER_TID: this thread
+        owner = struct.pack("ii", 0, _thread.get_native_id())  # F_OWNER_TID: this thread
         command = getattr(fcntl, "F_SETOWN_EX", 15)
         fcntl.fcntl(_protocol_in, command, struct.pack("ii", 0, 0))
         _owner_command, _owner_on, _owner_off = command, owner, struct.pack("ii", 0, 0)
@@ -1068,7 +1090,7 @@ def _request(method, params, proxy=None):
     global _next_request_id, _nesting
     # The protocol nests strictly: only the thread serving the host, in the driver's own process,
     # can make a request and read its reply.
-    if _in_forked_child or _exiting or threading.get_ident() != _serving_thread:
+    if _in_forked_child or _exiting or _thread.get_ident() != _serving_thread:
         raise _misplaced_request(params, proxy)
     _raise_stop()
     _next_request_id += 1
@@ -1218,9 +1240,17 @@ def _exit_like_python(code, grace=None):
         sys.stderr.write("%s\n" % (code,))
         code = 1
     deadline = None if grace is None else time.monotonic() + grace
-    for thread in threading.enumerate():
-        if thread is not threading.current_thread() and not thread.daemon:
-            thread.join(None if deadline is None else max(0, deadline - time.monotonic()))
+    # The user's threads, if user code made any: from threading's table, not its functions, which
+    # user code may have reassigned (`threading.current_thread = None`); atexit runs regardless.
+    try:
+        threading = sys.modules.get("threading")
+        threads = list(vars(threading).get("_active", {}).values()) if threading else []
+        own = _thread.get_ident()
+        for thread in threads:
+            if thread.ident != own and not thread.daemon:
+                thread.join(None if deadline is None else max(0, deadline - time.monotonic()))
+    except Exception:
+        pass
     atexit._run_exitfuncs()
     _exit(code or 0)
 
@@ -1273,7 +1303,7 @@ def main():
     signal.signal(signal.SIGPROF, _on_stop_signal)
     signal.signal(signal.SIGIO, _on_input_signal)
     _watch_input()
-    threading.Thread(target=_pump_output_pipes, name="bond-output", daemon=True).start()
+    _thread.start_new_thread(_pump_output_pipes, ())  # a daemon thread: exit does not wait
     _write_all(_original_stderr, STDERR_READY_MARK)
     ready = {"protocol": PROTOCOL_VERSION, "lang": "Python",
              "version": sys.version.split()[0], "pid": os.getpid()}

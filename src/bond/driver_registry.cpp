@@ -13,21 +13,21 @@ namespace bond::detail {
 namespace {
 
 // Python runs with -i: its interactive loop reads one line from stdin, a byte per system call
-// (a 50 KB line cost 100-200 ms of start-up). So that line is a short loader that reads the driver
-// source that follows it, raw, with os.read: no quoting of any shell between here and the
-// interpreter matters, and the driver runs in a namespace of its own. The host sends nothing
-// more before the driver's ready message, so nothing after the source can be read by mistake.
-// -S keeps `site` from setting the interactive hook that imports readline and rlcompleter (and
-// with it inspect: 20-30 ms) before the loop starts; the loader then runs site.main() itself, so
-// that site-packages, sitecustomize and exit() are there as usual.
+// (a 50 KB line cost 100-200 ms of start-up). So that line is a short reader of the loader
+// (drivers/python/loader.py) that follows it, raw, with os.read: no quoting of any shell between
+// here and the interpreter matters. The loader reads the driver's source that follows it and runs
+// it in a namespace of its own, compiled or from its cache. The host sends nothing more before the
+// driver's ready message, so nothing after the source can be read by mistake. -S keeps `site`
+// from setting the interactive hook that imports readline and rlcompleter (and with it inspect:
+// 20-30 ms) before the loop starts; the loader then runs site.main() itself, so that
+// site-packages, sitecustomize and exit() are there as usual.
 std::string python_bootstrap(std::string_view source) {
-    std::string size = std::to_string(source.size());
-    return "exec(\"import os,sys\\nif sys.flags.no_site:\\n import site\\n site.main()\\n"
-           "b=b''\\nwhile len(b)<" +
-           size + ":\\n c=os.read(0," + size +
-           "-len(b))\\n if not c:os._exit(70)\\n b+=c\\nexec(compile(b,'<bond-driver>','exec'),"
-           "{'__name__':'__bond_driver__'})\",{})\n" +
-           std::string(source);
+    std::string_view loader = embedded_driver("python_loader");
+    std::string size = std::to_string(loader.size());
+    return "exec(\"import os\\nb=b''\\nwhile len(b)<" + size + ":\\n c=os.read(0," + size +
+           "-len(b))\\n if not c:os._exit(70)\\n b+=c\\nexec(compile(b,'<bond-loader>','exec'),"
+           "{'__name__':'__bond_loader__','DRIVER_SIZE':" +
+           std::to_string(source.size()) + "})\",{})\n" + std::string(loader) + std::string(source);
 }
 
 // PHP runs its interactive shell (-a, with the readline extension), which reads one line from

@@ -1,7 +1,7 @@
 // A co-process that plays a driver and then misbehaves as its first argument says: the fault
 // tests start it as a "Python" bond (def_args off), so it first reads the Python bootstrap (the
-// loader line, then as many bytes as the loader names), announces itself as a driver does, and
-// then answers requests according to the scenario:
+// first line, then as many bytes as it names: loader and driver), announces itself as a driver
+// does, and then answers requests according to the scenario:
 //   echo            answers call with its first argument, anything else with null
 //   not-json        answers with a line that is not JSON
 //   wrong-shape     answers with a reply that has neither "result" nor "error"
@@ -54,15 +54,19 @@ void send(const json& message) {
     for (;;) ::pause();
 }
 
-// Reads the bootstrap: a line naming the size of the driver's source, then the source.
+// Reads the bootstrap: a line naming the size of the loader and of the driver's source, then
+// both (src/bond/driver_registry.cpp).
 void read_bootstrap() {
-    std::string loader;
-    if (!std::getline(std::cin, loader)) std::_Exit(2);
-    constexpr std::string_view size_mark = "while len(b)<";
-    auto size = loader.find(size_mark);
-    if (size == std::string::npos) std::_Exit(2);
-    std::string source(std::stoul(loader.substr(size + size_mark.size())), '\0');
-    if (!std::cin.read(source.data(), static_cast<std::streamsize>(source.size()))) std::_Exit(2);
+    std::string line;
+    if (!std::getline(std::cin, line)) std::_Exit(2);
+    std::size_t bytes = 0;
+    for (std::string_view mark : {"while len(b)<", "'DRIVER_SIZE':"}) {
+        auto at = line.find(mark);
+        if (at == std::string::npos) std::_Exit(2);
+        bytes += std::stoul(line.substr(at + mark.size()));
+    }
+    std::string sent(bytes, '\0');
+    if (!std::cin.read(sent.data(), static_cast<std::streamsize>(sent.size()))) std::_Exit(2);
 }
 
 json reply(const json& request, json result) {

@@ -6,9 +6,16 @@
 
 #include "../support/captured_output.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <string>
+#include <vector>
 
 using bond::Channel;
 using bond::Value;
@@ -32,6 +39,212 @@ TEST_CASE("the interpreter has site's work done, without the interactive hook's 
                       "__import__('sys').path)") == true);
     CHECK(python.eval("callable(exit) and callable(quit) and callable(help)") == true);
     CHECK(python.eval("'rlcompleter' in __import__('sys').modules") == false);
+}
+
+// The environment of the host with HOME replaced, PYTHONDONTWRITEBYTECODE as given and
+// PYTHONNOUSERSITE unset (either would keep the cache from being written).
+std::map<std::string, std::string> environment_with_home(const std::filesystem::path& home,
+                                                         bool write_bytecode = true) {
+    std::map<std::string, std::string> environment;
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+        std::string text = *entry;
+        auto equals = text.find('=');
+        if (equals != std::string::npos)
+            environment[text.substr(0, equals)] = text.substr(equals + 1);
+    }
+    environment["HOME"] = home.string();
+    environment.erase("PYTHONDONTWRITEBYTECODE");
+    environment.erase("PYTHONNOUSERSITE");
+    if (!write_bytecode) environment["PYTHONDONTWRITEBYTECODE"] = "1";
+    return environment;
+}
+
+namespace {
+
+// A home of the test's own under the temporary directory, removed when the test ends however it
+// ends (a failed REQUIRE included).
+struct TemporaryHome {
+    std::filesystem::path path;
+    std::filesystem::path cache;
+    explicit TemporaryHome(const std::string& name)
+        : path(std::filesystem::temp_directory_path() /
+               ("bond-cache-" + name + "-" + std::to_string(::getpid()))),
+          cache(path / ".cache" / "bond" / "python") {
+        std::filesystem::remove_all(path);
+        std::filesystem::create_directories(path);
+    }
+    TemporaryHome(const TemporaryHome&) = delete;
+    TemporaryHome& operator=(const TemporaryHome&) = delete;
+    ~TemporaryHome() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+    }
+};
+
+std::vector<std::filesystem::path> files_in(const std::filesystem::path& directory) {
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(directory)) files.push_back(entry);
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+// Whether a start with this home runs code planted in its cache (see plant).
+bool runs_planted(const std::filesystem::path& home) {
+    bond::Bond python = bond::make_bond("Python", {.env = environment_with_home(home)});
+    return python.eval("globals().get('planted')") == 1;
+}
+
+// Rewrites a cache file with code compiled from a driver that marks __main__ (`planted`), the
+// header and source kept, then changed by `change` (Python statements on `data`, a bytearray).
+void plant(const std::filesystem::path& file, const std::string& change = "") {
+    bond::Bond python = bond::make_bond("Python", {.args = {"-s"}});  // -s: no cache of its own
+    python.eval_block(
+        "import marshal\n"
+        "def plant(path):\n"
+        "    data = open(path, 'rb').read()\n"
+        "    size = int.from_bytes(data[5:13], 'little')\n"
+        "    source = data[13:13 + size]\n"
+        "    marked = source.replace(b'\\nmain()\\n', b'\\n__main__.planted = 1\\nmain()\\n')\n"
+        "    assert marked != source\n"
+        "    code = compile(marked, '<bond-driver>', 'exec')\n"
+        "    data = bytearray(data[:13 + size] + marshal.dumps(code))\n" +
+        (change.empty() ? std::string() : "    " + change + "\n") +
+        "    open(path, 'wb').write(data)\n");
+    python.call("plant", file.string());
+}
+
+}  // namespace
+
+TEST_CASE(
+    "the driver's compiled code is cached in the user's home, and only a file of theirs is used") {
+    // drivers/python/loader.py. A cache file holds the source it was compiled from: a planted one
+    // holds code compiled from a driver that marks __main__, which a start then runs, unless the
+    // file could have been written by another user or does not match this driver.
+    TemporaryHome home("use");
+    using std::filesystem::perms;
+
+    bond::make_bond("Python", {.env = environment_with_home(home.path, false)}).eval("1");
+    CHECK(!std::filesystem::exists(home.path / ".cache"));  // PYTHONDONTWRITEBYTECODE
+    auto no_user_site = environment_with_home(home.path);
+    no_user_site["PYTHONNOUSERSITE"] = "1";
+    bond::make_bond("Python", {.env = no_user_site}).eval("1");
+    CHECK(!std::filesystem::exists(home.path / ".cache"));  // PYTHONNOUSERSITE
+
+    bond::make_bond("Python", {.env = environment_with_home(home.path)}).eval("1");
+    auto files = files_in(home.cache);
+    REQUIRE(files.size() == 1);
+    std::string optimize = "-opt-0-";
+    CHECK(files[0].filename().string().find(optimize) != std::string::npos);
+    CHECK((std::filesystem::status(files[0]).permissions() & perms::all) ==
+          (perms::owner_read | perms::owner_write));
+    for (auto directory : {home.path / ".cache", home.path / ".cache" / "bond", home.cache})
+        CHECK((std::filesystem::status(directory).permissions() & perms::all) == perms::owner_all);
+    std::ifstream original_stream(files[0], std::ios::binary);
+    std::string original((std::istreambuf_iterator<char>(original_stream)), {});
+    original_stream.close();
+
+    plant(files[0]);
+    CHECK(runs_planted(home.path));  // what each case below must refuse
+
+    SUBCASE("not a file that others may write") {
+        std::filesystem::permissions(files[0], perms::group_write,
+                                     std::filesystem::perm_options::add);
+        CHECK(!runs_planted(home.path));
+    }
+    SUBCASE("not from a directory that others may write, the cache's or one above it") {
+        std::filesystem::permissions(home.cache, perms::group_write,
+                                     std::filesystem::perm_options::add);
+        CHECK(!runs_planted(home.path));
+        std::filesystem::permissions(home.cache, perms::group_write,
+                                     std::filesystem::perm_options::remove);
+        CHECK(runs_planted(home.path));
+        std::filesystem::permissions(home.path / ".cache" / "bond", perms::others_write,
+                                     std::filesystem::perm_options::add);
+        CHECK(!runs_planted(home.path));
+    }
+    SUBCASE("not through a link, of the file or of a directory") {
+        std::filesystem::rename(home.cache, home.path / "elsewhere");
+        std::filesystem::create_directory_symlink("../../elsewhere", home.cache);
+        CHECK(!runs_planted(home.path));
+        CHECK(files_in(home.path / "elsewhere").size() == 1);  // nothing written there either
+        std::filesystem::remove(home.cache);
+        std::filesystem::rename(home.path / "elsewhere", home.cache);
+        CHECK(runs_planted(home.path));
+        std::filesystem::rename(home.path / ".cache" / "bond", home.path / "bond");
+        std::filesystem::create_directory_symlink("../bond", home.path / ".cache" / "bond");
+        CHECK(!runs_planted(home.path));
+        std::filesystem::remove(home.path / ".cache" / "bond");
+        std::filesystem::rename(home.path / "bond", home.path / ".cache" / "bond");
+        CHECK(runs_planted(home.path));
+        std::filesystem::rename(files[0], home.path / "planted");
+        std::filesystem::create_symlink(home.path / "planted", files[0]);
+        CHECK(!runs_planted(home.path));
+    }
+    SUBCASE("not with another Python's magic number") {
+        plant(files[0], "data[0] ^= 1");
+        CHECK(!runs_planted(home.path));
+    }
+    SUBCASE("not compiled from another source under the same name") {
+        plant(files[0], "data[13] ^= 1");  // the source's first byte
+        CHECK(!runs_planted(home.path));
+    }
+    SUBCASE("a truncated file is compiled again and written whole") {
+        std::filesystem::resize_file(files[0], original.size() - 100);
+        CHECK(!runs_planted(home.path));
+        REQUIRE(files_in(home.cache) == files);
+        std::ifstream rewritten_stream(files[0], std::ios::binary);
+        std::string rewritten((std::istreambuf_iterator<char>(rewritten_stream)), {});
+        CHECK(rewritten.size() == original.size());
+        CHECK(rewritten == original);
+    }
+}
+
+TEST_CASE("the driver's cache is not written under a home of another user (root with sudo -E)") {
+    if (::geteuid() != 0) return;  // only root can give a home away
+    TemporaryHome home("other");
+    REQUIRE(::chown(home.path.c_str(), 65534, 65534) == 0);
+    bond::Bond python = bond::make_bond("Python", {.env = environment_with_home(home.path)});
+    CHECK(python.eval("1 + 1") == 2);
+    CHECK(!std::filesystem::exists(home.path / ".cache"));
+}
+
+TEST_CASE("the driver's cache is used in a venv, where site's user site-packages are off") {
+    TemporaryHome home("venv");
+    auto venv = home.path / "venv";
+    bond::Bond maker = bond::make_bond("Python", {.args = {"-s"}});
+    maker.call("__import__('venv').create", venv.string());
+    bond::Bond python = bond::make_bond("Python", {.command = (venv / "bin" / "python3").string(),
+                                                   .env = environment_with_home(home.path)});
+    CHECK(python.eval("__import__('sys').prefix != __import__('sys').base_prefix") == true);
+    CHECK(files_in(home.cache).size() == 1);
+}
+
+TEST_CASE("storing the driver's compiled code removes the cache's other files of that Python") {
+    TemporaryHome home("clean");
+    bond::Bond first = bond::make_bond("Python", {.env = environment_with_home(home.path)});
+    std::string tag = first.eval("__import__('sys').implementation.cache_tag").get<std::string>();
+    auto current = files_in(home.cache);
+    REQUIRE(current.size() == 1);
+    std::filesystem::remove(current[0]);
+    auto old = std::filesystem::file_time_type::clock::now() - std::chrono::minutes(2);
+    std::vector<std::string> removed = {"driver-" + tag + "-opt-0-00000000.bin",
+                                        "driver-" + tag + "-opt-2-12345678.bin",
+                                        "driver-" + tag + "-opt-0-00000000.bin.99.tmp"};
+    std::vector<std::string> kept = {"driver-cpython-00-opt-0-00000000.bin", "fresh.1.tmp",
+                                     "notes.txt"};
+    for (const auto& name : removed) std::ofstream(home.cache / name) << "x";
+    for (const auto& name : kept) std::ofstream(home.cache / name) << "x";
+    std::filesystem::last_write_time(home.cache / removed.back(), old);
+    bond::make_bond("Python", {.env = environment_with_home(home.path)}).eval("1");
+    for (const auto& name : removed) {
+        CAPTURE(name);
+        CHECK(!std::filesystem::exists(home.cache / name));
+    }
+    for (const auto& name : kept) {
+        CAPTURE(name);
+        CHECK(std::filesystem::exists(home.cache / name));
+    }
+    CHECK(std::filesystem::exists(current[0]));
 }
 
 TEST_CASE("call takes any callable expression") {
@@ -58,6 +271,56 @@ TEST_CASE("user code cannot see or clobber the driver") {
     CHECK(py.eval("1 + 1") == 2);
     py.export_function("twice", [](int x) { return 2 * x; });
     CHECK(py.eval("twice(4)") == 8);
+}
+
+TEST_CASE("user code that reassigns the C modules' functions the driver uses cannot break it") {
+    // The driver uses _json, _thread, _signal, _struct and _weakref, not json, threading, signal,
+    // struct and weakref (see the top of driver.py); its exit looks at threading's threads.
+    Output output;
+    bond::Bond py = bond::make_bond("Python", {.on_output = output.sink()});
+    py.export_function("twice", [](int x) { return 2 * x; });
+    py.eval_block(
+        "import atexit, threading, _json, _thread, _signal, _struct, _weakref\n"
+        "worker = threading.Thread(target=lambda: None)\n"
+        "worker.start()\n"
+        "atexit.register(print, 'atexit ran')\n"
+        "for module in (_json, _thread, _signal, _struct, _weakref):\n"
+        "    for name, value in list(vars(module).items()):\n"
+        "        if callable(value) and not name.startswith('__'):\n"
+        "            setattr(module, name, None)\n"
+        "threading.current_thread = threading.get_ident = threading.enumerate = None\n"
+        "threading.main_thread = threading._shutdown = None\n");
+    CHECK(py.eval("1 + 1") == 2);
+    CHECK(py.call("lambda x: x", Value{{"a", {1, "b", nullptr}}}) ==
+          Value{{"a", {1, "b", nullptr}}});
+    CHECK(py.eval("twice(4)") == 8);
+    CHECK_THROWS_AS(py.eval("undefined_name"), bond::RemoteException);
+    CHECK(py.eval("1 + 1") == 2);
+    py.close();  // ends as an uncaught SystemExit(0) would: atexit functions run, nothing on stderr
+    CHECK(output.stdout_text == "atexit ran\n");
+    CHECK(output.stderr_text == "");
+}
+
+TEST_CASE("the driver runs without _json, with json's Python code") {
+    auto directory =
+        std::filesystem::temp_directory_path() / ("bond-no-json-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(directory);
+    struct Remove {
+        std::filesystem::path path;
+        ~Remove() {
+            std::error_code ignored;
+            std::filesystem::remove_all(path, ignored);
+        }
+    } remove{directory};
+    std::ofstream(directory / "_json.py") << "raise ImportError('no _json here')\n";
+    auto environment = environment_with_home(directory, false);
+    environment["PYTHONPATH"] = directory.string();
+    bond::Bond py = bond::make_bond("Python", {.env = environment});
+    CHECK(py.eval("__import__('json').encoder.c_make_encoder is None") == true);
+    Value mixed = {"text \u00e9",    1.5, -3, nullptr, true, Value::binary({0, 255}),
+                   {{"key", {1, 2}}}};
+    CHECK(py.call("lambda x: x", mixed) == mixed);
+    CHECK(py.eval("0.1 + 0.2").get<double>() == 0.1 + 0.2);
 }
 
 TEST_CASE("stdin is empty for user code: input() cannot eat protocol bytes") {
