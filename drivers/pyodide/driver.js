@@ -33,6 +33,30 @@
         process.exit(EXIT_SOFTWARE);
     }
 
+    // How every Pyodide of the driver is loaded, from scratch or from the snapshot made the same
+    // way: no JavaScript globals for Python's `js`, an environment of its own, no stdin.
+    const SNAPSHOT_FILE = 'bond-snapshot.bin';
+    function pyodideOptions(directory) {
+        return {
+            indexURL: directory + '/',
+            jsglobals: Object.create(null),
+            env: {HOME: '/home/pyodide', PYTHONHASHSEED: '0'},
+            stdin: () => null,
+            checkAPIVersion: true,
+            convertNullToNone: true
+        };
+    }
+
+    // Makes the memory snapshot next to the pyodide package (role 'snapshot', run by
+    // scripts/setup: `header` names the package's directory): Pyodide loaded and nothing run.
+    async function makeSnapshot() {
+        const {loadPyodide} = require(header.directory + '/pyodide.js');
+        const pyodide = await loadPyodide({...pyodideOptions(header.directory), _makeSnapshot: true});
+        const file = header.directory + '/' + SNAPSHOT_FILE;
+        fs.writeFileSync(file + '.new', pyodide.makeMemorySnapshot());
+        fs.renameSync(file + '.new', file);
+    }
+
     // --- Start and end: the launcher ---------------------------------------------------------------
     // Where the pyodide package is: BOND_PYODIDE_DIR, else the places the library was built to
     // look (the install prefix's share/bond/pyodide, then the source tree's), in that order.
@@ -145,7 +169,12 @@
                 queue(line);
             }
         });
-        process.stdin.on('end', () => queue(null));
+        // The input's end while a request runs: the host is gone, and the code must not run on
+        // unattended. Otherwise the worker ends as Python would (atexit).
+        process.stdin.on('end', () => {
+            if (Atomics.load(shared, TOP) !== 0) process.exit(1);
+            queue(null);
+        });
     }
 
     // --- Channels and output: the worker ------------------------------------------------------------
@@ -158,17 +187,30 @@
             const data = Buffer.from(text, 'utf8');
             for (let at = 0; at < data.length;) at += fs.writeSync(fd, data, at);
         };
+        // The next line the main thread queued (null: the input's end, kept once seen), waiting for
+        // it, or (poll) without waiting. undefined, which Python sees as None: the input's end, or
+        // nothing queued.
+        let ended = false;
+        const take = () => {
+            if (ended) return {line: undefined};
+            const message = receiveMessageOnPort(port);
+            if (message === undefined) return null;
+            if (message.message === null) ended = true;
+            return {line: message.message ?? undefined};
+        };
         const receive = () => {
             for (;;) {
                 const seen = Atomics.load(shared, DOORBELL);
-                const message = receiveMessageOnPort(port);
-                if (message !== undefined) return message.message;
+                const taken = take();
+                if (taken !== null) return taken.line;
                 Atomics.wait(shared, DOORBELL, seen);
             }
         };
         const poll = () => {
-            const message = receiveMessageOnPort(port);
-            return message === undefined ? null : message.message;
+            if (ended) return undefined;
+            const taken = take();
+            if (taken === null || taken.line === undefined) return undefined;
+            return taken.line;
         };
         const utf8 = new TextDecoder('utf-8', {fatal: true});
         const output = (channel) => ({
@@ -230,7 +272,7 @@
             limit_hit: () => {
                 const top = Atomics.load(shared, TOP);
                 if (top !== 0 && Atomics.load(shared, CPU_HIT) === top) return 'cpu';
-                return memoryHit ? 'memory' : null;
+                return memoryHit ? 'memory' : undefined;
             },
             fail
         };
@@ -249,14 +291,20 @@
                 status: 127, signal: null, output: [null, null, null], pid: 0
             });
             const {loadPyodide} = require(directory + '/pyodide.js');
-            const pyodide = await loadPyodide({
-                indexURL: directory + '/',
-                jsglobals: Object.create(null),
-                env: {HOME: '/home/pyodide', PYTHONHASHSEED: '0'},
-                stdin: () => null,
-                checkAPIVersion: true,
-                convertNullToNone: true
-            });
+            // From the memory snapshot where scripts/setup made one (a tenth of the time); from
+            // scratch when there is none or it does not load (made by another pyodide).
+            let pyodide = null;
+            const snapshot = directory + '/' + SNAPSHOT_FILE;
+            if (fs.existsSync(snapshot)) {
+                try {
+                    pyodide = await loadPyodide({
+                        ...pyodideOptions(directory), _loadSnapshot: fs.readFileSync(snapshot)
+                    });
+                } catch (error) {
+                    pyodide = null;
+                }
+            }
+            pyodide ??= await loadPyodide(pyodideOptions(directory));
             pyodide.setStdout(output('stdout'));
             pyodide.setStderr(output('stderr'));
             pyodide.setInterruptBuffer(interruptBuffer);
@@ -275,7 +323,8 @@
                 '_bond_start'
             ].join('\n'), {globals: pyodide.toPy({})})(pythonSource);
             pyodide.unregisterJsModule('_bond_io');
-            memoryBaseline = memorySize;
+            const heap = pyodide._module && pyodide._module.HEAP8;
+            memoryBaseline = heap ? heap.byteLength : memorySize;
             writeAll(2, '\n__bond_driver_ready__\n');
             const status = main(pyodide.version);
             process.exit(status);
@@ -283,6 +332,7 @@
     }
 
     if (role === 'launcher') launch();
+    else if (role === 'snapshot') makeSnapshot().catch((error) => fail(error.stack));
     else if (role === 'host') host();
     else worker();
 })

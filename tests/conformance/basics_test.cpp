@@ -3,8 +3,6 @@
 
 #include <doctest/doctest.h>
 
-#include "../support/language_table.hpp"
-
 #include <algorithm>
 #include <regex>
 
@@ -98,7 +96,7 @@ TEST_CASE("the table of tests/languages.json has every language of the driver re
     std::vector<std::string> tested;
     for (const auto& language : languages()) tested.push_back(language.name);
     std::vector<std::string> expected;
-    auto outside = bond_tests::languages_outside_shared_suites();
+    auto outside = languages_outside_shared_suites();
     for (const auto& name : bond::list_drivers())
         if (std::find(outside.begin(), outside.end(), name) == outside.end())
             expected.push_back(name);
