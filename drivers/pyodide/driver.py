@@ -753,11 +753,14 @@ def _reply_error(request_id, code, message, data=None):
 def _handle_request(message, line=None):
     """`line`: the message's line, when its params hold {"$code"} and are decoded only now."""
     request_id = message.get("id")
+    top = _nesting == 0
     try:
         _answer_request(request_id, message, line)
     finally:
         _received.discard(request_id)
         _end_stop(request_id)
+        if top:
+            _end()  # (after the reply: a CPU limit that stopped the code is reported in it)
 
 
 def _end_stop(request_id):
@@ -776,9 +779,8 @@ def _answer_request(request_id, message, line=None):
     if handler is None:
         return _reply_error(request_id, -32601, "unknown method %r" % (method,))
     limits = params.get("limits")
-    top = _nesting == 0
     try:
-        if top:
+        if _nesting == 0:
             _begin(request_id if type(request_id) is int else 0)
         if limits is not None:
             _apply_limits(request_id, limits)
@@ -796,8 +798,6 @@ def _answer_request(request_id, message, line=None):
         finally:
             _in_user_code = False
             _leave_user()
-            if top:
-                _end()
     except (_InvalidParams, _UnknownObject) as error:
         if limits is not None:
             _lift_limits()
