@@ -4,6 +4,9 @@
 # only way out of the sandbox: receive a protocol line, send one, and the stop and limit state it
 # shares with node's main thread. It is taken away from sys.modules before user code runs. User
 # code runs in __main__'s globals and never sees this module. Only the standard library is used.
+# Two sections are the Python driver's own (Values, and Requests from the host): the bootstrap
+# (src/bond/driver_registry.cpp) puts drivers/python/driver.py's in at the lines that name them,
+# and this file gives what they call (_send_line, _watch, _apply_limits, _stop_error, ...).
 import binascii
 import builtins
 import io
@@ -84,20 +87,17 @@ _FRAMES_PER_NESTING = 10  # the driver's own frames per level are fewer
 # node's main thread feeds from its stdin and which write to its stdout. sys.stdout and sys.stderr
 # are replaced by streams that send `output` messages; what Pyodide itself writes to its fd 1 and
 # 2 (os.write) reaches driver.js's handlers, which send it the same way.
-def _write_message(line):
-    """Writes one protocol line (str, with its newline), after a `release` of the proxies
-    collected since the last one, and after the output still pending."""
+def _send_line(line):
+    """Writes one protocol line (bytes, with its newline), after the output still pending and a
+    `release` of the proxies collected since the last one."""
     _sys_stdout.flush_buffer()
     _sys_stderr.flush_buffer()
     if _release_queue:
         numbers = _release_queue[:]
         del _release_queue[:len(numbers)]
-        _send(_dumps({"jsonrpc": "2.0", "method": "release", "params": {"objects": numbers}}))
-    _send(line)
-
-
-def _send_line(line):
-    _write_message(line)
+        _send(_dumps({"jsonrpc": "2.0", "method": "release", "params": {"objects": numbers}})
+              .decode("utf-8"))
+    _send(line.decode("utf-8"))
 
 
 class _ProtocolStream(io.TextIOBase):
@@ -142,7 +142,7 @@ class _ProtocolStream(io.TextIOBase):
             except UnicodeEncodeError:  # lone surrogates: the bytes they stand for
                 data = {"$bytes": _base64(chunk.encode("utf-8", "surrogateescape"))}
             _send(_dumps({"jsonrpc": "2.0", "method": "output",
-                          "params": {"channel": self.channel, "data": data}}))
+                          "params": {"channel": self.channel, "data": data}}).decode("utf-8"))
 
     def flush(self):
         with _driver_code():
@@ -167,256 +167,8 @@ sys.stdout = sys.__stdout__ = _sys_stdout
 sys.stderr = sys.__stderr__ = _sys_stderr
 
 
-# --- Values ---------------------------------------------------------------------------------------
-# What JSON has no word for crosses as a tag: bytes as {"$bytes"}; any other object (an instance,
-# a function, a file, a generator, a set) is put in the table of objects held for the host and
-# sent as {"$obj": N, "type": T}; the host names it again as {"$yours": N}. The host's own objects
-# arrive as {"$obj": N, "type": T} too and become BondProxy objects, sent back as {"$yours": N}.
-# {"$code": S} is an expression evaluated in the user's globals (bond::Ref).
-# base64 (and the re it imports) is loaded when bytes first cross: a bond that never moves bytes
-# starts without it.
-def _base64(data):
-    return binascii.b2a_base64(data, newline=False).decode("ascii")
-
-
-def _hold(value):
-    """Puts `value` in the table under a new number: its tag."""
-    global _last_object
-    _last_object += 1
-    _objects[_last_object] = value
-    return {"$obj": _last_object, "type": type(value).__qualname__}
-
-
-def _as_object(value):
-    """The tag of a result the host asked to keep ("keep": true), whatever it is."""
-    if type(value) is BondProxy:
-        return {"$yours": _proxy_number(value)}
-    return _hold(value)
-
-
-def _encode_bytes(value):
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"$bytes": _base64(bytes(value))}
-    raise TypeError("cannot serialize a value of type %s: %r" % (type(value).__name__, value))
-
-
-def _encode_value(value):
-    """The JSON encoder's hook for what JSON cannot carry: bytes, proxies, and objects to hold."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"$bytes": _base64(bytes(value))}
-    if type(value) is BondProxy:
-        return {"$yours": _proxy_number(value)}
-    return _hold(value)
-
-
-class _UnknownObject(Exception):
-    """{"$yours": N} names no entry of the table: the request fails with -32602."""
-
-    def __init__(self, number):
-        super().__init__(_unknown_object_message(number))
-
-
-def _unknown_object_message(number):
-    return "no object %s in the table: it was released or never held" % (number,)
-
-
-def _is_number(value):
-    return type(value) is int and value >= 0
-
-
-def _decode_object(obj):
-    """The JSON decoder's object hook: a tag of exactly its shape is what it stands for; any other
-    dict is itself. {"$code"} is evaluated here: a line that holds one is decoded this way only
-    when user code may run (see _serve)."""
-    size = len(obj)
-    if size == 1:
-        if "$bytes" in obj:
-            if isinstance(obj["$bytes"], str):
-                try:
-                    return binascii.a2b_base64(obj["$bytes"], strict_mode=True)
-                except (binascii.Error, ValueError):
-                    pass  # not bytes after all: an ordinary dict
-        elif "$yours" in obj:
-            number = obj["$yours"]
-            if _is_number(number):
-                try:
-                    return _objects[number]
-                except KeyError:
-                    raise _UnknownObject(number) from None
-        elif "$code" in obj:
-            if isinstance(obj["$code"], str):
-                return _evaluate(obj["$code"])
-    elif size == 2 and "$obj" in obj and "type" in obj:
-        number, type_name = obj["$obj"], obj["type"]
-        if _is_number(number) and isinstance(type_name, str):
-            return _make_proxy(number, type_name)
-    return obj
-
-
-def _json_encoder(default):
-    """JSONEncoder(...).encode through the json module's C encoder alone: JSONEncoder's Python
-    code looks up builtins (isinstance) that user code may have replaced."""
-    make = json.encoder.c_make_encoder
-    if make is None:
-        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False,
-                                default=default).encode
-    strings = json.encoder.encode_basestring
-
-    def encode(value):
-        # ({}: the markers that find a circular value, fresh for each message)
-        return "".join(make({}, default, strings, None, ":", ",", False, False, False)(value, 0))
-
-    return encode
-
-
-def _json_decoder(object_hook=None):
-    """JSONDecoder(...).decode through the json module's C scanner alone (see _json_encoder)."""
-    decoder = json.JSONDecoder(object_hook=object_hook)
-    make = json.scanner.c_make_scanner
-    if make is None:
-        return decoder.decode
-    scan = make(decoder)
-
-    def decode(text):
-        try:
-            value, end = scan(text, len(text) - len(text.lstrip()))
-        except StopIteration:
-            raise ValueError("not JSON: %r" % (text[:80],)) from None
-        if text[end:].strip():
-            raise ValueError("not one JSON value: %r" % (text[:80],))
-        return value
-
-    return decode
-
-
-_encode_json = _json_encoder(_encode_value)
-# For what must not put objects in the table (an exception's args in error data).
-_encode_plain_json = _json_encoder(_encode_bytes)
-_decode_tagged_json = _json_decoder(_decode_object)
-_decode_plain_json = _json_decoder()
-
-
-def _decode(line):
-    """A protocol line (str) as Python values; ValueError when it is not JSON. The object hook
-    that turns tags into values costs a call per object: only where one can be (a tag's key
-    starts with "$")."""
-    decode = _decode_tagged_json if '"$' in line else _decode_plain_json
-    return decode(line)
-
-
-def _holds_code(line):
-    return '"$' in line and '"$code"' in line
-
-
-def _dumps(message):
-    """One protocol line (str); raises TypeError/ValueError for what JSON cannot carry (a lone
-    surrogate included). Objects it meets are put in the table: use _dumps_values, which takes
-    them out again when it fails."""
-    line = _encode_json(message)
-    line.encode("utf-8")  # a lone surrogate is no UTF-8: UnicodeEncodeError, a ValueError
-    return line + "\n"
-
-
-_UNSERIALIZABLE = (TypeError, ValueError, RecursionError)  # RecursionError: a value too deep
-
-
-def _dumps_values(message):
-    """A line carrying values: on failure (NaN, a lone surrogate, too deep), the objects it put
-    in the table are dropped again, as they were never sent."""
-    first = _last_object
-    try:
-        return _dumps(message)
-    except BaseException:
-        for number in range(first + 1, _last_object + 1):
-            _objects.pop(number, None)
-        raise
-
-
-_encode_string = json.encoder.encode_basestring  # a str as JSON, as the encoder writes it
-
-
-def _result_line(request_id, result):
-    """The reply to request `request_id`: the usual small results (an integer, a string, null)
-    written as the encoder would write them, without building and walking a message for it."""
-    kind = type(result)
-    if type(request_id) is int:
-        if kind is int:
-            return '{"jsonrpc":"2.0","id":%d,"result":%d}\n' % (request_id, result)
-        if result is None:
-            return '{"jsonrpc":"2.0","id":%d,"result":null}\n' % request_id
-    return _dumps_values({"jsonrpc": "2.0", "id": request_id, "result": result})
-
-
-class BondProxy:
-    """An object of the host (of another bond, lent through the host): attribute reads, attribute
-    writes and calls are sent to the host as `get`, `set` and `invoke` requests. `proxy.m(x)` reads
-    `m` (the owner answers a callable bound to its object) and calls that. Names that start and
-    end with "__" are Python's own protocols and are never asked for. Once collected, the proxy's
-    number is released to the host."""
-
-    __slots__ = ("__number", "__type", "__weakref__")
-
-    def __getattr__(self, name):
-        if name.startswith("__") and name.endswith("__") or name.startswith("_BondProxy__"):
-            raise AttributeError(name)
-        return _request("get", {"object": self.__number, "name": name}, self)
-
-    def __setattr__(self, name, value):
-        _request("set", {"object": self.__number, "name": name, "value": value}, self)
-
-    def __delattr__(self, name):
-        raise AttributeError("cannot delete attribute %r of %r" % (name, self))
-
-    def __call__(self, *args, **kwargs):
-        if kwargs:
-            raise TypeError("%r takes no keyword arguments" % (self,))
-        return _request("invoke", {"object": self.__number, "method": None, "args": list(args)},
-                        self)
-
-    def __iter__(self):
-        """Iterates over the object's value (a `get` of the object itself, one round trip)."""
-        value = _request("get", {"object": self.__number, "name": None}, self)
-        if type(value) is BondProxy:
-            raise TypeError("%r is not iterable: its object has no JSON value" % (self,))
-        return iter(value)
-
-    def __repr__(self):
-        return "<bond proxy of %s #%d>" % (self.__type, self.__number)
-
-    def __reduce_ex__(self, protocol):
-        raise TypeError("%r cannot be copied or pickled" % (self,))
-
-
-_proxy_number = BondProxy._BondProxy__number.__get__
-_set_proxy_number = BondProxy._BondProxy__number.__set__
-_set_proxy_type = BondProxy._BondProxy__type.__set__
-
-
-def _make_proxy(number, type_name):
-    """The proxy of the host's object `number`: one per number, so that an object the host sends
-    twice in one message is one proxy here (`is` holds)."""
-    reference = _proxy_references.get(number)
-    proxy = reference() if reference is not None else None
-    if proxy is None:
-        proxy = object.__new__(BondProxy)
-        _set_proxy_number(proxy, number)
-        _set_proxy_type(proxy, type_name)
-        _watch_proxy(proxy, number)
-    return proxy
-
-
-_proxy_references = {}  # number -> a weak reference to its proxy, until it fires
-
-
-def _watch_proxy(proxy, number):
-    """Queues `number` for release when `proxy` is collected. (weakref.finalize would do, but
-    its Python code looks up builtins that user code may have replaced.)"""
-
-    def collected(reference):
-        _proxy_references.pop(number, None)
-        _release_queue.append(number)
-
-    _proxy_references[number] = weakref.ref(proxy, collected)
+# --- Values (drivers/python/driver.py's, put here by the bootstrap) -------------------------------
+#@bond-python-section Values
 
 
 # --- Stopping and limits --------------------------------------------------------------------------
@@ -436,16 +188,29 @@ class _driver_code:
     def __enter__(self):
         global _in_user_code
         self._was, _in_user_code = _in_user_code, False
-        if self._was:
-            _leave_user()
+        self._watched = _watch(False)
 
     def __exit__(self, error_type, *exc_info):
         global _in_user_code
         _in_user_code = self._was
-        if self._was:
-            _enter_user()
+        _watch(self._watched)
         if error_type is None:
             _raise_stop()
+
+
+_watching = False
+
+
+def _watch(on):
+    """Lets the main thread set the interrupt buffer (on: user code runs) or not (the driver's
+    own code runs; a signal already set is cleared, and the stop it stood for is raised at the
+    next safe point). Returns the previous state."""
+    global _watching
+    was = _watching
+    if on != was:
+        _enter_user() if on else _leave_user()
+        _watching = on
+    return was
 
 
 def _request_stop(request_id, message, limit=None):
@@ -475,6 +240,7 @@ def _take_notifications():
         line = _poll()
         if line is None:
             break
+        line = line.encode("utf-8")
         if not _take_notification(line):
             _queued.append(line)
     hit = _limit_hit()
@@ -485,8 +251,8 @@ def _take_notifications():
 
 
 def _take_notification(line):
-    """True when `line` is an interrupt or release notification, now taken."""
-    if '"interrupt"' not in line and '"release"' not in line:
+    """True when `line` (bytes) is an interrupt or release notification, now taken."""
+    if b'"interrupt"' not in line and b'"release"' not in line:
         return False
     try:
         message = _decode(line)
@@ -531,13 +297,13 @@ def _lift_limits():
     _limits = {}
 
 
-def _stop_error(error, request_id):
+def _stop_error(error):
     """The -32002 error data of an exception that ends a stopped request, or None."""
     if isinstance(error, Interrupted):
         return {"type": type(error).__name__, "limit": error.limit}
     if isinstance(error, KeyboardInterrupt):  # from the interrupt buffer: the stop it stands for
         _take_notifications()
-        if _stop is not None and _stop[0] == request_id:
+        if _stop is not None:
             return {"type": "Interrupted", "limit": _stop[2]}
         return None
     if isinstance(error, MemoryError) and "memory" in _limits:
@@ -561,269 +327,8 @@ def _sliced_sleep(seconds, _sleep=time.sleep, _monotonic=time.monotonic):
 sys.modules["time"].sleep = _sliced_sleep
 
 
-# --- Requests from the host -----------------------------------------------------------------------
-class _InvalidParams(Exception):
-    pass
-
-
-def _code(params, key="code"):
-    code = params.get(key)
-    if not isinstance(code, str):
-        raise _InvalidParams('"%s" must be a string' % key)
-    return code
-
-
-# Code sent without a file name is named as Python names a string of code (python -c).
-_NO_FILE = "<string>"
-
-
-def _eval(params):
-    return eval(compile(_code(params), _NO_FILE, "eval"), _user_globals)
-
-
-def _eval_block(params):
-    code, file = _code(params), params.get("file")
-    if not isinstance(file, str) or not file:
-        file = _NO_FILE
-    exec(compile(code, file, "exec"), _user_globals)
-
-
-# call's name expressions and {"$code"} expressions, compiled once: most repeat a few names
-_compiled_names = {}
-_MISSING = object()
-
-
-def _evaluate(expression):
-    """The value of an expression in the user's globals."""
-    compiled = _compiled_names.get(expression)
-    if compiled is None:
-        if len(_compiled_names) > 1024:
-            _compiled_names.clear()
-        plain = expression.isidentifier() and not keyword.iskeyword(expression)
-        compiled = _compiled_names[expression] = (plain, compile(expression, _NO_FILE, "eval"))
-    plain, code = compiled
-    # A global's plain name is looked up directly, which is what eval would find, sooner; a
-    # builtin, an undefined name or an expression is evaluated.
-    value = _user_globals.get(expression, _MISSING) if plain else _MISSING
-    if value is _MISSING:
-        value = eval(code, _user_globals)
-    return value
-
-
-def _args(params):
-    args = params.get("args", [])
-    if not isinstance(args, list):
-        raise _InvalidParams('"args" must be an array')
-    return args
-
-
-def _call(params):
-    return _evaluate(_code(params, "name"))(*_args(params))
-
-
-def _held(params):
-    """The table's object that the request names."""
-    number = params.get("object")
-    if not _is_number(number):
-        raise _InvalidParams('"object" must be an object number')
-    try:
-        return _objects[number]
-    except KeyError:
-        raise _InvalidParams(_unknown_object_message(number)) from None
-
-
-def _name(params, key):
-    name = params.get(key)
-    if name is not None and not isinstance(name, str):
-        raise _InvalidParams('"%s" must be a string or null' % key)
-    return name
-
-
-def _invoke(params):
-    target, method, args = _held(params), _name(params, "method"), _args(params)
-    if method is None:
-        return target(*args)
-    return getattr(target, method)(*args)
-
-
-def _get(params):
-    target, name = _held(params), _name(params, "name")
-    return target if name is None else getattr(target, name)
-
-
-def _set(params):
-    target = _held(params)
-    setattr(target, _code(params, "name"), params.get("value"))
-
-
-def _count_objects(params):
-    return len(_objects)
-
-
-def _release(params):
-    """The host's `release` notification: it no longer holds these numbers (unknown ones are
-    ignored). Dropping an entry can run the object's __del__."""
-    numbers = params.get("objects") if isinstance(params, dict) else None
-    if isinstance(numbers, list):
-        for number in numbers:
-            if _is_number(number):
-                _objects.pop(number, None)
-
-
-def _make_export(name):
-    def exported(*args):
-        return _request("call", {"name": name, "args": list(args)})
-
-    exported.__name__ = exported.__qualname__ = name
-    return exported
-
-
-def _export(params):
-    name = params.get("name")
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
-        raise _InvalidParams("%r is not a valid Python function name" % (name,))
-    if name in _LANGUAGE_GLOBALS:
-        raise _InvalidParams("%r is a builtin of Python: an export may not replace it" % (name,))
-    _user_globals[name] = _make_export(name)
-
-
-def _configure(params):
-    global _trans_except
-    _trans_except = bool(params.get("trans_except", _trans_except))
-
-
-_METHODS = {
-    "eval": _eval,
-    "eval_block": _eval_block,
-    "call": _call,
-    "invoke": _invoke,
-    "get": _get,
-    "set": _set,
-    "count_objects": _count_objects,
-    "export": _export,
-    "configure": _configure,
-}
-_KEEPING = frozenset(("eval", "call", "invoke", "get"))  # methods whose result "keep" can hold
-
-
-def _describe(error):
-    text = str(error)
-    return "%s: %s" % (type(error).__name__, text) if text else type(error).__name__
-
-
-def _stack(error):
-    """Where `error` was raised, innermost frame first, without the driver's frames; a syntax
-    error's place is its first frame."""
-    stack = []
-    if isinstance(error, SyntaxError) and error.filename != DRIVER_FILE:
-        stack.append({"file": error.filename or _NO_FILE, "line": error.lineno or 0,
-                      "function": ""})
-    frames = []
-    tb = error.__traceback__
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        if code.co_filename != DRIVER_FILE:
-            frames.append({"file": code.co_filename, "line": tb.tb_lineno or 0,
-                           "function": code.co_name})
-        tb = tb.tb_next
-    return stack + frames[::-1]
-
-
-def _error_data(error):
-    data = {"type": type(error).__name__, "stack": _stack(error)}
-    if _trans_except:
-        exception = {"type": type(error).__name__, "module": type(error).__module__,
-                     "message": str(error), "args": list(error.args)}
-        try:
-            _encode_plain_json(exception)  # no objects: args it cannot carry are sent as repr
-        except _UNSERIALIZABLE:
-            exception["args"] = [repr(arg) for arg in error.args]
-        data["exception"] = exception
-    return data
-
-
-def _reply_error(request_id, code, message, data=None):
-    _received.discard(request_id)  # answered: the input's end no longer means an abandoned call
-    error = {"code": code, "message": message}
-    if data is not None:
-        error["data"] = data
-    _send_line(_dumps({"jsonrpc": "2.0", "id": request_id, "error": error}))
-
-
-def _handle_request(message, line=None):
-    """`line`: the message's line, when its params hold {"$code"} and are decoded only now."""
-    request_id = message.get("id")
-    top = _nesting == 0
-    try:
-        _answer_request(request_id, message, line)
-    finally:
-        _received.discard(request_id)
-        _end_stop(request_id)
-        if top:
-            _end()  # (after the reply: a CPU limit that stopped the code is reported in it)
-
-
-def _end_stop(request_id):
-    global _stop, _stop_raised
-    if _stop is not None and _stop[0] == request_id:
-        _stop, _stop_raised = None, False
-
-
-def _answer_request(request_id, message, line=None):
-    global _in_user_code
-    method = message.get("method")
-    params = message.get("params")
-    if not isinstance(params, dict):
-        params = {}
-    handler = _METHODS.get(method)
-    if handler is None:
-        return _reply_error(request_id, -32601, "unknown method %r" % (method,))
-    limits = params.get("limits")
-    try:
-        if _nesting == 0:
-            _begin(request_id if type(request_id) is int else 0)
-        if limits is not None:
-            _apply_limits(request_id, limits)
-        _in_user_code = True
-        _enter_user()
-        try:
-            _raise_stop()  # stopped before it started
-            if line is not None:  # its {"$code"} values are evaluated as user code, now
-                params = _decode_tagged_json(line).get("params")
-                if not isinstance(params, dict):
-                    params = {}
-            result = handler(params)
-            if method in _KEEPING and params.get("keep"):
-                result = _as_object(result)
-        finally:
-            _in_user_code = False
-            _leave_user()
-    except (_InvalidParams, _UnknownObject) as error:
-        if limits is not None:
-            _lift_limits()
-        return _reply_error(request_id, -32602, str(error))
-    except SystemExit as error:  # exit() in user code ends the interpreter, as it would anywhere
-        _exit_like_python(error.code)
-    except BaseException as error:
-        stop = _stop_error(error, request_id)
-        if limits is not None:
-            _lift_limits()
-        if stop is not None:
-            text = _describe(error) if _stop is None else "Interrupted: %s" % _stop[1]
-            if stop["limit"] == "memory":
-                text = "MemoryError: the code used more than its memory limit"
-            return _reply_error(request_id, -32002, text, stop)
-        return _reply_error(request_id, -32000, _describe(error), _error_data(error))
-    if limits is not None:
-        _lift_limits()
-    if request_id is None:
-        return
-    try:
-        line = _result_line(request_id, result)
-    except _UNSERIALIZABLE as error:  # ValueError: NaN, lone surrogates; RecursionError: depth
-        return _reply_error(request_id, -32001, "cannot serialize the result: %s" % error)
-    _received.discard(request_id)  # before the reply: the host may close the bond right after it
-    _send_line(line)
+# --- Requests from the host (drivers/python/driver.py's, put here by the bootstrap) ---------------
+#@bond-python-section Requests from the host
 
 
 # --- Calls to the host ----------------------------------------------------------------------------
@@ -873,10 +378,11 @@ def _reply_raises(error):
 
 # --- The serving loop -----------------------------------------------------------------------------
 def _read_line():
-    """The next protocol line (str), or None at the end of the input."""
+    """The next protocol line (bytes), or None at the end of the input."""
     if _queued:
         return _queued.pop(0)
-    return _receive()
+    line = _receive()
+    return None if line is None else line.encode("utf-8")
 
 
 def _serve(awaited_id=None):
@@ -890,10 +396,10 @@ def _serve(awaited_id=None):
         unknown = None
         try:
             try:
-                message = _decode_plain_json(line) if deferred else _decode(line)
+                message = _decode_plain_json(line.decode("utf-8")) if deferred else _decode(line)
             except _UnknownObject as error:  # {"$yours": N} of no entry: answered below
                 unknown = error
-                message = _decode_plain_json(line)
+                message = _decode_plain_json(line.decode("utf-8"))
         except ValueError as error:
             _reply_error(None, -32700, "parse error: %s" % error)
             continue
@@ -913,7 +419,16 @@ def _serve(awaited_id=None):
                 _reply_error(message.get("id"), -32602, str(unknown))
                 _received.discard(message.get("id"))
                 continue
-            _handle_request(message, line if deferred else None)
+            # A top-level request is the one node's main thread may stop (and the CPU limit's); it
+            # ends after its reply, which reports a CPU limit that stopped it.
+            top = _nesting == 0 and type(message.get("id")) is int
+            if top:
+                _begin(message["id"])
+            try:
+                _handle_request(message, line if deferred else None)
+            finally:
+                if top:
+                    _end()
         elif message.get("id") == awaited_id and awaited_id is not None:
             if "error" in message:
                 raise _reply_raises(message["error"])
@@ -967,7 +482,7 @@ def _fail(reason):
 def main(version):
     ready = {"protocol": PROTOCOL_VERSION, "lang": "Pyodide", "version": version,
              "pid": _bond_io.pid()}
-    _send_line("\n" + _dumps({"jsonrpc": "2.0", "method": "ready", "params": ready}))
+    _send_line(b"\n" + _dumps({"jsonrpc": "2.0", "method": "ready", "params": ready}))
     try:
         _serve()
     except _Exit as done:
