@@ -58,12 +58,10 @@
     }
 
     // --- Start and end: the launcher ---------------------------------------------------------------
-    // Where the pyodide package is: BOND_PYODIDE_DIR, else the places the library was built to
-    // look (the install prefix's share/bond/pyodide, then the source tree's), in that order.
+    // Where the pyodide package is: BOND_PYODIDE_DIR when set, else the places the library was
+    // built to look (the install prefix's share/bond/pyodide, then the source tree's), in order.
     function findPyodide() {
-        const places = [];
-        if (process.env.BOND_PYODIDE_DIR) places.push(process.env.BOND_PYODIDE_DIR);
-        for (const place of header.dirs) places.push(place);
+        const places = process.env.BOND_PYODIDE_DIR ? [process.env.BOND_PYODIDE_DIR] : header.dirs;
         for (const place of places)
             if (fs.existsSync(place + '/pyodide.asm.wasm') && fs.existsSync(place + '/pyodide.js'))
                 return fs.realpathSync(place);

@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -251,7 +252,21 @@ TEST_CASE("Pyodide: interrupt, the wall, CPU and memory limits, runaway code; th
     CHECK(third.eval("'ok'") == "ok");
 }
 
-TEST_CASE("Pyodide: a missing node is a BondException that says what to install") {
+TEST_CASE("Pyodide: a missing package or node is a BondException that says what to install") {
+    {
+        bond::Options options;
+        options.env = std::map<std::string, std::string>{
+            {"PATH", std::getenv("PATH")}, {"BOND_PYODIDE_DIR", "/nonexistent/pyodide"}};
+        try {
+            make_pyodide(nullptr, options);
+            FAIL("no BondException");
+        } catch (const bond::BondException& error) {
+            std::string message = error.what();
+            CHECK(message.find("Pyodide is not installed") != std::string::npos);
+            CHECK(message.find("/nonexistent/pyodide") != std::string::npos);
+            CHECK(message.find("scripts/setup") != std::string::npos);
+        }
+    }
     bond::Options options;
     options.command = "/nonexistent/node";
     try {
