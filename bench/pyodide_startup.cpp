@@ -15,8 +15,9 @@ namespace {
 
 double start_ms(const std::string& language) {
     auto began = std::chrono::steady_clock::now();
-    bond::Bond remote =
-        bond::make_bond(language, {.on_output = [](bond::Channel, std::string_view) {}});
+    bond::Options options;
+    options.on_output = [](bond::Channel, std::string_view) {};
+    bond::Bond remote = bond::make_bond(language, std::move(options));
     if (remote.eval("abs(-1)") != 1) throw std::runtime_error(language + ": abs(-1) is not 1");
     std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - began;
     return took.count();
