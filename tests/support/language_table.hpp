@@ -30,7 +30,8 @@ inline bool in_shared_suites(const nlohmann::json& tests_entry) {
 // The names of the registered languages the shared suites leave out (see in_shared_suites).
 inline std::vector<std::string> languages_outside_shared_suites() {
     std::vector<std::string> names;
-    for (const auto& entry : read_json(BOND_SOURCE_DIR "/tests/languages.json").at("languages"))
+    nlohmann::json tests = read_json(BOND_SOURCE_DIR "/tests/languages.json");
+    for (const auto& entry : tests.at("languages"))
         if (!in_shared_suites(entry)) names.push_back(entry.at("name"));
     return names;
 }
