@@ -1,7 +1,9 @@
 # The bond driver for Python: speaks the protocol of docs/protocol.md with the host over the
 # process's original stdin/stdout. The host sends this file over the pipe at start-up and runs it
 # with exec() in a namespace of its own: user code runs in __main__'s globals and never sees it.
-# Only the standard library is used.
+# Only the standard library is used. Its Values and Requests sections also run inside Pyodide:
+# the Pyodide driver's bootstrap puts them in drivers/pyodide/driver.py, which gives what they
+# call (src/bond/driver_registry.cpp, pyodide_python_driver).
 # The driver's imports are on every bond's start-up path: the C modules under the standard
 # library's pure-Python ones where those only wrap them. json would import re and enum, signal
 # enum, threading functools and collections: 15 to 20 ms of a 25 ms interpreter start.

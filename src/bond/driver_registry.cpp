@@ -59,6 +59,54 @@ std::string javascript_bootstrap(std::string_view source) {
            base64_encode(embedded_driver("javascript_watcher")) + "','base64').toString())\n";
 }
 
+// The Pyodide driver's Python half with drivers/python/driver.py's sections put in where it names
+// them (a line "#@bond-python-section TITLE"): a section runs from its "# --- TITLE ---" line to
+// the next such line.
+std::string pyodide_python_driver() {
+    std::string_view python = embedded_driver("python");
+    std::string_view pyodide = embedded_driver("pyodide_driver");
+    const std::string mark = "#@bond-python-section ";
+    std::string composed;
+    for (std::size_t at = 0; at < pyodide.size();) {
+        std::size_t end = std::min(pyodide.find('\n', at), pyodide.size() - 1) + 1;
+        std::string_view line = pyodide.substr(at, end - at);
+        at = end;
+        if (line.substr(0, mark.size()) != mark) {
+            composed += line;
+            continue;
+        }
+        std::string title(line.substr(mark.size()));
+        while (!title.empty() && (title.back() == '\n' || title.back() == '\r')) title.pop_back();
+        std::size_t start = python.find("\n# --- " + title + " ---");
+        std::size_t next =
+            start == std::string_view::npos ? start : python.find("\n# --- ", start + 1);
+        if (next == std::string_view::npos)
+            throw std::logic_error("drivers/python/driver.py has no section " + title);
+        composed += python.substr(start + 1, next - start);
+    }
+    return composed;
+}
+
+// Pyodide: the host runs `node -e LOADER` (drivers/registry.json), and the loader reads from stdin
+// a header line and then the two halves of the driver as they are: drivers/pyodide/driver.js,
+// which it calls as the launcher, and driver.py (see pyodide_python_driver), which runs inside
+// Pyodide. The header gives their sizes and where the pyodide package may be, in order: the
+// install prefix's share/bond/pyodide (cmake --install puts it there) and the source tree's
+// node_modules, as the library was built (BOND_PYODIDE_DIRS); BOND_PYODIDE_DIR in the environment
+// comes first.
+std::string pyodide_bootstrap(std::string_view source) {
+    static const std::string python = pyodide_python_driver();
+    nlohmann::json dirs = nlohmann::json::array();
+    std::string_view places = BOND_PYODIDE_DIRS;
+    for (std::size_t at = 0; at <= places.size();) {
+        std::size_t end = std::min(places.find(':', at), places.size());
+        if (end > at) dirs.push_back(std::string(places.substr(at, end - at)));
+        at = end + 1;
+    }
+    nlohmann::json header = {{"dirs", dirs}, {"js", source.size()}, {"py", python.size()}};
+    return header.dump() + "\n" + std::string(source) + python;
+}
+
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
         return std::tolower(static_cast<unsigned char>(x)) ==
@@ -70,10 +118,9 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
 // like perl, reads its program from stdin and stops reading at a line __END__ can take Perl's.
 Bootstrap bootstrap_named(const std::string& name) {
     static const std::map<std::string, Bootstrap> bootstraps = {
-        {"python", python_bootstrap},
-        {"php", php_bootstrap},
-        {"perl", perl_bootstrap},
-        {"javascript", javascript_bootstrap},
+        {"python", python_bootstrap},   {"php", php_bootstrap},
+        {"perl", perl_bootstrap},       {"javascript", javascript_bootstrap},
+        {"pyodide", pyodide_bootstrap},
     };
     auto found = bootstraps.find(name);
     if (found == bootstraps.end())

@@ -12,7 +12,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import daemon_client  # noqa: E402
 from daemon_client import HANG_GUARD  # noqa: E402
-from languages import BY_KEY  # noqa: E402,F401  (the languages: tests/support/languages.py)
+from languages import BY_KEY, REGISTERED, REGISTRY  # noqa: E402,F401  (tests/support/languages.py)
 
 BOND = os.environ.get("BOND_CLI") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "bond")

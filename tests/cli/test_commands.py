@@ -9,7 +9,8 @@ import subprocess
 import tempfile
 import unittest
 
-from cli_support import BOND, BY_KEY, HANG_GUARD, Client, Daemon, read_line, run
+from cli_support import (BOND, BY_KEY, HANG_GUARD, REGISTERED, REGISTRY, Client, Daemon, read_line,
+                         run)
 
 # Per language, from drivers/registry.json and tests/languages.json (name, version_command,
 # ...) and the latter's "cli": an expression and its value as JSON, code that raises and the words
@@ -396,7 +397,7 @@ class Drivers(unittest.TestCase):
         status, out, _ = run("drivers", "--json")
         self.assertEqual(status, 0)
         reports = {report["lang"]: report for report in json.loads(out)}
-        self.assertEqual(set(reports), {table["name"] for table in LANGUAGES.values()})
+        self.assertEqual(set(reports), set(REGISTERED))
         for table in LANGUAGES.values():
             report = reports[table["name"]]
             with self.subTest(lang=report["lang"]):
@@ -417,7 +418,7 @@ class Drivers(unittest.TestCase):
         self.assertEqual(status, 1)  # nothing works at all
         for report in json.loads(out):
             self.assertFalse(report["found"])
-            packages = " ".join(LANGUAGES[report["lang"].lower()]["debian_packages"])
+            packages = " ".join(REGISTRY[report["lang"]]["debian_packages"])
             self.assertEqual(report["error"], "%s is not on PATH (Debian: apt-get install %s)"
                              % (report["command"], packages))
 

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <regex>
 
 using bond::Value;
@@ -91,7 +92,13 @@ TEST_CASE("bonds of every language are named case-insensitively and by alias") {
 TEST_CASE("the table of tests/languages.json has every language of the driver registry") {
     // In the registry's order: a language registered without its entry, or an entry for a
     // language bond does not know, fails here rather than going untested.
+    // A language with a suite of its own ("shared_suites": false) is left out on purpose.
     std::vector<std::string> tested;
     for (const auto& language : languages()) tested.push_back(language.name);
-    CHECK(tested == bond::list_drivers());
+    std::vector<std::string> expected;
+    auto outside = languages_outside_shared_suites();
+    for (const auto& name : bond::list_drivers())
+        if (std::find(outside.begin(), outside.end(), name) == outside.end())
+            expected.push_back(name);
+    CHECK(tested == expected);
 }

@@ -147,6 +147,10 @@ const std::vector<Language>& languages() {
     return all;
 }
 
+std::vector<std::string> languages_outside_shared_suites() {
+    return bond_tests::languages_outside_shared_suites();
+}
+
 // BOND_CONFORMANCE_LANGUAGES (names separated by commas), when set, limits the run to those
 // languages: a second run of one language's table under other settings (Perl with JSON::PP).
 static bool selected(const Language& language) {

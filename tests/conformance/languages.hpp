@@ -96,6 +96,9 @@ struct Language {
                                 // holds x in a global; forget(): drops it and collects garbage
 };
 
+// The registered languages whose entry of tests/languages.json says "shared_suites": false, which
+// languages() leaves out (Pyodide: tests/pyodide).
+std::vector<std::string> languages_outside_shared_suites();
 const std::vector<Language>& languages();
 
 // Runs `test` once per language, naming the language in any failure.

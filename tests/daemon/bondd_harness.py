@@ -10,7 +10,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import daemon_client  # noqa: E402
 from daemon_client import HANG_GUARD, Client, RpcError  # noqa: E402,F401
-from languages import BY_NAME, TABLE  # noqa: E402,F401  (the languages: tests/support/languages.py)
+from languages import BY_NAME, REGISTERED, TABLE  # noqa: E402,F401  (the languages: tests/support/languages.py)
 
 BONDD = os.environ.get("BONDD") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "bondd")

@@ -9,7 +9,8 @@ import subprocess
 import tempfile
 import unittest
 
-from bondd_harness import BONDD, HANG_GUARD, Client, Daemon, RpcError, process_alive, tcp_client
+from bondd_harness import (BONDD, HANG_GUARD, REGISTERED, Client, Daemon, RpcError, process_alive,
+                           tcp_client)
 
 
 class Tcp(unittest.TestCase):
@@ -36,7 +37,7 @@ class Tcp(unittest.TestCase):
             with self.assertRaises(RpcError):
                 client.request("open", lang="Python")
             self.assertIsNone(client.request("auth", token="s3cret-token"))
-            self.assertEqual(len(client.request("drivers")), 4)
+            self.assertEqual(len(client.request("drivers")), len(REGISTERED))
             bond = client.open()
             self.assertEqual(client.request("eval", bond=bond, code="40 + 2"), 42)
 
@@ -57,7 +58,7 @@ class Tcp(unittest.TestCase):
             with self.assertRaises((EOFError, ConnectionError)):
                 silent.read()  # the daemon closes the connection
             daemon.wait_for_log(r"did not authenticate within 100 ms")
-            self.assertEqual(len(authenticated.request("drivers")), 4)
+            self.assertEqual(len(authenticated.request("drivers")), len(REGISTERED))
             authenticated.close()
             silent.close()
 
@@ -86,7 +87,7 @@ class UnixSocket(unittest.TestCase):
                 self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
                 self.assertTrue(stat.S_ISSOCK(os.stat(path).st_mode))
                 with Client(path) as client:
-                    self.assertEqual(len(client.request("drivers")), 4)
+                    self.assertEqual(len(client.request("drivers")), len(REGISTERED))
                 # A second daemon on the same socket is refused.
                 result = subprocess.run([BONDD], env=environment, capture_output=True,
                                         text=True, timeout=HANG_GUARD)
@@ -102,7 +103,7 @@ class UnixSocket(unittest.TestCase):
             dead.close()  # the file stays, nobody listens
             with Daemon("--socket", path) as daemon:
                 with Client(path) as client:
-                    self.assertEqual(len(client.request("drivers")), 4)
+                    self.assertEqual(len(client.request("drivers")), len(REGISTERED))
 
 
 class PeerUid(unittest.TestCase):

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace bond_tests {
 
@@ -19,8 +20,25 @@ inline nlohmann::json read_json(const std::string& path) {
     return nlohmann::json::parse(file);
 }
 
+// Whether the shared suites (conformance, faults, remote, daemon, command line, benchmark) run
+// the language: all but those whose entry of tests/languages.json says "shared_suites": false
+// (Pyodide, which has a suite of its own: tests/pyodide).
+inline bool in_shared_suites(const nlohmann::json& tests_entry) {
+    return tests_entry.value("shared_suites", true);
+}
+
+// The names of the registered languages the shared suites leave out (see in_shared_suites).
+inline std::vector<std::string> languages_outside_shared_suites() {
+    std::vector<std::string> names;
+    nlohmann::json tests = read_json(BOND_SOURCE_DIR "/tests/languages.json");
+    for (const auto& entry : tests.at("languages"))
+        if (!in_shared_suites(entry)) names.push_back(entry.at("name"));
+    return names;
+}
+
 // Each entry: the registry's fields (name, aliases, command, args, version_command, ...), "key"
-// (the name in lower case) and "interpreter" (the command), then the tests' fields.
+// (the name in lower case) and "interpreter" (the command), then the tests' fields; only the
+// languages in the shared suites.
 inline const nlohmann::json& language_table() {
     static const nlohmann::json table = [] {
         nlohmann::json registry = read_json(BOND_SOURCE_DIR "/drivers/registry.json");
@@ -33,6 +51,7 @@ inline const nlohmann::json& language_table() {
                 if (entry.at("name") == name) own = &entry;
             if (own == nullptr)
                 throw std::runtime_error(name + " has no entry in tests/languages.json");
+            if (!in_shared_suites(*own)) continue;
             std::string key = name;
             for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
             language["key"] = key;

@@ -13,10 +13,10 @@ REPOSITORY = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, PACKAGE_ROOT)
 sys.path.insert(0, os.path.join(REPOSITORY, "tests", "daemon"))
 
-from bondd_harness import BONDD, HANG_GUARD, TABLE, Daemon, DaemonTestCase  # noqa: E402,F401
+from bondd_harness import BONDD, HANG_GUARD, REGISTERED, TABLE, Daemon, DaemonTestCase  # noqa: E402,F401
 import bond_client  # noqa: E402,F401
 
-LANGUAGE_NAMES = [language["name"] for language in TABLE]  # drivers/registry.json's, in order
+LANGUAGE_NAMES = REGISTERED  # drivers/registry.json's, in order
 
 
 class ClientTestCase(DaemonTestCase):
