@@ -19,6 +19,11 @@ import weakref
 import __main__
 import _bond_io
 
+try:
+    import _json  # json's C encoder and scanner, which the Values section uses as Python's does
+except ImportError:
+    _json = None
+
 # The driver's own builtins: the functions defined below look them up here, so user code that
 # reassigns or deletes one of builtins (`builtins.len = None`) changes only its own.
 __builtins__ = dict(builtins.__dict__)
