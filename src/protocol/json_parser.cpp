@@ -7,6 +7,7 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <charconv>
 #include <limits>
 #include <string>
 #include <vector>
@@ -27,13 +28,43 @@ class ValueBuilder {
 
     bool Null() { return add(nullptr); }
     bool Bool(bool value) { return add(value); }
-    // As nlohmann reads them: a number without a sign is unsigned, one with a minus signed.
-    bool Int(int value) { return add(Value::number_integer_t{value}); }
-    bool Uint(unsigned value) { return add(Value::number_unsigned_t{value}); }
-    bool Int64(std::int64_t value) { return add(Value::number_integer_t{value}); }
-    bool Uint64(std::uint64_t value) { return add(Value::number_unsigned_t{value}); }
-    bool Double(double value) { return add(value); }
-    bool RawNumber(const Ch*, SizeType, bool) { return false; }  // not asked for
+    // Numbers come as their text (kParseNumbersAsStringsFlag), read as nlohmann reads them: an
+    // integer without a sign is unsigned, one with a minus signed, one beyond 64 bits and any
+    // other number a double, the nearest to the text (std::from_chars: exact, whatever the
+    // locale). RapidJSON's own conversion of doubles in full precision has undefined behaviour
+    // in 1.1.0 (a count of leading zeros of 0, for some inputs), found by UBSan.
+    bool RawNumber(const Ch* text, SizeType length, bool) {
+        const char* end = text + length;
+        std::string_view number(text, length);
+        if (number.find_first_of(".eE") == std::string_view::npos) {
+            if (number[0] == '-') {
+                Value::number_integer_t value = 0;
+                if (auto read = std::from_chars(text, end, value); read.ec == std::errc())
+                    return add(value);
+            } else {
+                Value::number_unsigned_t value = 0;
+                if (auto read = std::from_chars(text, end, value); read.ec == std::errc())
+                    return add(value);
+            }
+        }
+        double value = 0;
+        auto read = std::from_chars(text, end, value);
+        if (read.ec == std::errc::result_out_of_range) {
+            if (!too_small(number)) {
+                too_large_ = number.substr(0, 40);
+                return false;
+            }
+            value = number[0] == '-' ? -0.0 : 0.0;  // as strtod rounds it
+        } else if (read.ec != std::errc() || read.ptr != end) {
+            return false;  // not reached: RapidJSON checked the grammar
+        }
+        return add(value);
+    }
+    bool Int(int) { return false; }  // numbers come as text (RawNumber)
+    bool Uint(unsigned) { return false; }
+    bool Int64(std::int64_t) { return false; }
+    bool Uint64(std::uint64_t) { return false; }
+    bool Double(double) { return false; }
     bool String(const Ch* text, SizeType length, bool) {
         return add(Value::string_t(text, length));
     }
@@ -58,8 +89,17 @@ class ValueBuilder {
     }
 
     bool too_deep() const { return too_deep_; }
+    // The start of a number too large for a double, or empty.
+    const std::string& too_large() const { return too_large_; }
 
   private:
+    // A number out of a double's range is too small when its exponent is negative or its
+    // integer part is 0.
+    static bool too_small(std::string_view number) {
+        if (auto exponent = number.find_first_of("eE"); exponent != number.npos)
+            return number[exponent + 1] == '-';
+        return number.starts_with("0") || number.starts_with("-0");
+    }
     Value* place(Value value) {
         if (open_.empty()) {
             root_ = std::move(value);
@@ -105,13 +145,13 @@ class ValueBuilder {
     std::vector<Value*> open_;
     Value::string_t key_;
     bool too_deep_ = false;
+    std::string too_large_;
 };
 
-// Iterative: no recursion for deep input (the builder bounds the depth). Full precision: a double
-// reads back as the number that was written, as with nlohmann. Invalid UTF-8 is refused, as
-// nlohmann refuses it.
+// Iterative: no recursion for deep input (the builder bounds the depth). Numbers as text: the
+// builder reads them (ValueBuilder::RawNumber). Invalid UTF-8 is refused, as nlohmann refuses it.
 constexpr unsigned kReadFlags = rapidjson::kParseIterativeFlag |
-                                rapidjson::kParseFullPrecisionFlag |
+                                rapidjson::kParseNumbersAsStringsFlag |
                                 rapidjson::kParseValidateEncodingFlag;
 
 // `stream` ends at `size`, or at a NUL byte: RapidJSON's end of input. A NUL before the end is
@@ -130,6 +170,11 @@ Value read(Stream& stream, const char* text, std::size_t size, std::size_t max_d
     if (result && stream.Tell() == size) return root;
     if (builder.too_deep())
         throw ProtocolError("JSON nested more than " + std::to_string(max_depth) + " levels deep");
+    if (!builder.too_large().empty())
+        throw ProtocolError("not valid JSON: the number " + builder.too_large() +
+                            " is too large for a double (at byte " +
+                            std::to_string(result.Offset() + 1) + " of " + std::to_string(size) +
+                            ")");
     std::size_t offset = result ? stream.Tell() : result.Offset();
     std::string problem = offset < size && text[offset] == '\0'
                               ? "a NUL byte, which JSON allows only escaped, as \\u0000"
