@@ -8,6 +8,7 @@
 #include <rapidjson/reader.h>
 
 #include <charconv>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -66,10 +67,12 @@ class ValueBuilder {
     bool Uint64(std::uint64_t) { return false; }
     bool Double(double) { return false; }
     bool String(const Ch* text, SizeType length, bool) {
+        if (has_lone_surrogate(text, length)) return false;
         return add(Value::string_t(text, length));
     }
     bool StartObject() { return open(Value::object()); }
     bool Key(const Ch* text, SizeType length, bool) {
+        if (has_lone_surrogate(text, length)) return false;
         std::string_view key(text, length);
         if (tag_keys_ && !key.empty() && key[0] == '$' && !*tag_keys_)
             *tag_keys_ = key == "$obj" || key == "$yours" || key == "$code";
@@ -89,16 +92,48 @@ class ValueBuilder {
     }
 
     bool too_deep() const { return too_deep_; }
+    bool lone_surrogate() const { return lone_surrogate_; }
     // The start of a number too large for a double, or empty.
     const std::string& too_large() const { return too_large_; }
 
   private:
-    // A number out of a double's range is too small when its exponent is negative or its
-    // integer part is 0.
+    // A number out of a double's range is too small when its first significant digit stands
+    // after the decimal point, its exponent counted.
     static bool too_small(std::string_view number) {
-        if (auto exponent = number.find_first_of("eE"); exponent != number.npos)
-            return number[exponent + 1] == '-';
-        return number.starts_with("0") || number.starts_with("-0");
+        if (number.starts_with('-')) number.remove_prefix(1);
+        long exponent = 0;
+        if (auto at = number.find_first_of("eE"); at != number.npos) {
+            std::string_view digits = number.substr(at + 1);
+            bool negative = digits.starts_with('-');
+            if (negative || digits.starts_with('+')) digits.remove_prefix(1);
+            long magnitude = 0;
+            auto read = std::from_chars(digits.data(), digits.data() + digits.size(), magnitude);
+            constexpr long kFar = 1L << 40;  // beyond any double, and any count of digits here
+            if (read.ec != std::errc() || magnitude > kFar) magnitude = kFar;
+            exponent = negative ? -magnitude : magnitude;
+            number = number.substr(0, at);
+        }
+        std::string_view integer = number.substr(0, number.find('.'));
+        if (auto first = integer.find_first_not_of('0'); first != integer.npos)
+            return static_cast<long>(integer.size() - first) + exponent <= 0;
+        std::string_view fraction =
+            integer.size() < number.size() ? number.substr(integer.size() + 1) : "";
+        auto first = fraction.find_first_not_of('0');
+        return first == fraction.npos || exponent - static_cast<long>(first) <= 0;
+    }
+    // RapidJSON 1.1.0 refuses a \uD800 to \uDBFF escape without its pair but writes a lone
+    // \uDC00 to \uDFFF as the bytes ED B0..BF xx: not UTF-8, which nlohmann refused. (Such
+    // bytes in the text itself are refused by the reader's own check of UTF-8.)
+    bool has_lone_surrogate(const char* text, std::size_t length) {
+        const char* end = text + length;
+        for (const char* at = text;
+             (at = static_cast<const char*>(std::memchr(at, 0xED, end - at))) != nullptr; ++at) {
+            if (at + 1 < end && static_cast<unsigned char>(at[1]) >= 0xA0) {
+                lone_surrogate_ = true;
+                return true;
+            }
+        }
+        return false;
     }
     Value* place(Value value) {
         if (open_.empty()) {
@@ -145,6 +180,7 @@ class ValueBuilder {
     std::vector<Value*> open_;
     Value::string_t key_;
     bool too_deep_ = false;
+    bool lone_surrogate_ = false;
     std::string too_large_;
 };
 
@@ -170,6 +206,11 @@ Value read(Stream& stream, const char* text, std::size_t size, std::size_t max_d
     if (result && stream.Tell() == size) return root;
     if (builder.too_deep())
         throw ProtocolError("JSON nested more than " + std::to_string(max_depth) + " levels deep");
+    if (builder.lone_surrogate())
+        throw ProtocolError(
+            "not valid JSON: a lone UTF-16 surrogate, \\uDC00 to \\uDFFF "
+            "without \\uD800 to \\uDBFF before it (near byte " +
+            std::to_string(result.Offset() + 1) + " of " + std::to_string(size) + ")");
     if (!builder.too_large().empty())
         throw ProtocolError("not valid JSON: the number " + builder.too_large() +
                             " is too large for a double (at byte " +

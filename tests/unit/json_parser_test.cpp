@@ -51,7 +51,8 @@ TEST_CASE("parse_json refuses deep nesting and bad JSON with a clear error") {
 
     for (std::string_view text :
          {"", "not json", "{\"a\":}", "[1,2", "\"\xff\"", "1 2", "{\"a\":1}x", "\"\xed\xa0\x80\"",
-          "\"\xc0\xaf\"", "\"a\nb\"", "1e400", "NaN", "[1,]", "// c\n1", "\"\\ud800\""}) {
+          "\"\xc0\xaf\"", "\"a\nb\"", "1e400", "NaN", "[1,]", "// c\n1", "\"\\ud800\"",
+          "\"\\udc00\"", "\"a\\ud800\\u0041\"", "{\"\\udfff\":1}", "[\"\\ud83d\\ude00\\ude00\"]"}) {
         CAPTURE(text);
         CHECK_THROWS_AS(parse_json(text), ProtocolError);
         std::string copy(text);
@@ -106,6 +107,13 @@ TEST_CASE("parse_json reads numbers as nlohmann does, to the nearest double") {
     CHECK_THROWS_WITH_AS(parse_json("[-" + std::string(400, '9') + ".5]"),
                          "not valid JSON: Number too big to be stored in double (at byte 2 of 405)",
                          ProtocolError);
+    CHECK_THROWS_WITH_AS(parse_json("[\"ok\",\"\\udc00\"]"),
+                         "not valid JSON: a lone UTF-16 surrogate, \\uDC00 to \\uDFFF without "
+                         "\\uD800 to \\uDBFF before it (near byte 15 of 15)",
+                         ProtocolError);
+    // A large mantissa with a small negative exponent is large, not small.
+    CHECK_THROWS_AS(parse_json("1" + std::string(400, '0') + "e-10"), ProtocolError);
+    CHECK(parse_json("0.00" + std::string(400, '0') + "5e+300") == Value::parse("5e-103"));
     // Just above the largest double, which RapidJSON lets through.
     CHECK_THROWS_WITH_AS(parse_json("[1.7976931348623159e308]"),
                          "not valid JSON: the number 1.7976931348623159e308 is too large for a "
