@@ -72,6 +72,13 @@
     }
 
     function launch() {
+        // --experimental-permission (below) came with Node.js 20: an older node would refuse it,
+        // or, worse, run without the fence.
+        const major = Number(process.versions.node.split('.')[0]);
+        if (!(major >= 20))
+            fail('Pyodide needs Node.js 20 or later; this node is ' + process.versions.node +
+                 ' (' + process.execPath + '). Install Node.js 20 or later (e.g. from ' +
+                 'nodejs.org or NodeSource), or name it in the bond\'s command.');
         const directory = findPyodide();
         const args = [
             '--experimental-permission', '--allow-fs-read=' + directory, '--allow-worker',
