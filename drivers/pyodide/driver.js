@@ -155,14 +155,17 @@
             }
         });
 
-        let pending = '';
+        // The pieces of the line not yet ended: only each new chunk is searched for its end, so a
+        // long line costs linear time, not quadratic.
+        let pieces = [];
         process.stdin.setEncoding('utf8');
         process.stdin.on('data', (chunk) => {
-            pending += chunk;
-            let end;
-            while ((end = pending.indexOf('\n')) >= 0) {
-                const line = pending.slice(0, end);
-                pending = pending.slice(end + 1);
+            let start = 0, end;
+            while ((end = chunk.indexOf('\n', start)) >= 0) {
+                pieces.push(chunk.slice(start, end));
+                const line = pieces.length === 1 ? pieces[0] : pieces.join('');
+                pieces = [];
+                start = end + 1;
                 if (line.includes('"interrupt"')) {
                     try {
                         const message = JSON.parse(line);
@@ -173,6 +176,7 @@
                 }
                 queue(line);
             }
+            if (start < chunk.length) pieces.push(chunk.slice(start));
         });
         // The input's end while a request runs: the host is gone, and the code must not run on
         // unattended. Otherwise the worker ends as Python would (atexit).
