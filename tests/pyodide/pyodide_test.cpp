@@ -152,6 +152,20 @@ TEST_CASE("Pyodide: eval, eval_block, call, export, output, errors at the user's
     CHECK(tally.call("add", 3) == 7);
     CHECK(tally.get("total") == 7);
     CHECK(py.eval("len(__import__('gc').get_objects()) > 0") == true);
+
+    // User code that clobbers the modules the driver ends with: close still ends cleanly, with
+    // no traceback.
+    py.eval_block(
+        "import atexit, traceback\n"
+        "atexit._run_exitfuncs = None\n"
+        "traceback.format_exception = None\n");
+    py.close();
+    CHECK(!py.alive());
+    {
+        std::lock_guard lock(output.mutex);
+        CHECK(output.stdout_text == "to stdout\n");
+        CHECK(output.stderr_text == "to stderr\n");
+    }
 }
 
 TEST_CASE("Pyodide is locked down: each door to the host is closed") {
