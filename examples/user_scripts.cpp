@@ -2,7 +2,8 @@
 // using functions the application exposes. Each script runs in the sandbox under wall, CPU and
 // memory limits; whatever it does, the application answers its owner with a message fit to send.
 // `user_scripts pyodide` runs them in Pyodide (Python in WebAssembly, docs/security.md) instead:
-// locked down by construction, with no sandbox to set up (no bwrap, no namespaces).
+// no host files or processes, with no sandbox to set up (no bwrap, no namespaces); its CPU and
+// memory limits are cooperative, the wall limit is the hard stop (docs/security.md).
 #include <bond/bond.hpp>
 
 #include <chrono>

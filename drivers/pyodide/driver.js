@@ -72,6 +72,13 @@
     }
 
     function launch() {
+        // --experimental-permission (below) came with Node.js 20: an older node would refuse it,
+        // or, worse, run without the fence.
+        const major = Number(process.versions.node.split('.')[0]);
+        if (!(major >= 20))
+            fail('Pyodide needs Node.js 20 or later; this node is ' + process.versions.node +
+                 ' (' + process.execPath + '). Install Node.js 20 or later (e.g. from ' +
+                 'nodejs.org or NodeSource), or name it in the bond\'s command.');
         const directory = findPyodide();
         const args = [
             '--experimental-permission', '--allow-fs-read=' + directory, '--allow-worker',
@@ -148,14 +155,17 @@
             }
         });
 
-        let pending = '';
+        // The pieces of the line not yet ended: only each new chunk is searched for its end, so a
+        // long line costs linear time, not quadratic.
+        let pieces = [];
         process.stdin.setEncoding('utf8');
         process.stdin.on('data', (chunk) => {
-            pending += chunk;
-            let end;
-            while ((end = pending.indexOf('\n')) >= 0) {
-                const line = pending.slice(0, end);
-                pending = pending.slice(end + 1);
+            let start = 0, end;
+            while ((end = chunk.indexOf('\n', start)) >= 0) {
+                pieces.push(chunk.slice(start, end));
+                const line = pieces.length === 1 ? pieces[0] : pieces.join('');
+                pieces = [];
+                start = end + 1;
                 if (line.includes('"interrupt"')) {
                     try {
                         const message = JSON.parse(line);
@@ -166,6 +176,7 @@
                 }
                 queue(line);
             }
+            if (start < chunk.length) pieces.push(chunk.slice(start));
         });
         // The input's end while a request runs: the host is gone, and the code must not run on
         // unattended. Otherwise the worker ends as Python would (atexit).

@@ -7,6 +7,7 @@
 # Two sections are the Python driver's own (Values, and Requests from the host): the bootstrap
 # (src/bond/driver_registry.cpp) puts drivers/python/driver.py's in at the lines that name them,
 # and this file gives what they call (_send_line, _watch, _apply_limits, _stop_error, ...).
+import atexit
 import binascii
 import builtins
 import io
@@ -14,6 +15,7 @@ import json
 import keyword
 import sys
 import time
+import traceback
 import weakref
 
 import __main__
@@ -37,8 +39,10 @@ def _own_copy(module):
     return copy
 
 
-(binascii, io, json, keyword, time, weakref) = map(
-    _own_copy, (binascii, io, json, keyword, time, weakref))
+# The same for the modules it calls: user code that monkeypatches one of their functions
+# (`atexit._run_exitfuncs = None`) changes the module everybody else sees, not these.
+(atexit, binascii, io, json, keyword, time, traceback, weakref) = map(
+    _own_copy, (atexit, binascii, io, json, keyword, time, traceback, weakref))
 _setrecursionlimit = sys.setrecursionlimit
 # The JavaScript half's functions, held here only (the module is gone from sys.modules).
 _receive, _poll, _send = _bond_io.receive, _bond_io.poll, _bond_io.send
@@ -467,7 +471,6 @@ def _exit_like_python(code):
         sys.stderr.write("%s\n" % (code,))
         code = 1
     try:
-        import atexit
         atexit._run_exitfuncs()
     finally:
         _sys_stdout.flush_buffer()
@@ -493,5 +496,4 @@ def main(version):
     except _Exit as done:
         return done.status
     except BaseException as error:  # a reply outside any request, or a bug of this driver
-        import traceback
         _fail("".join(traceback.format_exception(error)))
